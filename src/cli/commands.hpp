@@ -1,0 +1,22 @@
+// The subcommands of the sipcontract executable; each file adds one to the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sipcontract::cli {
+
+inline constexpr int kExitOk = 0;           ///< everything checked conforms
+inline constexpr int kExitViolation = 1;    ///< a document or response breaks the contract
+inline constexpr int kExitUsage = 2;        ///< bad flags, unreadable input, schema or manifest
+inline constexpr int kExitUnreachable = 3;  ///< run: the target could not be reached
+
+/// Where a subcommand's callback leaves the process exit code.
+struct CommandResult {
+  int exit_code = kExitOk;
+};
+
+void add_validate_command(CLI::App& app, CommandResult& result);
+void add_serve_command(CLI::App& app, CommandResult& result);
+void add_run_command(CLI::App& app, CommandResult& result);
+
+}  // namespace sipcontract::cli

@@ -1,0 +1,94 @@
+// sipcontract/server.hpp: the reference server, an in-memory implementation of the
+// Create Subscriber SIP Endpoint contract and its list/get/delete siblings.
+//
+//   sipcontract::ServerOptions opts;            // 127.0.0.1, port 0 = a free port
+//   opts.subscribers = {"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b"};
+//   sipcontract::ReferenceServer server(opts);
+//   server.start();                              // listening when it returns
+//   std::string base = server.base_url();        // "http://127.0.0.1:PORT/api/fabric"
+//   server.stop();                               // also done by the destructor
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sipcontract/validate.hpp"
+
+namespace sipcontract {
+
+/// Deliberate breaches of one contract rule, so tests can prove the runner catches each.
+/// kNone is the conforming server; every other value breaks exactly the rule it names.
+enum class ServerFault {
+  kNone,
+  kWrongStatus,          ///< a successful create answers 200 instead of 201
+  kWrongContentType,     ///< every response says Content-Type: text/plain
+  kNonJsonBody,          ///< a successful create's body is not JSON
+  kMissingField,         ///< a 201 body lacks "id"
+  kBadEnum,              ///< a 201 body reports codecs with a value outside CodecType ("opus")
+  kBadUuid,              ///< a 201 body's "id" is not a UUID
+  kNoEcho,               ///< a 201 body's "caller_id" differs from the one sent
+  kWrongDefault,         ///< an omitted "encryption" is reported as "optional", not "default"
+  kLeakPassword,         ///< a 201 body carries the password
+  kLeakToken,            ///< a 201 body carries the API token
+  kSlow,                 ///< every answer waits ServerOptions::fault_delay_ms first
+  kAcceptDuplicates,     ///< a username used twice is accepted (201, not 422)
+  kAcceptInvalid,        ///< a body that breaks the request schema is accepted (201)
+  kNoAuth,               ///< missing or wrong credentials are accepted
+  kUnknownSubscriberOk,  ///< an unknown subscriber gets 201, not 404
+  kBadErrorShape,        ///< a 422 body is {"error": "..."} instead of {"errors": [...]}
+  kWrongAttribute,       ///< a 422 item names attribute "unknown" instead of the field at fault
+  kUndocumentedStatus,   ///< a 422 is sent as 400
+  kIgnoreDelete,         ///< DELETE answers 204 but keeps the endpoint
+  kResetConnection,      ///< a create closes the connection without answering
+  kTruncatedBody,        ///< a 201 declares a longer Content-Length than the body it sends
+  kHugeBody,             ///< a 201 body is padded to ServerOptions::fault_body_bytes
+  kDeepNesting,          ///< a 201 body nests arrays ServerOptions::fault_depth levels deep
+};
+
+/// How the reference server is configured. Defaults suit a local, single-user run.
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;                          ///< 0 picks a free port
+  std::string project_id;                ///< Basic auth user; empty: generated at start
+  std::string api_token;                 ///< Basic auth password; empty: generated at start
+  std::vector<std::string> subscribers;  ///< known subscriber UUIDs; empty: one generated
+  std::size_t max_body_bytes = 1u << 20; ///< larger bodies get 413
+  std::size_t max_endpoints = 100000;    ///< past this a create is refused (documented answer, see server.cpp)
+  std::size_t threads = 0;               ///< worker threads; 0 = the library's default
+  std::set<ServerFault> faults;          ///< rules to break on purpose (tests only)
+  int fault_delay_ms = 2000;             ///< kSlow: the delay before each answer
+  std::size_t fault_body_bytes = 64u << 20;  ///< kHugeBody: the body size
+  std::size_t fault_depth = 200000;      ///< kDeepNesting: the nesting depth
+  /// Receives one access-log line per request (never a credential or password); null = none.
+  std::function<void(const std::string&)> access_log;
+};
+
+/// The in-process reference server. Thread-safe; start() and stop() may be called once each.
+class ReferenceServer {
+ public:
+  explicit ReferenceServer(ServerOptions options, const Contract& contract = Contract::builtin());
+  ~ReferenceServer();
+  ReferenceServer(const ReferenceServer&) = delete;
+  ReferenceServer& operator=(const ReferenceServer&) = delete;
+
+  /// Binds and starts serving on a background thread; throws std::runtime_error if it cannot bind.
+  void start();
+  /// Stops accepting, finishes in-flight requests, joins the threads. Idempotent.
+  void stop();
+
+  int port() const;
+  /// "http://HOST:PORT/api/fabric": the base URL the runner and clients use.
+  std::string base_url() const;
+  /// The effective options (with generated credentials and subscribers filled in).
+  const ServerOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sipcontract

@@ -1,0 +1,184 @@
+// sipcontract/validate.hpp: JSON parsing with limits, draft-7 schemas, and the
+// contract of one operation (its request schema and a schema per response status).
+//
+//   auto contract = sipcontract::Contract::builtin();
+//   auto parsed = sipcontract::parse_json(text);
+//   if (!parsed) std::cerr << parsed.error().to_string() << '\n';
+//   for (const auto& f : contract.validate_request(*parsed).findings)
+//     std::cout << f.pointer << ": " << f.message << " [" << f.keyword << "]\n";
+//
+// A document that breaks a schema is a result value (Result with findings);
+// a schema or manifest that cannot be loaded is an exception (SchemaError).
+// Compiled schemas are immutable and may be shared by any number of threads.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sipcontract {
+
+/// Bounds applied to every document read (requests, responses, schemas).
+struct ParseLimits {
+  std::size_t max_bytes = 64u << 20;  ///< larger input is refused before parsing
+  std::size_t max_depth = 256;        ///< deeper nesting of arrays/objects is refused
+};
+
+/// Why a text is not an acceptable JSON document; line and column are 1-based.
+struct ParseError {
+  std::string message;
+  std::size_t line = 0;
+  std::size_t column = 0;
+  std::size_t byte_offset = 0;
+  /// One line: "line L, column C: message" (or the message alone when no position applies).
+  std::string to_string() const;
+};
+
+/// Either a document or the reason there is none.
+class Parsed {
+ public:
+  Parsed(nlohmann::json document) : document_(std::move(document)) {}
+  Parsed(ParseError error) : error_(std::move(error)) {}
+  explicit operator bool() const { return error_.message.empty(); }
+  const nlohmann::json& operator*() const { return document_; }
+  nlohmann::json& operator*() { return document_; }
+  const nlohmann::json* operator->() const { return &document_; }
+  const ParseError& error() const { return error_; }
+
+ private:
+  nlohmann::json document_;
+  ParseError error_;
+};
+
+/// Parses UTF-8 JSON text within the limits; never throws for bad input.
+Parsed parse_json(std::string_view text, const ParseLimits& limits = {});
+
+/// One way a document breaks a rule.
+struct Finding {
+  std::string pointer;   ///< RFC 6901 JSON Pointer of the offending value ("" is the root)
+  std::string keyword;   ///< the rule broken: a draft-7 keyword ("enum", "oneOf", ...) or an x-sipcontract-* one
+  std::string message;   ///< one line a person can act on; never shows a secret field's value
+  std::string property;  ///< for "required" and "additionalProperties": the property concerned
+  std::vector<nlohmann::json> allowed;  ///< for "enum"/"const": the allowed values
+  std::optional<nlohmann::json> suggestion;  ///< for "enum": the closest allowed value, when one is obvious
+
+  bool operator==(const Finding&) const = default;
+};
+
+/// Every finding of one validation, in document order; valid() when there are none.
+struct Result {
+  std::vector<Finding> findings;
+  bool valid() const { return findings.empty(); }
+};
+
+/// A schema, manifest or schema folder that cannot be read, parsed or compiled.
+class SchemaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Where a schema's "$ref"s to other files are looked up: file name -> document text.
+/// Built from a folder (every *.json in it) or from the copy compiled into sipcontract.
+class SchemaStore {
+ public:
+  /// Every *.json file directly in `dir`; throws SchemaError if the folder is unreadable.
+  static SchemaStore from_directory(const std::filesystem::path& dir);
+  /// The contract schemas built into this binary (identical to the repository's schemas/).
+  static SchemaStore builtin();
+  /// Adds or replaces one document under `name` (e.g. "common.json").
+  void add(std::string name, std::string text);
+  /// The text stored under `name`, or nullptr.
+  const std::string* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, std::string> documents_;
+};
+
+namespace detail {
+struct CompiledSchema;
+}
+
+/// A compiled draft-7 schema. Cheap to copy; safe to share across threads.
+class Schema {
+ public:
+  /// Compiles the document `name` of `store`, resolving cross-file "$ref"s in the store.
+  static Schema compile(const SchemaStore& store, const std::string& name);
+  /// Compiles a schema file; "$ref"s to other files resolve in the same folder.
+  static Schema from_file(const std::filesystem::path& path);
+
+  /// Every finding, in document order.
+  Result validate(const nlohmann::json& instance) const;
+  /// Verdict only: stops at the first failure (faster than validate()).
+  bool is_valid(const nlohmann::json& instance) const;
+  /// The schema's "title" (or its name when it has none).
+  const std::string& title() const;
+
+ private:
+  explicit Schema(std::shared_ptr<const detail::CompiledSchema> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const detail::CompiledSchema> impl_;
+};
+
+/// What a 201 must echo of the request (manifest "echo").
+struct EchoRule {
+  std::string field;
+  bool when_sent = false;                ///< checked only when the request sent the field
+  std::optional<nlohmann::json> default_value;  ///< expected when the request did not send it
+  std::string unless_sent;               ///< skip the default when the request sent this field
+};
+
+/// One operation's contract: request schema, response schema per status, echo rules.
+class Contract {
+ public:
+  /// Loads a manifest (contract-tests/*.manifest.json) and compiles every schema it names,
+  /// found in `schema_dir`. Throws SchemaError naming the file and the problem.
+  static Contract load(const std::filesystem::path& manifest, const std::filesystem::path& schema_dir);
+  /// The Create Subscriber SIP Endpoint contract built into this binary.
+  static const Contract& builtin();
+
+  Result validate_request(const nlohmann::json& body) const;
+  /// A status the contract does not document gives one finding with keyword "status".
+  Result validate_response(int status, const nlohmann::json& body) const;
+  /// The response schema for `status`, or nullptr when the status is undocumented.
+  const Schema* response_schema(int status) const;
+  const Schema& request_schema() const;
+  std::vector<int> documented_statuses() const;
+
+  /// The manifest as loaded (operation, siblings, ...), for the runner and the server.
+  const nlohmann::json& manifest() const { return manifest_; }
+  const std::vector<EchoRule>& echo_rules() const { return echo_; }
+  const std::vector<std::string>& secret_fields() const { return secret_fields_; }
+  /// The compiled schema for any schema file of the contract's store (e.g. "sip-endpoint.json").
+  const Schema& schema(const std::string& name) const;
+
+ private:
+  nlohmann::json manifest_;
+  std::shared_ptr<const SchemaStore> store_;
+  std::optional<Schema> request_;
+  std::map<int, Schema> responses_;
+  std::map<std::string, Schema> by_name_;
+  std::vector<EchoRule> echo_;
+  std::vector<std::string> secret_fields_;
+};
+
+/// True for field names whose values are never shown (password, password_confirmation).
+bool is_secret_field(std::string_view name);
+
+/// Escapes one reference token for a JSON Pointer ("~" -> "~0", "/" -> "~1").
+std::string pointer_escape(std::string_view token);
+
+/// A finding as one line: "<pointer>: <message> [<keyword>]" (the root pointer "" printed as "(root)").
+std::string to_string(const Finding& finding);
+
+/// A finding as JSON: {"pointer","keyword","message"[,"property","allowed","suggestion"]}.
+nlohmann::json to_json(const Finding& finding);
+
+}  // namespace sipcontract
