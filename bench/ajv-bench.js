@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+// ajv-bench.js: the anchor of the validation benchmarks. ajv 8 validates the same NDJSON corpus
+// against the same request schema as sipcontract-bench-validate, JSON.parse included.
+//
+//   node ajv-bench.js --corpus corpus.ndjson --schemas ../schemas [--threads N] [--all-errors]
+//                     [--mode validate|parse] [--min-time 1]
+//
+// The schema is registered so ajv does the work sipcontract does: common.json is added so the
+// request schema's "$ref"s resolve, "format": "uuid" comes from ajv-formats, and the custom keyword
+// x-sipcontract-equal-properties is added with a validate function that compares the two properties.
+// Strict mode stays on (ajv's default): every keyword of our schemas is known to ajv or added here.
+// Protocol, shared with validate_bench.cpp: the corpus is read before timing; each thread (a
+// worker_thread when --threads > 1) owns a contiguous slice; one untimed warm-up pass (it also lets
+// V8 optimise), then P timed passes on every thread, P chosen so the run lasts about --min-time.
+// Prints one JSON line.
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
+
+const EQUAL_KEYWORD = 'x-sipcontract-equal-properties';
+
+function parseArgs(argv) {
+  const args = { corpus: null, schemas: path.join(__dirname, '..', 'schemas'), threads: 1, allErrors: false,
+                 mode: 'validate', minTime: 1.0 };
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--corpus') args.corpus = value();
+    else if (a === '--schemas') args.schemas = value();
+    else if (a === '--threads') args.threads = Number(value());
+    else if (a === '--all-errors') args.allErrors = true;
+    else if (a === '--mode') args.mode = value();
+    else if (a === '--min-time') args.minTime = Number(value());
+    else fail(`unknown argument ${a}`);
+  }
+  if (!args.corpus) fail('--corpus is required');
+  if (!Number.isInteger(args.threads) || args.threads < 0 || args.threads > 256) fail('--threads must be 0..256');
+  if (args.threads === 0) args.threads = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  if (!['validate', 'parse'].includes(args.mode)) fail('--mode must be validate or parse');
+  if (!(args.minTime > 0)) fail('--min-time must be > 0');
+  return args;
+}
+
+function fail(message) {
+  process.stderr.write(`ajv-bench: ${message}\n`);
+  process.exit(2);
+}
+
+function deepEqual(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);  // only reached for objects and arrays: never on this corpus
+}
+
+/// Compiles the request schema the way a user of ajv would, doing the same checks as sipcontract.
+function compile(schemaDir, allErrors) {
+  const Ajv = require('ajv');
+  const addFormats = require('ajv-formats');
+  const ajv = new Ajv({ allErrors });
+  addFormats(ajv, ['uuid']);
+  ajv.addKeyword({
+    keyword: EQUAL_KEYWORD,
+    type: 'object',
+    schemaType: 'object',
+    errors: false,
+    // { "password_confirmation": "password" }: each key must equal the property it names, when both are present
+    // (a missing one is "required"'s business).
+    validate(schema, data) {
+      for (const key in schema) {
+        const other = schema[key];
+        if (key in data && other in data && !deepEqual(data[key], data[other])) return false;
+      }
+      return true;
+    },
+  });
+  const read = (name) => JSON.parse(fs.readFileSync(path.join(schemaDir, name), 'utf8'));
+  ajv.addSchema(read('common.json'));
+  return ajv.compile(read('create-sip-endpoint.request.json'));
+}
+
+/// One pass over a slice: split at '\n', JSON.parse, validate; returns { docs, valid, errors }.
+function runPass(text, mode, validate) {
+  let docs = 0;
+  let valid = 0;
+  let errors = 0;
+  let start = 0;
+  const end = text.length;
+  while (start < end) {
+    let nl = text.indexOf('\n', start);
+    if (nl === -1) nl = end;
+    if (nl > start) {
+      ++docs;
+      const line = text.slice(start, nl);
+      let doc;
+      let ok = true;
+      try {
+        doc = JSON.parse(line);
+      } catch (e) {
+        ok = false;
+        ++errors;
+      }
+      if (ok) {
+        if (mode === 'parse') {
+          ++valid;
+        } else if (validate(doc)) {
+          ++valid;
+        } else {
+          errors += validate.errors.length;
+        }
+      }
+    }
+    start = nl + 1;
+  }
+  return { docs, valid, errors };
+}
+
+/// Cuts the corpus text into n slices of about equal size, each ending at a line end.
+function sliceCorpus(text, n) {
+  const slices = [];
+  let start = 0;
+  for (let i = 0; i < n; ++i) {
+    let stop = i + 1 === n ? text.length : Math.floor((text.length * (i + 1)) / n);
+    if (stop < text.length) {
+      const nl = text.indexOf('\n', Math.max(stop, start));
+      stop = nl === -1 ? text.length : nl + 1;
+    }
+    slices.push(text.slice(start, stop));
+    start = stop;
+  }
+  return slices;
+}
+
+function workerMain() {
+  const { slice, mode, schemas, allErrors } = workerData;
+  const validate = mode === 'parse' ? null : compile(schemas, allErrors);
+  const w0 = process.hrtime.bigint();
+  const warm = runPass(slice, mode, validate);
+  const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
+  parentPort.postMessage({ type: 'warm', warm, warmSeconds });
+  parentPort.on('message', (msg) => {
+    let errors = 0;
+    for (let i = 0; i < msg.passes; ++i) errors += runPass(slice, mode, validate).errors;
+    parentPort.postMessage({ type: 'done', errors });
+    parentPort.close();
+  });
+}
+
+function report(args, bytes, warm, passes, seconds, timedErrors) {
+  const docs = warm.docs * passes;
+  const out = {
+    bench: `ajv-${args.mode === 'parse' ? 'json_parse' : args.allErrors ? 'all_errors' : 'validate'}`,
+    ajv_version: require('ajv/package.json').version,
+    node_version: process.version,
+    threads: args.threads,
+    docs: warm.docs,
+    bytes,
+    valid: warm.valid,
+    passes,
+    seconds,
+    docs_per_s: docs / seconds,
+    mb_per_s: (bytes * passes) / seconds / 1e6,
+  };
+  if (args.allErrors) out.errors_per_pass = warm.errors;
+  process.stdout.write(JSON.stringify(out) + '\n');
+  if (timedErrors !== warm.errors * passes) {
+    process.stderr.write('ajv-bench: the timed passes disagreed with the warm-up pass\n');
+    process.exitCode = 3;
+  }
+}
+
+function mainSingle(args, text, bytes) {
+  const validate = args.mode === 'parse' ? null : compile(args.schemas, args.allErrors);
+  const w0 = process.hrtime.bigint();
+  const warm = runPass(text, args.mode, validate);
+  const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
+  const passes = Math.max(1, Math.ceil(args.minTime / Math.max(warmSeconds, 1e-6)));
+  let errors = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < passes; ++i) errors += runPass(text, args.mode, validate).errors;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  report(args, bytes, warm, passes, seconds, errors);
+}
+
+function mainThreads(args, text, bytes) {
+  const slices = sliceCorpus(text, args.threads);
+  const workers = slices.map(
+    (slice) => new Worker(__filename, { workerData: { slice, mode: args.mode, schemas: args.schemas, allErrors: args.allErrors } }));
+  const warm = { docs: 0, valid: 0, errors: 0 };
+  let slowest = 0;
+  let warmed = 0;
+  let done = 0;
+  let errors = 0;
+  let passes = 0;
+  let t0 = 0n;
+  for (const w of workers) {
+    w.on('error', (e) => fail(`worker failed: ${e.message}`));
+    w.on('message', (msg) => {
+      if (msg.type === 'warm') {
+        warm.docs += msg.warm.docs;
+        warm.valid += msg.warm.valid;
+        warm.errors += msg.warm.errors;
+        slowest = Math.max(slowest, msg.warmSeconds);
+        if (++warmed === workers.length) {
+          passes = Math.max(1, Math.ceil(args.minTime / Math.max(slowest, 1e-6)));
+          t0 = process.hrtime.bigint();
+          for (const x of workers) x.postMessage({ passes });
+        }
+      } else if (msg.type === 'done') {
+        errors += msg.errors;
+        if (++done === workers.length) {
+          const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+          report(args, bytes, warm, passes, seconds, errors);
+        }
+      }
+    });
+  }
+}
+
+if (isMainThread) {
+  const args = parseArgs(process.argv.slice(2));
+  let buffer;
+  try {
+    buffer = fs.readFileSync(args.corpus);
+  } catch (e) {
+    fail(`cannot read ${args.corpus}: ${e.code || e.message}`);
+  }
+  const text = buffer.toString('utf8');
+  if (args.threads === 1) mainSingle(args, text, buffer.length);
+  else mainThreads(args, text, buffer.length);
+} else {
+  workerMain();
+}

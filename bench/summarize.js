@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// summarize.js: turns the raw results of bench/run.sh (one JSON line per measurement:
+// {"id","rep","result"}) into the table run.sh prints: per figure, the median of ours, the median of
+// its anchor, their ratio and the target verdict.
+//
+//   node summarize.js bench/out/results.ndjson [--markdown]
+//
+// The ratio is the median of the per-repetition ratios: run.sh measures ours and the anchor back to
+// back in each repetition, so each ratio shares that moment's noise. Exits 1 if a check of the
+// measurements themselves fails (the validators disagree on the corpus, too few 201s), not when a
+// target is missed: a missed target is a finding, reported as MISS.
+'use strict';
+
+const fs = require('fs');
+
+// kind: 'rate' (higher is better) or 'time' (lower is better). target: {min} on ours/anchor for
+// rates, {max} for times. unit formats the value.
+const FIGURES = [
+  { group: 'Validation: bytes to verdicts (docs/s; MB/s below)' },
+  { title: 'library is_valid(), 1 thread', ours: 'lib_is_valid_1', anchor: 'ajv_1', anchorTitle: 'ajv, 1 thread',
+    metric: 'docs_per_s', also: 'mb_per_s', target: { min: 1.0 } },
+  { title: 'library is_valid(), all cores', ours: 'lib_is_valid_n', anchor: 'ajv_n', anchorTitle: 'ajv, all cores',
+    metric: 'docs_per_s', also: 'mb_per_s', target: { min: 2.0 } },
+  { title: 'library is_valid(), all cores', ours: 'lib_is_valid_n', anchor: 'ajv_1', anchorTitle: 'ajv, 1 thread',
+    metric: 'docs_per_s', also: 'mb_per_s' },
+  { title: 'library validate() (all findings), 1 thread', ours: 'lib_validate_1', anchor: 'ajv_all_1',
+    anchorTitle: 'ajv allErrors, 1 thread', metric: 'docs_per_s', also: 'mb_per_s' },
+  { title: 'library validate() (all findings), all cores', ours: 'lib_validate_n', anchor: 'ajv_all_n',
+    anchorTitle: 'ajv allErrors, all cores', metric: 'docs_per_s', also: 'mb_per_s' },
+  { title: 'sipcontract validate --ndjson -j 1 (process)', ours: 'cli_ndjson', anchor: 'ajv_1', anchorTitle: 'ajv, 1 thread',
+    metric: 'docs_per_s', also: 'mb_per_s' },
+  { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'ajv_n', anchorTitle: 'ajv, all cores',
+    metric: 'docs_per_s', also: 'mb_per_s' },
+  { title: 'library is_valid(), 1 thread', ours: 'lib_is_valid_1', anchor: 'parse_1',
+    anchorTitle: 'nlohmann parse only (ceiling)', metric: 'docs_per_s', also: 'mb_per_s' },
+  { title: 'nlohmann::json::parse only, 1 thread', ours: 'parse_1', anchor: 'json_parse_1',
+    anchorTitle: 'node JSON.parse only', metric: 'docs_per_s', also: 'mb_per_s' },
+  { group: 'Server: wrk POSTing valid creates over loopback' },
+  { title: 'sipcontract serve, requests/s', ours: 'serve', anchor: 'bare', anchorTitle: 'bare cpp-httplib 201',
+    metric: 'requests_per_s', target: { min: 0.8 } },
+  { title: 'sipcontract serve, p99 latency (ms)', ours: 'serve', anchor: 'bare', anchorTitle: 'bare cpp-httplib 201',
+    metric: 'latency_p99_ms', kind: 'time' },
+  { group: 'Runner: the full contract suite against the reference server (seconds)' },
+  { title: 'sipcontract run, wall time', ours: 'runner', anchor: 'raw_loop',
+    anchorTitle: 'raw cpp-httplib loop, same requests', metric: 'seconds', kind: 'time', target: { max: 1.15 } },
+];
+
+function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(value, metric) {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (metric === 'docs_per_s' || metric === 'requests_per_s') return Math.round(value).toLocaleString('en-US');
+  if (metric === 'mb_per_s') return `${value.toFixed(1)} MB/s`;
+  if (metric === 'latency_p99_ms') return `${value.toFixed(2)} ms`;
+  if (metric === 'seconds') return `${value.toFixed(3)} s`;
+  return String(value);
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const markdown = args.includes('--markdown');
+  const file = args.find((a) => !a.startsWith('--'));
+  if (!file) {
+    process.stderr.write('usage: summarize.js RESULTS.ndjson [--markdown]\n');
+    process.exit(2);
+  }
+  const byId = new Map();  // id -> Map(rep -> result)
+  let corpus = null;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const row = JSON.parse(line);
+    if (row.id === 'corpus') corpus = row.result;
+    if (!byId.has(row.id)) byId.set(row.id, new Map());
+    byId.get(row.id).set(row.rep, row.result);
+  }
+  const values = (id, metric) => [...(byId.get(id) || new Map()).values()].map((r) => r[metric]);
+  const problems = [];
+
+  // The same work or no comparison: every validator must give the corpus the verdicts it was built with.
+  if (corpus) {
+    for (const id of ['lib_is_valid_1', 'lib_is_valid_n', 'lib_validate_1', 'lib_validate_n', 'ajv_1', 'ajv_n',
+                      'ajv_all_1', 'ajv_all_n', 'cli_ndjson', 'cli_ndjson_n']) {
+      for (const [rep, r] of byId.get(id) || []) {
+        if (r.valid !== undefined && r.valid !== corpus.expected_valid) {
+          problems.push(`${id} rep ${rep}: ${r.valid} documents valid, the corpus was built with ${corpus.expected_valid}`);
+        }
+      }
+    }
+  }
+  for (const [rep, r] of byId.get('serve') || []) {
+    if (!(r.share_201 >= 0.99)) problems.push(`serve rep ${rep}: only ${(100 * r.share_201).toFixed(2)}% of answers were 201`);
+  }
+  for (const [rep, r] of byId.get('bare') || []) {
+    if (!(r.share_201 >= 0.99)) problems.push(`bare rep ${rep}: only ${(100 * r.share_201).toFixed(2)}% of answers were 201`);
+  }
+
+  const rows = [];
+  for (const f of FIGURES) {
+    if (f.group) {
+      rows.push({ group: f.group });
+      continue;
+    }
+    if (!byId.has(f.ours)) continue;
+    const ours = byId.get(f.ours);
+    const anchor = byId.get(f.anchor) || new Map();
+    const ratios = [];
+    for (const [rep, r] of ours) {
+      if (anchor.has(rep)) ratios.push(r[f.metric] / anchor.get(rep)[f.metric]);
+    }
+    const ratio = median(ratios);
+    let verdict = '';
+    if (f.target && Number.isFinite(ratio)) {
+      verdict = f.target.min !== undefined ? (ratio >= f.target.min ? 'MET' : 'MISS') : (ratio <= f.target.max ? 'MET' : 'MISS');
+    }
+    const target = !f.target ? '' : f.target.min !== undefined ? `>= ${f.target.min.toFixed(2)}x` : `<= ${f.target.max.toFixed(2)}x`;
+    rows.push({
+      title: f.title,
+      anchorTitle: f.anchorTitle,
+      reps: ours.size,
+      ours: fmt(median(values(f.ours, f.metric)), f.metric),
+      anchor: fmt(median(values(f.anchor, f.metric)), f.metric),
+      oursAlso: f.also ? fmt(median(values(f.ours, f.also)), f.also) : '',
+      anchorAlso: f.also ? fmt(median(values(f.anchor, f.also)), f.also) : '',
+      ratio: Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a',
+      spread: ratios.length ? `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}` : '',
+      target,
+      verdict,
+    });
+  }
+
+  const extras = [];
+  const serve = byId.get('serve');
+  if (serve) {
+    extras.push(`serve: median share of 201 answers ${(100 * median(values('serve', 'share_201'))).toFixed(2)}%, ` +
+                `p50 ${fmt(median(values('serve', 'latency_p50_ms')), 'latency_p99_ms')}; bare p50 ` +
+                `${fmt(median(values('bare', 'latency_p50_ms')), 'latency_p99_ms')}`);
+  }
+  if (byId.has('runner')) {
+    const overhead = median([...byId.get('runner')].filter(([rep]) => byId.get('raw_loop')?.has(rep))
+      .map(([rep, r]) => r.seconds / byId.get('raw_loop').get(rep).seconds - 1));
+    const cases = median(values('runner', 'cases'));
+    const requests = median(values('raw_loop', 'requests'));
+    extras.push(`runner: overhead over the raw loop ${(100 * overhead).toFixed(1)}% (target <= 15%); ` +
+                `${cases} cases, ${requests} HTTP requests per suite`);
+  }
+  if (corpus) {
+    extras.push(`corpus: ${corpus.docs} documents, ${(corpus.bytes / 1e6).toFixed(1)} MB, seed ${corpus.seed}, ` +
+                `${corpus.expected_valid} valid (${(100 - (100 * corpus.expected_valid) / corpus.docs).toFixed(1)}% invalid)`);
+  }
+
+  if (markdown) {
+    console.log('| figure | ours (median) | anchor | anchor (median) | ratio (min-max) | target | verdict |');
+    console.log('|---|---:|---|---:|---:|---:|---|');
+    for (const r of rows) {
+      if (r.group) {
+        console.log(`| **${r.group}** | | | | | | |`);
+        continue;
+      }
+      const o = r.oursAlso ? `${r.ours}<br>${r.oursAlso}` : r.ours;
+      const a = r.anchorAlso ? `${r.anchor}<br>${r.anchorAlso}` : r.anchor;
+      console.log(`| ${r.title} | ${o} | ${r.anchorTitle} | ${a} | ${r.ratio} (${r.spread}) | ${r.target} | ${r.verdict} |`);
+    }
+  } else {
+    const pad = (s, n) => String(s).padEnd(n);
+    const lpad = (s, n) => String(s).padStart(n);
+    console.log(`${pad('figure', 46)} ${lpad('ours', 15)}  ${pad('anchor', 36)} ${lpad('anchor', 15)} ${lpad('ratio', 7)} ${pad(' (min-max)', 12)} ${pad('target', 9)} verdict`);
+    for (const r of rows) {
+      if (r.group) {
+        console.log(`\n${r.group}`);
+        continue;
+      }
+      console.log(`${pad(r.title, 46)} ${lpad(r.ours, 15)}  ${pad(r.anchorTitle, 36)} ${lpad(r.anchor, 15)} ${lpad(r.ratio, 7)} ${pad(` (${r.spread})`, 12)} ${pad(r.target, 9)} ${r.verdict}`);
+      if (r.oursAlso) console.log(`${pad('', 46)} ${lpad(r.oursAlso, 15)}  ${pad('', 36)} ${lpad(r.anchorAlso, 15)}`);
+    }
+  }
+  console.log('');
+  for (const e of extras) console.log(markdown ? `- ${e}` : e);
+  console.log(`medians of ${Math.max(0, ...[...byId.values()].map((m) => m.size))} repetitions; ratio = median of per-repetition ratios (ours / anchor, measured back to back)`);
+  for (const p of problems) console.log(`CHECK FAILED: ${p}`);
+  process.exit(problems.length ? 1 : 0);
+}
+
+main();
