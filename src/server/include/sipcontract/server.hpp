@@ -12,8 +12,10 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sipcontract/validate.hpp"
@@ -51,26 +53,45 @@ enum class ServerFault {
 
 /// How the reference server is configured. Defaults suit a local, single-user run.
 struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 0;                          ///< 0 picks a free port
-  std::string project_id;                ///< Basic auth user; empty: generated at start
-  std::string api_token;                 ///< Basic auth password; empty: generated at start
-  std::vector<std::string> subscribers;  ///< known subscriber UUIDs; empty: one generated
-  std::size_t max_body_bytes = 1u << 20; ///< larger bodies get 413
-  std::size_t max_endpoints = 100000;    ///< past this a create is refused (documented answer, see server.cpp)
-  std::size_t threads = 0;               ///< worker threads; 0 = the library's default
-  std::set<ServerFault> faults;          ///< rules to break on purpose (tests only)
-  int fault_delay_ms = 2000;             ///< kSlow: the delay before each answer
-  std::size_t fault_body_bytes = 64u << 20;  ///< kHugeBody: the body size
-  std::size_t fault_depth = 200000;      ///< kDeepNesting: the nesting depth
+  std::string host = "127.0.0.1";         ///< address to bind ("0.0.0.0" for every interface)
+  int port = 0;                           ///< 0 picks a free port
+  std::string project_id;                 ///< Basic auth user; empty: generated at start
+  std::string api_token;                  ///< Basic auth password; empty: generated at start
+  std::vector<std::string> subscribers;   ///< known subscriber UUIDs; empty: one generated
+  std::size_t max_body_bytes = 1u << 20;  ///< larger bodies get 413
+  std::size_t max_endpoints = 100000;  ///< past this a create is refused (documented answer, see server.cpp)
+  std::size_t max_store_bytes = 256u << 20;  ///< past this much stored text a create is refused the same way
+  std::size_t max_json_depth = 32;           ///< deeper request bodies are not JSON the server accepts (422)
+  std::size_t threads = 0;           ///< worker threads (one per open connection); 0 = max(16, 2 x cores)
+  int read_timeout_ms = 5000;        ///< one read from a client may wait this long
+  int write_timeout_ms = 5000;       ///< one write to a client may wait this long
+  int request_timeout_ms = 30000;    ///< a whole request (line, headers, body) must arrive within this
+  int keep_alive_timeout_ms = 5000;  ///< an idle keep-alive connection is closed after this
+  std::size_t keep_alive_max_requests = 100;  ///< requests served on one connection before it is closed
+  std::set<ServerFault> faults;               ///< rules to break on purpose (tests only)
+  int fault_delay_ms = 2000;                  ///< kSlow: the delay before each answer
+  std::size_t fault_body_bytes = 64u << 20;   ///< kHugeBody: the body size
+  std::size_t fault_depth = 200000;           ///< kDeepNesting: the nesting depth
   /// Receives one access-log line per request (never a credential or password); null = none.
+  /// Calls are serialised by the server, so the callee needs no lock of its own.
   std::function<void(const std::string&)> access_log;
 };
 
+/// The CLI name of a fault ("wrong-status" for kWrongStatus, "none" for kNone).
+std::string_view fault_name(ServerFault fault);
+/// The fault a CLI name denotes, or std::nullopt when the name is unknown.
+std::optional<ServerFault> parse_fault(std::string_view name);
+/// Every fault except kNone, in declaration order.
+const std::vector<ServerFault>& all_faults();
+
 /// The in-process reference server. Thread-safe; start() and stop() may be called once each.
+/// `contract` must outlive the server.
 class ReferenceServer {
  public:
+  /// Checks the options (throws std::invalid_argument for a subscriber that is not a UUID) and
+  /// fills in generated credentials and a generated subscriber where none were given.
   explicit ReferenceServer(ServerOptions options, const Contract& contract = Contract::builtin());
+  /// Stops the server if it is running.
   ~ReferenceServer();
   ReferenceServer(const ReferenceServer&) = delete;
   ReferenceServer& operator=(const ReferenceServer&) = delete;
@@ -80,11 +101,14 @@ class ReferenceServer {
   /// Stops accepting, finishes in-flight requests, joins the threads. Idempotent.
   void stop();
 
+  /// The bound port (the chosen one when the options said 0); 0 before start().
   int port() const;
   /// "http://HOST:PORT/api/fabric": the base URL the runner and clients use.
   std::string base_url() const;
   /// The effective options (with generated credentials and subscribers filled in).
   const ServerOptions& options() const;
+  /// How many SIP endpoints the server holds now (all subscribers).
+  std::size_t endpoint_count() const;
 
  private:
   struct Impl;

@@ -1,0 +1,266 @@
+// `sipcontract serve` as a process: its first line, credentials, flags, signals and exit codes.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <regex>
+
+#include "server_test_support.hpp"
+
+extern char** environ;
+
+using namespace sipcontract;
+using namespace sipcontract::test;
+
+namespace {
+
+/// A `sipcontract serve` child process with its stdout and stderr on pipes; killed if still alive
+/// when the test ends.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+      const std::string entry = *e;
+      if (entry.rfind("SIGNALWIRE_", 0) != 0) env.push_back(entry);  // the test decides these
+    }
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<std::string> argv = {SIPCONTRACT_BIN, "serve"};
+    argv.insert(argv.end(), args.begin(), args.end());
+
+    int out[2];
+    int err[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    std::vector<char*> cenv;
+    for (auto& e : env) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+    REQUIRE(rc == 0);
+  }
+
+  ~ServeProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(out_);
+    ::close(err_);
+  }
+
+  /// The next stdout line (without '\n'), or std::nullopt at EOF or after `timeout`.
+  std::optional<std::string> line(std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (const auto nl = out_buffer_.find('\n'); nl != std::string::npos) {
+        std::string l = out_buffer_.substr(0, nl);
+        out_buffer_.erase(0, nl + 1);
+        all_out_ += l + "\n";
+        return l;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = ::read(out_, buffer, sizeof buffer);
+      if (n <= 0) return std::nullopt;
+      out_buffer_.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+  /// Sends `signal` (if given) and waits for the exit; returns the exit code (-1: none in time).
+  int finish(int signal = 0, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    if (signal != 0) ::kill(pid_, signal);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        drain();
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+  /// Everything written to stdout (after finish()) and stderr.
+  const std::string& out() const { return all_out_; }
+  const std::string& err() const { return all_err_; }
+
+ private:
+  void drain() {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(out_, buffer, sizeof buffer)) > 0)
+      out_buffer_.append(buffer, static_cast<std::size_t>(n));
+    all_out_ += out_buffer_;
+    out_buffer_.clear();
+    while ((n = ::read(err_, buffer, sizeof buffer)) > 0)
+      all_err_.append(buffer, static_cast<std::size_t>(n));
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  bool exited_ = false;
+  std::string out_buffer_;
+  std::string all_out_;
+  std::string all_err_;
+};
+
+/// The port of a "listening on http://127.0.0.1:PORT/api/fabric" line (0 when it is not one).
+int port_of(const std::string& first_line) {
+  static const std::regex re(R"(^listening on http://127\.0\.0\.1:(\d+)/api/fabric$)");
+  std::smatch m;
+  return std::regex_match(first_line, m, re) ? std::stoi(m[1]) : 0;
+}
+
+/// Reads stdout up to the curl example's URL line; returns the lines read.
+std::vector<std::string> banner(ServeProcess& p) {
+  std::vector<std::string> lines;
+  while (auto l = p.line()) {
+    lines.push_back(*l);
+    if (l->find("/sip_endpoints") != std::string::npos && l->find("http://") != std::string::npos) break;
+  }
+  return lines;
+}
+
+std::string value_after(const std::vector<std::string>& lines, const std::string& prefix) {
+  for (const auto& l : lines) {
+    if (const auto at = l.find(prefix); at != std::string::npos) return l.substr(at + prefix.size());
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("serve prints its address first, generated credentials once, and exits 0 on SIGTERM",
+          "[server][cli]") {
+  ServeProcess p({"--port", "0"}, {});
+  const auto lines = banner(p);
+  REQUIRE_FALSE(lines.empty());
+  const int port = port_of(lines.front());
+  INFO(lines.front());
+  REQUIRE(port > 0);
+  const std::string project = value_after(lines, "export SIGNALWIRE_PROJECT_ID=");
+  const std::string token = value_after(lines, "export SIGNALWIRE_API_TOKEN=");
+  const std::string subscriber = value_after(lines, "subscriber ");
+  REQUIRE_FALSE(project.empty());
+  REQUIRE_FALSE(token.empty());
+  REQUIRE(subscriber.size() == 36);
+  CHECK(value_after(lines, "curl ").find("-u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\"") !=
+        std::string::npos);
+
+  httplib::Client c("127.0.0.1", port);
+  c.set_basic_auth(project.c_str(), token.c_str());
+  auto r = c.Post(("/api/fabric/resources/subscribers/" + subscriber + "/sip_endpoints").c_str(),
+                  valid_body(unique_username()).dump(), "application/json");
+  INFO(describe(r));
+  REQUIRE(r);
+  CHECK(r->status == 201);
+
+  CHECK(p.finish(SIGTERM) == 0);
+  // Printed once: the token appears in the banner only.
+  const std::string out = p.out();
+  CHECK(out.find(token) == out.rfind(token));
+}
+
+TEST_CASE("serve uses credentials from the environment and never prints them", "[server][cli][secrets]") {
+  const std::string project = "11111111-2222-4333-8444-555555555555";
+  const std::string token = "PTenvironment-token-value-0123456789";
+  ServeProcess p({"--port", "0", "--subscriber", "0B3F1A7E-8C4D-4F6E-9A2B-1C3D5E7F9A0B", "--access-log", "-"},
+                 {"SIGNALWIRE_PROJECT_ID=" + project, "SIGNALWIRE_API_TOKEN=" + token});
+  const auto lines = banner(p);
+  REQUIRE_FALSE(lines.empty());
+  const int port = port_of(lines.front());
+  REQUIRE(port > 0);
+  CHECK(value_after(lines, "subscriber ") == "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b");
+
+  httplib::Client c("127.0.0.1", port);
+  c.set_basic_auth(project.c_str(), token.c_str());
+  auto r = c.Post("/api/fabric/resources/subscribers/0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b/sip_endpoints",
+                  valid_body(unique_username()).dump(), "application/json");
+  INFO(describe(r));
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  // The access log goes to stdout: wait for its line, then stop.
+  std::optional<std::string> logged;
+  while ((logged = p.line()) && logged->find(" 201 ") == std::string::npos) {
+  }
+  REQUIRE(logged);
+  CHECK(p.finish(SIGINT) == 0);
+  CHECK(p.out().find(token) == std::string::npos);
+  CHECK(p.err().find(token) == std::string::npos);
+  CHECK(p.out().find(project) == std::string::npos);
+}
+
+TEST_CASE("serve refuses a half-set credential pair with exit 2", "[server][cli]") {
+  ServeProcess p({"--port", "0"}, {"SIGNALWIRE_PROJECT_ID=only-this"});
+  CHECK(p.finish() == 2);
+  CHECK(p.err().find("SIGNALWIRE_API_TOKEN") != std::string::npos);
+}
+
+TEST_CASE("serve refuses bad flags with exit 2", "[server][cli]") {
+  for (const std::vector<std::string> args :
+       {std::vector<std::string>{"--fault", "no-such-fault"},
+        std::vector<std::string>{"--subscriber", "not-a-uuid"}, std::vector<std::string>{"--port", "70000"},
+        std::vector<std::string>{"--max-body-bytes", "0"}}) {
+    INFO(args[0] << " " << args[1]);
+    ServeProcess p(args, {});
+    CHECK(p.finish() == 2);
+    CHECK_FALSE(p.err().empty());
+  }
+}
+
+TEST_CASE("serve exits 2 when the port is taken", "[server][cli]") {
+  RunningServer taken;
+  ServeProcess p({"--port", std::to_string(taken.port())}, {});
+  CHECK(p.finish() == 2);
+  CHECK(p.err().find("cannot listen") != std::string::npos);
+}
+
+TEST_CASE("serve --fault breaks the named rule", "[server][cli][faults]") {
+  ServeProcess p({"--port", "0", "--fault", "wrong-status", "--fault", "leak-token"}, {});
+  const auto lines = banner(p);
+  REQUIRE_FALSE(lines.empty());
+  const int port = port_of(lines.front());
+  REQUIRE(port > 0);
+  httplib::Client c("127.0.0.1", port);
+  const std::string token = value_after(lines, "export SIGNALWIRE_API_TOKEN=");
+  c.set_basic_auth(value_after(lines, "export SIGNALWIRE_PROJECT_ID=").c_str(), token.c_str());
+  auto r = c.Post(
+      ("/api/fabric/resources/subscribers/" + value_after(lines, "subscriber ") + "/sip_endpoints").c_str(),
+      valid_body(unique_username()).dump(), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.find(token) != std::string::npos);
+  CHECK(p.finish(SIGTERM) == 0);
+  CHECK(p.err().find("wrong-status") != std::string::npos);
+}
+
+TEST_CASE("serve --help documents the flags and the testing group", "[server][cli]") {
+  ServeProcess p({"--help"}, {});
+  CHECK(p.finish() == 0);
+  for (const char* flag : {"--host", "--port", "--subscriber", "--max-body-bytes", "--max-endpoints",
+                           "--threads", "--access-log", "--fault", "Testing"}) {
+    INFO(flag);
+    CHECK(p.out().find(flag) != std::string::npos);
+  }
+}

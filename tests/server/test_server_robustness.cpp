@@ -1,0 +1,235 @@
+// The reference server under load and abuse: concurrency, huge and slow requests, logs, lifecycle.
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "server_test_support.hpp"
+
+using namespace sipcontract;
+using namespace sipcontract::test;
+
+TEST_CASE("concurrent creates and deletes leave the store consistent", "[server][concurrency]") {
+  ServerOptions o;
+  o.threads = 8;
+  RunningServer s(o);
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 40;
+  std::mutex mutex;
+  std::set<std::string> kept;
+  std::set<std::string> deleted;
+  std::atomic<int> failures{0};
+  const std::string shared_name = unique_username("contended");
+  std::atomic<int> shared_created{0};
+
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      auto c = s.client();
+      // Every thread also races for one shared username: exactly one may win.
+      auto contended = post_json(*c, s.collection(), valid_body(shared_name).dump());
+      if (contended && contended->status == 201) {
+        ++shared_created;
+        std::lock_guard lock(mutex);
+        kept.insert(nlohmann::json::parse(contended->body).at("id").get<std::string>());
+      } else if (!contended || contended->status != 422) {
+        ++failures;
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = post_json(*c, s.collection(), valid_body(unique_username("t" + std::to_string(t))).dump());
+        if (!r || r->status != 201) {
+          ++failures;
+          continue;
+        }
+        const std::string id = nlohmann::json::parse(r->body).at("id").get<std::string>();
+        if (i % 2 == 0) {
+          auto d = c->Delete((s.collection() + "/" + id).c_str());
+          if (!d || d->status != 204) ++failures;
+          std::lock_guard lock(mutex);
+          deleted.insert(id);
+        } else {
+          std::lock_guard lock(mutex);
+          kept.insert(id);
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+
+  CHECK(failures == 0);
+  CHECK(shared_created == 1);
+  CHECK(s.server().endpoint_count() == kept.size());
+  auto c = s.client();
+  for (const auto& id : kept) {
+    auto r = c->Get((s.collection() + "/" + id).c_str());
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  for (const auto& id : deleted) {
+    auto r = c->Get((s.collection() + "/" + id).c_str());
+    REQUIRE(r);
+    CHECK(r->status == 404);
+  }
+  auto list = c->Get((s.collection() + "?page_size=1000").c_str());
+  REQUIRE(list);
+  REQUIRE(list->status == 200);
+  std::set<std::string> listed;
+  for (const auto& item : parse_body(list).at("data")) listed.insert(item.at("id").get<std::string>());
+  CHECK(listed == kept);
+}
+
+TEST_CASE("a 50 MB body gets 413 and the server goes on serving", "[server][hostile][413]") {
+  RunningServer s;
+  auto c = s.client();
+  const std::string huge = "{\"username\":\"" + std::string(50u << 20, 'a') + "\"}";
+  auto r = post_json(*c, s.collection(), huge);
+  INFO(describe(r));
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(parse_body(r).at("error") == "Payload Too Large");
+  auto other = s.client();
+  auto ok = post_json(*other, s.collection(), valid_body(unique_username()).dump());
+  INFO(describe(ok));
+  REQUIRE(ok);
+  CHECK(ok->status == 201);
+  CHECK(s.server().endpoint_count() == 1);
+}
+
+TEST_CASE("a slow client that never finishes does not block others and is dropped",
+          "[server][hostile][slow]") {
+  ServerOptions o;
+  o.read_timeout_ms = 500;
+  RunningServer s(o);
+  RawConnection slow(s.port());
+  // Half a request: the headers promise a body that never comes.
+  REQUIRE(slow.send("POST " + s.collection() + " HTTP/1.1\r\nHost: x\r\n" +
+                    authorization_header(s.options()) +
+                    "\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"username\":"));
+  auto c = s.client();
+  auto ok = post_json(*c, s.collection(), valid_body(unique_username()).dump());
+  INFO(describe(ok));
+  REQUIRE(ok);
+  CHECK(ok->status == 201);
+  // The slow connection is closed by the server (bounded wait: far above the read timeout).
+  bool closed = false;
+  const std::string answer = slow.read_until_closed(std::chrono::seconds(60), closed);
+  CHECK(closed);
+  CHECK(s.server().endpoint_count() == 1);
+  (void)answer;
+}
+
+TEST_CASE("a client trickling its headers is dropped at the request deadline", "[server][hostile][slow]") {
+  ServerOptions o;
+  o.read_timeout_ms = 2000;
+  o.request_timeout_ms = 300;
+  RunningServer s(o);
+  RawConnection slow(s.port());
+  REQUIRE(slow.send("GET " + s.collection() + " HTTP/1.1\r\nX-Trickle: "));
+  // One byte every few hundred milliseconds: each read is well within the read timeout, so only
+  // the request deadline can end this. Bounded: at most about a minute.
+  bool closed = false;
+  for (int i = 0; i < 200 && !closed; ++i) {
+    if (!slow.send("x")) {
+      closed = true;  // the server already reset the connection
+      break;
+    }
+    slow.read_until_closed(std::chrono::milliseconds(300), closed);
+  }
+  CHECK(closed);
+}
+
+TEST_CASE("idle keep-alive connections do not keep stop() waiting", "[server][lifecycle]") {
+  ServerOptions o;
+  o.keep_alive_timeout_ms = 600000;  // would hold stop() for ten minutes if it were waited out
+  auto s = std::make_unique<RunningServer>(o);
+  auto c = s->client();
+  auto r = c->Get(s->collection().c_str());
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  s.reset();  // stop() must return: the idle connection is woken, not waited for
+  SUCCEED("stopped");
+}
+
+TEST_CASE("the access log has one line per request and no secret", "[server][log][secrets]") {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  ServerOptions o;
+  o.access_log = [&](const std::string& line) {
+    std::lock_guard lock(mutex);
+    lines.push_back(line);
+  };
+  RunningServer s(o);
+  auto c = s.client();
+  const Json body = valid_body(unique_username());
+  auto created = post_json(*c, s.collection(), body.dump());
+  auto listed = c->Get((s.collection() + "?page_size=5&password=query-secret").c_str());
+  auto unauthorized = s.client(false)->Get(s.collection().c_str());
+  auto invalid = post_json(*c, s.collection(), "{\"password\":\"s3cret-Passw0rd!\"}");
+  REQUIRE(created);
+  REQUIRE(listed);
+  REQUIRE(unauthorized);
+  REQUIRE(invalid);
+  s.server().stop();
+  std::lock_guard lock(mutex);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].find("\"POST " + s.collection() + "\" 201 ") != std::string::npos);
+  CHECK(lines[1].find("\"GET " + s.collection() + "\" 200 ") != std::string::npos);
+  CHECK(lines[2].find(" 401 ") != std::string::npos);
+  CHECK(lines[3].find(" 422 ") != std::string::npos);
+  const auto basic =
+      httplib::make_basic_authentication_header(s.options().project_id, s.options().api_token).second;
+  for (const auto& line : lines) {
+    INFO(line);
+    CHECK(line.find("ms") != std::string::npos);
+    CHECK(line.find(s.options().api_token) == std::string::npos);
+    CHECK(line.find(basic.substr(6)) == std::string::npos);
+    CHECK(line.find("s3cret-Passw0rd!") == std::string::npos);
+    CHECK(line.find("query-secret") == std::string::npos);
+  }
+}
+
+TEST_CASE("generated credentials and subscribers are filled in and distinct per server",
+          "[server][lifecycle]") {
+  RunningServer a;
+  RunningServer b;
+  CHECK_FALSE(a.options().project_id.empty());
+  CHECK(a.options().api_token.size() >= 32);
+  CHECK(a.options().subscribers.size() == 1);
+  CHECK(a.options().api_token != b.options().api_token);
+  CHECK(a.subscriber() != b.subscriber());
+  CHECK(a.port() != b.port());
+  CHECK(a.server().base_url() == "http://127.0.0.1:" + std::to_string(a.port()) + "/api/fabric");
+}
+
+TEST_CASE("a subscriber that is not a UUID is refused at construction", "[server][lifecycle]") {
+  ServerOptions o;
+  o.subscribers = {"not-a-uuid"};
+  CHECK_THROWS_AS(ReferenceServer(o), std::invalid_argument);
+}
+
+TEST_CASE("a port already in use cannot be bound twice", "[server][lifecycle]") {
+  RunningServer a;
+  ServerOptions o;
+  o.port = a.port();
+  ReferenceServer b(o);
+  CHECK_THROWS_AS(b.start(), std::runtime_error);
+}
+
+TEST_CASE("stop() is idempotent and start() runs once", "[server][lifecycle]") {
+  ReferenceServer s(ServerOptions{});
+  s.start();
+  CHECK_THROWS_AS(s.start(), std::logic_error);
+  s.stop();
+  s.stop();
+  SUCCEED();
+}
+
+TEST_CASE("a request line httplib cannot parse gets a JSON 400", "[server][hostile]") {
+  RunningServer s;
+  RawConnection raw(s.port());
+  REQUIRE(raw.send("BREW /coffee HTCPCP/1.0\r\n\r\n"));
+  bool closed = false;
+  const std::string answer = raw.read_until_closed(std::chrono::seconds(30), closed);
+  CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(answer.find("{\"error\":\"Bad Request\"}") != std::string::npos);
+}
