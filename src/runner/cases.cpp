@@ -1,0 +1,370 @@
+// Case files: reading, strict validation (a typo in a key must not silently drop a check),
+// selection and sharding.
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "internal.hpp"
+#include "sipcontract/runner.hpp"
+
+namespace sipcontract {
+namespace {
+
+constexpr std::size_t kMaxCaseFileBytes = 16u << 20;
+
+/// Builds one-line errors that name the file, the case and the field.
+struct Where {
+  std::string file;
+  std::string case_id;
+
+  [[noreturn]] void fail(const std::string& pointer, const std::string& problem) const {
+    std::string msg = file;
+    if (!case_id.empty()) msg += ": case \"" + case_id + "\"";
+    if (!pointer.empty()) msg += ": " + pointer;
+    msg += ": " + problem;
+    throw ConfigError(msg);
+  }
+};
+
+std::string type_name(const nlohmann::json& v) { return v.type_name(); }
+
+void check_keys(const nlohmann::json& object, const std::set<std::string>& allowed, const Where& where,
+                const std::string& pointer) {
+  for (const auto& [key, value] : object.items()) {
+    (void)value;
+    if (key == "$comment" || allowed.count(key)) continue;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    where.fail(pointer + "/" + pointer_escape(key), "unknown key \"" + key + "\" (allowed: " + list + ")");
+  }
+}
+
+const nlohmann::json& require_object(const nlohmann::json& v, const Where& where,
+                                     const std::string& pointer) {
+  if (!v.is_object()) where.fail(pointer, "must be an object, not " + type_name(v));
+  return v;
+}
+
+std::string require_string(const nlohmann::json& v, const Where& where, const std::string& pointer) {
+  if (!v.is_string()) where.fail(pointer, "must be a string, not " + type_name(v));
+  return v.get<std::string>();
+}
+
+bool valid_case_id(std::string_view id) {
+  if (id.empty() || id.size() > 80) return false;
+  auto ok = [](char c, bool first) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return !first && (c == '-' || c == '_' || c == '.');
+  };
+  for (std::size_t i = 0; i < id.size(); ++i)
+    if (!ok(id[i], i == 0)) return false;
+  return true;
+}
+
+AuthVariant parse_auth(const std::string& s, const Where& where, const std::string& pointer) {
+  for (auto a : {AuthVariant::kValid, AuthVariant::kNone, AuthVariant::kWrongToken,
+                 AuthVariant::kWrongProject, AuthVariant::kMalformedHeader})
+    if (to_string(a) == s) return a;
+  where.fail(pointer, "unknown auth variant \"" + s +
+                          "\" (valid, none, wrong-token, wrong-project, malformed-header)");
+}
+
+int parse_status(const nlohmann::json& v, const Where& where, const std::string& pointer) {
+  if (!v.is_number_integer()) where.fail(pointer, "a status must be an integer, not " + type_name(v));
+  auto s = v.get<long long>();
+  if (s < 100 || s > 599)
+    where.fail(pointer, "status " + std::to_string(s) + " is not an HTTP status (100-599)");
+  return static_cast<int>(s);
+}
+
+std::string read_file_limited(const std::filesystem::path& path, std::size_t limit, const std::string& what) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw ConfigError(what + ": cannot read " + path.string() + ": " + ec.message());
+  if (size > limit)
+    throw ConfigError(what + ": " + path.string() + " is " + std::to_string(size) + " bytes (limit " +
+                      std::to_string(limit) + ")");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(what + ": cannot open " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Expectation parse_expect(const nlohmann::json& v, const Where& where, const std::string& pointer) {
+  require_object(v, where, pointer);
+  check_keys(v, {"status", "errors"}, where, pointer);
+  Expectation e;
+  if (!v.contains("status")) where.fail(pointer, "missing \"status\"");
+  const auto& st = v["status"];
+  if (st.is_array()) {
+    if (st.empty()) where.fail(pointer + "/status", "must name at least one status");
+    for (std::size_t i = 0; i < st.size(); ++i)
+      e.statuses.push_back(parse_status(st[i], where, pointer + "/status/" + std::to_string(i)));
+  } else {
+    e.statuses.push_back(parse_status(st, where, pointer + "/status"));
+  }
+  if (v.contains("errors")) {
+    const auto& errs = v["errors"];
+    if (!errs.is_array()) where.fail(pointer + "/errors", "must be an array, not " + type_name(errs));
+    if (std::find(e.statuses.begin(), e.statuses.end(), 422) == e.statuses.end())
+      where.fail(pointer + "/errors", "error items are only checked on a 422; add 422 to \"status\"");
+    for (std::size_t i = 0; i < errs.size(); ++i) {
+      std::string p = pointer + "/errors/" + std::to_string(i);
+      require_object(errs[i], where, p);
+      check_keys(errs[i], {"attribute", "code"}, where, p);
+      ExpectedError ee;
+      if (errs[i].contains("attribute")) {
+        const auto& a = errs[i]["attribute"];
+        if (a.is_array()) {
+          for (std::size_t j = 0; j < a.size(); ++j)
+            ee.attributes.push_back(require_string(a[j], where, p + "/attribute/" + std::to_string(j)));
+        } else {
+          ee.attributes.push_back(require_string(a, where, p + "/attribute"));
+        }
+      }
+      if (errs[i].contains("code")) ee.code = require_string(errs[i]["code"], where, p + "/code");
+      if (ee.attributes.empty() && !ee.code)
+        where.fail(p, "an expected error names an \"attribute\", a \"code\" or both");
+      e.errors.push_back(std::move(ee));
+    }
+  }
+  return e;
+}
+
+Step parse_step(const nlohmann::json& request, const nlohmann::json& expect, const Where& where,
+                const std::string& pointer, const std::filesystem::path& base_dir) {
+  Step step;
+  std::string rp = pointer + "/request";
+  require_object(request, where, rp);
+  check_keys(request, {"auth", "path_params", "body", "body_file", "raw_body", "content_type"}, where, rp);
+  if (request.contains("auth"))
+    step.auth = parse_auth(require_string(request["auth"], where, rp + "/auth"), where, rp + "/auth");
+  if (request.contains("path_params")) {
+    const auto& pp = require_object(request["path_params"], where, rp + "/path_params");
+    for (const auto& [k, val] : pp.items())
+      step.path_params[k] = require_string(val, where, rp + "/path_params/" + pointer_escape(k));
+  }
+  int bodies = request.contains("body") + request.contains("body_file") + request.contains("raw_body");
+  if (bodies > 1) where.fail(rp, "set at most one of \"body\", \"body_file\" and \"raw_body\"");
+  if (request.contains("body")) step.body = request["body"];
+  if (request.contains("raw_body"))
+    step.raw_body = require_string(request["raw_body"], where, rp + "/raw_body");
+  if (request.contains("body_file")) {
+    auto rel = require_string(request["body_file"], where, rp + "/body_file");
+    if (base_dir.empty()) where.fail(rp + "/body_file", "body files are not available for built-in cases");
+    std::filesystem::path file = base_dir / rel;
+    std::string text;
+    try {
+      text = read_file_limited(file, kMaxCaseFileBytes, where.file);
+    } catch (const ConfigError& e) {
+      where.fail(rp + "/body_file", e.what());
+    }
+    auto parsed = parse_json(text);
+    if (!parsed) where.fail(rp + "/body_file", file.string() + ": " + parsed.error().to_string());
+    step.body = *parsed;
+  }
+  if (request.contains("content_type"))
+    step.content_type = require_string(request["content_type"], where, rp + "/content_type");
+  step.expect = parse_expect(expect, where, pointer + "/expect");
+  return step;
+}
+
+Case parse_case(const nlohmann::json& v, const std::string& source, const std::string& file,
+                const std::filesystem::path& base_dir) {
+  Where where{file, ""};
+  require_object(v, where, "");
+  if (!v.contains("id")) where.fail("", "a case needs an \"id\"");
+  Case c;
+  c.id = require_string(v["id"], where, "/id");
+  if (!valid_case_id(c.id))
+    where.fail("/id",
+               "\"" + c.id + "\" is not a case id (letters, digits, '-', '_', '.'; at most 80 characters)");
+  where.case_id = c.id;
+  c.source = source;
+  check_keys(v, {"id", "description", "tags", "unsettled", "request", "expect", "steps"}, where, "");
+  if (v.contains("description")) c.description = require_string(v["description"], where, "/description");
+  if (v.contains("tags")) {
+    const auto& tags = v["tags"];
+    if (!tags.is_array()) where.fail("/tags", "must be an array of strings, not " + type_name(tags));
+    for (std::size_t i = 0; i < tags.size(); ++i) {
+      auto t = require_string(tags[i], where, "/tags/" + std::to_string(i));
+      if (t.empty()) where.fail("/tags/" + std::to_string(i), "a tag cannot be empty");
+      if (std::find(c.tags.begin(), c.tags.end(), t) == c.tags.end()) c.tags.push_back(t);
+    }
+  }
+  if (v.contains("unsettled")) {
+    c.unsettled = require_string(v["unsettled"], where, "/unsettled");
+    if (c.unsettled.empty()) where.fail("/unsettled", "say why the expectation is unsettled");
+    if (std::find(c.tags.begin(), c.tags.end(), "unsettled") == c.tags.end()) c.tags.push_back("unsettled");
+  }
+  bool single = v.contains("request") || v.contains("expect");
+  if (single && v.contains("steps"))
+    where.fail("", "use either \"request\"/\"expect\" or \"steps\", not both");
+  if (single) {
+    if (!v.contains("request")) where.fail("", "missing \"request\"");
+    if (!v.contains("expect")) where.fail("", "missing \"expect\"");
+    c.steps.push_back(parse_step(v["request"], v["expect"], where, "", base_dir));
+  } else if (v.contains("steps")) {
+    const auto& steps = v["steps"];
+    if (!steps.is_array() || steps.empty()) where.fail("/steps", "must be a non-empty array of steps");
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      std::string p = "/steps/" + std::to_string(i);
+      require_object(steps[i], where, p);
+      check_keys(steps[i], {"request", "expect"}, where, p);
+      if (!steps[i].contains("request")) where.fail(p, "missing \"request\"");
+      if (!steps[i].contains("expect")) where.fail(p, "missing \"expect\"");
+      c.steps.push_back(parse_step(steps[i]["request"], steps[i]["expect"], where, p, base_dir));
+    }
+  } else {
+    where.fail("", "a case needs \"request\" and \"expect\", or \"steps\"");
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string_view to_string(AuthVariant auth) {
+  switch (auth) {
+    case AuthVariant::kValid:
+      return "valid";
+    case AuthVariant::kNone:
+      return "none";
+    case AuthVariant::kWrongToken:
+      return "wrong-token";
+    case AuthVariant::kWrongProject:
+      return "wrong-project";
+    case AuthVariant::kMalformedHeader:
+      return "malformed-header";
+  }
+  return "valid";
+}
+
+std::vector<Case> parse_cases(std::string_view text, const std::string& file_name,
+                              const std::filesystem::path& base_dir) {
+  auto parsed = parse_json(text);
+  if (!parsed) throw ConfigError(file_name + ": not JSON: " + parsed.error().to_string());
+  std::vector<Case> out;
+  const auto& doc = *parsed;
+  if (doc.is_array()) {
+    for (std::size_t i = 0; i < doc.size(); ++i) {
+      try {
+        out.push_back(parse_case(doc[i], file_name + "[" + std::to_string(i) + "]", file_name, base_dir));
+      } catch (const ConfigError& e) {
+        // Name the array index when the case has no usable id yet.
+        std::string msg = e.what();
+        if (msg.rfind(file_name + ": case \"", 0) != 0)
+          msg = file_name + "[" + std::to_string(i) + "]" + msg.substr(file_name.size());
+        throw ConfigError(msg);
+      }
+    }
+  } else if (doc.is_object()) {
+    out.push_back(parse_case(doc, file_name, file_name, base_dir));
+  } else {
+    throw ConfigError(file_name + ": a case file holds a case object or an array of them, not " +
+                      doc.type_name());
+  }
+  return out;
+}
+
+namespace {
+void reject_duplicates(const std::vector<Case>& cases) {
+  std::map<std::string, std::string> seen;
+  for (const auto& c : cases) {
+    auto [it, inserted] = seen.emplace(c.id, c.source);
+    if (!inserted)
+      throw ConfigError(c.source + ": case \"" + c.id + "\": duplicate id (also in " + it->second + ")");
+  }
+}
+}  // namespace
+
+std::vector<Case> load_cases(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::path folder = dir;
+  if (std::filesystem::is_directory(dir / "cases", ec)) folder = dir / "cases";
+  if (!std::filesystem::is_directory(folder, ec))
+    throw ConfigError(dir.string() + ": not a folder of case files");
+  std::vector<std::filesystem::path> files;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto& p = it->path();
+    auto name = p.filename().string();
+    if (p.extension() != ".json" || name.ends_with(".manifest.json")) continue;
+    if (!it->is_regular_file(ec)) continue;
+    files.push_back(p);
+  }
+  if (ec) throw ConfigError(folder.string() + ": cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw ConfigError(folder.string() + ": no *.json case files");
+  std::vector<Case> out;
+  for (const auto& f : files) {
+    auto text = read_file_limited(f, kMaxCaseFileBytes, f.string());
+    auto cases = parse_cases(text, f.string(), f.parent_path());
+    std::move(cases.begin(), cases.end(), std::back_inserter(out));
+  }
+  reject_duplicates(out);
+  return out;
+}
+
+std::vector<Case> builtin_cases() {
+  std::vector<std::pair<std::string_view, std::string_view>> files = detail::embedded_cases();
+  std::sort(files.begin(), files.end());
+  std::vector<Case> out;
+  for (const auto& [name, text] : files) {
+    auto cases = parse_cases(text, "cases/" + std::string(name), {});
+    std::move(cases.begin(), cases.end(), std::back_inserter(out));
+  }
+  reject_duplicates(out);
+  return out;
+}
+
+std::vector<Case> select_cases(const std::vector<Case>& cases, const Selection& selection) {
+  if (selection.shard_count == 0 || selection.shard_index == 0 ||
+      selection.shard_index > selection.shard_count)
+    throw ConfigError("--shard " + std::to_string(selection.shard_index) + "/" +
+                      std::to_string(selection.shard_count) + ": I must be between 1 and N");
+  // Shards are taken round-robin over the ids in sorted order: balanced, and the same case set
+  // always splits the same way whatever the file order.
+  std::set<std::string> in_shard;
+  if (selection.shard_count > 1) {
+    std::vector<std::string> ids;
+    for (const auto& c : cases) ids.push_back(c.id);
+    std::sort(ids.begin(), ids.end());
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (i % selection.shard_count == selection.shard_index - 1) in_shard.insert(ids[i]);
+  }
+  std::vector<Case> out;
+  for (const auto& c : cases) {
+    if (!selection.globs.empty() &&
+        std::none_of(selection.globs.begin(), selection.globs.end(),
+                     [&](const std::string& g) { return fnmatch(g.c_str(), c.id.c_str(), 0) == 0; }))
+      continue;
+    if (!selection.tags.empty() &&
+        std::none_of(selection.tags.begin(), selection.tags.end(), [&](const std::string& t) {
+          return std::find(c.tags.begin(), c.tags.end(), t) != c.tags.end();
+        }))
+      continue;
+    if (selection.shard_count > 1 && !in_shard.count(c.id)) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+void write_case_list(const std::vector<Case>& cases, std::ostream& out) {
+  for (const auto& c : cases) {
+    out << c.id;
+    if (!c.tags.empty()) {
+      out << "  [";
+      for (std::size_t i = 0; i < c.tags.size(); ++i) out << (i ? ", " : "") << c.tags[i];
+      out << "]";
+    }
+    if (c.steps.size() > 1) out << "  (" << c.steps.size() << " steps)";
+    if (!c.description.empty()) out << "  " << c.description;
+    if (!c.unsettled.empty()) out << "  (unsettled: " << c.unsettled << ")";
+    out << '\n';
+  }
+}
+
+}  // namespace sipcontract

@@ -1,0 +1,368 @@
+// The checks run on every response, each under a stable id (see check_ids()).
+#include <algorithm>
+
+#include "internal.hpp"
+
+namespace sipcontract {
+
+const std::vector<std::string>& check_ids() {
+  static const std::vector<std::string> ids = {
+      "transport",    "size", "max-time", "redirect", "status", "undocumented-status", "secrets",
+      "content-type", "json", "schema",   "enum",     "echo",   "attribute",           "cleanup"};
+  return ids;
+}
+
+namespace detail {
+namespace {
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? std::string(sep) : "") + parts[i];
+  return out;
+}
+
+std::string statuses_text(const std::vector<int>& statuses) {
+  std::vector<std::string> parts;
+  for (int s : statuses) parts.push_back(std::to_string(s));
+  return join(parts, " or ");
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+/// The media type of a Content-Type value, lowercase, without parameters.
+std::string media_type(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  auto mt = content_type.substr(0, semi);
+  while (!mt.empty() && (mt.back() == ' ' || mt.back() == '\t')) mt.remove_suffix(1);
+  while (!mt.empty() && (mt.front() == ' ' || mt.front() == '\t')) mt.remove_prefix(1);
+  return lower(mt);
+}
+
+/// The first JSON Pointer at which a string (or an object key) contains `needle`.
+std::optional<std::string> find_in_json(const nlohmann::json& v, const std::string& needle,
+                                        const std::string& at) {
+  if (v.is_string()) {
+    if (v.get_ref<const std::string&>().find(needle) != std::string::npos) return at;
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (auto p = find_in_json(v[i], needle, at + "/" + std::to_string(i))) return p;
+  } else if (v.is_object()) {
+    for (const auto& [k, val] : v.items()) {
+      std::string child = at + "/" + pointer_escape(k);
+      if (k.find(needle) != std::string::npos) return child;
+      if (auto p = find_in_json(val, needle, child)) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string json_text(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// A response value for a report: redacted first (so no secret is ever cut in half and
+/// left readable), then cut to a length a console line can hold.
+std::string shown(const std::string& text, const Redactor* redactor) {
+  constexpr std::size_t kMax = 300;
+  std::string out = redactor ? redactor->redact(text) : text;
+  if (out.size() > kMax) out = out.substr(0, kMax) + "... (" + std::to_string(out.size()) + " bytes)";
+  return out;
+}
+
+std::string value_at(const nlohmann::json& doc, const std::string& pointer, const Redactor* redactor) {
+  try {
+    return shown(json_text(doc.at(nlohmann::json::json_pointer(pointer))), redactor);
+  } catch (const std::exception&) {
+    return "(absent)";
+  }
+}
+
+std::string expected_error_text(const ExpectedError& e) {
+  std::string out = "an error item";
+  if (!e.attributes.empty()) {
+    std::vector<std::string> quoted;
+    for (const auto& a : e.attributes) quoted.push_back("\"" + a + "\"");
+    out += " with attribute " + join(quoted, " or ");
+  }
+  if (e.code) out += std::string(e.attributes.empty() ? " with" : " and") + " code \"" + *e.code + "\"";
+  return out;
+}
+
+void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::json* doc,
+                   std::vector<CheckFailure>& out) {
+  for (const auto& s : *in.secrets) {
+    if (s.value.empty()) continue;
+    for (const auto& [name, value] : ex.headers) {
+      if (value.find(s.value) != std::string::npos)
+        out.push_back({"secrets", "", "no secret in the response", "the " + s.label + " in header " + name,
+                       "the response header " + name + " carries the request's " + s.label});
+    }
+    std::string escaped = json_text(nlohmann::json(s.value));
+    escaped = escaped.substr(1, escaped.size() - 2);
+    bool in_body = ex.body.find(s.value) != std::string::npos || ex.body.find(escaped) != std::string::npos;
+    if (!in_body) continue;
+    std::string pointer;
+    if (doc) {
+      if (auto p = find_in_json(*doc, s.value, "")) pointer = *p;
+    }
+    out.push_back({"secrets", pointer, "no secret in the response", "the " + s.label + " in the body",
+                   "the response body carries the request's " + s.label +
+                       (pointer.empty() ? std::string() : " at " + pointer)});
+  }
+}
+
+void check_echo(const CheckInput& in, const nlohmann::json& doc, std::vector<CheckFailure>& out) {
+  const auto& body = *in.step->body;
+  for (const auto& rule : in.contract->echo_rules()) {
+    std::optional<nlohmann::json> want;
+    std::string why;
+    if (body.contains(rule.field)) {
+      want = body[rule.field];
+      why = "sent";
+    } else if (rule.when_sent) {
+      continue;
+    } else if (rule.default_value && (rule.unless_sent.empty() || !body.contains(rule.unless_sent))) {
+      want = *rule.default_value;
+      why = "not sent, so the default";
+    } else {
+      continue;
+    }
+    std::string pointer = "/" + pointer_escape(rule.field);
+    if (!doc.contains(rule.field)) {
+      out.push_back({"echo", pointer, json_text(*want), "(absent)",
+                     "the 201 does not report " + rule.field + " (" + why + " " + json_text(*want) + ")"});
+    } else if (doc[rule.field] != *want) {
+      auto got = shown(json_text(doc[rule.field]), in.redactor);
+      out.push_back({"echo", pointer, json_text(*want), got,
+                     rule.field + ": " + why + " " + json_text(*want) + ", the 201 reports " + got});
+    }
+  }
+}
+
+void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vector<CheckFailure>& out) {
+  const auto& expected = in.step->expect.errors;
+  const nlohmann::json* items = nullptr;
+  if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) items = &doc["errors"];
+  auto attr_of = [](const nlohmann::json& item) -> std::optional<std::string> {
+    if (item.is_object() && item.contains("attribute") && item["attribute"].is_string())
+      return item["attribute"].get<std::string>();
+    return std::nullopt;
+  };
+  auto code_of = [](const nlohmann::json& item) -> std::optional<std::string> {
+    if (item.is_object() && item.contains("code") && item["code"].is_string())
+      return item["code"].get<std::string>();
+    return std::nullopt;
+  };
+  std::string actual = "no \"errors\" array";
+  auto clip = [&](std::string s) { return shown(std::move(s), in.redactor); };
+  if (items) {
+    std::vector<std::string> parts;
+    for (const auto& item : *items) {
+      auto a = attr_of(item);
+      auto c = code_of(item);
+      parts.push_back(std::string("attribute ") + (a ? "\"" + *a + "\"" : "null") + " code " +
+                      (c ? "\"" + *c + "\"" : "null"));
+    }
+    actual = parts.empty() ? "an empty \"errors\" array" : clip("[" + join(parts, "; ") + "]");
+  }
+  for (const auto& e : expected) {
+    auto attr_ok = [&](const nlohmann::json& item) {
+      if (e.attributes.empty()) return true;
+      auto a = attr_of(item);
+      return a && std::find(e.attributes.begin(), e.attributes.end(), *a) != e.attributes.end();
+    };
+    auto code_ok = [&](const nlohmann::json& item) { return !e.code || code_of(item) == e.code; };
+    if (items &&
+        std::any_of(items->begin(), items->end(), [&](const auto& i) { return attr_ok(i) && code_ok(i); }))
+      continue;
+    // Point at the item that comes closest: right code but wrong attribute, or the reverse.
+    std::string pointer = "/errors";
+    if (items && !items->empty()) {
+      std::size_t idx = 0;
+      std::string field = "attribute";
+      bool found = false;
+      for (std::size_t i = 0; i < items->size() && !found; ++i)
+        if (e.code && code_ok((*items)[i])) idx = i, field = "attribute", found = true;
+      for (std::size_t i = 0; i < items->size() && !found; ++i)
+        if (!e.attributes.empty() && attr_ok((*items)[i])) idx = i, field = "code", found = true;
+      if (!found) field = e.attributes.empty() ? "code" : "attribute";
+      pointer = "/errors/" + std::to_string(idx) + "/" + field;
+    }
+    out.push_back({"attribute", pointer, expected_error_text(e), actual,
+                   "the 422 does not name " + expected_error_text(e)});
+  }
+}
+
+}  // namespace
+
+std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& ex) {
+  std::vector<CheckFailure> out;
+  const auto max_ms = static_cast<double>(in.max_time.count());
+  switch (ex.failure) {
+    case Exchange::Failure::kTransport:
+    case Exchange::Failure::kCanceled:
+      out.push_back({"transport", "", "a response", "none", ex.failure_detail});
+      return out;
+    case Exchange::Failure::kTooLarge:
+      out.push_back(
+          {"size", "", "at most " + std::to_string(in.max_bytes) + " bytes", "more", ex.failure_detail});
+      return out;
+    case Exchange::Failure::kTooSlow:
+      out.push_back(
+          {"max-time", "", "a complete response within " + std::to_string(in.max_time.count()) + " ms",
+           "none after " + std::to_string(static_cast<long long>(ex.elapsed_ms)) + " ms", ex.failure_detail});
+      return out;
+    case Exchange::Failure::kNone:
+      break;
+  }
+  const auto& expect = in.step->expect;
+  const int status = ex.status;
+  const bool expected_status =
+      std::find(expect.statuses.begin(), expect.statuses.end(), status) != expect.statuses.end();
+
+  if (max_ms > 0 && ex.elapsed_ms > max_ms)
+    out.push_back({"max-time", "", "within " + std::to_string(in.max_time.count()) + " ms",
+                   std::to_string(static_cast<long long>(ex.elapsed_ms)) + " ms",
+                   "the response took longer than --max-time"});
+  if (status >= 300 && status < 400) {
+    auto location = ex.header("Location");
+    out.push_back({"redirect", "", statuses_text(expect.statuses), std::to_string(status),
+                   "the server redirected" +
+                       (location.empty() ? std::string() : " to " + shown(location, in.redactor)) +
+                       "; not followed, so the credentials stay with the target"});
+  }
+  if (!expected_status)
+    out.push_back({"status", "", statuses_text(expect.statuses), std::to_string(status),
+                   "expected " + statuses_text(expect.statuses) + ", got " + std::to_string(status)});
+  const Schema* schema = in.contract->response_schema(status);
+  if (!schema && !expected_status) {
+    std::vector<std::string> documented;
+    for (int s : in.contract->documented_statuses()) documented.push_back(std::to_string(s));
+    out.push_back(
+        {"undocumented-status", "", join(documented, ", "), std::to_string(status),
+         "the contract does not document status " + std::to_string(status) + " for this operation"});
+  }
+
+  // Parse once (within the limits) for the checks that read the body.
+  std::optional<Parsed> parsed;
+  if (!ex.body.empty()) parsed.emplace(parse_json(ex.body, ParseLimits{in.max_bytes, in.max_depth}));
+  const nlohmann::json* doc = parsed && *parsed ? &**parsed : nullptr;
+
+  check_secrets(in, ex, doc, out);
+
+  if (!ex.body.empty()) {
+    std::string want = "application/json";
+    const auto& responses = in.contract->manifest()["operation"]["responses"];
+    auto key = std::to_string(status);
+    if (responses.is_object() && responses.contains(key) && responses[key].contains("content_type") &&
+        responses[key]["content_type"].is_string())
+      want = responses[key]["content_type"].get<std::string>();
+    auto got = shown(ex.header("Content-Type"), in.redactor);
+    if (media_type(got) != lower(want))
+      out.push_back({"content-type", "", want, got.empty() ? "(none)" : got,
+                     got.empty() ? "the response has a body but no Content-Type"
+                                 : "the body is labelled " + got + ", not " + want});
+  }
+
+  if (ex.body.empty()) {
+    if (schema)
+      out.push_back({"json", "", "a JSON body", "an empty body",
+                     "status " + std::to_string(status) + " documents a JSON body; the response has none"});
+    return out;
+  }
+  if (!doc) {
+    out.push_back({"json", "", "a JSON document", "not JSON",
+                   "the body is not acceptable JSON: " + parsed->error().to_string()});
+    return out;
+  }
+
+  if (schema) {
+    for (const auto& f : in.contract->validate_response(status, *doc).findings) {
+      if (f.keyword == "status") continue;  // reported as undocumented-status
+      if (f.keyword == "enum") {
+        std::vector<std::string> allowed;
+        for (const auto& a : f.allowed) allowed.push_back(json_text(a));
+        out.push_back({"enum", f.pointer, "one of " + join(allowed, ", "),
+                       value_at(*doc, f.pointer, in.redactor), f.message});
+      } else {
+        out.push_back({"schema", f.pointer, f.keyword + (f.property.empty() ? "" : " " + f.property),
+                       f.keyword == "required" ? "(absent)" : value_at(*doc, f.pointer, in.redactor),
+                       f.message + " [" + f.keyword + "]"});
+      }
+    }
+  }
+  if (status == 201 && in.step->body && in.step->body->is_object() && doc->is_object())
+    check_echo(in, *doc, out);
+  if (status == 422 && !expect.errors.empty()) check_attributes(in, *doc, out);
+  return out;
+}
+
+std::string created_id(const Exchange& ex, std::size_t max_depth) {
+  if (ex.failure != Exchange::Failure::kNone || ex.status < 200 || ex.status >= 300 || ex.body.empty())
+    return "";
+  auto parsed = parse_json(ex.body, ParseLimits{ex.body.size() + 1, max_depth});
+  if (!parsed || !parsed->is_object()) return "";
+  auto it = parsed->find("id");
+  if (it == parsed->end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+std::vector<Secret> body_secrets(const Step& step, const Contract& contract) {
+  std::vector<Secret> out;
+  if (!step.body || !step.body->is_object()) return out;
+  for (const auto& field : contract.secret_fields()) {
+    auto it = step.body->find(field);
+    if (it != step.body->end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+      out.push_back({field, it->get<std::string>()});
+  }
+  return out;
+}
+
+std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVariant auth, const Step& step,
+                      const Contract& contract, const TransportOptions& transport) {
+  std::string out = "curl -sS -i -X " + request.method + " " + shell_quote(url.origin() + request.path);
+  switch (auth) {
+    case AuthVariant::kValid:
+      out += " -u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\"";
+      break;
+    case AuthVariant::kNone:
+      break;
+    case AuthVariant::kWrongToken:
+      out += " -u \"$SIGNALWIRE_PROJECT_ID:" + std::string(kWrongToken) + "\"";
+      break;
+    case AuthVariant::kWrongProject:
+      out += " -u \"" + std::string(kWrongProject) + ":$SIGNALWIRE_API_TOKEN\"";
+      break;
+    case AuthVariant::kMalformedHeader:
+      out += " -H " + shell_quote("Authorization: " + std::string(kMalformedAuthorization));
+      break;
+  }
+  bool replaced = false;
+  if (request.body) {
+    out += " -H " + shell_quote("Content-Type: " + request.content_type);
+    std::string body = *request.body;
+    if (step.body && step.body->is_object()) {
+      nlohmann::json copy = *step.body;
+      for (const auto& field : contract.secret_fields()) {
+        if (copy.contains(field)) {
+          copy[field] = std::string(Redactor::kMask);
+          replaced = true;
+        }
+      }
+      body = json_text(copy);
+    }
+    out += " --data-binary " + shell_quote(body);
+  }
+  if (transport.insecure) out += " --insecure";
+  if (!transport.ca_file.empty()) out += " --cacert " + shell_quote(transport.ca_file);
+  if (replaced)
+    out += "  # password fields replaced by \"<redacted>\": put real values back to reproduce exactly";
+  return out;
+}
+
+}  // namespace detail
+}  // namespace sipcontract

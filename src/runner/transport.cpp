@@ -1,0 +1,249 @@
+// The wire: one cpp-httplib client per worker, bounded reads, and retries that are reported.
+//
+// cpp-httplib 0.11.4 reads any body size and follows no redirect by default; both matter here:
+// a content receiver stops past --max-response-bytes, and redirects stay unfollowed so the
+// credentials never reach another host (a 3xx is reported by the checks instead).
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <random>
+#include <thread>
+
+#include "internal.hpp"
+
+namespace sipcontract::detail {
+
+using Clock = std::chrono::steady_clock;
+
+class HttpSession {
+ public:
+  HttpSession(const BaseUrl& url, const TransportOptions& options)
+      : client_(url.origin()), options_(options) {
+    if (!client_.is_valid())
+      throw ConfigError("cannot create an HTTP client for " + url.origin() +
+                        (url.scheme == "https" ? " (TLS: check --ca-file)" : ""));
+    client_.set_keep_alive(true);
+    client_.set_follow_location(false);  // never forward credentials to another host
+    client_.set_url_encode(false);       // paths are encoded by fill_path
+    client_.set_connection_timeout(options.timeout);
+    client_.set_read_timeout(options.timeout);
+    client_.set_write_timeout(options.timeout);
+    if (url.scheme == "https") {
+      client_.enable_server_certificate_verification(!options.insecure);
+      if (!options.ca_file.empty()) client_.set_ca_cert_path(options.ca_file);
+    }
+    client_.set_default_headers({{"User-Agent", std::string("sipcontract/") + SIPCONTRACT_RUNNER_VERSION},
+                                 {"Accept", "application/json"}});
+  }
+
+  Exchange attempt(const OutgoingRequest& r) {
+    Exchange ex;
+    httplib::Request req;
+    req.method = r.method;
+    req.path = r.path;
+    if (r.authorization) req.set_header("Authorization", *r.authorization);
+    if (r.body) {
+      req.body = *r.body;
+      req.set_header("Content-Type", r.content_type);
+    }
+    // The read timeout cuts a stalled answer at --max-time; the receiver cuts one that trickles.
+    auto limit = r.bounded ? std::min(options_.timeout, options_.max_time + std::chrono::milliseconds(50))
+                           : options_.timeout;
+    client_.set_read_timeout(limit);
+    client_.set_write_timeout(limit);
+
+    bool too_large = false;
+    bool too_slow = false;
+    const auto start = Clock::now();
+    const std::size_t cap = options_.max_response_bytes;
+    req.response_handler = [&](const httplib::Response& res) {
+      auto declared = res.get_header_value("Content-Length");
+      std::uint64_t n = 0;
+      auto [p, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), n);
+      if (!declared.empty() && ec == std::errc() && p == declared.data() + declared.size() && n > cap) {
+        too_large = true;
+        return false;
+      }
+      return true;
+    };
+    req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+      if (ex.body.size() + n > cap) {
+        too_large = true;
+        return false;
+      }
+      if (r.bounded && Clock::now() - start > options_.max_time) {
+        too_slow = true;
+        return false;
+      }
+      ex.body.append(data, n);
+      return true;
+    };
+
+    httplib::Response res;
+    httplib::Error err = httplib::Error::Success;
+    bool ok = client_.send(req, res, err);
+    ex.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (ok && err == httplib::Error::Success) {
+      ex.status = res.status;
+      for (const auto& [k, v] : res.headers) ex.headers.emplace_back(k, v);
+      return ex;
+    }
+    ex.status = -1;
+    ex.body.clear();
+    const bool past_max_time = r.bounded && ex.elapsed_ms >= static_cast<double>(options_.max_time.count());
+    if (too_large) {
+      ex.failure = Exchange::Failure::kTooLarge;
+      ex.status = res.status;
+      ex.failure_detail = "the response body passed " + std::to_string(cap) +
+                          " bytes (--max-response-bytes); reading stopped";
+    } else if (too_slow || (past_max_time && (err == httplib::Error::Read || err == httplib::Error::Write))) {
+      ex.failure = Exchange::Failure::kTooSlow;
+      ex.failure_detail = "no complete response within " + std::to_string(options_.max_time.count()) +
+                          " ms (--max-time); reading stopped";
+    } else {
+      ex.failure = Exchange::Failure::kTransport;
+      ex.failure_detail = describe(err);
+      ex.nothing_sent = err == httplib::Error::Connection || err == httplib::Error::ConnectionTimeout ||
+                        err == httplib::Error::SSLConnection ||
+                        err == httplib::Error::SSLServerVerification ||
+                        err == httplib::Error::SSLLoadingCerts || err == httplib::Error::BindIPAddress;
+      write_failed_ = err == httplib::Error::Write;
+      tls_verification_failed_ =
+          err == httplib::Error::SSLServerVerification || err == httplib::Error::SSLLoadingCerts;
+    }
+    return ex;
+  }
+
+  const TransportOptions& options() const { return options_; }
+  bool write_failed() const { return write_failed_; }
+  bool tls_verification_failed() const { return tls_verification_failed_; }
+
+ private:
+  std::string describe(httplib::Error err) const {
+    switch (err) {
+      case httplib::Error::Connection:
+        return "could not connect (Connection)";
+      case httplib::Error::ConnectionTimeout:
+        return "connecting timed out after " + std::to_string(options_.timeout.count()) +
+               " ms (ConnectionTimeout)";
+      case httplib::Error::Read:
+        return "the connection closed or timed out before a complete response (Read)";
+      case httplib::Error::Write:
+        return "sending the request failed (Write)";
+      case httplib::Error::SSLConnection:
+        return "the TLS handshake failed (SSLConnection)";
+      case httplib::Error::SSLServerVerification:
+        return "the server's TLS certificate did not verify (SSLServerVerification; see --ca-file)";
+      case httplib::Error::SSLLoadingCerts:
+        return "the CA certificates could not be loaded (SSLLoadingCerts; see --ca-file)";
+      case httplib::Error::Compression:
+        return "the response could not be decompressed (Compression)";
+      case httplib::Error::Canceled:
+        return "the request was canceled (Canceled)";
+      default:
+        return "transport error (" + httplib::to_string(err) + ")";
+    }
+  }
+
+  httplib::Client client_;
+  TransportOptions options_;
+  bool write_failed_ = false;
+  bool tls_verification_failed_ = false;
+};
+
+SessionPtr make_session(const BaseUrl& url, const TransportOptions& options) {
+  return SessionPtr(new HttpSession(url, options));
+}
+
+void destroy_session(HttpSession* session) { delete session; }
+
+std::string Exchange::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        }))
+      return v;
+  }
+  return "";
+}
+
+namespace {
+
+/// Retry-After as a wait: delta-seconds or an HTTP-date; nullopt when absent or unreadable.
+std::optional<std::chrono::milliseconds> retry_after(const Exchange& ex) {
+  auto v = ex.header("Retry-After");
+  if (v.empty()) return std::nullopt;
+  long long seconds = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec == std::errc() && p == v.data() + v.size() && seconds >= 0)
+    return std::chrono::milliseconds(std::min<long long>(seconds, 86400) * 1000);
+  std::tm tm{};
+  if (strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+    auto when = timegm(&tm);
+    auto now = std::time(nullptr);
+    return std::chrono::milliseconds(std::max<long long>(0, static_cast<long long>(when - now)) * 1000);
+  }
+  return std::nullopt;
+}
+
+bool cancelled(const std::atomic<int>* cancel) { return cancel && cancel->load() != 0; }
+
+/// Sleeps up to `d`, waking early when the run is cancelled; false when cancelled.
+bool sleep_unless_cancelled(std::chrono::milliseconds d, const std::atomic<int>* cancel) {
+  auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    if (cancelled(cancel)) return false;
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(20)));
+  }
+  return !cancelled(cancel);
+}
+
+}  // namespace
+
+Exchange send(HttpSession& session, const OutgoingRequest& request, const std::atomic<int>* cancel) {
+  const auto& opts = session.options();
+  const bool idempotent = request.method == "GET" || request.method == "DELETE" || request.method == "HEAD";
+  std::vector<std::string> notes;
+  thread_local std::mt19937 jitter_rng{std::random_device{}()};
+  for (int attempt = 0;; ++attempt) {
+    Exchange ex = session.attempt(request);
+    std::string why;
+    if (ex.failure == Exchange::Failure::kTransport && !session.tls_verification_failed()) {
+      // A create whose request reached the server may have been carried out: sending it again
+      // could create a second endpoint, so only unsent (or idempotent) requests are retried.
+      if (ex.nothing_sent || session.write_failed() || idempotent) why = ex.failure_detail;
+    } else if (ex.failure == Exchange::Failure::kNone && (ex.status == 429 || ex.status == 503)) {
+      why = std::to_string(ex.status) + (ex.status == 429 ? " Too Many Requests" : " Service Unavailable");
+    }
+    if (why.empty() || attempt >= opts.retries) {
+      ex.retries = std::move(notes);
+      return ex;
+    }
+    auto base = opts.backoff * (1LL << std::min(attempt, 20));
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    auto wait = std::chrono::milliseconds(
+        static_cast<long long>(static_cast<double>(base.count()) * jitter(jitter_rng)));
+    std::string after;
+    if (auto ra = retry_after(ex)) {
+      wait = *ra;
+      after = ", Retry-After " + std::to_string(ra->count() / 1000) + " s";
+    }
+    if (wait > opts.max_backoff) {
+      after += " capped";
+      wait = opts.max_backoff;
+    }
+    notes.push_back("attempt " + std::to_string(attempt + 2) + " after " + why + " (waited " +
+                    std::to_string(wait.count()) + " ms" + after + ")");
+    if (!sleep_unless_cancelled(wait, cancel)) {
+      notes.back() = "not retried after " + why + ": the run was interrupted";
+      ex.retries = std::move(notes);
+      return ex;
+    }
+  }
+}
+
+}  // namespace sipcontract::detail

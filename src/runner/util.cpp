@@ -1,0 +1,261 @@
+// Small helpers of the runner: randomness, URLs, quoting, base64, and the Redactor.
+#include <uuid/uuid.h>
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <random>
+
+#include "internal.hpp"
+#include "sipcontract/runner.hpp"
+
+namespace sipcontract {
+namespace detail {
+
+namespace {
+// std::random_device reads the kernel CSPRNG (getrandom) with libstdc++ on Linux.
+std::uint32_t random_u32() {
+  thread_local std::random_device device;
+  return device();
+}
+}  // namespace
+
+std::string random_hex(std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  while (out.size() < n) {
+    auto r = random_u32();
+    for (int i = 0; i < 8 && out.size() < n; ++i, r >>= 4) out += kHex[r & 0xf];
+  }
+  return out;
+}
+
+std::string fresh_uuid() {
+  uuid_t id;
+  uuid_generate_random(id);
+  char text[37];
+  uuid_unparse_lower(id, text);
+  return text;
+}
+
+std::string random_password() {
+  static constexpr std::string_view kAlnum = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  std::string out;
+  for (int i = 0; i < 20; ++i) out += kAlnum[random_u32() % kAlnum.size()];
+  // A fixed tail guarantees every character class a password policy might ask for.
+  out += "-Q7x";
+  return out;
+}
+
+bool is_uuid(std::string_view t) {
+  if (t.size() != 36) return false;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string BaseUrl::origin() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return scheme + "://" + h + ":" + std::to_string(port);
+}
+
+bool BaseUrl::loopback() const {
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8
+  if (host.rfind("127.", 0) == 0) {
+    return std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  }
+  return false;
+}
+
+BaseUrl BaseUrl::parse(const std::string& url) {
+  auto fail = [&](const std::string& why) -> BaseUrl { throw ConfigError("--base-url " + url + ": " + why); };
+  BaseUrl out;
+  auto sep = url.find("://");
+  if (sep == std::string::npos) return fail("expected http://HOST[:PORT]/PATH or https://...");
+  out.scheme = url.substr(0, sep);
+  std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (out.scheme != "http" && out.scheme != "https") return fail("the scheme must be http or https");
+  std::string rest = url.substr(sep + 3);
+  auto slash = rest.find_first_of("/?#");
+  std::string authority = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  if (path.find_first_of("?#") != std::string::npos) return fail("a base URL has no query or fragment");
+  if (authority.find('@') != std::string::npos)
+    return fail("credentials do not belong in the URL (use SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN)");
+  std::string port_text;
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    if (close == std::string::npos) return fail("unclosed '[' in the host");
+    out.host = authority.substr(1, close - 1);
+    std::string after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return fail("unexpected text after the IPv6 host");
+      port_text = after.substr(1);
+    }
+  } else {
+    auto colon = authority.find(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return fail("no host");
+  std::transform(out.host.begin(), out.host.end(), out.host.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  out.port = out.scheme == "https" ? 443 : 80;
+  if (!port_text.empty()) {
+    int p = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || p < 1 || p > 65535)
+      return fail("bad port \"" + port_text + "\"");
+    out.port = p;
+  }
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  out.prefix = path;
+  return out;
+}
+
+std::string encode_path_segment(std::string_view segment) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : segment) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+std::string fill_path(const std::string& path_template, const std::map<std::string, std::string>& values) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < path_template.size()) {
+    auto open = path_template.find('{', i);
+    if (open == std::string::npos) {
+      out += path_template.substr(i);
+      break;
+    }
+    auto close = path_template.find('}', open);
+    if (close == std::string::npos) throw ConfigError("manifest path " + path_template + ": unclosed '{'");
+    out += path_template.substr(i, open - i);
+    auto name = path_template.substr(open + 1, close - open - 1);
+    auto it = values.find(name);
+    if (it == values.end())
+      throw ConfigError("no value for path parameter {" + name + "} of " + path_template);
+    out += encode_path_segment(it->second);
+    i = close + 1;
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  out += "'";
+  return out;
+}
+
+std::string base64(std::string_view data) {
+  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    std::uint32_t n =
+        (std::uint8_t(data[i]) << 16) | (std::uint8_t(data[i + 1]) << 8) | std::uint8_t(data[i + 2]);
+    out += kTable[(n >> 18) & 63];
+    out += kTable[(n >> 12) & 63];
+    out += kTable[(n >> 6) & 63];
+    out += kTable[n & 63];
+  }
+  if (i + 1 == data.size()) {
+    std::uint32_t n = std::uint8_t(data[i]) << 16;
+    out += kTable[(n >> 18) & 63];
+    out += kTable[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == data.size()) {
+    std::uint32_t n = (std::uint8_t(data[i]) << 16) | (std::uint8_t(data[i + 1]) << 8);
+    out += kTable[(n >> 18) & 63];
+    out += kTable[(n >> 12) & 63];
+    out += kTable[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<std::string> authorization_for(AuthVariant auth, const Target& target) {
+  switch (auth) {
+    case AuthVariant::kValid:
+      return "Basic " + base64(target.project_id + ":" + target.api_token);
+    case AuthVariant::kNone:
+      return std::nullopt;
+    case AuthVariant::kWrongToken:
+      return "Basic " + base64(target.project_id + ":" + std::string(kWrongToken));
+    case AuthVariant::kWrongProject:
+      return "Basic " + base64(std::string(kWrongProject) + ":" + target.api_token);
+    case AuthVariant::kMalformedHeader:
+      return std::string(kMalformedAuthorization);
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+void Redactor::add(std::string_view secret) {
+  if (secret.empty()) return;
+  auto insert = [this](std::string s) {
+    if (std::find(secrets_.begin(), secrets_.end(), s) == secrets_.end()) secrets_.push_back(std::move(s));
+  };
+  insert(std::string(secret));
+  // A secret with quotes, backslashes or control characters appears escaped inside JSON text.
+  std::string escaped =
+      nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  escaped = escaped.substr(1, escaped.size() - 2);
+  if (escaped != secret) insert(escaped);
+  std::stable_sort(secrets_.begin(), secrets_.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string Redactor::redact(std::string_view text) const {
+  std::string out(text);
+  for (const auto& s : secrets_) {
+    std::size_t pos = 0;
+    while ((pos = out.find(s, pos)) != std::string::npos) {
+      out.replace(pos, s.size(), kMask);
+      pos += kMask.size();
+    }
+  }
+  return out;
+}
+
+bool Redactor::contains_secret(std::string_view text) const {
+  return std::any_of(secrets_.begin(), secrets_.end(),
+                     [&](const std::string& s) { return text.find(s) != std::string_view::npos; });
+}
+
+}  // namespace sipcontract

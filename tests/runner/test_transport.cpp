@@ -1,0 +1,294 @@
+// The wire, against small real loopback servers that misbehave in ways the reference server does
+// not: 503/429 then an answer (retries), redirects (credentials stay home), credentials echoed in
+// a header, an unreachable port, TLS with a self-signed certificate.
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "runner_test_support.hpp"
+#include "sipcontract/runner.hpp"
+
+using namespace sipcontract;
+using namespace sipcontract::test;
+
+namespace {
+
+constexpr const char* kSubscriber = "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b";
+
+/// An httplib server on a free loopback port, running on a thread; stopped on destruction.
+template <typename ServerT>
+class Stub {
+ public:
+  template <typename... Args>
+  explicit Stub(const std::function<void(ServerT&)>& setup, Args&&... args)
+      : server_(std::forward<Args>(args)...) {
+    setup(server_);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server_.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ~Stub() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::string base_url(const std::string& scheme = "http") const {
+    return scheme + "://127.0.0.1:" + std::to_string(port_) + "/api/fabric";
+  }
+
+ private:
+  ServerT server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+RunOptions stub_options(const std::string& base_url) {
+  RunOptions o;
+  o.target = {base_url, kSubscriber, "proj-stub", "token-stub-secret", false};
+  o.jobs = 1;
+  o.transport.retries = 2;
+  o.transport.backoff = std::chrono::milliseconds(1);
+  o.transport.timeout = std::chrono::seconds(20);
+  return o;
+}
+
+const char* kUnauthorized = R"({"error":"Unauthorized"})";
+
+}  // namespace
+
+TEST_CASE("503 and 429 are retried with backoff and reported as retries", "[runner][transport][retry]") {
+  std::atomic<int> calls{0};
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+      int n = calls++;
+      if (n == 0) {
+        res.status = 503;
+        res.set_header("Retry-After", "0");
+        res.set_content(R"({"error":"busy"})", "application/json");
+      } else if (n == 1) {
+        res.status = 429;
+        res.set_content(R"({"error":"slow down"})", "application/json");
+      } else {
+        res.status = 401;
+        res.set_content(kUnauthorized, "application/json");
+      }
+    });
+  });
+  auto report =
+      run_contract_tests(Contract::builtin(), builtin_matching({"auth-none"}), stub_options(stub.base_url()));
+  INFO(describe_failures(report));
+  CHECK(report.failed() == 0);
+  CHECK(report.retries() == 2);
+  REQUIRE(report.cases.at(0).steps.at(0).retries.size() == 2);
+  CHECK_THAT(report.cases[0].steps[0].retries[0],
+             Catch::Contains("503") && Catch::Contains("Retry-After 0 s"));
+  CHECK_THAT(report.cases[0].steps[0].retries[1], Catch::Contains("429"));
+  std::ostringstream summary;
+  write_summary(report, summary);
+  CHECK_THAT(summary.str(), Catch::Contains("2 retries") && Catch::Contains("Retries:"));
+}
+
+TEST_CASE("retries are bounded: the last 503 is checked and reported", "[runner][transport][retry]") {
+  std::atomic<int> calls{0};
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+      ++calls;
+      res.status = 503;
+      res.set_content(R"({"error":"busy"})", "application/json");
+    });
+  });
+  auto opts = stub_options(stub.base_url());
+  opts.transport.retries = 3;
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"auth-none"}), opts);
+  CHECK(calls == 4);
+  CHECK(report.retries() == 3);
+  CHECK(find_failure(report, "status"));
+  CHECK(find_failure(report, "undocumented-status"));
+}
+
+TEST_CASE("a redirect is reported and not followed, so credentials never reach the other host",
+          "[runner][transport][redirect]") {
+  std::atomic<int> elsewhere{0};
+  Stub<httplib::Server> other([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+      ++elsewhere;
+      res.status = 201;
+    });
+  });
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      res.status = 307;
+      res.set_header("Location", other.base_url() + req.path);
+    });
+  });
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal"}),
+                                   stub_options(stub.base_url()));
+  const CheckFailure* f = find_failure(report, "redirect");
+  REQUIRE(f);
+  CHECK_THAT(f->message, Catch::Contains("not followed"));
+  CHECK(find_failure(report, "status"));
+  CHECK(elsewhere == 0);
+}
+
+TEST_CASE("credentials echoed in a response header are reported under secrets",
+          "[runner][transport][secrets]") {
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      res.status = 401;
+      res.set_header("X-Debug-Auth", req.get_header_value("Authorization"));
+      res.set_content(kUnauthorized, "application/json");
+    });
+  });
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"auth-wrong-project"}),
+                                   stub_options(stub.base_url()));
+  const CheckFailure* f = find_failure(report, "secrets");
+  REQUIRE(f);
+  CHECK_THAT(f->message, Catch::Contains("X-Debug-Auth"));
+  std::ostringstream out;
+  write_summary(report, out);
+  write_json_report(report, out);
+  write_junit(report, out);
+  CHECK(out.str().find("token-stub-secret") == std::string::npos);
+}
+
+TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
+          "[runner][transport][unreachable]") {
+  int port = 0;
+  {
+    // A port that was free a moment ago and has nothing listening now.
+    httplib::Server probe;
+    port = probe.bind_to_any_port("127.0.0.1");
+  }
+  auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
+  opts.transport.retries = 1;
+  auto report =
+      run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal", "auth-none"}), opts);
+  CHECK(report.unreachable());
+  CHECK(report.exit_code() == 3);
+  CHECK(report.failed() == 2);
+  CHECK(report.retries() == 2);  // a refused connection sent nothing, so even a create is retried
+  REQUIRE(find_failure(report, "transport"));
+  CHECK_THAT(find_failure(report, "transport")->message, Catch::Contains("could not connect"));
+}
+
+TEST_CASE("configuration errors are thrown before any request", "[runner][transport][config]") {
+  auto cases = builtin_matching({"valid-minimal"});
+  auto error_of = [&](RunOptions o) -> std::string {
+    try {
+      run_contract_tests(Contract::builtin(), cases, o);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  auto o = stub_options("http://sip.example.com/api/fabric");
+  CHECK_THAT(error_of(o), Catch::Contains("plain HTTP") && Catch::Contains("--allow-plain-http"));
+  o = stub_options("ftp://127.0.0.1/api/fabric");
+  CHECK_THAT(error_of(o), Catch::Contains("--base-url") && Catch::Contains("scheme"));
+  o = stub_options("https://user:pw@127.0.0.1/api/fabric");
+  CHECK_THAT(error_of(o), Catch::Contains("credentials do not belong in the URL"));
+  o = stub_options("http://127.0.0.1:9/api/fabric");
+  o.target.api_token.clear();
+  CHECK_THAT(error_of(o), Catch::Contains("SIGNALWIRE_API_TOKEN"));
+  o = stub_options("http://127.0.0.1:9/api/fabric");
+  o.target.subscriber = "not-a-uuid";
+  CHECK_THAT(error_of(o), Catch::Contains("--subscriber not-a-uuid"));
+  o = stub_options("http://127.0.0.1:9/api/fabric");
+  o.transport.ca_file = "/nonexistent/ca.pem";
+  CHECK_THAT(error_of(o), Catch::Contains("--ca-file"));
+}
+
+namespace {
+
+/// A self-signed certificate for 127.0.0.1 (CN and SAN), written as PEM files.
+struct SelfSigned {
+  std::string cert_path;
+  std::string key_path;
+};
+
+SelfSigned make_self_signed(const TempDir& dir) {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  REQUIRE(key);
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"),
+                             -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+  X509_add_ext(x, san, -1);
+  X509_EXTENSION_free(san);
+  X509_EXTENSION* bc = X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+  X509_add_ext(x, bc, -1);
+  X509_EXTENSION_free(bc);
+  X509_sign(x, key, EVP_sha256());
+  SelfSigned out{(dir.path() / "cert.pem").string(), (dir.path() / "key.pem").string()};
+  FILE* f = std::fopen(out.cert_path.c_str(), "w");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen(out.key_path.c_str(), "w");
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("TLS is verified by default, against --ca-file, and only skipped with --insecure",
+          "[runner][transport][tls]") {
+  TempDir dir;
+  auto cert = make_self_signed(dir);
+  Stub<httplib::SSLServer> stub(
+      [](httplib::SSLServer& s) {
+        s.Post(".*", [](const httplib::Request&, httplib::Response& res) {
+          res.status = 401;
+          res.set_content(kUnauthorized, "application/json");
+        });
+      },
+      cert.cert_path.c_str(), cert.key_path.c_str());
+  auto cases = builtin_matching({"auth-none"});
+  auto opts = stub_options(stub.base_url("https"));
+
+  SECTION("the system CAs do not know the certificate: a transport failure, not retried") {
+    auto report = run_contract_tests(Contract::builtin(), cases, opts);
+    REQUIRE(find_failure(report, "transport"));
+    CHECK_THAT(find_failure(report, "transport")->message, Catch::Contains("did not verify"));
+    CHECK(report.retries() == 0);
+    CHECK_FALSE(report.insecure);
+  }
+  SECTION("--ca-file with the certificate verifies it") {
+    opts.transport.ca_file = cert.cert_path;
+    auto report = run_contract_tests(Contract::builtin(), cases, opts);
+    INFO(describe_failures(report));
+    CHECK(report.failed() == 0);
+  }
+  SECTION("--insecure connects and says so in every output") {
+    opts.transport.insecure = true;
+    auto report = run_contract_tests(Contract::builtin(), cases, opts);
+    CHECK(report.failed() == 0);
+    CHECK(report.insecure);
+    std::ostringstream summary, junit;
+    write_summary(report, summary);
+    write_junit(report, junit);
+    CHECK_THAT(summary.str(), Catch::Contains("--insecure"));
+    CHECK_THAT(junit.str(), Catch::Contains("name=\"insecure\" value=\"true\""));
+    CHECK(report_to_json(report)["target"]["insecure"] == true);
+  }
+}
