@@ -199,7 +199,13 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vect
 
 }  // namespace
 
-std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& ex) {
+std::optional<Parsed> parse_body(const Exchange& ex, std::size_t max_bytes, std::size_t max_depth) {
+  if (ex.failure != Exchange::Failure::kNone || ex.body.empty()) return std::nullopt;
+  return parse_json(ex.body, ParseLimits{max_bytes, max_depth});
+}
+
+std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& ex,
+                                         const std::optional<Parsed>& parsed) {
   std::vector<CheckFailure> out;
   const auto max_ms = static_cast<double>(in.max_time.count());
   switch (ex.failure) {
@@ -247,9 +253,6 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
          "the contract does not document status " + std::to_string(status) + " for this operation"});
   }
 
-  // Parse once (within the limits) for the checks that read the body.
-  std::optional<Parsed> parsed;
-  if (!ex.body.empty()) parsed.emplace(parse_json(ex.body, ParseLimits{in.max_bytes, in.max_depth}));
   const nlohmann::json* doc = parsed && *parsed ? &**parsed : nullptr;
 
   check_secrets(in, ex, doc, out);
@@ -301,13 +304,12 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
   return out;
 }
 
-std::string created_id(const Exchange& ex, std::size_t max_depth) {
-  if (ex.failure != Exchange::Failure::kNone || ex.status < 200 || ex.status >= 300 || ex.body.empty())
-    return "";
-  auto parsed = parse_json(ex.body, ParseLimits{ex.body.size() + 1, max_depth});
-  if (!parsed || !parsed->is_object()) return "";
-  auto it = parsed->find("id");
-  if (it == parsed->end() || !it->is_string()) return "";
+std::string created_id(const Exchange& ex, const std::optional<Parsed>& parsed) {
+  if (ex.failure != Exchange::Failure::kNone || ex.status < 200 || ex.status >= 300) return "";
+  if (!parsed || !*parsed || !(*parsed)->is_object()) return "";
+  const nlohmann::json& doc = **parsed;
+  auto it = doc.find("id");
+  if (it == doc.end() || !it->is_string()) return "";
   return it->get<std::string>();
 }
 

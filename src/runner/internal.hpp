@@ -113,11 +113,15 @@ struct CheckInput {
   std::size_t max_depth = 256;
 };
 
-/// Every check on one exchange, in check_ids() order.
-std::vector<CheckFailure> check_exchange(const CheckInput& input, const Exchange& exchange);
+/// The response body parsed within the limits; nullopt when there is no complete, non-empty body.
+std::optional<Parsed> parse_body(const Exchange& exchange, std::size_t max_bytes, std::size_t max_depth);
+
+/// Every check on one exchange, in check_ids() order. `parsed` is parse_body()'s result.
+std::vector<CheckFailure> check_exchange(const CheckInput& input, const Exchange& exchange,
+                                         const std::optional<Parsed>& parsed);
 
 /// The id a 2xx create answer carries ("" when none can be read).
-std::string created_id(const Exchange& exchange, std::size_t max_depth);
+std::string created_id(const Exchange& exchange, const std::optional<Parsed>& parsed);
 
 /// The secrets a step carries in its body: the values of the contract's secret fields.
 std::vector<Secret> body_secrets(const Step& step, const Contract& contract);

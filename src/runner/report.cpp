@@ -87,7 +87,7 @@ void ConsoleProgress::on_start(const RunReport& header, std::size_t total) {
 }
 
 void ConsoleProgress::on_case(const CaseResult& r, std::size_t done, std::size_t total) {
-  if (r.outcome == Outcome::kFailed) ++failed_;
+  (r.outcome == Outcome::kPassed ? passed_ : r.outcome == Outcome::kFailed ? failed_ : skipped_)++;
   std::ostringstream line;
   const int width = static_cast<int>(std::to_string(total).size());
   line << '[' << std::setw(width) << done << '/' << total << "] ";
@@ -111,7 +111,8 @@ void ConsoleProgress::on_case(const CaseResult& r, std::size_t done, std::size_t
     // On a terminal only failures stay on screen; one progress line is rewritten in place.
     out_ << "\r\033[K";
     if (r.outcome == Outcome::kFailed) out_ << line.str() << '\n';
-    out_ << '[' << done << '/' << total << "] " << (done - failed_) << " done, " << failed_ << " failed";
+    out_ << '[' << done << '/' << total << "] " << passed_ << " passed, " << failed_ << " failed";
+    if (skipped_) out_ << ", " << skipped_ << " skipped";
     if (done == total) out_ << '\n';
   }
   out_.flush();

@@ -2,7 +2,10 @@
 // response, then delete everything the run created and verify that it is gone.
 #include "sipcontract/runner.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -310,7 +313,9 @@ class Run {
       sr.status = ex.status;
       sr.duration_ms = ex.elapsed_ms;
       sr.retries = ex.retries;
-      sr.created_id = detail::created_id(ex, options_.max_depth);
+      // Parsed once, for the id and for every check that reads the body.
+      auto parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
+      sr.created_id = detail::created_id(ex, parsed);
       record_created(step, sr.created_id, c.id);
 
       detail::CheckInput in;
@@ -321,7 +326,7 @@ class Run {
       in.max_time = options_.transport.max_time;
       in.max_bytes = options_.transport.max_response_bytes;
       in.max_depth = options_.max_depth;
-      sr.failures = detail::check_exchange(in, ex);
+      sr.failures = detail::check_exchange(in, ex, parsed);
       if (!sr.failures.empty()) {
         failed = true;
         sr.curl = detail::curl_line(url_, req, step.auth, step, contract_, options_.transport);

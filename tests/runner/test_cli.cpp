@@ -57,8 +57,9 @@ TEST_CASE("configuration errors exit 2 with one line naming the problem", "[runn
     CHECK_THAT(r.err, Catch::Contains("SIGNALWIRE_PROJECT_ID is not set"));
   }
   SECTION("plain HTTP to another host") {
-    auto r = run_cli({"run", "--base-url", "http://sip.example.com/api/fabric", "--subscriber", uuid},
-                     {{"SIGNALWIRE_PROJECT_ID", "p"}, {"SIGNALWIRE_API_TOKEN", "t"}});
+    auto r = run_cli(
+        {"run", "--base-url", "http://sip.example.com/api/fabric", "--subscriber", uuid},
+        {{"SIGNALWIRE_PROJECT_ID", "proj-cli-test"}, {"SIGNALWIRE_API_TOKEN", "PTcli0123456789abcdef"}});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("plain HTTP"));
   }
@@ -99,10 +100,10 @@ TEST_CASE("an unreachable target exits 3", "[runner][cli]") {
     ServerGuard probe;
     port = probe.server().port();
   }
-  auto r =
-      run_cli({"run", "--base-url", "http://127.0.0.1:" + std::to_string(port) + "/api/fabric",
-               "--subscriber", "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "--case", "auth-*", "--retries", "0"},
-              {{"SIGNALWIRE_PROJECT_ID", "p"}, {"SIGNALWIRE_API_TOKEN", "t"}});
+  auto r = run_cli(
+      {"run", "--base-url", "http://127.0.0.1:" + std::to_string(port) + "/api/fabric", "--subscriber",
+       "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "--case", "auth-*", "--retries", "0"},
+      {{"SIGNALWIRE_PROJECT_ID", "proj-cli-test"}, {"SIGNALWIRE_API_TOKEN", "PTcli0123456789abcdef"}});
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.out, Catch::Contains("TARGET UNREACHABLE"));
 }

@@ -319,12 +319,15 @@ class ConsoleProgress : public Progress {
  private:
   std::ostream& out_;
   bool tty_;
+  std::size_t passed_ = 0;
   std::size_t failed_ = 0;
+  std::size_t skipped_ = 0;
 };
 
 /// Runs `cases` against `options.target`, checks every response, deletes what was created
 /// (unless options.keep), and returns the report. Throws ConfigError before sending anything
 /// when an option or a template is unusable; never throws for what the target does.
+/// Sets SIGPIPE to ignored if its action is the default (TLS writes to a closed peer raise it).
 RunReport run_contract_tests(const Contract& contract, const std::vector<Case>& cases,
                              const RunOptions& options, Progress* progress = nullptr);
 
