@@ -25,8 +25,9 @@ using Clock = std::chrono::steady_clock;
 bool wait_for(int fd, short events, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() < 0) return false;
+    // Rounded up, so that a wait never ends before `timeout` has fully passed.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
     pollfd p{fd, events, 0};
     const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
     if (n > 0) return true;
@@ -58,7 +59,12 @@ class SocketStream final : public httplib::Stream {
   SocketStream(int fd, const ConnectionLimits& limits, const ConnectionState& state)
       : fd_(fd), limits_(limits), state_(state) {}
 
-  void begin_request(Clock::time_point deadline) { deadline_ = deadline; }
+  void begin_request(Clock::time_point deadline) {
+    deadline_ = deadline;
+    header_bytes_ = 0;
+    in_headers_ = true;
+    line_length_ = 0;
+  }
   bool has_buffered_data() const { return offset_ < size_; }
 
   bool is_readable() const override {
@@ -71,20 +77,9 @@ class SocketStream final : public httplib::Stream {
   bool is_writable() const override { return !state_.reset && wait_for(fd_, POLLOUT, limits_.write_timeout); }
 
   ssize_t read(char* ptr, std::size_t size) override {
-    if (has_buffered_data()) {
-      const std::size_t n = std::min(size, size_ - offset_);
-      std::memcpy(ptr, buffer_.data() + offset_, n);
-      offset_ += n;
-      return static_cast<ssize_t>(n);
-    }
-    if (!is_readable()) return -1;
-    if (size >= buffer_.size()) return receive(ptr, size);
-    const ssize_t n = receive(buffer_.data(), buffer_.size());
-    if (n <= 0) return n;
-    size_ = static_cast<std::size_t>(n);
-    offset_ = std::min(size, size_);
-    std::memcpy(ptr, buffer_.data(), offset_);
-    return static_cast<ssize_t>(offset_);
+    const ssize_t n = read_some(ptr, size);
+    if (n > 0 && in_headers_ && !count_header_bytes(ptr, static_cast<std::size_t>(n))) return -1;
+    return n;
   }
 
   ssize_t write(const char* ptr, std::size_t size) override {
@@ -110,6 +105,42 @@ class SocketStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  ssize_t read_some(char* ptr, std::size_t size) {
+    if (has_buffered_data()) {
+      const std::size_t n = std::min(size, size_ - offset_);
+      std::memcpy(ptr, buffer_.data() + offset_, n);
+      offset_ += n;
+      return static_cast<ssize_t>(n);
+    }
+    if (!is_readable()) return -1;
+    if (size >= buffer_.size()) return receive(ptr, size);
+    const ssize_t n = receive(buffer_.data(), buffer_.size());
+    if (n <= 0) return n;
+    size_ = static_cast<std::size_t>(n);
+    offset_ = std::min(size, size_);
+    std::memcpy(ptr, buffer_.data(), offset_);
+    return static_cast<ssize_t>(offset_);
+  }
+
+  // httplib limits the length of each header line but not their number, so the request line and
+  // headers together are capped here: bytes are counted until the blank line that ends them.
+  // False when the cap is passed (the read then fails and httplib answers 400).
+  bool count_header_bytes(const char* data, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (data[i] == '\n') {
+        if (line_length_ == 0) {  // an empty line ("\r\n" or "\n"): the headers are complete
+          in_headers_ = false;
+          return true;
+        }
+        line_length_ = 0;
+      } else if (data[i] != '\r') {
+        ++line_length_;
+      }
+      if (++header_bytes_ > limits_.max_header_bytes) return false;
+    }
+    return true;
+  }
+
   ssize_t receive(char* ptr, std::size_t size) {
     for (;;) {
       const ssize_t n = ::recv(fd_, ptr, size, 0);
@@ -124,6 +155,9 @@ class SocketStream final : public httplib::Stream {
   std::array<char, 16384> buffer_{};
   std::size_t offset_ = 0;
   std::size_t size_ = 0;
+  std::size_t header_bytes_ = 0;
+  bool in_headers_ = true;
+  std::size_t line_length_ = 0;
 };
 
 // After answering a request whose body was left unread, closing at once would make the kernel

@@ -24,6 +24,7 @@ struct ConnectionLimits {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds keep_alive_timeout{5000};
   std::size_t keep_alive_max_requests = 100;
+  std::size_t max_header_bytes = 64 * 1024;  ///< request line and headers together, per request
 };
 
 /// What a handler knows and may decide about the connection its request came on.

@@ -706,6 +706,9 @@ struct ReferenceServer::Impl {
   // in JSON like every other answer; leaves answers the handlers made alone.
   void fill_error(Response& res) {
     if (!res.body.empty() || res.content_length_ > 0 || res.content_provider_) return;
+    // httplib answers these when it could not parse or frame the request: what follows on the
+    // connection cannot be trusted to start a request, so it is closed after the answer.
+    close_after(res);
     switch (res.status) {
       case 400:
         return send_error(res, 400, "Bad Request");

@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -47,6 +48,7 @@ class RunningServer {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", port());
     if (with_credentials) c->set_basic_auth(options().project_id.c_str(), options().api_token.c_str());
     c->set_keep_alive(true);
+    c->set_tcp_nodelay(true);  // without it, Nagle and delayed ACKs add ~40 ms per keep-alive request
     c->set_connection_timeout(30, 0);
     c->set_read_timeout(60, 0);
     c->set_write_timeout(60, 0);

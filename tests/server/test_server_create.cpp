@@ -122,7 +122,8 @@ TEST_CASE("every missing required field is named in its own 422 item", "[server]
   REQUIRE(r->status == 422);
   require_conforms(r);
   std::set<std::string> attributes;
-  for (const auto& item : parse_body(r).at("errors")) {
+  const Json answer = parse_body(r);
+  for (const auto& item : answer.at("errors")) {
     CHECK(item.at("code") == "missing_required_parameter");
     attributes.insert(item.at("attribute").get<std::string>());
   }

@@ -232,7 +232,8 @@ TEST_CASE("fault wrong-attribute names attribute unknown in every 422 item", "[s
   REQUIRE(r);
   REQUIRE(r->status == 422);
   require_conforms(r);  // the shape is right, only the attribute is wrong
-  for (const auto& item : parse_body(r).at("errors")) CHECK(item.at("attribute") == "unknown");
+  const Json answer = parse_body(r);
+  for (const auto& item : answer.at("errors")) CHECK(item.at("attribute") == "unknown");
 }
 
 TEST_CASE("fault undocumented-status sends a 422 as 400", "[server][faults]") {
