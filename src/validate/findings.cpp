@@ -1,1 +1,399 @@
-// placeholder until the module lands
+// Findings: how checks encode them through valijson, how valijson's own entries are
+// read, how contexts become JSON Pointers, and how values are shown in messages.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <string>
+#include <unordered_set>
+#include <valijson/validation_results.hpp>
+
+#include "internal.hpp"
+
+namespace sipcontract {
+
+bool is_secret_field(std::string_view name) {
+  // Case-insensitive so that "Password" in a sloppy client's body is hidden too.
+  static constexpr std::array<std::string_view, 2> kSecrets = {"password", "password_confirmation"};
+  return std::any_of(kSecrets.begin(), kSecrets.end(), [&](std::string_view secret) {
+    return name.size() == secret.size() &&
+           std::equal(name.begin(), name.end(), secret.begin(),
+                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  });
+}
+
+std::string pointer_escape(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string to_string(const Finding& finding) {
+  std::string out = finding.pointer.empty() ? std::string("(root)") : finding.pointer;
+  out += ": ";
+  out += finding.message;
+  out += " [";
+  out += finding.keyword;
+  out += ']';
+  return out;
+}
+
+nlohmann::json to_json(const Finding& finding) {
+  nlohmann::json out = {
+      {"pointer", finding.pointer}, {"keyword", finding.keyword}, {"message", finding.message}};
+  if (!finding.property.empty()) out["property"] = finding.property;
+  if (!finding.allowed.empty()) out["allowed"] = finding.allowed;
+  if (finding.suggestion) out["suggestion"] = *finding.suggestion;
+  return out;
+}
+
+}  // namespace sipcontract
+
+namespace sipcontract::detail::validation {
+namespace {
+
+constexpr char kEncodedMark = '\x1f';
+
+// valijson's per-level entries: each says only that a child failed, and the child's
+// own entry says why. The keyword is used only if no child entry exists.
+struct SummaryPrefix {
+  std::string_view prefix;
+  std::string_view keyword;
+};
+constexpr std::array<SummaryPrefix, 10> kSummaries = {{
+    {"Failed to validate item #", "items"},
+    {"Failed to validate against schema associated with property name", "properties"},
+    {"Failed to validate against schema associated with pattern", "patternProperties"},
+    {"Failed to validate against additional properties schema", "additionalProperties"},
+    {"Failed to validate against child schema #", "allOf"},
+    {"Failed to validate against a conditional schema", "if"},
+    {"Failed to validate against dependent schema", "dependencies"},
+    {"Failed to validate against any child schemas allowed by oneOf", "oneOf"},
+    {"Failed to validate against exactly one child schema", "oneOf"},
+    {"Failed to validate against any schemas allowed by anyOf", "anyOf"},
+}};
+
+std::string context_key(const Context& context, std::size_t length) {
+  std::string key;
+  for (std::size_t i = 0; i < length && i < context.size(); ++i) {
+    key += context[i];
+    key += '\x1e';
+  }
+  return key;
+}
+
+// One reference token of a located finding, remembered for document-order sorting.
+struct Token {
+  bool index = false;
+  std::size_t number = 0;
+  std::string name;
+};
+
+bool token_less(const Token& a, const Token& b) {
+  if (a.index && b.index) return a.number < b.number;
+  return a.name < b.name;
+}
+
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Appends one code point as UTF-8.
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Decodes one UTF-8 sequence at `i`; returns its length, or 0 when ill-formed.
+std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& cp) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char b0 = byte(i);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  std::size_t length = 0;
+  char32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+std::string encode(const RawFinding& finding) {
+  Json out = {{"k", finding.keyword}, {"m", finding.message}};
+  if (!finding.property.empty()) out["p"] = finding.property;
+  if (!finding.allowed.empty()) out["a"] = finding.allowed;
+  if (finding.suggestion) out["s"] = *finding.suggestion;
+  if (!finding.names.empty()) out["n"] = finding.names;
+  if (finding.exclusion) out["x"] = true;
+  std::string text(1, kEncodedMark);
+  text += out.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return text;
+}
+
+RawFinding decode(const std::string& description) {
+  RawFinding finding;
+  if (!description.empty() && description[0] == kEncodedMark) {
+    const Json in = Json::parse(description.begin() + 1, description.end(), nullptr, false);
+    if (in.is_object()) {
+      finding.keyword = in.value("k", std::string("schema"));
+      finding.message = in.value("m", std::string());
+      finding.property = in.value("p", std::string());
+      if (auto it = in.find("a"); it != in.end() && it->is_array()) {
+        finding.allowed.assign(it->begin(), it->end());
+      }
+      if (auto it = in.find("s"); it != in.end()) finding.suggestion = *it;
+      if (auto it = in.find("n"); it != in.end() && it->is_array()) {
+        for (const auto& name : *it) finding.names.push_back(name.get<std::string>());
+      }
+      finding.exclusion = in.value("x", false);
+      return finding;
+    }
+  }
+  finding.message = description;
+  for (const auto& summary : kSummaries) {
+    if (description.compare(0, summary.prefix.size(), summary.prefix) == 0) {
+      finding.keyword = summary.keyword;
+      finding.summary = true;
+      return finding;
+    }
+  }
+  finding.keyword = "schema";
+  return finding;
+}
+
+std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& results) {
+  std::vector<LocatedFinding> all;
+  all.reserve(results.numErrors());
+  for (const auto& error : results) all.push_back({error.context, decode(error.description)});
+
+  // Every context at or above a specific finding: a summary there is explained.
+  std::unordered_set<std::string> explained;
+  for (const auto& located : all) {
+    if (located.finding.summary) continue;
+    for (std::size_t length = 1; length <= located.context.size(); ++length) {
+      explained.insert(context_key(located.context, length));
+    }
+  }
+
+  std::vector<LocatedFinding> kept;
+  std::unordered_set<std::string> seen;
+  for (auto& located : all) {
+    if (located.finding.summary && explained.count(context_key(located.context, located.context.size()))) {
+      continue;
+    }
+    std::string identity = context_key(located.context, located.context.size());
+    identity += '\x1d';
+    identity += located.finding.keyword;
+    identity += '\x1d';
+    identity += located.finding.message;
+    if (!seen.insert(std::move(identity)).second) continue;
+    kept.push_back(std::move(located));
+  }
+  return kept;
+}
+
+std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const Json& instance) {
+  struct Entry {
+    std::vector<Token> tokens;
+    Finding finding;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(located.size());
+  for (auto& item : located) {
+    Entry entry;
+    const Json* current = &instance;
+    // The first token is valijson's "<root>".
+    for (std::size_t i = 1; i < item.context.size(); ++i) {
+      Token token;
+      token.name = token_name(item.context[i]);
+      if (current != nullptr && current->is_array() && all_digits(token.name)) {
+        token.index = true;
+        std::from_chars(token.name.data(), token.name.data() + token.name.size(), token.number);
+        current = token.number < current->size() ? &(*current)[token.number] : nullptr;
+      } else if (current != nullptr && current->is_object()) {
+        auto it = current->find(token.name);
+        current = it != current->end() ? &*it : nullptr;
+      } else {
+        current = nullptr;
+      }
+      entry.finding.pointer += '/';
+      entry.finding.pointer += pointer_escape(token.name);
+      entry.tokens.push_back(std::move(token));
+    }
+    entry.finding.keyword = std::move(item.finding.keyword);
+    entry.finding.message = std::move(item.finding.message);
+    entry.finding.property = std::move(item.finding.property);
+    entry.finding.allowed = std::move(item.finding.allowed);
+    entry.finding.suggestion = std::move(item.finding.suggestion);
+    entries.push_back(std::move(entry));
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::lexicographical_compare(a.tokens.begin(), a.tokens.end(), b.tokens.begin(), b.tokens.end(),
+                                        token_less);
+  });
+  std::vector<Finding> findings;
+  findings.reserve(entries.size());
+  for (auto& entry : entries) findings.push_back(std::move(entry.finding));
+  return findings;
+}
+
+std::string token_name(const std::string& token) {
+  if (token.size() >= 2 && token.front() == '[' && token.back() == ']')
+    return token.substr(1, token.size() - 2);
+  return token;
+}
+
+bool context_is_secret(const Context& context) {
+  for (std::size_t i = 1; i < context.size(); ++i) {
+    const std::string& token = context[i];
+    if (token.size() >= 2 && is_secret_field(std::string_view(token).substr(1, token.size() - 2)))
+      return true;
+  }
+  return false;
+}
+
+std::string quote(std::string_view text, std::size_t max_chars) {
+  std::string out = "\"";
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  while (i < text.size() && chars < max_chars) {
+    char32_t cp = 0;
+    std::size_t length = decode_utf8(text, i, cp);
+    if (length == 0) {
+      cp = 0xFFFD;  // shown as the replacement character, never as a raw byte
+      length = 1;
+    }
+    switch (cp) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (cp < 0x20 || cp == 0x7F) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(cp >> 4) & 0xF];
+          out += kHex[cp & 0xF];
+        } else {
+          append_utf8(out, cp);
+        }
+    }
+    i += length;
+    ++chars;
+  }
+  out += '"';
+  if (i < text.size()) {
+    out += "... (";
+    out += std::to_string(utf8_length(text));
+    out += " characters)";
+  }
+  return out;
+}
+
+std::string render_value(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::string:
+      return quote(value.get_ref<const std::string&>());
+    case Json::value_t::array:
+    case Json::value_t::object: {
+      const bool small = value.size() <= 6 && std::all_of(value.begin(), value.end(), [](const Json& member) {
+                           return member.is_primitive() &&
+                                  (!member.is_string() || member.get_ref<const std::string&>().size() <= 24);
+                         });
+      if (small) {
+        std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+        if (text.size() <= 96) return text;
+      }
+      if (value.is_array()) {
+        return "an array of " + std::to_string(value.size()) + (value.size() == 1 ? " item" : " items");
+      }
+      return "an object with " + std::to_string(value.size()) +
+             (value.size() == 1 ? " property" : " properties");
+    }
+    case Json::value_t::binary:
+      return "a binary value";
+    default:
+      return value.dump();
+  }
+}
+
+std::string type_name(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float:
+      return "number";
+    default:
+      return "binary";
+  }
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += (i + 1 == words.size()) ? " and " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+}  // namespace sipcontract::detail::validation

@@ -1,1 +1,278 @@
-// placeholder until the module lands
+// parse_json: nlohmann's iterative SAX parser driving a DOM builder that enforces
+// the size, depth and duplicate-key rules, with errors located by line and column.
+//
+// Messages never repeat input text: nlohmann's "last read" token can hold part of
+// a password, so it is cut out of every parser message.
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "internal.hpp"
+#include "sipcontract/validate.hpp"
+
+namespace sipcontract {
+
+std::string ParseError::to_string() const {
+  if (line == 0) return message;
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + message;
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+// A char iterator that publishes how far the parser has read, so that SAX events
+// (which carry no position) can be located.
+class CountingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  CountingIterator(const char* position, const char** watch) : position_(position), watch_(watch) {}
+  reference operator*() const { return *position_; }
+  CountingIterator& operator++() {
+    *watch_ = ++position_;
+    return *this;
+  }
+  CountingIterator operator++(int) {
+    CountingIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const CountingIterator& other) const { return position_ == other.position_; }
+  bool operator!=(const CountingIterator& other) const { return position_ != other.position_; }
+
+ private:
+  const char* position_;
+  const char** watch_;
+};
+
+// Line and column (1-based, the column in code points) of byte `offset`.
+ParseError located(std::string message, std::string_view text, std::size_t offset) {
+  if (offset > text.size()) offset = text.size();
+  ParseError error;
+  error.message = std::move(message);
+  error.byte_offset = offset;
+  error.line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++error.line;
+      line_start = i + 1;
+    }
+  }
+  error.column = 1 + detail::validation::utf8_length(text.substr(line_start, offset - line_start));
+  return error;
+}
+
+// Offset of the first byte that is not well-formed UTF-8, or npos.
+std::size_t first_invalid_utf8(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t size = text.size();
+  std::size_t i = 0;
+  while (i < size) {
+    if (i + 8 <= size) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, bytes + i, 8);
+      if ((chunk & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char b0 = bytes[i];
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      length = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      length = 3;
+      if (b0 == 0xE0) low = 0xA0;   // overlong
+      if (b0 == 0xED) high = 0x9F;  // surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      length = 4;
+      if (b0 == 0xF0) low = 0x90;   // overlong
+      if (b0 == 0xF4) high = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > size) return i;
+    if (bytes[i + 1] < low || bytes[i + 1] > high) return i;
+    for (std::size_t k = 2; k < length; ++k) {
+      if ((bytes[i + k] & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// Builds the document from SAX events; refuses nesting past the limit and repeated keys.
+class DomBuilder {
+ public:
+  DomBuilder(Json& root, std::string_view text, std::size_t max_depth, const char* const* cursor)
+      : root_(root), text_(text), max_depth_(max_depth), cursor_(cursor) {}
+
+  bool null() { return place(Json(nullptr)); }
+  bool boolean(bool value) { return place(Json(value)); }
+  bool number_integer(std::int64_t value) { return place(Json(value)); }
+  bool number_unsigned(std::uint64_t value) { return place(Json(value)); }
+  bool number_float(double value, const std::string&) { return place(Json(value)); }
+  bool string(std::string& value) { return place(Json(std::move(value))); }
+  bool binary(Json::binary_t&) {
+    error_ = located("binary values are not JSON", text_, consumed());
+    return false;
+  }
+  bool start_object(std::size_t) { return open(Json::value_t::object); }
+  bool end_object() {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) { return open(Json::value_t::array); }
+  bool end_array() {
+    stack_.pop_back();
+    return true;
+  }
+  bool key(std::string& name) {
+    const auto& object = stack_.back()->get_ref<const Json::object_t&>();
+    if (object.find(name) != object.end()) {
+      // A repeated key is read differently by different parsers (first or last
+      // wins), so a body carrying one has no single meaning.
+      error_ = located("duplicate key " + detail::validation::quote(name), text_, key_start());
+      return false;
+    }
+    key_ = std::move(name);
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::detail::exception& ex) {
+    error_ = located(clean_message(ex, last_token), text_, position == 0 ? 0 : position - 1);
+    return false;
+  }
+
+  const ParseError& error() const { return error_; }
+
+ private:
+  std::size_t consumed() const { return static_cast<std::size_t>(*cursor_ - text_.data()); }
+
+  // The opening quote of the key just read (the parser stands after its closing quote).
+  std::size_t key_start() const {
+    std::size_t close = consumed();
+    if (close == 0) return 0;
+    --close;
+    for (std::size_t j = close; j-- > 0;) {
+      if (text_[j] != '"') continue;
+      std::size_t backslashes = 0;
+      for (std::size_t k = j; k-- > 0 && text_[k] == '\\';) ++backslashes;
+      if (backslashes % 2 == 0) return j;
+    }
+    return close;
+  }
+
+  bool open(Json::value_t type) {
+    if (stack_.size() >= max_depth_) {
+      error_ = located("nesting deeper than " + std::to_string(max_depth_) + " levels", text_,
+                       consumed() == 0 ? 0 : consumed() - 1);
+      return false;
+    }
+    Json* value = place_value(Json(type));
+    stack_.push_back(value);
+    return true;
+  }
+
+  bool place(Json&& value) {
+    place_value(std::move(value));
+    return true;
+  }
+
+  Json* place_value(Json&& value) {
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Json& parent = *stack_.back();
+    if (parent.is_array()) {
+      auto& array = parent.get_ref<Json::array_t&>();
+      array.push_back(std::move(value));
+      return &array.back();
+    }
+    auto& object = parent.get_ref<Json::object_t&>();
+    return &object.emplace(std::move(key_), std::move(value)).first->second;
+  }
+
+  static std::string clean_message(const nlohmann::detail::exception& ex, const std::string& last_token) {
+    if (ex.id == 406) return "number out of range";
+    std::string message = ex.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 7: syntax error while parsing value -
+    // ..."
+    if (message.rfind("[json.exception.", 0) == 0) {
+      if (auto end = message.find("] "); end != std::string::npos) message.erase(0, end + 2);
+    }
+    if (message.rfind("parse error", 0) == 0) {
+      if (auto colon = message.find(": "); colon != std::string::npos) message.erase(0, colon + 2);
+    }
+    if (message.rfind("syntax error", 0) == 0) {
+      if (auto dash = message.find(" - "); dash != std::string::npos) message.erase(0, dash + 3);
+    }
+    const std::string echo = "; last read: '" + last_token + "'";
+    if (auto at = message.find(echo); at != std::string::npos) {
+      message.erase(at, echo.size());
+    } else if (auto rest = message.find("; last read: "); rest != std::string::npos) {
+      message.erase(rest);
+    }
+    return message;
+  }
+
+  Json& root_;
+  std::string_view text_;
+  std::size_t max_depth_;
+  const char* const* cursor_;
+  std::vector<Json*> stack_;
+  std::string key_;
+  ParseError error_;
+};
+
+}  // namespace
+
+Parsed parse_json(std::string_view text, const ParseLimits& limits) {
+  try {
+    if (text.size() > limits.max_bytes) {
+      ParseError error;
+      error.message = "input is " + std::to_string(text.size()) + " bytes; the limit is " +
+                      std::to_string(limits.max_bytes) + " bytes";
+      return error;
+    }
+    if (const std::size_t bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+      return located("invalid UTF-8 (ill-formed byte sequence)", text, bad);
+    }
+    Json document;
+    const char* cursor = text.data();
+    DomBuilder builder(document, text, limits.max_depth, &cursor);
+    const bool ok = Json::sax_parse(CountingIterator(text.data(), &cursor),
+                                    CountingIterator(text.data() + text.size(), &cursor), &builder);
+    if (!ok) {
+      if (!builder.error().message.empty()) return builder.error();
+      return located("not a JSON document", text, static_cast<std::size_t>(cursor - text.data()));
+    }
+    return Parsed(std::move(document));
+  } catch (const std::bad_alloc&) {
+    ParseError error;
+    error.message = "out of memory while parsing";
+    return error;
+  } catch (const std::exception&) {
+    ParseError error;
+    error.message = "cannot parse the document";
+    return error;
+  }
+}
+
+}  // namespace sipcontract

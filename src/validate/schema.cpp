@@ -1,1 +1,223 @@
-// placeholder until the module lands
+// SchemaStore and Schema: where schema documents come from, and running a compiled schema.
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "compiled.hpp"
+#include "schema_compiler.hpp"
+
+namespace sipcontract::detail {
+const std::vector<std::pair<std::string_view, std::string_view>>& embedded_schemas();
+}  // namespace sipcontract::detail
+
+namespace sipcontract::detail::validation {
+
+std::string read_text_file(const std::filesystem::path& path, const char* what) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw SchemaError("cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
+  const ParseLimits limits;
+  if (size > limits.max_bytes) {
+    throw SchemaError(std::string(what) + " " + path.string() + " is " + std::to_string(size) +
+                      " bytes; the limit is " + std::to_string(limits.max_bytes) + " bytes");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SchemaError("cannot open " + std::string(what) + " " + path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw SchemaError("cannot read " + std::string(what) + " " + path.string());
+  return std::move(text).str();
+}
+
+namespace {
+
+// Validation of a recursive schema recurses once per level of the instance; past
+// this depth the instance is refused before valijson could exhaust the stack.
+constexpr std::size_t kMaxValidationDepth = 512;
+
+bool deeper_than(const Json& value, std::size_t limit) {
+  std::vector<std::pair<const Json*, std::size_t>> stack = {{&value, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > limit) return true;
+    for (const auto& child : *node) {
+      if (child.is_structured()) stack.emplace_back(&child, depth + 1);
+    }
+  }
+  return false;
+}
+
+const Context& root_context() {
+  static const Context root = {"<root>"};
+  return root;
+}
+
+bool is_schema_file(const std::string& name) {
+  const auto ends_with = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends_with(".json") && !ends_with(".test.json");
+}
+
+// Every "$ref" string in a document (any depth; documents are depth-bounded by parsing).
+void collect_refs(const Json& node, std::vector<std::string>& into) {
+  std::vector<const Json*> stack = {&node};
+  while (!stack.empty()) {
+    const Json* current = stack.back();
+    stack.pop_back();
+    if (current->is_object()) {
+      if (auto ref = current->find("$ref"); ref != current->end() && ref->is_string()) into.push_back(*ref);
+      for (const auto& child : *current) stack.push_back(&child);
+    } else if (current->is_array()) {
+      for (const auto& child : *current) stack.push_back(&child);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sipcontract::detail::validation
+
+namespace sipcontract {
+
+using detail::validation::Json;
+
+SchemaStore SchemaStore::from_directory(const std::filesystem::path& dir) {
+  SchemaStore store;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) throw SchemaError("cannot read schema folder " + dir.string() + ": " + ec.message());
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (ec) throw SchemaError("cannot read schema folder " + dir.string() + ": " + ec.message());
+    const std::string name = it->path().filename().string();
+    std::error_code type_error;
+    if (!detail::validation::is_schema_file(name) || !it->is_regular_file(type_error)) continue;
+    store.add(name, detail::validation::read_text_file(it->path(), "schema"));
+  }
+  if (ec) throw SchemaError("cannot read schema folder " + dir.string() + ": " + ec.message());
+  return store;
+}
+
+SchemaStore SchemaStore::builtin() {
+  SchemaStore store;
+  for (const auto& [name, text] : detail::embedded_schemas()) store.add(std::string(name), std::string(text));
+  return store;
+}
+
+void SchemaStore::add(std::string name, std::string text) { documents_[std::move(name)] = std::move(text); }
+
+const std::string* SchemaStore::find(const std::string& name) const {
+  auto it = documents_.find(name);
+  return it == documents_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> SchemaStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(documents_.size());
+  for (const auto& entry : documents_) out.push_back(entry.first);
+  return out;
+}
+
+Schema Schema::compile(const SchemaStore& store, const std::string& name) {
+  return Schema(detail::validation::compile_schema(store, name));
+}
+
+Schema Schema::from_file(const std::filesystem::path& path) {
+  namespace v = detail::validation;
+  SchemaStore store;
+  const std::string name = path.filename().string();
+  store.add(name, v::read_text_file(path, "schema"));
+  // Load the files its $refs name (and theirs) from the same folder; an absolute
+  // URI can only be matched to a file by its "$id", so then the whole folder is read.
+  const std::filesystem::path folder =
+      path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::vector<std::string> queue = {name};
+  bool whole_folder = false;
+  while (!queue.empty() && !whole_folder) {
+    const std::string current = queue.back();
+    queue.pop_back();
+    const Parsed parsed = parse_json(*store.find(current));
+    if (!parsed) continue;  // compile() reports it
+    std::vector<std::string> refs;
+    v::collect_refs(*parsed, refs);
+    for (const auto& ref : refs) {
+      std::string document = ref.substr(0, ref.find('#'));
+      if (document.rfind("./", 0) == 0) document.erase(0, 2);
+      if (document.empty() || store.find(document) != nullptr) continue;
+      if (document.find(':') != std::string::npos) {
+        whole_folder = true;
+        break;
+      }
+      if (document.find('/') != std::string::npos) continue;  // compile() reports it
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(folder / document, ec)) continue;  // compile() reports it
+      store.add(document, v::read_text_file(folder / document, "schema"));
+      queue.push_back(document);
+    }
+  }
+  if (whole_folder) {
+    SchemaStore all = SchemaStore::from_directory(folder);
+    for (const auto& other : all.names()) {
+      if (store.find(other) == nullptr) store.add(other, *all.find(other));
+    }
+  }
+  return compile(store, name);
+}
+
+Result Schema::validate(const nlohmann::json& instance) const {
+  namespace v = detail::validation;
+  const auto& compiled = *impl_;
+  Result result;
+  if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
+    result.findings.push_back(Finding{"",
+                                      "depth",
+                                      "the document nests deeper than " +
+                                          std::to_string(v::kMaxValidationDepth) +
+                                          " levels, the most this recursive schema is applied to",
+                                      "",
+                                      {},
+                                      std::nullopt});
+    return result;
+  }
+  valijson::ValidationResults results;
+  bool valid = false;
+  bool stopped = false;
+  try {
+    valid = v::run_unit(*compiled.root, instance, v::root_context(), &results);
+  } catch (const v::TooManyFindings&) {
+    stopped = true;
+  }
+  if (valid) return result;
+  result.findings = v::locate_findings(v::collect_findings(results), instance);
+  if (result.findings.size() > v::kMaxFindings) {
+    result.findings.resize(v::kMaxFindings);
+    stopped = true;
+  }
+  if (stopped) {
+    result.findings.push_back(
+        Finding{"",
+                "limit",
+                "validation stopped after " + std::to_string(result.findings.size()) + " findings",
+                "",
+                {},
+                std::nullopt});
+  }
+  if (result.findings.empty()) {
+    // Every failure reports a finding; this keeps a verdict from ever reading as valid.
+    result.findings.push_back(Finding{"", "schema", "does not match the schema", "", {}, std::nullopt});
+  }
+  return result;
+}
+
+bool Schema::is_valid(const nlohmann::json& instance) const {
+  namespace v = detail::validation;
+  const auto& compiled = *impl_;
+  if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
+  return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
+}
+
+const std::string& Schema::title() const { return impl_->title; }
+
+}  // namespace sipcontract

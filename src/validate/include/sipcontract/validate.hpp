@@ -105,7 +105,10 @@ class SchemaStore {
 
 namespace detail {
 struct CompiledSchema;
-}
+namespace validation {
+struct ContractBuilder;
+}  // namespace validation
+}  // namespace detail
 
 /// A compiled draft-7 schema. Cheap to copy; safe to share across threads.
 class Schema {
@@ -160,6 +163,7 @@ class Contract {
   const Schema& schema(const std::string& name) const;
 
  private:
+  friend struct detail::validation::ContractBuilder;  // fills the members from a manifest
   nlohmann::json manifest_;
   std::shared_ptr<const SchemaStore> store_;
   std::optional<Schema> request_;

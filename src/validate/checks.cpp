@@ -1,0 +1,963 @@
+// The checks a compiled schema runs, with draft-7 semantics and messages a person
+// can act on. Every message that would show an instance value hides it when the
+// value sits under a secret field.
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <limits>
+#include <new>
+#include <regex>
+#include <set>
+#include <stdexcept>
+#include <typeinfo>
+#include <unordered_map>
+#include <valijson/constraints/concrete_constraints.hpp>
+#include <valijson/validation_visitor.hpp>
+
+#include "adapter.hpp"
+#include "compiled.hpp"
+
+namespace sipcontract::detail::validation {
+namespace {
+
+constexpr const char* kHidden = "the value (hidden: secret field)";
+
+// valijson's visitor wants a regex cache. No std::regex constraint ever reaches it
+// (pattern and patternProperties are compiled checks using RE2), so it stays empty;
+// thread_local keeps even that shared state out of reach of other threads.
+std::unordered_map<std::string, std::regex>& unused_regex_cache() {
+  thread_local std::unordered_map<std::string, std::regex> cache;
+  return cache;
+}
+
+std::string plural(std::uint64_t count, const char* one, const char* many) {
+  return std::to_string(count) + " " + (count == 1 ? one : many);
+}
+
+std::string subject(const Json& value, const Out& out) {
+  return out.secret() ? kHidden : render_value(value);
+}
+
+std::string list_values(const std::vector<Json>& values) {
+  constexpr std::size_t kShown = 20;
+  std::string out;
+  for (std::size_t i = 0; i < values.size() && i < kShown; ++i) {
+    if (i > 0) out += ", ";
+    out += render_value(values[i]);
+  }
+  if (values.size() > kShown) out += ", ... (" + std::to_string(values.size() - kShown) + " more)";
+  return out;
+}
+
+std::string list_names(const std::vector<std::string>& names) {
+  std::vector<std::string> quoted;
+  quoted.reserve(names.size());
+  for (const auto& name : names) quoted.push_back(quote(name));
+  return join_words(quoted);
+}
+
+Context child_context(const Context& context, const std::string& token) {
+  Context child;
+  child.reserve(context.size() + 1);
+  child = context;
+  child.push_back("[" + token + "]");
+  return child;
+}
+
+RawFinding finding(std::string keyword, std::string message) {
+  RawFinding f;
+  f.keyword = std::move(keyword);
+  f.message = std::move(message);
+  return f;
+}
+
+// ---------------------------------------------------------------------------
+class TypeCheck final : public Check {
+ public:
+  TypeCheck(unsigned mask, std::vector<std::string> names) : mask_(mask) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) expected_ += (i + 1 == names.size()) ? " or " : ", ";
+      expected_ += names[i];
+    }
+  }
+  bool check(const Json& value, const Out& out) const override {
+    if (matches(value)) return true;
+    if (out.reporting()) out.report(finding("type", "expected " + expected_ + ", got " + type_name(value)));
+    return false;
+  }
+
+ private:
+  bool matches(const Json& value) const {
+    switch (value.type()) {
+      case Json::value_t::null:
+        return mask_ & kTypeNull;
+      case Json::value_t::boolean:
+        return mask_ & kTypeBoolean;
+      case Json::value_t::object:
+        return mask_ & kTypeObject;
+      case Json::value_t::array:
+        return mask_ & kTypeArray;
+      case Json::value_t::string:
+        return mask_ & kTypeString;
+      case Json::value_t::number_integer:
+      case Json::value_t::number_unsigned:
+      case Json::value_t::number_float:
+        // Draft 7: an integer is any number with a zero fractional part, 1.0 included.
+        return (mask_ & kTypeNumber) || ((mask_ & kTypeInteger) && is_integral(value));
+      default:
+        return false;
+    }
+  }
+  unsigned mask_;
+  std::string expected_;
+};
+
+// ---------------------------------------------------------------------------
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Optimal string alignment distance (edits plus adjacent transpositions).
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+class EnumCheck final : public Check {
+ public:
+  explicit EnumCheck(std::vector<Json> values) : values_(std::move(values)) {
+    all_strings_ = std::all_of(values_.begin(), values_.end(), [](const Json& v) { return v.is_string(); });
+  }
+  bool check(const Json& value, const Out& out) const override {
+    if (value.is_string() && all_strings_) {
+      const auto& text = value.get_ref<const std::string&>();
+      for (const auto& allowed : values_) {
+        if (allowed.get_ref<const std::string&>() == text) return true;
+      }
+    } else {
+      for (const auto& allowed : values_) {
+        if (json_equal(allowed, value)) return true;
+      }
+    }
+    if (!out.reporting()) return false;
+    RawFinding f = finding("enum", subject(value, out) + " is not an allowed value; ");
+    if (!out.secret() && value.is_string()) f.suggestion = suggest(value.get_ref<const std::string&>());
+    if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion) + "? ";
+    f.message += "allowed: " + list_values(values_);
+    f.allowed = values_;
+    out.report(f);
+    return false;
+  }
+
+ private:
+  // The allowed string that differs only in case, or that is uniquely within a
+  // small edit distance; nothing when no candidate is obvious.
+  std::optional<Json> suggest(const std::string& text) const {
+    constexpr std::size_t kLongest = 64;
+    if (text.size() > kLongest) return std::nullopt;
+    const std::string wanted = lowercase(text);
+    for (const auto& allowed : values_) {
+      if (allowed.is_string() && lowercase(allowed.get_ref<const std::string&>()) == wanted) return allowed;
+    }
+    const Json* best = nullptr;
+    std::size_t best_distance = SIZE_MAX;
+    bool tie = false;
+    for (const auto& allowed : values_) {
+      if (!allowed.is_string() || allowed.get_ref<const std::string&>().size() > kLongest) continue;
+      const std::string candidate = lowercase(allowed.get_ref<const std::string&>());
+      const std::size_t distance = edit_distance(wanted, candidate);
+      const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), candidate.size()) / 4);
+      if (distance > limit) continue;
+      if (distance < best_distance) {
+        best = &allowed, best_distance = distance, tie = false;
+      } else if (distance == best_distance) {
+        tie = true;
+      }
+    }
+    if (best == nullptr || tie) return std::nullopt;
+    return *best;
+  }
+  std::vector<Json> values_;
+  bool all_strings_ = false;
+};
+
+// ---------------------------------------------------------------------------
+class ConstCheck final : public Check {
+ public:
+  explicit ConstCheck(Json value) : value_(std::move(value)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (json_equal(value_, value)) return true;
+    if (!out.reporting()) return false;
+    RawFinding f = finding(
+        "const",
+        "expected " + render_value(value_) + ", got " +
+            (out.secret() ? std::string("a different value (hidden: secret field)") : render_value(value)));
+    f.allowed = {value_};
+    out.report(f);
+    return false;
+  }
+
+ private:
+  Json value_;
+};
+
+// ---------------------------------------------------------------------------
+class FormatCheck final : public Check {
+ public:
+  FormatCheck(Format format, std::string name) : format_(format), name_(std::move(name)) {}
+  bool check(const Json& value, const Out& out) const override {
+    // Draft 7: a format applies to strings only; other types pass.
+    if (!value.is_string() || check_format(format_, value.get_ref<const std::string&>())) return true;
+    if (out.reporting()) out.report(finding("format", subject(value, out) + " is not a valid " + name_));
+    return false;
+  }
+
+ private:
+  Format format_;
+  std::string name_;
+};
+
+// ---------------------------------------------------------------------------
+// ECMA-262 patterns as RE2 reads them: \uXXXX becomes \x{XXXX}, and (?<name>
+// becomes (?P<name> (this RE2 knows only the Python spelling of named groups).
+std::string to_re2_syntax(const std::string& pattern) {
+  std::string out;
+  out.reserve(pattern.size());
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] == 'u' && i + 5 < pattern.size() &&
+          std::all_of(pattern.begin() + static_cast<std::ptrdiff_t>(i) + 2,
+                      pattern.begin() + static_cast<std::ptrdiff_t>(i) + 6,
+                      [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); })) {
+        out += "\\x{" + pattern.substr(i + 2, 4) + "}";
+        i += 5;
+      } else {
+        out += c;
+        out += pattern[++i];
+      }
+      continue;
+    }
+    if (c == '(' && pattern.compare(i, 3, "(?<") == 0 && i + 3 < pattern.size() && pattern[i + 3] != '=' &&
+        pattern[i + 3] != '!') {
+      out += "(?P<";
+      i += 2;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::unique_ptr<RE2> compile_regex(const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto regex = std::make_unique<RE2>(to_re2_syntax(pattern), options);
+  if (!regex->ok()) throw std::invalid_argument(regex->error());
+  return regex;
+}
+
+class PatternCheck final : public Check {
+ public:
+  explicit PatternCheck(const std::string& pattern) : pattern_(pattern), regex_(compile_regex(pattern)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_string() || RE2::PartialMatch(value.get_ref<const std::string&>(), *regex_)) return true;
+    if (out.reporting()) {
+      out.report(
+          finding("pattern", subject(value, out) + " does not match the pattern " + quote(pattern_, 200)));
+    }
+    return false;
+  }
+
+ private:
+  std::string pattern_;
+  std::unique_ptr<RE2> regex_;
+};
+
+// ---------------------------------------------------------------------------
+class CountCheck final : public Check {
+ public:
+  CountCheck(std::string keyword, std::uint64_t limit) : keyword_(std::move(keyword)), limit_(limit) {
+    minimum_ = keyword_.rfind("min", 0) == 0;
+  }
+  bool check(const Json& value, const Out& out) const override {
+    std::uint64_t count = 0;
+    const char *one = nullptr, *many = nullptr, *suffix = "";
+    if (keyword_ == "minLength" || keyword_ == "maxLength") {
+      if (!value.is_string()) return true;
+      count = utf8_length(value.get_ref<const std::string&>());
+      one = "character", many = "characters", suffix = " long";
+    } else if (keyword_ == "minItems" || keyword_ == "maxItems") {
+      if (!value.is_array()) return true;
+      count = value.size();
+      one = "item", many = "items";
+    } else {
+      if (!value.is_object()) return true;
+      count = value.size();
+      one = "property", many = "properties";
+    }
+    if (minimum_ ? count >= limit_ : count <= limit_) return true;
+    if (!out.reporting()) return false;
+    std::string message = std::string("must ") + (one[0] == 'c' ? "be " : "have ") +
+                          (minimum_ ? "at least " : "at most ") + plural(limit_, one, many) + suffix;
+    // A length would tell something about a secret; a count of items would not.
+    if (!(out.secret() && one[0] == 'c')) message += ", got " + std::to_string(count);
+    out.report(finding(keyword_, message));
+    return false;
+  }
+
+ private:
+  std::string keyword_;
+  std::uint64_t limit_;
+  bool minimum_ = false;
+};
+
+// ---------------------------------------------------------------------------
+__extension__ using Int128 = __int128;  // exact products of two 64-bit integers
+
+bool to_int128(const Json& value, Int128& out) {
+  if (value.is_number_unsigned()) {
+    out = value.get<std::uint64_t>();
+    return true;
+  }
+  if (value.is_number_integer()) {
+    out = value.get<std::int64_t>();
+    return true;
+  }
+  const double d = value.get<double>();
+  if (!is_integral(value) || std::fabs(d) >= 9.2e18) return false;
+  out = static_cast<Int128>(d);
+  return true;
+}
+
+long double to_long_double(const Json& value) {
+  if (value.is_number_unsigned()) return static_cast<long double>(value.get<std::uint64_t>());
+  if (value.is_number_integer()) return static_cast<long double>(value.get<std::int64_t>());
+  return static_cast<long double>(value.get<double>());
+}
+
+bool is_multiple(const Json& value, const Json& divisor) {
+  Int128 x = 0, y = 0;
+  if (to_int128(value, x) && to_int128(divisor, y) && y != 0) return x % y == 0;
+  const long double quotient = to_long_double(value) / to_long_double(divisor);
+  if (!std::isfinite(quotient)) return false;
+  // Decimal divisors such as 0.1 have no exact binary form: allow rounding noise.
+  return std::fabs(quotient - std::nearbyint(quotient)) <= 1e-9L;
+}
+
+class NumberCheck final : public Check {
+ public:
+  NumberCheck(std::string keyword, Json limit) : keyword_(std::move(keyword)), limit_(std::move(limit)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_number()) return true;
+    const char* relation = "";
+    bool ok = true;
+    if (keyword_ == "minimum") {
+      ok = compare_numbers(value, limit_) >= 0, relation = "must be >= ";
+    } else if (keyword_ == "exclusiveMinimum") {
+      ok = compare_numbers(value, limit_) > 0, relation = "must be > ";
+    } else if (keyword_ == "maximum") {
+      ok = compare_numbers(value, limit_) <= 0, relation = "must be <= ";
+    } else if (keyword_ == "exclusiveMaximum") {
+      ok = compare_numbers(value, limit_) < 0, relation = "must be < ";
+    } else {
+      ok = is_multiple(value, limit_), relation = "must be a multiple of ";
+    }
+    if (ok) return true;
+    if (!out.reporting()) return false;
+    std::string message = relation + limit_.dump();
+    if (!out.secret()) message += ", got " + value.dump();
+    out.report(finding(keyword_, message));
+    return false;
+  }
+
+ private:
+  std::string keyword_;
+  Json limit_;
+};
+
+// ---------------------------------------------------------------------------
+class UniqueItemsCheck final : public Check {
+ public:
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_array() || value.size() < 2) return true;
+    // Hashing keeps this linear: a pairwise scan of a million items would never end.
+    std::unordered_multimap<std::size_t, std::size_t> seen;
+    seen.reserve(value.size());
+    bool ok = true;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const std::size_t hash = json_hash(value[i]);
+      auto [begin, end] = seen.equal_range(hash);
+      bool duplicate = false;
+      for (auto it = begin; it != end; ++it) {
+        if (json_equal(value[it->second], value[i])) {
+          if (!out.reporting()) return false;
+          out.report(finding("uniqueItems", "items " + std::to_string(it->second) + " and " +
+                                                std::to_string(i) + " are equal; items must be unique"));
+          ok = false;
+          duplicate = true;
+          break;
+        }
+      }
+      if (!duplicate) seen.emplace(hash, i);
+    }
+    return ok;
+  }
+};
+
+// ---------------------------------------------------------------------------
+class RequiredCheck final : public Check {
+ public:
+  explicit RequiredCheck(std::vector<std::string> names) : names_(std::move(names)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    for (const auto& name : names_) {
+      if (value.contains(name)) continue;
+      if (!out.reporting()) return false;
+      RawFinding f = finding("required", "missing required property " + quote(name));
+      f.property = name;
+      out.report(f);
+      ok = false;
+    }
+    return ok;
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+// ---------------------------------------------------------------------------
+class DependenciesCheck final : public Check {
+ public:
+  DependenciesCheck(std::vector<std::pair<std::string, std::vector<std::string>>> lists,
+                    std::vector<std::pair<std::string, Unit*>> schemas)
+      : lists_(std::move(lists)), schemas_(std::move(schemas)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    for (const auto& [name, needed] : lists_) {
+      if (!value.contains(name)) continue;
+      for (const auto& other : needed) {
+        if (value.contains(other)) continue;
+        if (!out.reporting()) return false;
+        RawFinding f = finding(
+            "dependencies", "property " + quote(other) + " is required when " + quote(name) + " is present");
+        f.property = other;
+        out.report(f);
+        ok = false;
+      }
+    }
+    for (const auto& [name, unit] : schemas_) {
+      if (!value.contains(name)) continue;
+      if (!out.reporting()) {
+        if (!run_unit(*unit, value, out.context(), nullptr)) return false;
+        continue;
+      }
+      valijson::ValidationResults results;
+      if (run_unit(*unit, value, out.context(), &results)) continue;
+      ok = false;
+      auto located = collect_findings(results);
+      if (located.empty()) {
+        out.report(finding("dependencies",
+                           "does not match the schema that applies when " + quote(name) + " is present"));
+      }
+      for (auto& item : located) {
+        item.finding.message = "when " + quote(name) + " is present: " + item.finding.message;
+        out.report_at(item.context, item.finding);
+      }
+    }
+    return ok;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    for (const auto& entry : schemas_) into.push_back(entry.second);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::vector<std::string>>> lists_;
+  std::vector<std::pair<std::string, Unit*>> schemas_;
+};
+
+// ---------------------------------------------------------------------------
+class EqualPropertiesCheck final : public Check {
+ public:
+  explicit EqualPropertiesCheck(std::vector<std::pair<std::string, std::string>> pairs)
+      : pairs_(std::move(pairs)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    for (const auto& [name, other] : pairs_) {
+      auto a = value.find(name), b = value.find(other);
+      if (a == value.end() || b == value.end() || json_equal(*a, *b)) continue;
+      if (!out.reporting()) return false;
+      // Never the values: the pair this keyword exists for is a password and its confirmation.
+      out.report_at(child_context(out.context(), name),
+                    finding("x-sipcontract-equal-properties", "must equal /" + pointer_escape(other)));
+      ok = false;
+    }
+    return ok;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> pairs_;
+};
+
+// ---------------------------------------------------------------------------
+class ForbiddenCheck final : public Check {
+ public:
+  explicit ForbiddenCheck(std::vector<std::vector<std::string>> groups) : groups_(std::move(groups)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    std::vector<const std::vector<std::string>*> present;
+    for (const auto& group : groups_) {
+      if (std::all_of(group.begin(), group.end(),
+                      [&](const std::string& name) { return value.contains(name); })) {
+        if (!out.reporting()) return false;
+        present.push_back(&group);
+      }
+    }
+    if (present.empty()) return true;
+    RawFinding f = finding("not", "");
+    f.exclusion = true;
+    std::set<std::string> names;
+    for (const auto* group : present) names.insert(group->begin(), group->end());
+    f.names.assign(names.begin(), names.end());
+    const bool singles =
+        std::all_of(present.begin(), present.end(), [](const auto* g) { return g->size() == 1; });
+    if (singles) {
+      f.message = std::string("must not have ") + (f.names.size() == 1 ? "property " : "properties ") +
+                  list_names(f.names);
+      if (f.names.size() == 1) f.property = f.names.front();
+    } else {
+      std::vector<std::string> parts;
+      for (const auto* group : present) {
+        if (group->size() == 1) {
+          parts.push_back("property " + quote(group->front()));
+        } else {
+          parts.push_back(std::string(group->size() == 2 ? "both " : "all of ") + list_names(*group));
+        }
+      }
+      f.message = "must not have ";
+      for (std::size_t i = 0; i < parts.size(); ++i) f.message += (i > 0 ? "; nor " : "") + parts[i];
+    }
+    out.report(f);
+    return false;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> groups_;
+};
+
+// ---------------------------------------------------------------------------
+class NotCheck final : public Check {
+ public:
+  NotCheck(Unit* unit, std::string title) : unit_(unit), title_(std::move(title)) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!run_unit(*unit_, value, out.context(), nullptr)) return true;
+    if (out.reporting()) {
+      out.report(finding("not", title_.empty() ? std::string("must not match the schema given by \"not\"")
+                                               : "must not match " + quote(title_, 80)));
+    }
+    return false;
+  }
+  void units(std::vector<Unit*>& into) const override { into.push_back(unit_); }
+
+ private:
+  Unit* unit_;
+  std::string title_;
+};
+
+// ---------------------------------------------------------------------------
+class ContainsCheck final : public Check {
+ public:
+  explicit ContainsCheck(Unit* unit) : unit_(unit) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_array()) return true;
+    for (const auto& item : value) {
+      if (run_unit(*unit_, item, out.context(), nullptr)) return true;
+    }
+    if (out.reporting()) {
+      out.report(finding("contains",
+                         value.empty()
+                             ? "must contain an item matching the \"contains\" schema; the array is empty"
+                             : "no item matches the \"contains\" schema"));
+    }
+    return false;
+  }
+  void units(std::vector<Unit*>& into) const override { into.push_back(unit_); }
+
+ private:
+  Unit* unit_;
+};
+
+// ---------------------------------------------------------------------------
+class PropertyNamesCheck final : public Check {
+ public:
+  explicit PropertyNamesCheck(Unit* unit) : unit_(unit) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      const Json name(it.key());
+      if (!out.reporting()) {
+        if (!run_unit(*unit_, name, out.context(), nullptr)) return false;
+        continue;
+      }
+      valijson::ValidationResults results;
+      if (run_unit(*unit_, name, out.context(), &results)) continue;
+      ok = false;
+      const auto located = collect_findings(results);
+      RawFinding f = finding("propertyNames", "property name " + quote(it.key()) + " is not allowed");
+      if (!located.empty()) f.message += ": " + located.front().finding.message;
+      f.property = it.key();
+      out.report(f);
+    }
+    return ok;
+  }
+  void units(std::vector<Unit*>& into) const override { into.push_back(unit_); }
+
+ private:
+  Unit* unit_;
+};
+
+// ---------------------------------------------------------------------------
+class ExtraPropertiesCheck final : public Check {
+ public:
+  ExtraPropertiesCheck(std::vector<std::string> declared, std::vector<PatternProperty> patterns,
+                       Unit* additional, bool forbidden)
+      : declared_(std::move(declared)), additional_(additional), forbidden_(forbidden) {
+    std::sort(declared_.begin(), declared_.end());
+    for (auto& pattern : patterns) {
+      patterns_.push_back({compile_regex(pattern.pattern), pattern.unit});
+    }
+  }
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      const std::string& name = it.key();
+      bool matched = std::binary_search(declared_.begin(), declared_.end(), name);
+      for (const auto& pattern : patterns_) {
+        if (!RE2::PartialMatch(name, *pattern.regex)) continue;
+        matched = true;
+        if (!apply(*pattern.unit, it.value(), name, out)) {
+          if (!out.reporting()) return false;
+          ok = false;
+        }
+      }
+      if (matched) continue;
+      if (forbidden_) {
+        if (!out.reporting()) return false;
+        RawFinding f = finding("additionalProperties", "property " + quote(name) + " is not allowed");
+        if (patterns_.empty() && !declared_.empty() && declared_.size() <= 20) {
+          f.message += "; allowed: " + list_names(declared_);
+        }
+        f.property = name;
+        out.report(f);
+        ok = false;
+      } else if (additional_ != nullptr && !apply(*additional_, it.value(), name, out)) {
+        if (!out.reporting()) return false;
+        ok = false;
+      }
+    }
+    return ok;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    for (const auto& pattern : patterns_) into.push_back(pattern.unit);
+    if (additional_ != nullptr) into.push_back(additional_);
+  }
+
+ private:
+  static bool apply(const Unit& unit, const Json& member, const std::string& name, const Out& out) {
+    if (!out.reporting()) return run_unit(unit, member, out.context(), nullptr);
+    return run_unit(unit, member, child_context(out.context(), name), out.results());
+  }
+  struct Compiled {
+    std::unique_ptr<RE2> regex;
+    Unit* unit;
+  };
+  std::vector<std::string> declared_;
+  std::vector<Compiled> patterns_;
+  Unit* additional_;
+  bool forbidden_;
+};
+
+// ---------------------------------------------------------------------------
+class TupleItemsCheck final : public Check {
+ public:
+  TupleItemsCheck(std::vector<Unit*> items, Unit* additional, bool forbidden)
+      : items_(std::move(items)), additional_(additional), forbidden_(forbidden) {}
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_array()) return true;
+    bool ok = true;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const Unit* unit = i < items_.size() ? items_[i] : additional_;
+      if (i >= items_.size() && forbidden_) {
+        if (!out.reporting()) return false;
+        out.report(finding("additionalItems", "must have at most " + plural(items_.size(), "item", "items") +
+                                                  ", got " + std::to_string(value.size())));
+        return false;
+      }
+      if (unit == nullptr) break;
+      const bool passed =
+          out.reporting()
+              ? run_unit(*unit, value[i], child_context(out.context(), std::to_string(i)), out.results())
+              : run_unit(*unit, value[i], out.context(), nullptr);
+      if (!passed) {
+        if (!out.reporting()) return false;
+        ok = false;
+      }
+    }
+    return ok;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    into.insert(into.end(), items_.begin(), items_.end());
+    if (additional_ != nullptr) into.push_back(additional_);
+  }
+
+ private:
+  std::vector<Unit*> items_;
+  Unit* additional_;
+  bool forbidden_;
+};
+
+// ---------------------------------------------------------------------------
+class VariantsCheck final : public Check {
+ public:
+  VariantsCheck(std::string keyword, std::vector<Variant> variants)
+      : keyword_(std::move(keyword)), variants_(std::move(variants)), exactly_one_(keyword_ == "oneOf") {}
+
+  bool check(const Json& value, const Out& out) const override {
+    std::vector<std::size_t> matched;
+    for (std::size_t i = 0; i < variants_.size(); ++i) {
+      if (!run_unit(*variants_[i].unit, value, out.context(), nullptr)) continue;
+      if (!exactly_one_) return true;
+      matched.push_back(i);
+      if (matched.size() > 1 && !out.reporting()) return false;
+    }
+    if (exactly_one_ && matched.size() == 1) return true;
+    if (!out.reporting()) return false;
+
+    if (matched.size() > 1) {
+      std::string labels;
+      for (std::size_t i = 0; i < matched.size(); ++i) labels += (i > 0 ? ", " : "") + label(matched[i]);
+      out.report(
+          finding(keyword_, "matches more than one variant (" + labels + "); it must match exactly one"));
+      return false;
+    }
+
+    // No variant matched: learn why each failed.
+    std::vector<std::vector<LocatedFinding>> per_variant(variants_.size());
+    for (std::size_t i = 0; i < variants_.size(); ++i) {
+      valijson::ValidationResults results;
+      run_unit(*variants_[i].unit, value, out.context(), &results);
+      per_variant[i] = collect_findings(results);
+    }
+    const auto is_exclusion = [&](const LocatedFinding& f) {
+      return f.finding.exclusion && f.context == out.context();
+    };
+
+    if (exactly_one_) {
+      // Every variant failed only on a presence rule: the properties that exclude
+      // each other are all set, which is what the person must fix.
+      bool only_exclusions = true;
+      std::set<std::string> names;
+      for (const auto& findings : per_variant) {
+        if (findings.empty() || !std::all_of(findings.begin(), findings.end(), is_exclusion)) {
+          only_exclusions = false;
+          break;
+        }
+        for (const auto& f : findings) names.insert(f.finding.names.begin(), f.finding.names.end());
+      }
+      if (only_exclusions && !names.empty()) {
+        std::vector<std::string> labels;
+        for (std::size_t i = 0; i < variants_.size(); ++i) labels.push_back(label(i));
+        const std::vector<std::string> sorted(names.begin(), names.end());
+        std::string message = join_words(sorted);
+        if (sorted.size() == 1) {
+          message += " is set, which no variant allows";
+        } else {
+          message += sorted.size() == 2 ? " are both set" : " are all set";
+          message += "; set at most one of them";
+        }
+        message += " (variants " + join_words(labels) + ")";
+        out.report(finding(keyword_, message));
+        return false;
+      }
+    }
+
+    // Otherwise the closest variant (fewest findings beyond exclusions) says what to change.
+    std::size_t best = 0, best_count = SIZE_MAX;
+    for (std::size_t i = 0; i < per_variant.size(); ++i) {
+      const auto count =
+          static_cast<std::size_t>(std::count_if(per_variant[i].begin(), per_variant[i].end(),
+                                                 [&](const LocatedFinding& f) { return !is_exclusion(f); }));
+      if (count < best_count) best = i, best_count = count;
+    }
+    if (per_variant[best].empty()) {
+      out.report(finding(keyword_, "matches none of the variants"));
+      return false;
+    }
+    for (auto& item : per_variant[best]) {
+      RawFinding f = std::move(item.finding);
+      f.message = "in variant " + label(best) + ": " + f.message;
+      f.keyword = keyword_;
+      f.exclusion = false;
+      f.names.clear();
+      out.report_at(item.context, f);
+    }
+    return false;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    for (const auto& variant : variants_) into.push_back(variant.unit);
+  }
+
+ private:
+  std::string label(std::size_t i) const {
+    return variants_[i].title.empty() ? "#" + std::to_string(i + 1) : quote(variants_[i].title, 80);
+  }
+  std::string keyword_;
+  std::vector<Variant> variants_;
+  bool exactly_one_;
+};
+
+// ---------------------------------------------------------------------------
+class FalseCheck final : public Check {
+ public:
+  bool check(const Json&, const Out& out) const override {
+    if (out.reporting())
+      out.report(finding("false schema", "no value is allowed here (the schema is false)"));
+    return false;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// The valijson side of a bundle: the visitor hands it the adapter it validates.
+class BundleConstraint final : public valijson::constraints::PolyConstraint {
+ public:
+  explicit BundleConstraint(const Bundle* bundle) : bundle_(bundle) {}
+  bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+                valijson::ValidationResults* results) const override {
+    if (typeid(target) == typeid(JsonAdapter)) {
+      return bundle_->validate(static_cast<const JsonAdapter&>(target).json(), context, results);
+    }
+    // Only JsonAdapter reaches a bundle (valijson's propertyNames, which would pass a
+    // string adapter, is replaced by a compiled check); anything else is a bug.
+    if (results != nullptr) {
+      results->pushError(context, encode(finding("schema", "internal error: unexpected value adapter")));
+    }
+    return false;
+  }
+
+ private:
+  Constraint* cloneInto(void* memory) const override { return new (memory) BundleConstraint(*this); }
+  size_t sizeOf() const override { return sizeof(BundleConstraint); }
+  const Bundle* bundle_;
+};
+
+}  // namespace
+
+void Out::report(const RawFinding& finding) const { report_at(context_, finding); }
+
+void Out::report_at(const Context& context, const RawFinding& finding) const {
+  if (results_ == nullptr) return;
+  if (results_->numErrors() >= kMaxRawFindings) throw TooManyFindings{};
+  results_->pushError(context, encode(finding));
+}
+
+bool Bundle::validate(const Json& value, const Context& context, valijson::ValidationResults* results) const {
+  const Out out(context, results);
+  bool ok = true;
+  for (const auto& check : checks) {
+    if (!check->check(value, out)) {
+      if (results == nullptr) return false;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+bool run_unit(const Unit& unit, const Json& value, const Context& context,
+              valijson::ValidationResults* results) {
+  const JsonAdapter target(value);
+  valijson::ValidationVisitor<JsonAdapter> visitor(target, context, true, results, unused_regex_cache());
+  return visitor.validateSchema(*unit.schema);
+}
+
+valijson::constraints::Constraint* new_bundle_constraint(const Bundle* bundle) {
+  return new BundleConstraint(bundle);
+}
+
+std::unique_ptr<Check> make_type_check(unsigned mask, std::vector<std::string> names) {
+  return std::make_unique<TypeCheck>(mask, std::move(names));
+}
+std::unique_ptr<Check> make_enum_check(std::vector<Json> values) {
+  return std::make_unique<EnumCheck>(std::move(values));
+}
+std::unique_ptr<Check> make_const_check(Json value) { return std::make_unique<ConstCheck>(std::move(value)); }
+std::unique_ptr<Check> make_format_check(Format format, std::string name) {
+  return std::make_unique<FormatCheck>(format, std::move(name));
+}
+std::unique_ptr<Check> make_pattern_check(const std::string& pattern) {
+  return std::make_unique<PatternCheck>(pattern);
+}
+std::unique_ptr<Check> make_count_check(std::string keyword, std::uint64_t limit) {
+  return std::make_unique<CountCheck>(std::move(keyword), limit);
+}
+std::unique_ptr<Check> make_number_check(std::string keyword, Json limit) {
+  return std::make_unique<NumberCheck>(std::move(keyword), std::move(limit));
+}
+std::unique_ptr<Check> make_unique_items_check() { return std::make_unique<UniqueItemsCheck>(); }
+std::unique_ptr<Check> make_required_check(std::vector<std::string> names) {
+  return std::make_unique<RequiredCheck>(std::move(names));
+}
+std::unique_ptr<Check> make_dependencies_check(
+    std::vector<std::pair<std::string, std::vector<std::string>>> lists,
+    std::vector<std::pair<std::string, Unit*>> schemas) {
+  return std::make_unique<DependenciesCheck>(std::move(lists), std::move(schemas));
+}
+std::unique_ptr<Check> make_equal_properties_check(std::vector<std::pair<std::string, std::string>> pairs) {
+  return std::make_unique<EqualPropertiesCheck>(std::move(pairs));
+}
+std::unique_ptr<Check> make_forbidden_check(std::vector<std::vector<std::string>> groups) {
+  return std::make_unique<ForbiddenCheck>(std::move(groups));
+}
+std::unique_ptr<Check> make_not_check(Unit* unit, std::string title) {
+  return std::make_unique<NotCheck>(unit, std::move(title));
+}
+std::unique_ptr<Check> make_contains_check(Unit* unit) { return std::make_unique<ContainsCheck>(unit); }
+std::unique_ptr<Check> make_property_names_check(Unit* unit) {
+  return std::make_unique<PropertyNamesCheck>(unit);
+}
+std::unique_ptr<Check> make_extra_properties_check(std::vector<std::string> declared,
+                                                   std::vector<PatternProperty> patterns, Unit* additional,
+                                                   bool additional_forbidden) {
+  return std::make_unique<ExtraPropertiesCheck>(std::move(declared), std::move(patterns), additional,
+                                                additional_forbidden);
+}
+std::unique_ptr<Check> make_tuple_items_check(std::vector<Unit*> items, Unit* additional,
+                                              bool additional_forbidden) {
+  return std::make_unique<TupleItemsCheck>(std::move(items), additional, additional_forbidden);
+}
+std::unique_ptr<Check> make_variants_check(std::string keyword, std::vector<Variant> variants) {
+  return std::make_unique<VariantsCheck>(std::move(keyword), std::move(variants));
+}
+std::unique_ptr<Check> make_false_check() { return std::make_unique<FalseCheck>(); }
+
+}  // namespace sipcontract::detail::validation

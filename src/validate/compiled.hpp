@@ -1,0 +1,146 @@
+// The compiled form of a schema: valijson schemas whose custom keyword
+// ("x-sipcontract-compiled") runs a Bundle of checks written for draft-7 semantics.
+//
+// The schema compiler (compiler.cpp) rewrites each draft-7 schema object before
+// valijson parses it: the keywords valijson gets wrong or reports poorly become
+// Checks, gathered in one Bundle per schema object; valijson keeps `properties`,
+// `items` (one schema), `allOf`, `if`/`then`/`else` and `$ref`. A Check that
+// applies a subschema (oneOf branches, not, contains, ...) holds it as a Unit:
+// a valijson schema compiled on its own, so that it can be run with its own
+// results and the check can decide what to report.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <valijson/constraints/constraint.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/validation_results.hpp>
+#include <vector>
+
+#include "internal.hpp"
+
+namespace sipcontract::detail::validation {
+
+/// A subschema compiled as its own valijson schema.
+struct Unit {
+  const Json* node = nullptr;  ///< the rewritten schema; only valid while compiling
+  std::unique_ptr<valijson::Schema> schema = std::make_unique<valijson::Schema>();
+  bool started = false;
+};
+
+/// Runs `unit` on `value` at `context`; reports into `results` when it is not null.
+bool run_unit(const Unit& unit, const Json& value, const Context& context,
+              valijson::ValidationResults* results);
+
+/// Where a check reports, and what it may show.
+class Out {
+ public:
+  Out(const Context& context, valijson::ValidationResults* results) : context_(context), results_(results) {}
+  /// False on the verdict-only path: checks stop at the first failure and build no message.
+  bool reporting() const { return results_ != nullptr; }
+  const Context& context() const { return context_; }
+  valijson::ValidationResults* results() const { return results_; }
+  /// True when the value at this context belongs to a secret field.
+  bool secret() const { return context_is_secret(context_); }
+  /// Records a finding at this context (or at `context` when given).
+  void report(const RawFinding& finding) const;
+  void report_at(const Context& context, const RawFinding& finding) const;
+
+ private:
+  const Context& context_;
+  valijson::ValidationResults* results_;
+};
+
+/// One rule of one schema object.
+class Check {
+ public:
+  virtual ~Check() = default;
+  /// False when `value` breaks the rule; reports through `out` when it is reporting.
+  virtual bool check(const Json& value, const Out& out) const = 0;
+  /// The units this check runs (compiled before validation starts).
+  virtual void units(std::vector<Unit*>& /*into*/) const {}
+};
+
+/// The checks of one schema object, in the order they run.
+struct Bundle {
+  std::vector<std::unique_ptr<Check>> checks;
+  bool validate(const Json& value, const Context& context, valijson::ValidationResults* results) const;
+};
+
+// Factories, so that compiler.cpp needs no check class.
+/// mask: TypeBit values; names: the type names as the schema lists them.
+std::unique_ptr<Check> make_type_check(unsigned mask, std::vector<std::string> names);
+std::unique_ptr<Check> make_enum_check(std::vector<Json> values);
+std::unique_ptr<Check> make_const_check(Json value);
+std::unique_ptr<Check> make_format_check(Format format, std::string name);
+/// Throws std::invalid_argument (with RE2's reason) when RE2 cannot compile `pattern`.
+std::unique_ptr<Check> make_pattern_check(const std::string& pattern);
+/// keyword: minLength, maxLength, minItems, maxItems, minProperties, maxProperties.
+std::unique_ptr<Check> make_count_check(std::string keyword, std::uint64_t limit);
+/// keyword: minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf.
+std::unique_ptr<Check> make_number_check(std::string keyword, Json limit);
+std::unique_ptr<Check> make_unique_items_check();
+std::unique_ptr<Check> make_required_check(std::vector<std::string> names);
+std::unique_ptr<Check> make_dependencies_check(
+    std::vector<std::pair<std::string, std::vector<std::string>>> lists,
+    std::vector<std::pair<std::string, Unit*>> schemas);
+std::unique_ptr<Check> make_equal_properties_check(std::vector<std::pair<std::string, std::string>> pairs);
+/// `not` of `required` lists (one list, or an anyOf of lists): a presence rule.
+std::unique_ptr<Check> make_forbidden_check(std::vector<std::vector<std::string>> groups);
+std::unique_ptr<Check> make_not_check(Unit* unit, std::string title);
+std::unique_ptr<Check> make_contains_check(Unit* unit);
+std::unique_ptr<Check> make_property_names_check(Unit* unit);
+
+/// patternProperties and additionalProperties (properties stay with valijson).
+struct PatternProperty {
+  std::string pattern;
+  Unit* unit;
+};
+/// Throws std::invalid_argument when RE2 cannot compile a pattern.
+std::unique_ptr<Check> make_extra_properties_check(std::vector<std::string> declared,
+                                                   std::vector<PatternProperty> patterns, Unit* additional,
+                                                   bool additional_forbidden);
+/// items as an array of schemas, with additionalItems.
+std::unique_ptr<Check> make_tuple_items_check(std::vector<Unit*> items, Unit* additional,
+                                              bool additional_forbidden);
+
+/// One branch of oneOf/anyOf.
+struct Variant {
+  Unit* unit;
+  std::string title;
+};
+std::unique_ptr<Check> make_variants_check(std::string keyword, std::vector<Variant> variants);
+std::unique_ptr<Check> make_false_check();
+
+/// Type bits for make_type_check.
+enum TypeBit : unsigned {
+  kTypeNull = 1,
+  kTypeBoolean = 2,
+  kTypeObject = 4,
+  kTypeArray = 8,
+  kTypeNumber = 16,
+  kTypeString = 32,
+  kTypeInteger = 64,
+};
+
+/// The valijson constraint that runs `bundle` (owned by the compiled schema).
+valijson::constraints::Constraint* new_bundle_constraint(const Bundle* bundle);
+
+/// The keyword valijson sees on each rewritten schema object; its value indexes the bundles.
+inline constexpr const char* kCompiledKeyword = "x-sipcontract-compiled";
+
+}  // namespace sipcontract::detail::validation
+
+namespace sipcontract::detail {
+
+/// A compiled schema: the bundles and units its valijson schemas point into.
+struct CompiledSchema {
+  std::string title;
+  std::vector<std::unique_ptr<validation::Bundle>> bundles;
+  std::vector<std::unique_ptr<validation::Unit>> units;
+  validation::Unit* root = nullptr;
+  /// A $ref cycle: validation depth then follows the instance, which is bounded first.
+  bool recursive = false;
+};
+
+}  // namespace sipcontract::detail

@@ -1,0 +1,679 @@
+// The schema compiler: rewrites draft-7 schema documents so that valijson parses
+// only what it handles well, and compiles the rest into Checks (see compiled.hpp).
+//
+// Walk: every schema object reachable from the root (through subschema keywords
+// and $refs) is visited once. Keywords that become checks are renamed in place
+// ("oneOf" -> "x-sipcontract-oneOf") so that valijson ignores them while the
+// subschemas under them keep their addresses; a std::map node handle moves the
+// key, not the value. Every $ref is resolved once, against the store, and
+// rewritten to "sipcontract://ref/<n>", which the fetch callback maps straight to
+// the target node: valijson then never resolves a relative URI or a JSON Pointer
+// itself (it mishandles a relative $ref at a schema root, skips empty pointer
+// tokens and keys its cache by pointer alone, so two files with the same
+// "#/definitions/X" would collide).
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/constraint_builder.hpp>
+#include <valijson/schema_parser.hpp>
+
+#include "compiled.hpp"
+#include "schema_compiler.hpp"
+
+namespace sipcontract::detail::validation {
+namespace {
+
+constexpr std::string_view kRenamed = "x-sipcontract-";
+constexpr std::string_view kRefUri = "sipcontract://ref/";
+constexpr std::string_view kEqualProperties = "x-sipcontract-equal-properties";
+
+// Where a schema object sits, for error messages and for resolving local $refs.
+struct Location {
+  std::string file;
+  std::string pointer;
+  Location operator/(std::string_view token) const { return {file, pointer + "/" + pointer_escape(token)}; }
+  Location operator/(std::size_t index) const { return {file, pointer + "/" + std::to_string(index)}; }
+  std::string to_string() const { return file + ": " + (pointer.empty() ? std::string("(root)") : pointer); }
+};
+
+[[noreturn]] void fail(const Location& where, const std::string& problem) {
+  throw SchemaError(where.to_string() + ": " + problem);
+}
+
+bool is_annotation(std::string_view key) {
+  return key == "title" || key == "description" || key == "$comment" || key == "examples" || key == "default";
+}
+
+std::string percent_decode(std::string_view text, const Location& where) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= text.size()) fail(where, "bad percent-encoding in $ref");
+    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+    if (ec != std::errc() || end != text.data() + i + 3) fail(where, "bad percent-encoding in $ref");
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return out;
+}
+
+class Compiler;
+
+// Hands valijson the constraint for one rewritten schema object.
+class BundleBuilder final : public valijson::ConstraintBuilder {
+ public:
+  explicit BundleBuilder(Compiler& compiler) : compiler_(compiler) {}
+  valijson::constraints::Constraint* make(const valijson::adapters::Adapter& value) const override;
+
+ private:
+  Compiler& compiler_;
+};
+
+class Compiler {
+ public:
+  explicit Compiler(const SchemaStore& store) : store_(store), out_(std::make_shared<CompiledSchema>()) {
+    parser_.addConstraintBuilder(kCompiledKeyword, new BundleBuilder(*this));
+  }
+
+  std::shared_ptr<CompiledSchema> compile(const std::string& name) {
+    try {
+      Json& root = load(name, Location{name, ""});
+      if (root.is_object()) {
+        if (auto title = root.find("title"); title != root.end() && title->is_string()) out_->title = *title;
+      }
+      if (out_->title.empty()) out_->title = name;
+      walk(root, Location{name, ""});
+      while (!pending_.empty()) {
+        const std::size_t index = pending_.back();
+        pending_.pop_back();
+        const Target target = targets_[index];  // walking may grow targets_
+        walk(*target.node, target.where);
+      }
+      check_ref_chains();
+      out_->recursive = has_cycle(&root);
+      out_->root = unit_for(root);
+      ensure_compiled(*out_->root);
+    } catch (const SchemaError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw SchemaError(name + ": " + e.what());
+    }
+    for (auto& unit : out_->units) unit->node = nullptr;  // the documents die with the compiler
+    return out_;
+  }
+
+  // The bundle at `index`, with every unit it runs compiled.
+  const Bundle* bundle(std::int64_t index) {
+    if (index < 0 || static_cast<std::size_t>(index) >= out_->bundles.size()) {
+      throw std::runtime_error("unknown compiled bundle");
+    }
+    const Bundle* bundle = out_->bundles[static_cast<std::size_t>(index)].get();
+    std::vector<Unit*> units;
+    for (const auto& check : bundle->checks) check->units(units);
+    for (Unit* unit : units) ensure_compiled(*unit);
+    return bundle;
+  }
+
+ private:
+  struct Target {
+    Json* node;
+    Location where;
+  };
+
+  // ---- documents and references ------------------------------------------
+  Json& load(const std::string& file, const Location& from) {
+    if (auto it = docs_.find(file); it != docs_.end()) return it->second;
+    const std::string* text = store_.find(file);
+    if (text == nullptr) fail(from, "no schema named " + quote(file) + " in the schema store");
+    Parsed parsed = parse_json(*text);
+    if (!parsed) throw SchemaError(file + ": " + parsed.error().to_string());
+    return docs_.emplace(file, std::move(*parsed)).first->second;
+  }
+
+  std::string resolve_file(const std::string& document, const std::string& reference, const Location& where) {
+    std::string name = document;
+    if (name.rfind("./", 0) == 0) name.erase(0, 2);
+    if (store_.find(name) != nullptr) return name;
+    // An absolute URI may name a schema by its "$id".
+    for (const auto& candidate : store_.names()) {
+      const std::string* text = store_.find(candidate);
+      const Parsed parsed = parse_json(*text);
+      if (!parsed || !parsed->is_object()) continue;
+      if (auto id = parsed->find("$id"); id != parsed->end() && id->is_string() && *id == document)
+        return candidate;
+    }
+    if (name.find('/') != std::string::npos) {
+      fail(where, "$ref " + quote(reference) +
+                      " names a file outside the schema folder; keep every schema in one folder");
+    }
+    fail(where, "$ref " + quote(reference) + ": no schema named " + quote(name) + " in the schema store");
+  }
+
+  // Follows a JSON Pointer through a document whose keywords may have been renamed.
+  Json* resolve_pointer(Json& doc, const std::string& pointer) {
+    Json* current = &doc;
+    std::size_t start = 1;
+    if (pointer.empty()) return current;
+    while (start <= pointer.size()) {
+      const std::size_t slash = pointer.find('/', start);
+      std::string token =
+          pointer.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      for (std::size_t at = 0; (at = token.find('~', at)) != std::string::npos; ++at) {
+        if (at + 1 >= token.size() || (token[at + 1] != '0' && token[at + 1] != '1')) return nullptr;
+        token.replace(at, 2, token[at + 1] == '1' ? "/" : "~");
+      }
+      if (current->is_object()) {
+        auto it = current->find(token);
+        if (it == current->end()) it = current->find(std::string(kRenamed) + token);
+        if (it == current->end()) return nullptr;
+        current = &*it;
+      } else if (current->is_array()) {
+        std::size_t index = 0;
+        auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), index);
+        if (ec != std::errc() || end != token.data() + token.size() || index >= current->size() ||
+            (token.size() > 1 && token[0] == '0')) {
+          return nullptr;
+        }
+        current = &(*current)[index];
+      } else {
+        return nullptr;
+      }
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    return current;
+  }
+
+  // Resolves a $ref to a target index, loading its document and queueing its walk.
+  std::size_t target_for(const std::string& reference, const Location& where) {
+    const std::size_t hash = reference.find('#');
+    const std::string document = reference.substr(0, hash);
+    const std::string fragment = hash == std::string::npos ? std::string() : reference.substr(hash + 1);
+    const std::string file = document.empty() ? where.file : resolve_file(document, reference, where);
+    const std::string pointer = percent_decode(fragment, where);
+    if (!pointer.empty() && pointer.front() != '/') {
+      fail(where,
+           "$ref " + quote(reference) + ": only JSON Pointer fragments are supported (no \"$id\" anchors)");
+    }
+    const std::string key = file + "#" + pointer;
+    if (auto it = target_index_.find(key); it != target_index_.end()) return it->second;
+    Json* node = resolve_pointer(load(file, where), pointer);
+    if (node == nullptr) fail(where, "$ref " + quote(reference) + " points to nothing in " + file);
+    targets_.push_back({node, Location{file, pointer}});
+    target_index_.emplace(key, targets_.size() - 1);
+    pending_.push_back(targets_.size() - 1);
+    return targets_.size() - 1;
+  }
+
+  // The node a rewritten "$ref" leads to (through chains), or the node itself.
+  const Json* dereference(const Json* node) const {
+    for (std::size_t hops = 0; hops <= targets_.size() && node->is_object(); ++hops) {
+      auto ref = node->find("$ref");
+      if (ref == node->end() || !ref->is_string()) break;
+      const auto& uri = ref->get_ref<const std::string&>();
+      if (uri.rfind(kRefUri, 0) != 0) break;  // not walked yet
+      node = targets_[ref_index(uri)].node;
+    }
+    return node;
+  }
+
+  static std::size_t ref_index(const std::string& uri) {
+    std::size_t index = 0;
+    std::from_chars(uri.data() + kRefUri.size(), uri.data() + uri.size(), index);
+    return index;
+  }
+
+  // A $ref that leads only to other $refs in a circle has no schema at its end
+  // (valijson would recurse until the stack overflows).
+  void check_ref_chains() const {
+    for (const auto& target : targets_) {
+      std::set<const Json*> seen;
+      std::vector<std::string> chain;
+      const Json* node = target.node;
+      const Location* where = &target.where;
+      while (node->is_object() && node->contains("$ref")) {
+        chain.push_back(where->file + "#" + where->pointer);
+        if (!seen.insert(node).second)
+          fail(target.where, "$ref cycle with no schema in it: " + join_words(chain));
+        const std::size_t next = ref_index(node->at("$ref").get_ref<const std::string&>());
+        node = targets_[next].node;
+        where = &targets_[next].where;
+      }
+    }
+  }
+
+  // True when the schema graph reachable from `root` has a cycle (a recursive schema).
+  bool has_cycle(const Json* root) const {
+    enum class Color { kWhite, kGrey, kBlack };
+    std::unordered_map<const Json*, Color> color;
+    std::vector<std::pair<const Json*, std::size_t>> stack = {{root, 0}};
+    color[root] = Color::kGrey;
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      auto edges = edges_.find(node);
+      if (edges == edges_.end() || next >= edges->second.size()) {
+        color[node] = Color::kBlack;
+        stack.pop_back();
+        continue;
+      }
+      const Json* child = edges->second[next++];
+      Color& c = color[child];
+      if (c == Color::kGrey) return true;
+      if (c == Color::kWhite) {
+        c = Color::kGrey;
+        stack.push_back({child, 0});
+      }
+    }
+    return false;
+  }
+
+  // ---- units ---------------------------------------------------------------
+  Unit* unit_for(Json& node) {
+    auto [it, inserted] = units_.emplace(&node, nullptr);
+    if (inserted) {
+      out_->units.push_back(std::make_unique<Unit>());
+      out_->units.back()->node = &node;
+      it->second = out_->units.back().get();
+    }
+    return it->second;
+  }
+
+  void ensure_compiled(Unit& unit) {
+    if (unit.started) return;
+    unit.started = true;
+    const valijson::adapters::NlohmannJsonAdapter adapter(*unit.node);
+    parser_.populateSchema(
+        adapter, *unit.schema,
+        [this](const std::string& uri) -> const Json* {
+          if (uri.rfind(kRefUri, 0) != 0) return nullptr;
+          const std::size_t index = ref_index(uri);
+          return index < targets_.size() ? targets_[index].node : nullptr;
+        },
+        [](const Json*) {});  // the documents belong to the compiler
+  }
+
+  // ---- the walk --------------------------------------------------------------
+  Json& rename(Json& node, const std::string& keyword, const Location& where) {
+    auto& object = node.get_ref<Json::object_t&>();
+    auto handle = object.extract(keyword);
+    handle.key() = std::string(kRenamed) + keyword;
+    auto result = object.insert(std::move(handle));
+    if (!result.inserted)
+      fail(where, "the keyword " + quote(result.node.key()) + " is reserved by sipcontract");
+    return result.position->second;
+  }
+
+  void child(Json& parent, Json& node, const Location& where) {
+    edges_[&parent].push_back(&node);
+    walk(node, where);
+  }
+
+  Unit* child_unit(Json& parent, Json& node, const Location& where) {
+    child(parent, node, where);
+    return unit_for(node);
+  }
+
+  std::string title_of(const Json& node) const {
+    const Json* target = dereference(&node);
+    if (target->is_object()) {
+      if (auto title = target->find("title"); title != target->end() && title->is_string()) return *title;
+    }
+    return {};
+  }
+
+  static std::uint64_t count_value(const Json& value, const Location& where, const std::string& keyword) {
+    if (!value.is_number() || !is_integral(value) || compare_numbers(value, Json(0)) < 0) {
+      fail(where / keyword, keyword + " must be a non-negative integer");
+    }
+    if (value.is_number_float()) return static_cast<std::uint64_t>(value.get<double>());
+    return value.get<std::uint64_t>();
+  }
+
+  static std::vector<std::string> string_list(const Json& value, const Location& where, bool non_empty) {
+    if (!value.is_array() || (non_empty && value.empty())) {
+      fail(where, non_empty ? "must be a non-empty array of strings" : "must be an array of strings");
+    }
+    std::vector<std::string> names;
+    std::set<std::string> seen;
+    for (const auto& item : value) {
+      if (!item.is_string()) fail(where, "must be an array of strings");
+      if (!seen.insert(item.get<std::string>()).second)
+        fail(where, "repeats " + quote(item.get<std::string>()));
+      names.push_back(item.get<std::string>());
+    }
+    return names;
+  }
+
+  // `not` whose schema only says which properties must not all be present: a
+  // presence rule, reported by naming the properties (and used by oneOf to say
+  // which variants exclude each other).
+  static std::optional<std::vector<std::vector<std::string>>> presence_rule(const Json& schema) {
+    const auto only = [](const Json& object, std::string_view keyword) {
+      if (!object.is_object() || !object.contains(keyword)) return false;
+      for (auto it = object.begin(); it != object.end(); ++it) {
+        if (it.key() != keyword && !is_annotation(it.key())) return false;
+      }
+      return true;
+    };
+    const auto names = [](const Json& list) -> std::optional<std::vector<std::string>> {
+      if (!list.is_array() || list.empty()) return std::nullopt;
+      std::vector<std::string> out;
+      for (const auto& item : list) {
+        if (!item.is_string()) return std::nullopt;
+        out.push_back(item.get<std::string>());
+      }
+      return out;
+    };
+    if (only(schema, "required")) {
+      auto group = names(schema.at("required"));
+      if (!group) return std::nullopt;
+      return std::vector<std::vector<std::string>>{*group};
+    }
+    if (only(schema, "anyOf") && schema.at("anyOf").is_array() && !schema.at("anyOf").empty()) {
+      std::vector<std::vector<std::string>> groups;
+      for (const auto& branch : schema.at("anyOf")) {
+        if (!only(branch, "required")) return std::nullopt;
+        auto group = names(branch.at("required"));
+        if (!group) return std::nullopt;
+        groups.push_back(std::move(*group));
+      }
+      return groups;
+    }
+    return std::nullopt;
+  }
+
+  void walk(Json& node, const Location& where) {
+    if (!visited_.insert(&node).second) return;
+    if (node.is_boolean()) {
+      // true is the empty schema; false gets a check that always fails with a message.
+      const bool accept = node.get<bool>();
+      node = Json::object();
+      if (!accept) {
+        auto bundle = std::make_unique<Bundle>();
+        bundle->checks.push_back(make_false_check());
+        attach(node, std::move(bundle));
+      }
+      return;
+    }
+    if (!node.is_object()) fail(where, "a schema must be an object or a boolean, not " + type_name(node));
+    if (node.contains(kCompiledKeyword))
+      fail(where, "the keyword \"x-sipcontract-compiled\" is reserved by sipcontract");
+
+    if (auto ref = node.find("$ref"); ref != node.end()) {
+      // Draft 7: the other members of a $ref object are ignored.
+      if (!ref->is_string()) fail(where / "$ref", "$ref must be a string");
+      const std::size_t index = target_for(ref->get<std::string>(), where / "$ref");
+      *ref = std::string(kRefUri) + std::to_string(index);
+      edges_[&node].push_back(targets_[index].node);
+      return;
+    }
+
+    for (const char* annotation : {"title", "description"}) {
+      if (auto it = node.find(annotation); it != node.end() && !it->is_string()) {
+        fail(where / annotation, std::string(annotation) + " must be a string");
+      }
+    }
+
+    auto bundle = std::make_unique<Bundle>();
+    auto& checks = bundle->checks;
+    const auto has = [&](const char* keyword) { return node.contains(keyword); };
+
+    if (has("type")) compile_type(rename(node, "type", where), where / "type", checks);
+    if (has("enum")) {
+      const Json& values = rename(node, "enum", where);
+      if (!values.is_array()) fail(where / "enum", "enum must be an array");
+      checks.push_back(make_enum_check(std::vector<Json>(values.begin(), values.end())));
+    }
+    if (has("const")) checks.push_back(make_const_check(rename(node, "const", where)));
+    if (has("format")) {
+      const Json& format = rename(node, "format", where);
+      if (!format.is_string()) fail(where / "format", "format must be a string");
+      // Unknown formats are annotations in draft 7.
+      if (auto known = format_from_name(format.get_ref<const std::string&>())) {
+        checks.push_back(make_format_check(*known, format));
+      }
+    }
+    if (has("pattern")) {
+      const Json& pattern = rename(node, "pattern", where);
+      if (!pattern.is_string()) fail(where / "pattern", "pattern must be a string");
+      try {
+        checks.push_back(make_pattern_check(pattern));
+      } catch (const std::invalid_argument& e) {
+        fail(where / "pattern",
+             "RE2 cannot compile the pattern " + quote(pattern.get<std::string>(), 200) + ": " + e.what());
+      }
+    }
+    for (const char* keyword :
+         {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}) {
+      if (has(keyword)) {
+        const Json& value = rename(node, keyword, where);
+        checks.push_back(make_count_check(keyword, count_value(value, where, keyword)));
+      }
+    }
+    for (const char* keyword : {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf"}) {
+      if (!has(keyword)) continue;
+      const Json& value = rename(node, keyword, where);
+      if (value.is_boolean()) {
+        fail(where / keyword,
+             std::string(keyword) + " must be a number in draft 7 (the draft-4 boolean form is not)");
+      }
+      if (!value.is_number()) fail(where / keyword, std::string(keyword) + " must be a number");
+      if (std::string_view(keyword) == "multipleOf" && compare_numbers(value, Json(0)) <= 0) {
+        fail(where / keyword, "multipleOf must be greater than 0");
+      }
+      checks.push_back(make_number_check(keyword, value));
+    }
+    if (has("uniqueItems")) {
+      const Json& value = rename(node, "uniqueItems", where);
+      if (!value.is_boolean()) fail(where / "uniqueItems", "uniqueItems must be a boolean");
+      if (value.get<bool>()) checks.push_back(make_unique_items_check());
+    }
+    if (has("required")) {
+      auto names = string_list(rename(node, "required", where), where / "required", false);
+      if (!names.empty()) checks.push_back(make_required_check(std::move(names)));
+    }
+    if (has("dependencies")) compile_dependencies(node, where, checks);
+    if (has("propertyNames")) {
+      Json& schema = rename(node, "propertyNames", where);
+      checks.push_back(make_property_names_check(child_unit(node, schema, where / "propertyNames")));
+    }
+    compile_properties(node, where, checks);
+    compile_items(node, where, checks);
+    if (has("contains")) {
+      Json& schema = rename(node, "contains", where);
+      checks.push_back(make_contains_check(child_unit(node, schema, where / "contains")));
+    }
+    if (has("allOf")) {
+      Json& list = node["allOf"];
+      if (!list.is_array() || list.empty())
+        fail(where / "allOf", "allOf must be a non-empty array of schemas");
+      for (std::size_t i = 0; i < list.size(); ++i) child(node, list[i], where / "allOf" / i);
+    }
+    for (const char* keyword : {"anyOf", "oneOf"}) {
+      if (!has(keyword)) continue;
+      Json& list = rename(node, keyword, where);
+      if (!list.is_array() || list.empty()) {
+        fail(where / keyword, std::string(keyword) + " must be a non-empty array of schemas");
+      }
+      std::vector<Variant> variants;
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        Unit* unit = child_unit(node, list[i], where / keyword / i);
+        variants.push_back({unit, title_of(list[i])});
+      }
+      checks.push_back(make_variants_check(keyword, std::move(variants)));
+    }
+    if (has("not")) {
+      Json& schema = rename(node, "not", where);
+      if (auto groups = presence_rule(schema)) {
+        checks.push_back(make_forbidden_check(std::move(*groups)));
+      } else {
+        Unit* unit = child_unit(node, schema, where / "not");
+        checks.push_back(make_not_check(unit, title_of(schema)));
+      }
+    }
+    if (has("if")) {
+      child(node, node["if"], where / "if");
+      if (has("then")) child(node, node["then"], where / "then");
+      if (has("else")) child(node, node["else"], where / "else");
+    }
+    if (auto equal = node.find(kEqualProperties); equal != node.end()) {
+      if (!equal->is_object())
+        fail(where / kEqualProperties, "must be an object of property name to property name");
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (auto it = equal->begin(); it != equal->end(); ++it) {
+        if (!it.value().is_string())
+          fail(where / kEqualProperties / it.key(), "must be a property name (a string)");
+        pairs.emplace_back(it.key(), it.value().get<std::string>());
+      }
+      if (!pairs.empty()) checks.push_back(make_equal_properties_check(std::move(pairs)));
+    }
+    // Not draft-7 keywords, but valijson acts on them: "id" would change its
+    // resolution scope, and "divisibleBy" makes it throw.
+    for (const char* keyword : {"id", "divisibleBy"}) {
+      if (has(keyword)) rename(node, keyword, where);
+    }
+    if (!checks.empty()) attach(node, std::move(bundle));
+  }
+
+  void attach(Json& node, std::unique_ptr<Bundle> bundle) {
+    node[kCompiledKeyword] = out_->bundles.size();
+    out_->bundles.push_back(std::move(bundle));
+  }
+
+  void compile_type(const Json& value, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
+    static const std::map<std::string, unsigned, std::less<>> kTypes = {
+        {"null", kTypeNull},     {"boolean", kTypeBoolean}, {"object", kTypeObject},  {"array", kTypeArray},
+        {"number", kTypeNumber}, {"string", kTypeString},   {"integer", kTypeInteger}};
+    std::vector<std::string> names;
+    if (value.is_string()) {
+      names.push_back(value.get<std::string>());
+    } else if (value.is_array() && !value.empty()) {
+      names = string_list(value, where, true);
+    } else {
+      fail(where, "type must be a type name or a non-empty array of type names");
+    }
+    unsigned mask = 0;
+    for (const auto& name : names) {
+      auto it = kTypes.find(name);
+      if (it == kTypes.end()) fail(where, "unknown type " + quote(name));
+      mask |= it->second;
+    }
+    checks.insert(checks.begin(), make_type_check(mask, std::move(names)));  // cheapest first
+  }
+
+  void compile_dependencies(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
+    Json& value = rename(node, "dependencies", where);
+    if (!value.is_object()) fail(where / "dependencies", "dependencies must be an object");
+    std::vector<std::pair<std::string, std::vector<std::string>>> lists;
+    std::vector<std::pair<std::string, Unit*>> schemas;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      const Location at = where / "dependencies" / it.key();
+      if (it.value().is_array()) {
+        lists.emplace_back(it.key(), string_list(it.value(), at, false));
+      } else {
+        schemas.emplace_back(it.key(), child_unit(node, it.value(), at));
+      }
+    }
+    if (!lists.empty() || !schemas.empty()) {
+      checks.push_back(make_dependencies_check(std::move(lists), std::move(schemas)));
+    }
+  }
+
+  void compile_properties(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
+    std::vector<std::string> declared;
+    if (auto properties = node.find("properties"); properties != node.end()) {
+      if (!properties->is_object()) fail(where / "properties", "properties must be an object of schemas");
+      for (auto it = properties->begin(); it != properties->end(); ++it) {
+        declared.push_back(it.key());
+        child(node, it.value(), where / "properties" / it.key());
+      }
+    }
+    std::vector<PatternProperty> patterns;
+    if (node.contains("patternProperties")) {
+      Json& value = rename(node, "patternProperties", where);
+      if (!value.is_object())
+        fail(where / "patternProperties", "patternProperties must be an object of schemas");
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        patterns.push_back({it.key(), child_unit(node, it.value(), where / "patternProperties" / it.key())});
+      }
+    }
+    Unit* additional = nullptr;
+    bool forbidden = false;
+    if (node.contains("additionalProperties")) {
+      Json& value = rename(node, "additionalProperties", where);
+      if (value.is_boolean()) {
+        forbidden = !value.get<bool>();
+      } else {
+        additional = child_unit(node, value, where / "additionalProperties");
+      }
+    }
+    if (patterns.empty() && additional == nullptr && !forbidden) return;
+    try {
+      checks.push_back(
+          make_extra_properties_check(std::move(declared), std::move(patterns), additional, forbidden));
+    } catch (const std::invalid_argument& e) {
+      fail(where / "patternProperties", std::string("RE2 cannot compile a pattern: ") + e.what());
+    }
+  }
+
+  void compile_items(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
+    auto items = node.find("items");
+    if (items == node.end() || !items->is_array()) {
+      // A single items schema stays with valijson; additionalItems means nothing then.
+      if (items != node.end()) child(node, *items, where / "items");
+      if (node.contains("additionalItems")) rename(node, "additionalItems", where);
+      return;
+    }
+    Json& list = rename(node, "items", where);
+    std::vector<Unit*> units;
+    for (std::size_t i = 0; i < list.size(); ++i)
+      units.push_back(child_unit(node, list[i], where / "items" / i));
+    Unit* additional = nullptr;
+    bool forbidden = false;
+    if (node.contains("additionalItems")) {
+      Json& value = rename(node, "additionalItems", where);
+      if (value.is_boolean()) {
+        forbidden = !value.get<bool>();
+      } else {
+        additional = child_unit(node, value, where / "additionalItems");
+      }
+    }
+    checks.push_back(make_tuple_items_check(std::move(units), additional, forbidden));
+  }
+
+  const SchemaStore& store_;
+  std::shared_ptr<CompiledSchema> out_;
+  valijson::SchemaParser parser_{valijson::SchemaParser::kDraft7};
+  std::map<std::string, Json> docs_;
+  std::unordered_set<const Json*> visited_;
+  std::vector<Target> targets_;
+  std::map<std::string, std::size_t> target_index_;
+  std::vector<std::size_t> pending_;
+  std::unordered_map<const Json*, Unit*> units_;
+  std::unordered_map<const Json*, std::vector<const Json*>> edges_;
+};
+
+valijson::constraints::Constraint* BundleBuilder::make(const valijson::adapters::Adapter& value) const {
+  std::int64_t index = -1;
+  if (!value.getInteger(index)) throw std::runtime_error("the x-sipcontract-compiled keyword is reserved");
+  return new_bundle_constraint(compiler_.bundle(index));
+}
+
+}  // namespace
+
+std::shared_ptr<const CompiledSchema> compile_schema(const SchemaStore& store, const std::string& name) {
+  Compiler compiler(store);
+  return compiler.compile(name);
+}
+
+}  // namespace sipcontract::detail::validation

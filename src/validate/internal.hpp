@@ -1,0 +1,113 @@
+// Internals of the validate module shared by its source files (not installed).
+//
+// A custom check reports a finding through valijson's ValidationResults, whose
+// entries carry only (context, description). The finding's keyword, message and
+// details travel encoded in the description (encode/decode below); entries valijson
+// itself adds (its per-level summaries) are recognised when decoded.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sipcontract/validate.hpp"
+
+namespace valijson {
+class ValidationResults;
+}
+
+namespace sipcontract::detail::validation {
+
+using Json = nlohmann::json;
+/// valijson's location tokens: "<root>", then "[name]" or "[index]" per level.
+using Context = std::vector<std::string>;
+
+/// A finding before its JSON Pointer is known.
+struct RawFinding {
+  std::string keyword;
+  std::string message;
+  std::string property;
+  std::vector<Json> allowed;
+  std::optional<Json> suggestion;
+  std::vector<std::string> names;  ///< exclusion: the properties that must not all be present
+  bool exclusion = false;          ///< a `not: {required: [...]}` presence rule failed
+  bool summary = false;            ///< one of valijson's per-level "Failed to validate ..." entries
+};
+
+/// The description a custom check gives valijson for `finding`.
+std::string encode(const RawFinding& finding);
+/// A description back as a finding (valijson's own descriptions become summaries).
+RawFinding decode(const std::string& description);
+
+/// A decoded finding and where it was found.
+struct LocatedFinding {
+  Context context;
+  RawFinding finding;
+};
+
+/// Every finding of `results`, without the summaries that a more specific finding
+/// below them explains, and without exact duplicates.
+std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& results);
+
+/// The findings with their JSON Pointers (resolved against `instance`), in document order.
+std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const Json& instance);
+
+/// Thrown by a check when one validation has produced too many findings to keep.
+struct TooManyFindings {};
+/// The most raw findings one validation collects before it stops.
+inline constexpr std::size_t kMaxRawFindings = 4000;
+/// The most findings a Result carries.
+inline constexpr std::size_t kMaxFindings = 1000;
+
+/// The name inside one context token ("[name]" -> "name").
+std::string token_name(const std::string& token);
+/// True when a value at `context` sits under a secret field.
+bool context_is_secret(const Context& context);
+
+/// A string as a JSON string literal, shortened past `max_chars` code points.
+std::string quote(std::string_view text, std::size_t max_chars = 64);
+/// A short rendering of any value for a message ("\"abc\"", "12", "an object with 3 properties").
+std::string render_value(const Json& value);
+/// The draft-7 type name of a value ("integer" is reported as "number").
+std::string type_name(const Json& value);
+/// "a", "a and b", "a, b and c".
+std::string join_words(const std::vector<std::string>& words);
+
+/// Draft-7 equality: numbers by value (1 == 1.0), objects by members, arrays in order.
+bool json_equal(const Json& a, const Json& b);
+/// -1, 0 or 1 comparing two numbers exactly (int64, uint64 and double mixed).
+int compare_numbers(const Json& a, const Json& b);
+/// A hash consistent with json_equal.
+std::size_t json_hash(const Json& value);
+/// True for a number with no fractional part.
+bool is_integral(const Json& value);
+/// Code points in a UTF-8 string.
+std::size_t utf8_length(std::string_view text);
+
+/// The draft-7 formats this module checks.
+enum class Format {
+  kUuid,
+  kDate,
+  kTime,
+  kDateTime,
+  kEmail,
+  kIpv4,
+  kIpv6,
+  kHostname,
+  kUri,
+  kUriReference,
+  kJsonPointer
+};
+/// The format named `name`, or nothing for formats treated as annotations.
+std::optional<Format> format_from_name(std::string_view name);
+/// True when `text` is a valid `format`.
+bool check_format(Format format, std::string_view text);
+
+/// A whole file (a schema or manifest), refused past ParseLimits::max_bytes; throws SchemaError.
+std::string read_text_file(const std::filesystem::path& path, const char* what);
+
+}  // namespace sipcontract::detail::validation

@@ -1,0 +1,125 @@
+// JSON value semantics as draft 7 defines them (nlohmann's operator== compares an
+// integer and a double through a lossy cast, and has no hash consistent with it).
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+
+#include "internal.hpp"
+
+namespace sipcontract::detail::validation {
+namespace {
+
+// long double on x86-64 carries a 64-bit mantissa: every int64, uint64 and double
+// converts to it exactly, so comparisons through it are exact.
+long double as_long_double(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::number_integer:
+      return static_cast<long double>(value.get<std::int64_t>());
+    case Json::value_t::number_unsigned:
+      return static_cast<long double>(value.get<std::uint64_t>());
+    default:
+      return static_cast<long double>(value.get<double>());
+  }
+}
+
+std::size_t mix(std::size_t seed, std::size_t value) {
+  return seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+}  // namespace
+
+int compare_numbers(const Json& a, const Json& b) {
+  if (a.is_number_integer() && !a.is_number_unsigned() && b.is_number_integer() && !b.is_number_unsigned()) {
+    const auto x = a.get<std::int64_t>(), y = b.get<std::int64_t>();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  const long double x = as_long_double(a), y = as_long_double(b);
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+bool is_integral(const Json& value) {
+  if (value.is_number_integer()) return true;  // also true for unsigned
+  if (!value.is_number_float()) return false;
+  const double d = value.get<double>();
+  return std::isfinite(d) && std::floor(d) == d;
+}
+
+bool json_equal(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::value_t::string:
+      return a.get_ref<const std::string&>() == b.get_ref<const std::string&>();
+    case Json::value_t::boolean:
+      return a.get<bool>() == b.get<bool>();
+    case Json::value_t::null:
+      return true;
+    case Json::value_t::array: {
+      if (a.size() != b.size()) return false;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!json_equal(a[i], b[i])) return false;
+      }
+      return true;
+    }
+    case Json::value_t::object: {
+      if (a.size() != b.size()) return false;
+      for (auto it = a.begin(); it != a.end(); ++it) {
+        auto other = b.find(it.key());
+        if (other == b.end() || !json_equal(it.value(), *other)) return false;
+      }
+      return true;
+    }
+    default:
+      return a == b;
+  }
+}
+
+std::size_t json_hash(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null:
+      return 0x6e756c6cU;
+    case Json::value_t::boolean:
+      return value.get<bool>() ? 0x74727565U : 0x66616c73U;
+    case Json::value_t::string:
+      return std::hash<std::string>{}(value.get_ref<const std::string&>());
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float: {
+      // Equal numbers hash alike whatever their representation (1, 1u and 1.0).
+      const long double v = as_long_double(value);
+      if (is_integral(value)) {
+        if (v >= 0 && v <= static_cast<long double>(std::numeric_limits<std::uint64_t>::max())) {
+          return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(v));
+        }
+        if (v < 0 && v >= static_cast<long double>(std::numeric_limits<std::int64_t>::min())) {
+          return std::hash<std::int64_t>{}(static_cast<std::int64_t>(v));
+        }
+      }
+      return std::hash<double>{}(static_cast<double>(v));
+    }
+    case Json::value_t::array: {
+      std::size_t seed = 0x61727261U;
+      for (const auto& item : value) seed = mix(seed, json_hash(item));
+      return seed;
+    }
+    case Json::value_t::object: {
+      std::size_t seed = 0x6f626a65U;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        seed = mix(seed, std::hash<std::string>{}(it.key()));
+        seed = mix(seed, json_hash(it.value()));
+      }
+      return seed;
+    }
+    default:
+      return 0;
+  }
+}
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t count = 0;
+  for (unsigned char c : text) count += (c & 0xC0) != 0x80;
+  return count;
+}
+
+}  // namespace sipcontract::detail::validation

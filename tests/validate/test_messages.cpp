@@ -1,0 +1,209 @@
+// The findings of the built-in contract: exact messages, pointers and keywords.
+#include "helpers.hpp"
+
+using namespace sipcontract;
+using sipcontract::test::describe;
+using sipcontract::test::find_finding;
+using sipcontract::test::valid_request;
+using sipcontract::test::valid_response;
+
+TEST_CASE("an unknown codec names the value and the allowed values", "[validate][enum]") {
+  auto body = valid_request();
+  body["codecs"] = {"OPUS", "G711"};
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  const Finding& f = result.findings[0];
+  CHECK(f.pointer == "/codecs/1");
+  CHECK(f.keyword == "enum");
+  CHECK(f.message ==
+        R"("G711" is not an allowed value; allowed: "OPUS", "G722", "PCMU", "PCMA", "G729", "VP8", "H264")");
+  CHECK_FALSE(f.suggestion.has_value());
+  CHECK(f.allowed == std::vector<nlohmann::json>{"OPUS", "G722", "PCMU", "PCMA", "G729", "VP8", "H264"});
+}
+
+TEST_CASE("an enum value in the wrong case gets a suggestion", "[validate][enum]") {
+  auto body = valid_request();
+  body["codecs"] = {"opus"};
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  const Finding& f = result.findings[0];
+  CHECK(f.pointer == "/codecs/0");
+  CHECK(
+      f.message ==
+      R"("opus" is not an allowed value; did you mean "OPUS"? allowed: "OPUS", "G722", "PCMU", "PCMA", "G729", "VP8", "H264")");
+  REQUIRE(f.suggestion.has_value());
+  CHECK(*f.suggestion == "OPUS");
+}
+
+TEST_CASE("an enum value one edit away gets a suggestion only when it is unambiguous", "[validate][enum]") {
+  auto body = valid_request();
+  body["call_handler"] = "block_pstn";
+  body["encryption"] = "requried";
+  body["ciphers"] = {"AES_256_CM_HMAC_SHA1_8"};
+  body["codecs"] = {"PCMX"};
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  const Finding* handler = find_finding(result, "/call_handler", "enum");
+  REQUIRE(handler);
+  CHECK(handler->suggestion == nlohmann::json("block-pstn"));
+  const Finding* encryption = find_finding(result, "/encryption", "enum");
+  REQUIRE(encryption);
+  CHECK(encryption->suggestion == nlohmann::json("required"));
+  const Finding* cipher = find_finding(result, "/ciphers/0", "enum");
+  REQUIRE(cipher);
+  CHECK(cipher->suggestion == nlohmann::json("AES_256_CM_HMAC_SHA1_80"));
+  const Finding* codec = find_finding(result, "/codecs/0", "enum");
+  REQUIRE(codec);
+  CHECK_FALSE(codec->suggestion.has_value());  // PCMU and PCMA are equally close
+}
+
+TEST_CASE("oneOf accepts a body with neither handler field or with either one", "[validate][oneOf]") {
+  const Contract& contract = Contract::builtin();
+  auto neither = valid_request();
+  CHECK(contract.validate_request(neither).valid());
+  auto handler = valid_request();
+  handler["call_handler"] = "passthrough";
+  CHECK(contract.validate_request(handler).valid());
+  auto resource = valid_request();
+  resource["calling_handler_resource_id"] = "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b";
+  CHECK(contract.validate_request(resource).valid());
+  CHECK(contract.request_schema().is_valid(neither));
+  CHECK(contract.request_schema().is_valid(handler));
+  CHECK(contract.request_schema().is_valid(resource));
+}
+
+TEST_CASE("oneOf names the two fields that exclude each other", "[validate][oneOf]") {
+  auto body = valid_request();
+  body["call_handler"] = "default";
+  body["calling_handler_resource_id"] = "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b";
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  CHECK(result.findings[0].pointer == "");
+  CHECK(result.findings[0].keyword == "oneOf");
+  CHECK(result.findings[0].message ==
+        "call_handler and calling_handler_resource_id are both set; set at most one of them "
+        "(variants \"with call handler\" and \"with resource ID\")");
+  CHECK(to_string(result.findings[0]) ==
+        "(root): call_handler and calling_handler_resource_id are both set; set at most one of them "
+        "(variants \"with call handler\" and \"with resource ID\") [oneOf]");
+  CHECK_FALSE(Contract::builtin().request_schema().is_valid(body));
+}
+
+TEST_CASE("a password confirmation that differs is reported without either value", "[validate][secret]") {
+  auto body = valid_request();
+  body["password_confirmation"] = "hack-me-if-you-cant";
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  const Finding& f = result.findings[0];
+  CHECK(f.pointer == "/password_confirmation");
+  CHECK(f.keyword == "x-sipcontract-equal-properties");
+  CHECK(f.message == "must equal /password");
+  CHECK(to_json(f).dump().find("hack-me") == std::string::npos);
+}
+
+TEST_CASE("equal-properties applies only when both members are present", "[validate][secret]") {
+  auto body = valid_request();
+  body.erase("password_confirmation");
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  CHECK(result.findings[0].keyword == "required");
+  CHECK(result.findings[0].property == "password_confirmation");
+  CHECK(result.findings[0].pointer == "");
+  CHECK(result.findings[0].message == "missing required property \"password_confirmation\"");
+}
+
+TEST_CASE("a response id that is not a UUID fails format through the cross-file $ref",
+          "[validate][format][ref]") {
+  auto body = valid_response();
+  body["id"] = "abc";
+  const Result result = Contract::builtin().validate_response(201, body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  CHECK(result.findings[0].pointer == "/id");
+  CHECK(result.findings[0].keyword == "format");
+  CHECK(result.findings[0].message == "\"abc\" is not a valid uuid");
+  CHECK(Contract::builtin().validate_response(201, valid_response()).valid());
+}
+
+TEST_CASE("a value of the wrong type says what was expected", "[validate][type]") {
+  auto body = valid_request();
+  body["username"] = 42;
+  body["codecs"] = "OPUS";
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 2);
+  CHECK(result.findings[0].pointer == "/codecs");
+  CHECK(result.findings[0].message == "expected array, got string");
+  CHECK(result.findings[1].pointer == "/username");
+  CHECK(result.findings[1].keyword == "type");
+  CHECK(result.findings[1].message == "expected string, got number");
+}
+
+TEST_CASE("a 201 carrying the password fails not and names the field", "[validate][not][secret]") {
+  auto body = valid_response();
+  body["password"] = "hack-me-if-you-can";
+  const Result result = Contract::builtin().validate_response(201, body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 1);
+  CHECK(result.findings[0].pointer == "");
+  CHECK(result.findings[0].keyword == "not");
+  CHECK(result.findings[0].message == "must not have property \"password\"");
+  CHECK(result.findings[0].property == "password");
+  CHECK(to_json(result.findings[0]).dump().find("hack-me") == std::string::npos);
+}
+
+TEST_CASE("findings never carry valijson's per-level summaries", "[validate][findings]") {
+  auto body = valid_request();
+  body["codecs"] = {"OPUS", "G711", 7};
+  body["ciphers"] = {"x"};
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 4);
+  for (const auto& f : result.findings) CHECK(f.message.rfind("Failed to", 0) == std::string::npos);
+  CHECK(result.findings[0].pointer == "/ciphers/0");
+  CHECK(result.findings[1].pointer == "/codecs/1");
+  CHECK(result.findings[2].pointer == "/codecs/2");
+  CHECK(result.findings[3].pointer == "/codecs/2");
+  CHECK(result.findings[2].keyword == "type");
+  CHECK(result.findings[3].keyword == "enum");
+}
+
+TEST_CASE("an undocumented status gives one status finding", "[validate][contract]") {
+  const Result result = Contract::builtin().validate_response(418, nlohmann::json::object());
+  REQUIRE(result.findings.size() == 1);
+  CHECK(result.findings[0].keyword == "status");
+  CHECK(result.findings[0].pointer == "");
+  CHECK(result.findings[0].message ==
+        "status 418 is not documented for this operation; documented: 201, 401, 404, 422, 500");
+}
+
+TEST_CASE("to_string and to_json render a finding", "[validate][findings]") {
+  Finding f{"/codecs/0", "enum", "\"opus\" is not an allowed value", "", {"OPUS"}, nlohmann::json("OPUS")};
+  CHECK(to_string(f) == "/codecs/0: \"opus\" is not an allowed value [enum]");
+  CHECK(to_json(f) == nlohmann::json{{"pointer", "/codecs/0"},
+                                     {"keyword", "enum"},
+                                     {"message", "\"opus\" is not an allowed value"},
+                                     {"allowed", {"OPUS"}},
+                                     {"suggestion", "OPUS"}});
+  Finding required{"", "required", "missing required property \"username\"", "username", {}, std::nullopt};
+  CHECK(to_string(required) == "(root): missing required property \"username\" [required]");
+  CHECK(to_json(required) == nlohmann::json{{"pointer", ""},
+                                            {"keyword", "required"},
+                                            {"message", "missing required property \"username\""},
+                                            {"property", "username"}});
+}
+
+TEST_CASE("pointers escape ~ and / and is_secret_field knows the secrets", "[validate][findings]") {
+  CHECK(pointer_escape("a/b~c") == "a~1b~0c");
+  CHECK(pointer_escape("") == "");
+  CHECK(is_secret_field("password"));
+  CHECK(is_secret_field("password_confirmation"));
+  CHECK(is_secret_field("Password"));
+  CHECK_FALSE(is_secret_field("password_hint"));
+  CHECK_FALSE(is_secret_field("username"));
+}
