@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# bench/run.sh: every benchmark of bench/README.md, each measured side by side with its anchor in the
+# same run, repeated and interleaved; prints per figure the median, the anchor's median, the ratio and
+# the target verdict.
+#
+#   bench/run.sh                 # the full run (about 4 minutes on 2 cores)
+#   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
+#   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
+#
+# Installs what it needs (npm ci in bench/, wrk from apt when missing), builds Release in
+# $SIPCONTRACT_BENCH_BUILD (default build-bench/), generates the corpus, runs, and writes
+# bench/out/results.ndjson (raw), bench/out/summary.txt and bench/out/summary.md.
+# Exit status: 0 when every measurement was sound (targets met or not: a miss is a finding),
+# 1 when a check of the measurements failed (validators disagree, too few 201s), 2 on a setup error.
+# Load goes to 127.0.0.1 only.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
+out=$here/out
+
+reps=5
+count=50000
+seed=1
+min_time=1.0
+wrk_duration=3
+wrk_connections=16
+only=validation,server,runner
+cores=$(nproc)
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) reps=$2; shift 2 ;;
+    --count) count=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --min-time) min_time=$2; shift 2 ;;
+    --wrk-duration) wrk_duration=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --quick) reps=2; count=10000; min_time=0.3; wrk_duration=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+wants() { [[ ",$only," == *",$1,"* ]]; }
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+
+# --- what it needs -------------------------------------------------------------------------------
+command -v node >/dev/null || die "node is required (Debian: apt-get install nodejs npm)"
+# node_modules/.bench-lock records the lock file it was installed from: a changed pin reinstalls.
+if ! cmp -s "$here/package-lock.json" "$here/node_modules/.bench-lock"; then
+  say "npm ci (ajv, ajv-formats as pinned in bench/package-lock.json)"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && cp package-lock.json node_modules/.bench-lock)
+fi
+if wants server && ! command -v wrk >/dev/null; then
+  say "installing wrk"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+
+say "building Release in $build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j "$cores" --target sipcontract sipcontract-bench-corpus sipcontract-bench-validate \
+  sipcontract-bench-bare-server sipcontract-bench-runner >/dev/null
+bin=$build/bench
+cli=$build/src/cli/sipcontract
+
+mkdir -p "$out"
+results=$out/results.ndjson
+: >"$results"
+corpus=$out/corpus-$seed-$count.ndjson
+record() {  # record ID REP JSON-LINE
+  [ -n "$3" ] || die "$1 (repetition $2) printed no result"
+  printf '{"id":"%s","rep":%s,"result":%s}\n' "$1" "$2" "$3" >>"$results"
+}
+now_ns() { date +%s%N; }
+
+say "corpus: $count documents, seed $seed"
+record corpus 0 "$("$bin/sipcontract-bench-corpus" --seed "$seed" --count "$count" --out "$corpus")"
+corpus_bytes=$(stat -c %s "$corpus")
+
+# --- validation ----------------------------------------------------------------------------------
+lib() { "$bin/sipcontract-bench-validate" --corpus "$corpus" --min-time "$min_time" "$@"; }
+ajv() { node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/schemas" --min-time "$min_time" "$@"; }
+# `sipcontract validate` as a user runs it: a process from start to exit, JSON lines to a pipe.
+cli_ndjson() {  # cli_ndjson JOBS
+  local t0 t1 summary
+  t0=$(now_ns)
+  summary=$("$cli" validate --ndjson -j "$1" --format json request "$corpus" | tail -n 1) || true
+  t1=$(now_ns)
+  node -e '
+    const [summaryLine, ns, docsBytes] = process.argv.slice(1);
+    const s = JSON.parse(summaryLine).summary;
+    const seconds = Number(ns) / 1e9;
+    console.log(JSON.stringify({bench: "cli-ndjson", jobs: Number(process.argv[4]), docs: s.documents, valid: s.valid,
+      seconds, docs_per_s: s.documents / seconds, mb_per_s: Number(docsBytes) / seconds / 1e6}));
+  ' "$summary" "$((t1 - t0))" "$corpus_bytes" "$1"
+}
+
+pair() {  # pair REP OURS_ID ANCHOR_ID 'ours command' 'anchor command': back to back, order alternating per rep
+  local rep=$1
+  if [ $((rep % 2)) -eq 1 ]; then
+    record "$2" "$rep" "$(eval "$4")"; record "$3" "$rep" "$(eval "$5")"
+  else
+    record "$3" "$rep" "$(eval "$5")"; record "$2" "$rep" "$(eval "$4")"
+  fi
+}
+
+run_validation() {
+  local rep=$1
+  pair "$rep" lib_is_valid_1 ajv_1 'lib --mode is_valid --threads 1' 'ajv --threads 1'
+  pair "$rep" lib_is_valid_n ajv_n "lib --mode is_valid --threads $cores" "ajv --threads $cores"
+  pair "$rep" lib_validate_1 ajv_all_1 'lib --mode validate --threads 1' 'ajv --threads 1 --all-errors'
+  pair "$rep" lib_validate_n ajv_all_n "lib --mode validate --threads $cores" "ajv --threads $cores --all-errors"
+  pair "$rep" parse_1 json_parse_1 'lib --mode parse --threads 1' 'ajv --threads 1 --mode parse'
+  record cli_ndjson "$rep" "$(cli_ndjson 1)"
+  record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")"
+}
+
+# --- server --------------------------------------------------------------------------------------
+# Both servers get the settings `sipcontract serve` runs with by default (src/server/server.cpp):
+# max(16, 2 x cores) worker threads, keep-alive for up to 100 requests or 5 s idle, TCP_NODELAY.
+serve_threads=$(( 2 * cores > 16 ? 2 * cores : 16 ))
+server_pid=""
+server_port=""
+start_server() {  # start_server LOG COMMAND...: waits for "listening on http://127.0.0.1:PORT"
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  server_pid=$!
+  server_port=""
+  for _ in $(seq 1 200); do
+    server_port=$(sed -n '1s|^listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$log")
+    [ -n "$server_port" ] && return 0
+    kill -0 "$server_pid" 2>/dev/null || die "server exited before listening: $(head -c 300 "$log")"
+    sleep 0.05
+  done
+  kill -TERM "$server_pid" 2>/dev/null || true
+  die "server did not listen within 10 s: $(head -c 300 "$log")"
+}
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+trap stop_server EXIT
+
+# Credentials for `serve` come from the environment only; wrk gets the header through BENCH_AUTH.
+# Neither is printed. A fresh subscriber and credentials per run.
+bench_subscriber=$(cat /proc/sys/kernel/random/uuid)
+bench_project=$(cat /proc/sys/kernel/random/uuid)
+bench_token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+bench_auth="Basic $(printf '%s:%s' "$bench_project" "$bench_token" | base64 -w0)"
+
+wrk_creates() {  # wrk_creates RUN-LABEL: load against $server_port, prints wrk-create.lua's JSON line
+  BENCH_PATH="/api/fabric/resources/subscribers/$bench_subscriber/sip_endpoints" BENCH_AUTH="$bench_auth" \
+  BENCH_RUN="$1" wrk -t1 -c"$wrk_connections" -d"${wrk_duration}s" -s "$here/wrk-create.lua" \
+    "http://127.0.0.1:$server_port" | grep '^{"bench":"wrk"'
+}
+measure_serve() {
+  SIGNALWIRE_PROJECT_ID=$bench_project SIGNALWIRE_API_TOKEN=$bench_token start_server "$out/serve.log" \
+    "$cli" serve --port 0 --subscriber "$bench_subscriber" --threads "$serve_threads" --max-endpoints 10000000
+  local line; line=$(wrk_creates "serve-$1") || true
+  stop_server
+  echo "$line"
+}
+measure_bare() {
+  start_server "$out/bare.log" "$bin/sipcontract-bench-bare-server" --port 0 --threads "$serve_threads" \
+    --keep-alive-max-count 100 --keep-alive-timeout 5 --tcp-nodelay
+  local line; line=$(wrk_creates "bare-$1") || true
+  stop_server
+  echo "$line"
+}
+run_server() {
+  local rep=$1
+  pair "$rep" serve bare "measure_serve $rep" "measure_bare $rep"
+}
+
+# --- runner --------------------------------------------------------------------------------------
+runner_suites=5
+[ "$reps" -le 2 ] && runner_suites=2
+run_runner() {
+  local rep=$1 lines t0 t1
+  # In process: run_contract_tests() and the raw loop, suite by suite, each on a fresh server.
+  lines=$("$bin/sipcontract-bench-runner" --mode all --suites "$runner_suites")
+  record runner "$rep" "$(grep '"bench":"runner"' <<<"$lines")"
+  record raw_loop "$rep" "$(grep '"bench":"raw-loop"' <<<"$lines")"
+  record raw_loop_nagle "$rep" "$(grep '"bench":"raw-loop-nagle"' <<<"$lines")"
+  # As processes, the way a user or CI runs it: `sipcontract run` starts its own reference server.
+  t0=$(now_ns)
+  "$cli" run >"$out/run.log" 2>&1 || die "sipcontract run failed against its own reference server (see $out/run.log)"
+  t1=$(now_ns)
+  record runner_process "$rep" "{\"bench\":\"runner-process\",\"seconds\":$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.6f", n/1e9}')}"
+  t0=$(now_ns)
+  "$bin/sipcontract-bench-runner" --mode raw --suites 1 >/dev/null || die "the raw loop failed"
+  t1=$(now_ns)
+  record raw_process "$rep" "{\"bench\":\"raw-process\",\"seconds\":$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.6f", n/1e9}')}"
+}
+
+start=$(date +%s)
+for rep in $(seq 1 "$reps"); do
+  say "repetition $rep/$reps"
+  if wants validation; then run_validation "$rep"; fi
+  if wants server; then run_server "$rep"; fi
+  if wants runner; then run_runner "$rep"; fi
+done
+say "measured in $(( $(date +%s) - start )) s"
+
+{
+  echo "bench/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(node --version), $(g++ --version | head -1)"
+  echo "command: bench/run.sh --reps $reps --count $count --seed $seed --min-time $min_time --wrk-duration $wrk_duration --only $only"
+  echo
+} >"$out/summary.txt"
+status=0
+node "$here/summarize.js" "$results" >>"$out/summary.txt" || status=$?
+node "$here/summarize.js" "$results" --markdown >"$out/summary.md" || true
+cat "$out/summary.txt"
+[ "$status" -le 1 ] || die "summarize.js failed"
+exit "$status"

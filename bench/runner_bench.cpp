@@ -1,0 +1,356 @@
+// sipcontract-bench-runner: what the contract runner costs over the requests it sends. Runs the full
+// built-in suite with run_contract_tests() against a fresh in-process reference server, and a raw loop
+// that sends the same requests (same cases, same expansion, same concurrency, same keep-alive client
+// per worker, and the same cleanup deletes) with cpp-httplib and checks nothing.
+//
+//   sipcontract-bench-runner --suites 5              # JSON lines "runner", "raw-loop", "raw-loop-nagle"
+//   sipcontract-bench-runner --mode raw --suites 1     # the raw loop alone, as a process to time
+//
+// Each suite gets a fresh server, started and stopped outside the timed part; with --mode all the
+// variants take turns suite by suite so they share the machine's noise.
+#include <httplib.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sipcontract/runner.hpp"
+#include "sipcontract/server.hpp"
+#include "sipcontract/validate.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// One request as the raw loop sends it.
+struct RawRequest {
+  std::string subscriber;  // the fabric_subscriber_id of the path
+  std::string path;
+  std::optional<std::string> authorization;
+  std::string content_type;
+  std::string body;
+};
+
+struct RawStats {
+  std::uint64_t requests = 0;
+  std::uint64_t created = 0;
+  std::uint64_t deleted = 0;
+  std::uint64_t transport_errors = 0;
+  std::map<int, std::uint64_t> statuses;
+};
+
+std::string random_hex(std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += kDigits[rd() % 16];
+  return out;
+}
+
+/// Percent-encodes a path segment (RFC 3986 unreserved characters stay as they are).
+std::string encode_segment(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+/// "/api/fabric" + the operation path with its parameters filled in.
+std::string fill_path(const std::string& base_path, std::string path,
+                      const std::map<std::string, std::string>& params, const std::string& subscriber) {
+  std::map<std::string, std::string> values = params;
+  values.emplace("fabric_subscriber_id", subscriber);
+  for (const auto& [name, value] : values) {
+    const std::string token = "{" + name + "}";
+    for (auto at = path.find(token); at != std::string::npos; at = path.find(token, at)) {
+      const std::string encoded = encode_segment(value);
+      path.replace(at, token.size(), encoded);
+      at += encoded.size();
+    }
+  }
+  return base_path + path;
+}
+
+std::optional<std::string> authorization(sipcontract::AuthVariant auth,
+                                         const sipcontract::ServerOptions& server) {
+  using sipcontract::AuthVariant;
+  const auto basic = [](const std::string& user, const std::string& password) {
+    return httplib::make_basic_authentication_header(user, password).second;
+  };
+  switch (auth) {
+    case AuthVariant::kValid:
+      return basic(server.project_id, server.api_token);
+    case AuthVariant::kNone:
+      return std::nullopt;
+    case AuthVariant::kWrongToken:
+      return basic(server.project_id, server.api_token + "-wrong");
+    case AuthVariant::kWrongProject:
+      return basic(server.project_id + "-wrong", server.api_token);
+    case AuthVariant::kMalformedHeader:
+      return std::string("Basic %%%not-base64%%%");
+  }
+  return std::nullopt;
+}
+
+/// The suite as requests, one list per case (a case's steps stay in order, as in the runner).
+std::vector<std::vector<RawRequest>> plan(const std::vector<sipcontract::Case>& cases,
+                                          const sipcontract::ReferenceServer& server) {
+  const auto& opts = server.options();
+  const std::string subscriber = opts.subscribers.front();
+  const std::string base_url = server.base_url();
+  const std::string base_path = base_url.substr(base_url.find('/', base_url.find("//") + 2));
+  const std::string op_path =
+      sipcontract::Contract::builtin().manifest().at("operation").at("path").get<std::string>();
+  sipcontract::TemplateContext context;
+  context.run_id = random_hex(10);
+  context.subscriber = subscriber;
+  context.password = random_hex(24);
+  context.env = [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  std::vector<std::vector<RawRequest>> out;
+  for (const auto& c : cases) {
+    const auto expanded = sipcontract::expand_case(c, context);
+    auto& list = out.emplace_back();
+    for (const auto& step : expanded.steps) {
+      RawRequest r;
+      const auto sub = step.path_params.find("fabric_subscriber_id");
+      r.subscriber = sub == step.path_params.end() ? subscriber : sub->second;
+      r.path = fill_path(base_path, op_path, step.path_params, subscriber);
+      r.authorization = authorization(step.auth, opts);
+      r.content_type = step.content_type;
+      if (step.raw_body)
+        r.body = *step.raw_body;
+      else if (step.body)
+        r.body = step.body->dump();
+      list.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+httplib::Client make_client(int port, bool tcp_nodelay) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_keep_alive(true);
+  // cpp-httplib writes a request's headers and body apart: without TCP_NODELAY the body waits for the
+  // server's delayed ACK (about 40 ms on Linux) on every request that has one.
+  client.set_tcp_nodelay(tcp_nodelay);
+  client.set_connection_timeout(30);
+  client.set_read_timeout(30);
+  client.set_write_timeout(30);
+  return client;
+}
+
+/// Sends every request with `jobs` workers (cases taken in order from a shared counter, one keep-alive
+/// client per worker), then cleans up as the runner does: deletes what was created on the same
+/// workers' clients, and lists each subscriber that got endpoints once to verify. Returns seconds.
+double raw_suite(const std::vector<std::vector<RawRequest>>& suite,
+                 const sipcontract::ReferenceServer& server, std::size_t jobs, bool tcp_nodelay,
+                 RawStats& stats) {
+  const int port = server.port();
+  const auto auth = authorization(sipcontract::AuthVariant::kValid, server.options());
+  const std::string base_url = server.base_url();
+  const std::string base_path = base_url.substr(base_url.find('/', base_url.find("//") + 2));
+  const auto endpoints_path = [&](const std::string& subscriber) {
+    return base_path + "/resources/subscribers/" + encode_segment(subscriber) + "/sip_endpoints";
+  };
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> created;  // (subscriber, id)
+  const auto count = [&](RawStats& local, const httplib::Result& res) {
+    ++local.requests;
+    if (!res) {
+      ++local.transport_errors;
+      return false;
+    }
+    ++local.statuses[res->status];
+    return true;
+  };
+  const auto merge = [&](const RawStats& local) {
+    std::lock_guard lock(mutex);
+    stats.requests += local.requests;
+    stats.transport_errors += local.transport_errors;
+    stats.deleted += local.deleted;
+    for (const auto& [s, n] : local.statuses) stats.statuses[s] += n;
+  };
+  const auto t0 = Clock::now();
+  const std::size_t workers_count = std::max<std::size_t>(1, jobs);
+  std::vector<httplib::Client> clients;
+  for (std::size_t w = 0; w < workers_count; ++w) clients.push_back(make_client(port, tcp_nodelay));
+
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (std::size_t w = 0; w < workers_count; ++w) {
+    workers.emplace_back([&, w] {
+      RawStats local;
+      std::vector<std::pair<std::string, std::string>> ids;
+      for (std::size_t i = next++; i < suite.size(); i = next++) {
+        for (const auto& r : suite[i]) {
+          httplib::Headers headers;
+          if (r.authorization) headers.emplace("Authorization", *r.authorization);
+          auto res = clients[w].Post(r.path, headers, r.body, r.content_type);
+          if (!count(local, res) || res->status / 100 != 2) continue;
+          // The one thing read from an answer: the id, so the cleanup can delete it (as the runner does).
+          auto body = nlohmann::json::parse(res->body, nullptr, false);
+          if (body.is_object() && body.contains("id") && body["id"].is_string())
+            ids.emplace_back(r.subscriber, body["id"].get<std::string>());
+        }
+      }
+      merge(local);
+      std::lock_guard lock(mutex);
+      created.insert(created.end(), ids.begin(), ids.end());
+    });
+  }
+  for (auto& w : workers) w.join();
+  workers.clear();
+
+  next = 0;
+  for (std::size_t w = 0; w < std::min(workers_count, created.size()); ++w) {
+    workers.emplace_back([&, w] {
+      RawStats local;
+      httplib::Headers headers{{"Authorization", *auth}};
+      for (std::size_t i = next++; i < created.size(); i = next++) {
+        auto res = clients[w].Delete(endpoints_path(created[i].first) + "/" + created[i].second, headers);
+        if (count(local, res) && res->status == 204) ++local.deleted;
+      }
+      merge(local);
+    });
+  }
+  for (auto& w : workers) w.join();
+
+  std::set<std::string> subscribers;
+  for (const auto& c : created) subscribers.insert(c.first);
+  RawStats local;
+  for (const auto& sub : subscribers)
+    count(local, clients[0].Get(endpoints_path(sub), {{"Authorization", *auth}}));
+  merge(local);
+  stats.created += created.size();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+sipcontract::ServerOptions server_options() {
+  sipcontract::ServerOptions opts;  // the defaults `sipcontract run` uses for its in-process server
+  return opts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Contract runner against a raw request loop, same requests, in-process reference server",
+               "sipcontract-bench-runner"};
+  std::string mode = "all";
+  unsigned suites = 5;
+  std::size_t jobs = sipcontract::RunOptions{}.jobs;
+  app.add_option("--mode", mode, "all (runner, raw, raw-nagle) | runner | raw | raw-nagle")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"all", "runner", "raw", "raw-nagle"}));
+  app.add_option("--suites", suites, "full suites to run per variant (each on a fresh server)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--jobs", jobs, "concurrent cases (the runner's default)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  CLI11_PARSE(app, argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const auto cases = sipcontract::builtin_cases();
+  double runner_seconds = 0;
+  std::size_t passed = 0, failed = 0, skipped = 0, steps = 0;
+  // "raw" is the anchor: a plain loop with TCP_NODELAY. "raw-nagle" is the same loop with cpp-httplib's
+  // default (Nagle on), to show how much of a gap is the transport setting alone.
+  std::map<std::string, RawStats> raw;
+  std::map<std::string, double> raw_seconds;
+
+  const auto run_runner = [&] {
+    sipcontract::ReferenceServer server(server_options());
+    server.start();
+    sipcontract::RunOptions opts;
+    opts.target = {server.base_url(), server.options().subscribers.front(), server.options().project_id,
+                   server.options().api_token, true};
+    opts.jobs = jobs;
+    const auto t0 = Clock::now();
+    const auto report = sipcontract::run_contract_tests(sipcontract::Contract::builtin(), cases, opts);
+    runner_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    passed += report.passed();
+    failed += report.failed();
+    skipped += report.skipped();
+    for (const auto& c : report.cases) steps += c.steps.size();
+    server.stop();
+  };
+  const auto run_raw = [&](const std::string& variant) {
+    sipcontract::ReferenceServer server(server_options());
+    server.start();
+    // Expansion is outside the timing here and inside the runner's: it is microseconds per suite.
+    const auto suite = plan(cases, server);
+    raw_seconds[variant] += raw_suite(suite, server, jobs, variant == "raw", raw[variant]);
+    server.stop();
+  };
+  std::vector<std::string> variants =
+      mode == "all" ? std::vector<std::string>{"runner", "raw", "raw-nagle"} : std::vector<std::string>{mode};
+  for (unsigned s = 0; s < suites; ++s) {
+    // Rotate the order suite by suite so no variant always runs first (or right after another).
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      const auto& v = variants[(i + s) % variants.size()];
+      if (v == "runner")
+        run_runner();
+      else
+        run_raw(v);
+    }
+  }
+  for (const auto& v : variants) {
+    if (v == "runner") {
+      std::cout << nlohmann::json{{"bench", "runner"},
+                                  {"suites", suites},
+                                  {"cases", cases.size()},
+                                  {"jobs", jobs},
+                                  {"steps_per_suite", steps / suites},
+                                  {"passed", passed / suites},
+                                  {"failed", failed / suites},
+                                  {"skipped", skipped / suites},
+                                  {"seconds", runner_seconds / suites}}
+                       .dump()
+                << '\n';
+      continue;
+    }
+    const RawStats& r = raw[v];
+    nlohmann::json statuses = nlohmann::json::object();
+    for (const auto& [status, n] : r.statuses) statuses[std::to_string(status)] = n / suites;
+    std::cout << nlohmann::json{{"bench", v == "raw" ? "raw-loop" : "raw-loop-nagle"},
+                                {"suites", suites},
+                                {"cases", cases.size()},
+                                {"jobs", jobs},
+                                {"tcp_nodelay", v == "raw"},
+                                {"requests", r.requests / suites},
+                                {"created", r.created / suites},
+                                {"deleted", r.deleted / suites},
+                                {"transport_errors", r.transport_errors},
+                                {"statuses", statuses},
+                                {"seconds", raw_seconds[v] / suites}}
+                     .dump()
+              << '\n';
+  }
+  return 0;
+}

@@ -1,0 +1,183 @@
+// sipcontract-bench-validate: validation throughput of the sipcontract library, from the bytes of an
+// NDJSON corpus to one verdict per line, on one or more threads.
+//
+//   sipcontract-bench-validate --corpus corpus.ndjson --mode is_valid --threads 2 --min-time 1
+//
+// Modes: is_valid (parse_json + Schema::is_valid), validate (parse_json + Schema::validate, every
+// finding), parse (nlohmann::json::parse alone: the parser's ceiling), parse_json (sipcontract's
+// bounded parse alone). The corpus is read into memory first; the timed part splits lines, parses
+// and validates, as ajv-bench.js does with JSON.parse + ajv. Each thread owns a contiguous slice of
+// the corpus and its own verdict counter; threads share the one compiled Schema (documented as safe).
+// Protocol, shared with ajv-bench.js: one untimed warm-up pass per thread, then P timed passes on
+// every thread, P chosen so the run lasts about --min-time seconds. Prints one JSON line.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "sipcontract/validate.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Mode { kIsValid, kValidate, kParse, kParseJson };
+
+struct PassResult {
+  std::uint64_t docs = 0;
+  std::uint64_t valid = 0;
+  std::uint64_t findings = 0;  // summed so the compiler cannot drop validate()'s work
+};
+
+/// One pass over [begin, end): split at '\n', and give each non-empty line a verdict.
+PassResult run_pass(std::string_view slice, Mode mode, const sipcontract::Schema& schema) {
+  PassResult r;
+  const char* p = slice.data();
+  const char* const end = p + slice.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    const std::string_view line(p, static_cast<std::size_t>(line_end - p));
+    p = line_end + 1;
+    if (line.empty()) continue;
+    ++r.docs;
+    switch (mode) {
+      case Mode::kParse: {
+        auto doc = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+        if (!doc.is_discarded()) ++r.valid;  // "valid" here means well-formed JSON
+        break;
+      }
+      case Mode::kParseJson: {
+        if (sipcontract::parse_json(line)) ++r.valid;
+        break;
+      }
+      case Mode::kIsValid: {
+        auto parsed = sipcontract::parse_json(line);
+        if (parsed && schema.is_valid(*parsed)) ++r.valid;
+        break;
+      }
+      case Mode::kValidate: {
+        auto parsed = sipcontract::parse_json(line);
+        if (!parsed) {
+          ++r.findings;  // a parse error is the one finding of that line
+          break;
+        }
+        auto result = schema.validate(*parsed);
+        r.findings += result.findings.size();
+        if (result.valid()) ++r.valid;
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+/// Cuts the corpus into `n` slices of about equal bytes, each ending at a line end.
+std::vector<std::string_view> slice_corpus(std::string_view corpus, unsigned n) {
+  std::vector<std::string_view> slices;
+  std::size_t start = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    std::size_t stop = (i + 1 == n) ? corpus.size() : corpus.size() * (i + 1) / n;
+    if (stop < corpus.size()) {
+      const auto nl = corpus.find('\n', std::max(stop, start));
+      stop = nl == std::string_view::npos ? corpus.size() : nl + 1;
+    }
+    slices.push_back(corpus.substr(start, stop - start));
+    start = stop;
+  }
+  return slices;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Validation throughput of the sipcontract library over an NDJSON corpus",
+               "sipcontract-bench-validate"};
+  std::string corpus_path;
+  std::string mode_name = "is_valid";
+  unsigned threads = 1;
+  double min_time = 1.0;
+  app.add_option("--corpus", corpus_path, "NDJSON corpus (sipcontract-bench-corpus)")->required();
+  app.add_option("--mode", mode_name, "is_valid | validate | parse | parse_json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"is_valid", "validate", "parse", "parse_json"}));
+  app.add_option("--threads", threads, "worker threads; 0 = every core")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  app.add_option("--min-time", min_time, "seconds the timed passes should last at least")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 600.0));
+  CLI11_PARSE(app, argc, argv);
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const Mode mode = mode_name == "is_valid"   ? Mode::kIsValid
+                    : mode_name == "validate" ? Mode::kValidate
+                    : mode_name == "parse"    ? Mode::kParse
+                                              : Mode::kParseJson;
+
+  std::ifstream in(corpus_path, std::ios::binary);
+  if (!in) {
+    std::cerr << "sipcontract-bench-validate: cannot read " << corpus_path << '\n';
+    return 2;
+  }
+  const std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const sipcontract::Schema& schema = sipcontract::Contract::builtin().request_schema();
+
+  const auto slices = slice_corpus(corpus, threads);
+  std::vector<PassResult> warm(threads);
+  std::vector<double> warm_seconds(threads, 0.0);
+  std::uint64_t passes = 1;
+  std::atomic<std::uint64_t> timed_findings{0};
+  // Main joins every barrier: after warm-up (to choose the pass count), to start, and to stop the clock.
+  std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1);
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const auto w0 = Clock::now();
+      warm[t] = run_pass(slices[t], mode, schema);
+      warm_seconds[t] = std::chrono::duration<double>(Clock::now() - w0).count();
+      sync.arrive_and_wait();  // warm-up done
+      sync.arrive_and_wait();  // go: `passes` is set
+      std::uint64_t findings = 0;
+      for (std::uint64_t i = 0; i < passes; ++i) findings += run_pass(slices[t], mode, schema).findings;
+      timed_findings += findings;
+      sync.arrive_and_wait();  // done
+    });
+  }
+  sync.arrive_and_wait();
+  const double slowest = *std::max_element(warm_seconds.begin(), warm_seconds.end());
+  passes =
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(slowest, 1e-6))));
+  const auto t0 = Clock::now();
+  sync.arrive_and_wait();
+  sync.arrive_and_wait();
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (auto& w : workers) w.join();
+
+  PassResult total;
+  for (const auto& w : warm) {
+    total.docs += w.docs;
+    total.valid += w.valid;
+    total.findings += w.findings;
+  }
+  const double docs = static_cast<double>(total.docs) * static_cast<double>(passes);
+  const double bytes = static_cast<double>(corpus.size()) * static_cast<double>(passes);
+  nlohmann::json out = {
+      {"bench", "lib-" + mode_name}, {"threads", threads},           {"docs", total.docs},
+      {"bytes", corpus.size()},      {"valid", total.valid},         {"passes", passes},
+      {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6}};
+  if (mode == Mode::kValidate) out["findings_per_pass"] = total.findings;
+  std::cout << out.dump() << '\n';
+  return timed_findings.load() == total.findings * passes ? 0 : 3;  // every pass must give the same answer
+}
