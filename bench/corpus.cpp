@@ -15,6 +15,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -215,8 +216,17 @@ int main(int argc, char** argv) {
   std::uint64_t bytes = 0;
   std::uint64_t expected_valid = 0;
   std::string line;
+  std::set<std::string> enum_seen;
+  constexpr std::size_t kEnumValues =
+      kCiphers.size() + kCodecs.size() + kEncryptions.size() + kCallHandlers.size();
   for (std::uint64_t i = 0; i < count; ++i) {
     Doc doc = valid_body(rng, i);
+    // Which enum values the corpus exercises (counted on the valid body, before any breakage).
+    for (const char* field : {"encryption", "call_handler"})
+      if (doc.contains(field)) enum_seen.insert(std::string(field) + "=" + doc[field].get<std::string>());
+    for (const char* field : {"ciphers", "codecs"})
+      if (doc.contains(field))
+        for (const auto& v : doc[field]) enum_seen.insert(std::string(field) + "=" + v.get<std::string>());
     if (rng.chance(invalid_percent)) {
       line = break_body(rng, std::move(doc));
     } else {
@@ -236,7 +246,9 @@ int main(int argc, char** argv) {
                               {"seed", seed},
                               {"docs", count},
                               {"bytes", bytes},
-                              {"expected_valid", expected_valid}}
+                              {"expected_valid", expected_valid},
+                              {"enum_values_seen", enum_seen.size()},
+                              {"enum_values", kEnumValues}}
                    .dump()
             << '\n';
   return 0;

@@ -200,17 +200,20 @@ run_runner() {
 }
 
 start=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for rep in $(seq 1 "$reps"); do
   say "repetition $rep/$reps"
   if wants validation; then run_validation "$rep"; fi
   if wants server; then run_server "$rep"; fi
   if wants runner; then run_runner "$rep"; fi
 done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 say "measured in $(( $(date +%s) - start )) s"
 
 {
   echo "bench/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(node --version), $(g++ --version | head -1)"
   echo "command: bench/run.sh --reps $reps --count $count --seed $seed --min-time $min_time --wrk-duration $wrk_duration --only $only"
+  echo "measured in $(( $(date +%s) - start )) s; load average before $load_before, after $load_after (other work on the machine shows here)"
   echo
 } >"$out/summary.txt"
 status=0

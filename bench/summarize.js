@@ -153,7 +153,8 @@ function main() {
   }
   if (corpus) {
     extras.push(`corpus: ${corpus.docs} documents, ${(corpus.bytes / 1e6).toFixed(1)} MB, seed ${corpus.seed}, ` +
-                `${corpus.expected_valid} valid (${(100 - (100 * corpus.expected_valid) / corpus.docs).toFixed(1)}% invalid)`);
+                `${corpus.expected_valid} valid (${(100 - (100 * corpus.expected_valid) / corpus.docs).toFixed(1)}% invalid), ` +
+                `${corpus.enum_values_seen} of the ${corpus.enum_values} request enum values used`);
   }
 
   if (markdown) {
