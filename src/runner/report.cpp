@@ -19,10 +19,21 @@ std::string redacted(const RunReport& report, std::string_view text) {
 }
 
 std::string seconds(double ms) {
+  if (ms < 1000) return std::to_string(static_cast<long long>(std::llround(ms))) + " ms";
   std::ostringstream s;
   s << std::fixed << std::setprecision(ms < 10000 ? 2 : 1) << ms / 1000.0 << " s";
   return s.str();
 }
+
+/// Seconds with millisecond precision, as JUnit's time attributes expect.
+std::string junit_time(double ms) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(3) << ms / 1000.0;
+  return s.str();
+}
+
+/// Milliseconds rounded to 0.1 ms for the JSON report.
+double round_ms(double ms) { return std::round(ms * 10.0) / 10.0; }
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
@@ -209,7 +220,7 @@ void write_junit(const RunReport& report, std::ostream& out) {
   suites.append_attribute("failures") = static_cast<unsigned long long>(failures);
   suites.append_attribute("errors") = 0;
   suites.append_attribute("skipped") = static_cast<unsigned long long>(report.skipped());
-  suites.append_attribute("time") = report.duration_ms / 1000.0;
+  suites.append_attribute("time") = junit_time(report.duration_ms).c_str();
 
   auto suite = suites.append_child("testsuite");
   suite.append_attribute("name") = text("sipcontract." + classname).c_str();
@@ -217,7 +228,7 @@ void write_junit(const RunReport& report, std::ostream& out) {
   suite.append_attribute("failures") = static_cast<unsigned long long>(failures);
   suite.append_attribute("errors") = 0;
   suite.append_attribute("skipped") = static_cast<unsigned long long>(report.skipped());
-  suite.append_attribute("time") = report.duration_ms / 1000.0;
+  suite.append_attribute("time") = junit_time(report.duration_ms).c_str();
   suite.append_attribute("timestamp") = report.started_at.c_str();
   auto props = suite.append_child("properties");
   auto prop = [&](const char* name, const std::string& value) {
@@ -237,7 +248,7 @@ void write_junit(const RunReport& report, std::ostream& out) {
     auto tc = suite.append_child("testcase");
     tc.append_attribute("classname") = text(classname).c_str();
     tc.append_attribute("name") = text(c.id).c_str();
-    tc.append_attribute("time") = c.duration_ms / 1000.0;
+    tc.append_attribute("time") = junit_time(c.duration_ms).c_str();
     if (c.outcome == Outcome::kSkipped) {
       tc.append_child("skipped").append_attribute("message") = text(c.skip_reason).c_str();
     } else if (c.outcome == Outcome::kFailed) {
@@ -293,8 +304,8 @@ void write_junit(const RunReport& report, std::ostream& out) {
   out.flush();
 }
 
-nlohmann::json report_to_json(const RunReport& report) {
-  using nlohmann::json;
+nlohmann::ordered_json report_to_json(const RunReport& report) {
+  using json = nlohmann::ordered_json;
   auto text = [&](const std::string& t) { return redacted(report, t); };
   json cases = json::array();
   for (const auto& c : report.cases) {
@@ -314,7 +325,7 @@ nlohmann::json report_to_json(const RunReport& report) {
                    {"url", text(st.url)},
                    {"auth", st.auth},
                    {"status", st.status < 0 ? json(nullptr) : json(st.status)},
-                   {"duration_ms", st.duration_ms},
+                   {"duration_ms", round_ms(st.duration_ms)},
                    {"retries", retries},
                    {"failures", failures}};
       if (!st.created_id.empty()) step["created_id"] = text(st.created_id);
@@ -325,7 +336,7 @@ nlohmann::json report_to_json(const RunReport& report) {
                  {"description", text(c.description)},
                  {"tags", c.tags},
                  {"outcome", std::string(to_string(c.outcome))},
-                 {"duration_ms", c.duration_ms},
+                 {"duration_ms", round_ms(c.duration_ms)},
                  {"retries", c.retries()},
                  {"steps", steps}};
     item["unsettled"] = c.unsettled.empty() ? json(nullptr) : json(text(c.unsettled));
@@ -348,7 +359,7 @@ nlohmann::json report_to_json(const RunReport& report) {
         {"in_process", report.in_process},
         {"insecure", report.insecure}}},
       {"started_at", report.started_at},
-      {"duration_ms", report.duration_ms},
+      {"duration_ms", round_ms(report.duration_ms)},
       {"summary",
        {{"cases", report.cases.size()},
         {"passed", report.passed()},

@@ -26,6 +26,9 @@ class HttpSession {
       throw ConfigError("cannot create an HTTP client for " + url.origin() +
                         (url.scheme == "https" ? " (TLS: check --ca-file)" : ""));
     client_.set_keep_alive(true);
+    // httplib writes the headers and the body separately: with Nagle's algorithm on, the body
+    // waits for the server's delayed ACK (~40 ms a request).
+    client_.set_tcp_nodelay(true);
     client_.set_follow_location(false);  // never forward credentials to another host
     client_.set_url_encode(false);       // paths are encoded by fill_path
     client_.set_connection_timeout(options.timeout);

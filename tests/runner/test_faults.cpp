@@ -53,7 +53,7 @@ TEST_CASE("the conforming reference server passes the whole suite with no findin
   CHECK(report.exit_code() == 0);
   for (const auto& c : report.cases)
     for (const auto& s : c.steps) CHECK(s.failures.empty());
-  CHECK(report.cleanup.created > 30);
+  CHECK(report.cleanup.created > 20);
   CHECK(report.cleanup.deleted == report.cleanup.created);
   CHECK(report.cleanup.leftovers.empty());
   CHECK(listed_endpoints(server, server.subscriber(), "").empty());

@@ -1,11 +1,15 @@
 // The wire, against small real loopback servers that misbehave in ways the reference server does
 // not: 503/429 then an answer (retries), redirects (credentials stay home), credentials echoed in
 // a header, an unreachable port, TLS with a self-signed certificate.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -161,12 +165,17 @@ TEST_CASE("credentials echoed in a response header are reported under secrets",
 
 TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
           "[runner][transport][unreachable]") {
-  int port = 0;
-  {
-    // A port that was free a moment ago and has nothing listening now.
-    httplib::Server probe;
-    port = probe.bind_to_any_port("127.0.0.1");
-  }
+  // A port that was free a moment ago and has nothing listening now.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const int port = ntohs(addr.sin_port);
+  ::close(fd);
   auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
   opts.transport.retries = 1;
   auto report =

@@ -339,8 +339,8 @@ RunReport run_contract_tests(const Contract& contract, const std::vector<Case>& 
 void write_summary(const RunReport& report, std::ostream& out);
 /// JUnit XML: a testsuite of testcases (classname = operation id, name = case id).
 void write_junit(const RunReport& report, std::ostream& out);
-/// The JSON report (shape documented in contract-tests/README.md).
-nlohmann::json report_to_json(const RunReport& report);
+/// The JSON report (shape documented in contract-tests/README.md), keys in a stable order.
+nlohmann::ordered_json report_to_json(const RunReport& report);
 /// report_to_json, indented, through the run's Redactor once more.
 void write_json_report(const RunReport& report, std::ostream& out);
 /// The --list view: one line per case (id, tags, unsettled reason).
