@@ -409,7 +409,10 @@ struct ReferenceServer::Impl {
       attribute = f.property;
     }
     const char* code = f.keyword == "required" ? "missing_required_parameter" : "invalid_parameter";
-    return error_item(code, refserver::redact(f.message, secrets), attribute);
+    std::string message = refserver::redact(f.message, secrets);
+    // Inside an attribute (an item of a list), say which item: "/codecs/1: ...".
+    if (attribute && f.pointer.size() > attribute->size() + 1) message = f.pointer + ": " + message;
+    return error_item(code, std::move(message), attribute);
   }
 
   // Reads the body of a create, at most max_body_bytes of it. Returns false with the answer in

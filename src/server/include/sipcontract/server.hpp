@@ -7,6 +7,13 @@
 //   server.start();                              // listening when it returns
 //   std::string base = server.base_url();        // "http://127.0.0.1:PORT/api/fabric"
 //   server.stop();                               // also done by the destructor
+//
+// Paths (under base_url()): POST and GET .../resources/subscribers/{id}/sip_endpoints, GET and
+// DELETE .../sip_endpoints/{sip_endpoint_id}; HEAD and OPTIONS too. Checks run in this order:
+// credentials (401), path and subscriber (404), method (405), body size (413), Content-Type,
+// JSON, schema, username unique within the project (each 422). A body that is not JSON or has
+// another Content-Type gets 422 invalid_parameter, keeping every answer to a body inside the
+// contract's documented statuses. server.cpp explains each decision.
 #pragma once
 
 #include <cstddef>
