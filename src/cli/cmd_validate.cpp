@@ -1,5 +1,938 @@
-// placeholder until the module lands
+// `sipcontract validate`: checks request and response documents (files, stdin, or NDJSON streams)
+// against the contract's schemas, or against any draft-7 schema, and reports every finding.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sipcontract/validate.hpp>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
 #include "commands.hpp"
+
 namespace sipcontract::cli {
-void add_validate_command(CLI::App&, CommandResult&) {}
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kTool = "sipcontract validate";
+/// Deepest nesting --max-depth accepts: validation recurses once per level, and a few thousand
+/// levels stay far from the stack's end on the main thread and on worker threads alike.
+constexpr std::size_t kDepthCeiling = 2048;
+
+/// Every option of `validate` and its two subcommands, as parsed.
+struct Options {
+  std::vector<std::string> files;          // `validate --schema S FILE...`
+  std::vector<std::string> request_files;  // `validate request FILE...`
+  std::vector<std::string> response_files;
+  int status = 201;
+  std::string schema;
+  std::string schema_dir;
+  std::string manifest;
+  bool ndjson = false;
+  unsigned jobs = 0;  // 0: one per core
+  std::string format = "text";
+  bool quiet = false;
+  std::size_t max_findings = 1000;  // 0: no limit
+  std::size_t max_bytes = ParseLimits{}.max_bytes;
+  std::size_t max_depth = ParseLimits{}.max_depth;
+};
+
+/// How the documents were checked, for the caller's exit code and the summary line.
+struct Counts {
+  std::size_t documents = 0;   // documents read (NDJSON: non-blank lines)
+  std::size_t valid = 0;       // documents with no finding
+  std::size_t invalid = 0;     // documents that break the schema or are not acceptable JSON
+  std::size_t errors = 0;      // findings, plus one per document that is not acceptable JSON
+  std::size_t not_json = 0;    // of the invalid: documents that are not acceptable JSON
+  std::size_t unreadable = 0;  // FILE arguments that could not be read at all
+  std::size_t internal = 0;    // documents the validator could not check (an exception)
+
+  void add(const Counts& other) {
+    documents += other.documents;
+    valid += other.valid;
+    invalid += other.invalid;
+    errors += other.errors;
+    not_json += other.not_json;
+    unreadable += other.unreadable;
+    internal += other.internal;
+  }
+  int exit_code() const {
+    if (unreadable > 0 || internal > 0) return kExitUsage;
+    return invalid > 0 ? kExitViolation : kExitOk;
+  }
+};
+
+/// A usage problem found after parsing (bad combination, unloadable schema): exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Dumps JSON for output: a non-UTF-8 byte in a file name or message must not throw.
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string plural(std::size_t n, std::string_view word) {
+  std::string s = std::to_string(n) + " " + std::string(word);
+  if (n != 1) s += 's';
+  return s;
+}
+
+/// Writes to stdout unbuffered by iostreams; remembers a failed write (e.g. a closed pipe) so
+/// that a long NDJSON run stops instead of validating for nobody.
+class Output {
+ public:
+  explicit Output(bool quiet) : quiet_(quiet) {}
+  void write(std::string_view text) {
+    if (quiet_ || failed_ || text.empty()) return;
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) fail();
+  }
+  void flush() {
+    if (!quiet_ && !failed_ && std::fflush(stdout) != 0) fail();
+  }
+  bool failed() const { return failed_; }
+  /// Why the output failed (strerror of the failed write).
+  const std::string& error() const { return error_; }
+  bool quiet() const { return quiet_; }
+
+ private:
+  void fail() {
+    failed_ = true;
+    error_ = std::strerror(errno);
+  }
+
+  bool quiet_;
+  bool failed_ = false;
+  std::string error_;
+};
+
+/// A message for stderr: one line, prefixed with the tool's name.
+void complain(const Options& options, const std::string& message) {
+  if (options.quiet) return;
+  std::fflush(stdout);  // keep stdout and stderr in a sensible order on a terminal
+  std::cerr << kTool << ": " << message << '\n';
+}
+
+/// An input: a path, or stdin for "-". Closes what it opened.
+class InputFile {
+ public:
+  /// Opens `path`; on failure error() says why (missing, a directory, no permission).
+  explicit InputFile(const std::string& path) {
+    if (path == "-") {
+      fd_ = STDIN_FILENO;
+      owned_ = false;
+    } else {
+      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd_ < 0) {
+        error_ = std::strerror(errno);
+        return;
+      }
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      error_ = std::strerror(errno);
+    } else if (S_ISDIR(st.st_mode)) {
+      error_ = "is a directory";
+    } else if (S_ISREG(st.st_mode)) {
+      regular_size_ = static_cast<std::size_t>(st.st_size);
+    }
+  }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  ~InputFile() {
+    if (owned_ && fd_ >= 0) ::close(fd_);
+  }
+  const std::string& error() const { return error_; }
+  std::optional<std::size_t> regular_size() const { return regular_size_; }
+
+  /// Reads up to `size` bytes; returns the count (0 at end of input) or -1 with error() set.
+  long read(char* data, std::size_t size) {
+    for (;;) {
+      ssize_t n = ::read(fd_, data, size);
+      if (n >= 0) return static_cast<long>(n);
+      if (errno == EINTR) continue;
+      error_ = std::strerror(errno);
+      return -1;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool owned_ = true;
+  std::string error_;
+  std::optional<std::size_t> regular_size_;
+};
+
+/// The name a FILE argument is reported under.
+std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+std::string too_large_message(std::size_t max_bytes) {
+  return "larger than the limit of " + std::to_string(max_bytes) + " bytes (--max-bytes)";
+}
+
+/// What checking one document produced: the lines (text) or object (json) to print, and counts.
+struct Checked {
+  Counts counts;
+  std::string text;
+  nlohmann::json json;
+};
+
+/// Validates one document and formats the verdict under `label` ("FILE" or "FILE:LINE").
+class Checker {
+ public:
+  Checker(const Schema& schema, const Options& options)
+      : schema_(schema), options_(options), limits_{options.max_bytes, options.max_depth} {}
+
+  /// Checks `text`; `line` is the NDJSON line number (0 for a whole file).
+  Checked check(std::string_view text, const std::string& file, std::size_t line) const {
+    Checked out;
+    out.counts.documents = 1;
+    const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
+    Parsed parsed = parse_json(text, limits_);
+    if (!parsed) {
+      const ParseError& e = parsed.error();
+      // A whole file reports "line L, column C"; an NDJSON line is its own document, so its
+      // error only needs the column (the line number is in the label).
+      std::string where =
+          line == 0 ? e.to_string()
+                    : (e.column > 0 ? "column " + std::to_string(e.column) + ": " + e.message : e.message);
+      return not_json(std::move(out), label, file, line, where,
+                      nlohmann::json{{"kind", "parse"},
+                                     {"message", e.message},
+                                     {"line", e.line},
+                                     {"column", e.column},
+                                     {"byte_offset", e.byte_offset}});
+    }
+    if (options_.quiet) {
+      // Only the verdict is wanted: the first failure is enough.
+      bool ok = schema_.is_valid(*parsed);
+      ++(ok ? out.counts.valid : out.counts.invalid);
+      out.counts.errors += ok ? 0 : 1;
+      return out;
+    }
+    Result result = schema_.validate(*parsed);
+    const auto& findings = result.findings;
+    // The validator stops after a fixed number of findings and says so in a last "limit"
+    // finding: the count is then a lower bound, and that note is always printed.
+    const bool stopped = !findings.empty() && findings.back().keyword == "limit";
+    const std::size_t real = findings.size() - (stopped ? 1 : 0);
+    if (findings.empty()) {
+      ++out.counts.valid;
+    } else {
+      ++out.counts.invalid;
+      out.counts.errors += std::max<std::size_t>(real, 1);
+    }
+    const std::size_t shown = options_.max_findings == 0 ? real : std::min(real, options_.max_findings);
+    if (json_) {
+      out.json = nlohmann::json{{"file", file}};
+      if (line != 0) out.json["line"] = line;
+      out.json["valid"] = findings.empty();
+      nlohmann::json list = nlohmann::json::array();
+      for (std::size_t i = 0; i < shown; ++i) list.push_back(to_json(findings[i]));
+      if (stopped) list.push_back(to_json(findings.back()));
+      out.json["findings"] = std::move(list);
+      if (shown < real) out.json["findings_total"] = real;
+      if (stopped) out.json["findings_complete"] = false;
+    } else if (findings.empty()) {
+      out.text = label + ": valid\n";
+    } else {
+      out.text = label + ": invalid (" + std::to_string(real) + (stopped ? "+" : "") +
+                 (real == 1 && !stopped ? " finding" : " findings") + ")\n";
+      for (std::size_t i = 0; i < shown; ++i) out.text += "  " + to_string(findings[i]) + "\n";
+      if (shown < real)
+        out.text += "  ... " + plural(real - shown, "more finding") + " not shown (--max-findings)\n";
+      if (stopped) out.text += "  " + to_string(findings.back()) + "\n";
+    }
+    return out;
+  }
+
+  /// A document refused before parsing because it is larger than --max-bytes.
+  Checked too_large(const std::string& file, std::size_t line) const {
+    Checked out;
+    out.counts.documents = 1;
+    const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
+    const std::string message = too_large_message(options_.max_bytes);
+    return not_json(std::move(out), label, file, line, message,
+                    nlohmann::json{{"kind", "too_large"}, {"message", message}});
+  }
+
+  bool json() const { return json_; }
+
+ private:
+  Checked not_json(Checked out, const std::string& label, const std::string& file, std::size_t line,
+                   const std::string& text, nlohmann::json error) const {
+    ++out.counts.invalid;
+    ++out.counts.not_json;
+    ++out.counts.errors;
+    if (options_.quiet) return out;
+    if (json_) {
+      out.json = nlohmann::json{{"file", file}};
+      if (line != 0) out.json["line"] = line;
+      out.json["valid"] = false;
+      out.json["error"] = std::move(error);
+    } else {
+      out.text = label + ": " + text + "\n";
+    }
+    return out;
+  }
+
+  const Schema& schema_;
+  const Options& options_;
+  ParseLimits limits_;
+  bool json_ = options_.format == "json";
+};
+
+/// Reads a whole FILE within --max-bytes. Returns nullopt when it cannot be read (after
+/// reporting it), or the text with `too_large` set when it exceeds the limit.
+struct WholeFile {
+  std::string text;
+  bool too_large = false;
+  std::string error;  // set when the file cannot be read
+};
+
+WholeFile read_whole(const std::string& path, std::size_t max_bytes) {
+  WholeFile out;
+  InputFile in(path);
+  if (!in.error().empty()) {
+    out.error = in.error();
+    return out;
+  }
+  if (in.regular_size() && *in.regular_size() > max_bytes) {
+    out.too_large = true;  // refused without reading it
+    return out;
+  }
+  std::size_t reserve = in.regular_size() ? *in.regular_size() : 0;
+  out.text.reserve(std::min(reserve, max_bytes) + 1);
+  char buffer[1 << 16];
+  for (;;) {
+    long n = in.read(buffer, sizeof buffer);
+    if (n < 0) {
+      out.error = in.error();
+      out.text.clear();
+      return out;
+    }
+    if (n == 0) break;
+    if (out.text.size() + static_cast<std::size_t>(n) > max_bytes) {
+      out.too_large = true;  // a pipe or device: stop reading at the limit
+      out.text.clear();
+      out.text.shrink_to_fit();
+      return out;
+    }
+    out.text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+/// Splits an input into lines with bounded memory: a line longer than `max_bytes` is skipped
+/// (reported as too large) without being held.
+class LineReader {
+ public:
+  LineReader(InputFile& in, std::size_t max_bytes) : in_(in), max_bytes_(max_bytes), buffer_(1 << 20) {}
+
+  /// The next line (without "\n" or a trailing "\r"); false at the end or on a read error.
+  bool next(std::string& line, bool& too_large) {
+    line.clear();
+    too_large = false;
+    bool any = false;
+    for (;;) {
+      if (pos_ == end_) {
+        if (eof_) return any && finish(line, too_large);
+        long n = in_.read(buffer_.data(), buffer_.size());
+        if (n < 0) {
+          failed_ = true;
+          return false;
+        }
+        if (n == 0) {
+          eof_ = true;
+          continue;
+        }
+        pos_ = 0;
+        end_ = static_cast<std::size_t>(n);
+      }
+      any = true;
+      const char* begin = buffer_.data() + pos_;
+      const char* newline = static_cast<const char*>(std::memchr(begin, '\n', end_ - pos_));
+      std::size_t length = newline ? static_cast<std::size_t>(newline - begin) : end_ - pos_;
+      append(line, too_large, begin, length);
+      pos_ += length;
+      if (newline) {
+        ++pos_;
+        return finish(line, too_large);
+      }
+    }
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  void append(std::string& line, bool& too_large, const char* data, std::size_t length) {
+    if (too_large) return;
+    // One byte of slack for a "\r" that finish() strips.
+    if (line.size() + length > max_bytes_ + 1) {
+      too_large = true;
+      line.clear();
+      line.shrink_to_fit();
+      return;
+    }
+    line.append(data, length);
+  }
+  bool finish(std::string& line, bool& too_large) {
+    if (!too_large && !line.empty() && line.back() == '\r') line.pop_back();
+    if (!too_large && line.size() > max_bytes_) {
+      too_large = true;
+      line.clear();
+    }
+    return true;
+  }
+
+  InputFile& in_;
+  std::size_t max_bytes_;
+  std::vector<char> buffer_;
+  std::size_t pos_ = 0;
+  std::size_t end_ = 0;
+  bool eof_ = false;
+  bool failed_ = false;
+};
+
+bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+/// Consecutive NDJSON lines checked together by one worker.
+struct Batch {
+  struct Item {
+    std::size_t line;
+    std::string text;
+    bool too_large;
+  };
+  std::size_t sequence = 0;
+  std::size_t bytes = 0;
+  std::vector<Item> items;
+};
+
+/// A batch's printed form and counts, kept until every earlier batch is printed.
+struct BatchOutput {
+  std::string text;
+  Counts counts;
+  std::size_t bytes = 0;  // the input bytes it accounted for, released when printed
+};
+
+BatchOutput check_batch(const Checker& checker, const std::string& file, const Batch& batch) {
+  BatchOutput out;
+  out.bytes = batch.bytes;
+  for (const auto& item : batch.items) {
+    Checked checked;
+    try {
+      checked =
+          item.too_large ? checker.too_large(file, item.line) : checker.check(item.text, file, item.line);
+    } catch (const std::exception& e) {
+      // The validator failed on this document (it should not): report it and go on.
+      checked = Checked{};
+      checked.counts.documents = 1;
+      checked.counts.internal = 1;
+      std::string message = std::string("internal error: ") + e.what();
+      if (checker.json())
+        checked.json = nlohmann::json{{"file", file},
+                                      {"line", item.line},
+                                      {"valid", false},
+                                      {"error", {{"kind", "internal"}, {"message", message}}}};
+      else
+        checked.text = file + ":" + std::to_string(item.line) + ": " + message + "\n";
+    }
+    out.counts.add(checked.counts);
+    if (checker.json()) {
+      if (!checked.json.is_null()) out.text += dump(checked.json) + "\n";
+    } else {
+      out.text += checked.text;
+    }
+  }
+  return out;
+}
+
+/// Checks NDJSON batches on `jobs` threads while the caller reads; hands back outputs in input
+/// order. Input bytes of batches read but not yet printed stay under a budget, so memory is
+/// bounded however long the stream is.
+class BatchPipeline {
+ public:
+  BatchPipeline(const Checker& checker, std::string file, unsigned jobs, std::size_t budget, Output& output)
+      : checker_(checker), file_(std::move(file)), jobs_(jobs), budget_(budget), output_(output) {
+    if (jobs_ > 1)
+      for (unsigned i = 0; i < jobs_; ++i) workers_.emplace_back([this] { work(); });
+  }
+  BatchPipeline(const BatchPipeline&) = delete;
+  BatchPipeline& operator=(const BatchPipeline&) = delete;
+  ~BatchPipeline() { stop(); }
+
+  /// Queues a batch (or checks it here with one job); prints whatever is ready in order.
+  void submit(Batch batch) {
+    batch.sequence = submitted_++;
+    if (jobs_ <= 1) {
+      print(check_batch(checker_, file_, batch));
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    // Wait for room: the first batch in flight is always admitted, however large.
+    done_.wait(lock, [&] {
+      drain_ready(lock);
+      return in_flight_ == 0 || (in_flight_ < 4 * jobs_ && bytes_in_flight_ + batch.bytes <= budget_);
+    });
+    ++in_flight_;
+    bytes_in_flight_ += batch.bytes;
+    queue_.push_back(std::move(batch));
+    work_.notify_one();
+    drain_ready(lock);
+  }
+
+  /// Waits for every batch and prints the rest; returns the counts of the whole stream.
+  Counts finish() {
+    if (jobs_ > 1) {
+      std::unique_lock lock(mutex_);
+      done_.wait(lock, [&] {
+        drain_ready(lock);
+        return in_flight_ == 0;
+      });
+    }
+    stop();
+    return counts_;
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      Batch batch;
+      {
+        std::unique_lock lock(mutex_);
+        work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      BatchOutput out = check_batch(checker_, file_, batch);
+      Batch().items.swap(batch.items);  // free the input before waiting to be printed
+      {
+        std::lock_guard lock(mutex_);
+        ready_.emplace(batch.sequence, std::move(out));
+      }
+      done_.notify_all();
+    }
+  }
+
+  /// Prints ready outputs in sequence order; called with the lock held, releases it to print.
+  void drain_ready(std::unique_lock<std::mutex>& lock) {
+    for (auto it = ready_.find(printed_); it != ready_.end(); it = ready_.find(printed_)) {
+      BatchOutput out = std::move(it->second);
+      ready_.erase(it);
+      ++printed_;
+      const std::size_t bytes = out.bytes;
+      lock.unlock();
+      print(std::move(out));
+      lock.lock();
+      --in_flight_;
+      bytes_in_flight_ -= bytes;
+    }
+  }
+
+  void print(BatchOutput out) {
+    counts_.add(out.counts);
+    output_.write(out.text);
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_.notify_all();
+    for (auto& worker : workers_) worker.join();
+    workers_.clear();
+  }
+
+  const Checker& checker_;
+  std::string file_;
+  unsigned jobs_;
+  std::size_t budget_;
+  Output& output_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::condition_variable done_;
+  std::deque<Batch> queue_;
+  std::map<std::size_t, BatchOutput> ready_;
+  std::size_t submitted_ = 0;
+  std::size_t printed_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t bytes_in_flight_ = 0;
+  bool stopping_ = false;
+  Counts counts_;  // touched only by the thread that prints
+};
+
+std::string summary_text(const std::string& file, const Counts& c) {
+  return file + ": " + plural(c.documents, "document") + ", " + std::to_string(c.valid) + " valid, " +
+         std::to_string(c.invalid) + " invalid, " + plural(c.errors, "error") + "\n";
+}
+
+nlohmann::json summary_json(const Counts& c) {
+  return nlohmann::json{{"documents", c.documents}, {"valid", c.valid},       {"invalid", c.invalid},
+                        {"errors", c.errors},       {"not_json", c.not_json}, {"unreadable", c.unreadable}};
+}
+
+/// `--ndjson`: one document a line, checked on every core, reported in input order.
+Counts validate_ndjson(const std::string& path, const Checker& checker, const Options& options,
+                       Output& output) {
+  const std::string file = display_name(path);
+  Counts counts;
+  InputFile in(path);
+  if (!in.error().empty()) {
+    ++counts.unreadable;
+    if (checker.json())
+      output.write(dump({{"file", file},
+                         {"valid", false},
+                         {"error", {{"kind", "unreadable"}, {"message", in.error()}}}}) +
+                   "\n");
+    else
+      complain(options, file + ": cannot read: " + in.error());
+    return counts;
+  }
+  unsigned jobs = options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  // Small batches keep every worker busy on short streams; the byte cap bounds a batch of big lines.
+  constexpr std::size_t kBatchLines = 256;
+  constexpr std::size_t kBatchBytes = 256u << 10;
+  const std::size_t budget = std::max<std::size_t>(16u << 20, 4u * kBatchBytes * jobs);
+  BatchPipeline pipeline(checker, file, jobs, budget, output);
+  LineReader reader(in, options.max_bytes);
+  Batch batch;
+  std::string line;
+  bool too_large = false;
+  std::size_t number = 0;
+  while (!output.failed() && reader.next(line, too_large)) {
+    ++number;
+    if (!too_large && is_blank(line)) continue;  // NDJSON readers commonly allow blank lines
+    batch.bytes += line.size() + 1;
+    batch.items.push_back({number, std::move(line), too_large});
+    line = std::string();
+    if (batch.items.size() >= kBatchLines || batch.bytes >= kBatchBytes) {
+      pipeline.submit(std::move(batch));
+      batch = Batch();
+    }
+  }
+  if (!batch.items.empty()) pipeline.submit(std::move(batch));
+  counts = pipeline.finish();
+  if (reader.failed()) {
+    ++counts.unreadable;
+    if (checker.json())
+      output.write(dump({{"file", file},
+                         {"line", number + 1},
+                         {"valid", false},
+                         {"error", {{"kind", "unreadable"}, {"message", in.error()}}}}) +
+                   "\n");
+    else
+      complain(options, file + ":" + std::to_string(number + 1) + ": cannot read: " + in.error());
+  }
+  if (checker.json())
+    output.write(dump({{"file", file}, {"summary", summary_json(counts)}}) + "\n");
+  else
+    output.write(summary_text(file, counts));
+  return counts;
+}
+
+/// One document a FILE; text prints as it goes, json streams one document with every file.
+Counts validate_files(const std::vector<std::string>& paths, const Checker& checker, const Schema& schema,
+                      const Options& options, Output& output) {
+  Counts total;
+  if (checker.json()) output.write("{\"schema\":" + dump(schema.title()) + ",\"files\":[");
+  bool first = true;
+  for (const auto& path : paths) {
+    if (output.failed()) break;
+    const std::string file = display_name(path);
+    WholeFile whole = read_whole(path, options.max_bytes);
+    Checked checked;
+    if (!whole.error.empty()) {
+      checked.counts.unreadable = 1;
+      if (checker.json())
+        checked.json = {
+            {"file", file}, {"valid", false}, {"error", {{"kind", "unreadable"}, {"message", whole.error}}}};
+      else
+        complain(options, file + ": cannot read: " + whole.error);
+    } else {
+      try {
+        checked = whole.too_large ? checker.too_large(file, 0) : checker.check(whole.text, file, 0);
+      } catch (const std::exception& e) {
+        checked = Checked{};
+        checked.counts.documents = 1;
+        checked.counts.internal = 1;
+        std::string message = std::string("internal error: ") + e.what();
+        if (checker.json())
+          checked.json = {
+              {"file", file}, {"valid", false}, {"error", {{"kind", "internal"}, {"message", message}}}};
+        else
+          complain(options, file + ": " + message);
+      }
+    }
+    total.add(checked.counts);
+    if (checker.json()) {
+      if (!checked.json.is_null()) {
+        output.write((first ? "" : ",") + dump(checked.json));
+        first = false;
+      }
+    } else {
+      output.write(checked.text);
+    }
+  }
+  if (checker.json()) {
+    bool all_valid = total.exit_code() == kExitOk;
+    output.write("],\"valid\":" + std::string(all_valid ? "true" : "false") +
+                 ",\"summary\":" + dump(summary_json(total)) + "}\n");
+  }
+  return total;
+}
+
+std::string join_statuses(const std::vector<int>& statuses) {
+  std::string s;
+  for (int status : statuses) s += (s.empty() ? "" : ", ") + std::to_string(status);
+  return s;
+}
+
+/// The contract the request/response modes use: built in, or loaded from --manifest/--schema-dir.
+const Contract& load_contract(const Options& options, std::optional<Contract>& storage) {
+  if (options.manifest.empty() && options.schema_dir.empty()) return Contract::builtin();
+  try {
+    if (!options.manifest.empty()) {
+      fs::path manifest = options.manifest;
+      fs::path dir = options.schema_dir;
+      if (dir.empty()) {
+        // The repository layout (contract-tests/ beside schemas/), else the manifest's own folder.
+        fs::path sibling = manifest.parent_path().empty() ? fs::path("..") / "schemas"
+                                                          : manifest.parent_path() / ".." / "schemas";
+        std::error_code ec;
+        dir = fs::is_directory(sibling, ec)
+                  ? sibling
+                  : (manifest.parent_path().empty() ? fs::path(".") : manifest.parent_path());
+      }
+      storage.emplace(Contract::load(manifest, dir));
+      return *storage;
+    }
+    // --schema-dir alone: the built-in manifest over other schema files. Contract::load reads a
+    // manifest from a file, so the built-in one is written to a private temporary folder.
+    std::string pattern = (fs::temp_directory_path() / "sipcontract-manifest-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw UsageError(std::string("cannot create a temporary folder: ") + std::strerror(errno));
+    fs::path temp = pattern;
+    struct Cleanup {
+      fs::path dir;
+      ~Cleanup() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    } cleanup{temp};
+    fs::path manifest = temp / "builtin.manifest.json";
+    {
+      std::ofstream out(manifest);
+      out << Contract::builtin().manifest().dump(2) << '\n';
+      if (!out) throw UsageError("cannot write " + manifest.string());
+    }
+    storage.emplace(Contract::load(manifest, options.schema_dir));
+    return *storage;
+  } catch (const SchemaError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+/// Compiles --schema, resolving its cross-file "$ref"s in --schema-dir or in its own folder.
+Schema load_schema(const Options& options) {
+  std::error_code ec;
+  if (fs::is_directory(options.schema, ec))
+    throw UsageError("--schema " + options.schema + ": is a directory");
+  try {
+    if (options.schema_dir.empty()) return Schema::from_file(options.schema);
+    SchemaStore store = SchemaStore::from_directory(options.schema_dir);
+    std::ifstream in(options.schema, std::ios::binary);
+    if (!in) throw UsageError("--schema " + options.schema + ": cannot read: " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string name = fs::path(options.schema).filename().string();
+    store.add(name, text.str());
+    return Schema::compile(store, name);
+  } catch (const SchemaError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+int run(const Options& options, bool request_mode, bool response_mode) {
+  const std::vector<std::string>* files = nullptr;
+  std::optional<Contract> contract_storage;
+  std::optional<Schema> own_schema;
+  const Schema* schema = nullptr;
+
+  if (!options.schema.empty()) {
+    if (request_mode || response_mode)
+      throw UsageError("--schema replaces `request`/`response`: give one or the other");
+    if (!options.manifest.empty()) throw UsageError("--schema and --manifest cannot be combined");
+    if (options.files.empty()) throw UsageError("no FILE given (use - for stdin)");
+    own_schema.emplace(load_schema(options));
+    schema = &*own_schema;
+    files = &options.files;
+  } else if (request_mode || response_mode) {
+    if (!options.files.empty())
+      throw UsageError("unexpected argument '" + options.files.front() +
+                       "' before the subcommand (put FILEs after `request` or `response`)");
+    const Contract& contract = load_contract(options, contract_storage);
+    if (request_mode) {
+      schema = &contract.request_schema();
+      files = &options.request_files;
+    } else {
+      schema = contract.response_schema(options.status);
+      if (schema == nullptr)
+        throw UsageError("status " + std::to_string(options.status) +
+                         " is not documented by the contract; documented statuses: " +
+                         join_statuses(contract.documented_statuses()));
+      files = &options.response_files;
+    }
+  } else {
+    throw UsageError(
+        "say what to validate against: `request`, `response [--status N]`, or --schema SCHEMA.json");
+  }
+  if (options.max_depth > kDepthCeiling)
+    throw UsageError("--max-depth " + std::to_string(options.max_depth) + " is above the ceiling of " +
+                     std::to_string(kDepthCeiling));
+
+  Output output(options.quiet);
+  Checker checker(*schema, options);
+  Counts total;
+  if (options.ndjson) {
+    for (const auto& path : *files) {
+      if (output.failed()) break;
+      total.add(validate_ndjson(path, checker, options, output));
+    }
+  } else {
+    total = validate_files(*files, checker, *schema, options, output);
+  }
+  output.flush();
+  if (output.failed()) {
+    std::cerr << kTool << ": cannot write the output: " << output.error() << '\n';
+    return kExitUsage;
+  }
+  return total.exit_code();
+}
+
+constexpr const char* kFooter =
+    R"footer(FILE is a path, or - for stdin. NDJSON (--ndjson) is one document a line; blank lines are skipped.
+Text output: "FILE: valid", or "FILE: invalid (N findings)" and one line a finding
+("  POINTER: message [keyword]"), or one line "FILE: line L, column C: message" for input that is
+not JSON. With --ndjson the label is FILE:LINE, and a summary ends each file
+("FILE: N documents, V valid, I invalid, E errors"). Values of secret fields (password,
+password_confirmation) never appear in any output.
+Exit codes:
+  0  every document is valid
+  1  a document breaks the schema, or is not acceptable JSON (syntax, not UTF-8, empty, larger
+     than --max-bytes, deeper than --max-depth)
+  2  usage error (bad option, undocumented --status), a FILE that cannot be read (missing, a
+     directory, no permission), or a schema or manifest that cannot be loaded
+  With several FILEs the highest code applies. A FILE named like a subcommand goes after "--".)footer";
+
+}  // namespace
+
+void add_validate_command(CLI::App& app, CommandResult& result) {
+  auto options = std::make_shared<Options>();
+  CLI::App* validate = app.add_subcommand(
+      "validate",
+      "Validate request or response documents against the contract, or against any draft-7 schema");
+  validate->footer(kFooter);
+  validate->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
+  validate->require_subcommand(0, 1);
+
+  validate
+      ->add_option(
+          "--schema", options->schema,
+          "Validate against this draft-7 schema instead of the contract; its \"$ref\"s to other files "
+          "resolve in its folder (or --schema-dir)")
+      ->type_name("FILE");
+  validate
+      ->add_option("--schema-dir", options->schema_dir,
+                   "Folder of schema files to use instead of the built-in ones")
+      ->type_name("DIR");
+  validate
+      ->add_option("--manifest", options->manifest,
+                   "Contract manifest to use instead of the built-in one; its schemas are looked up in "
+                   "--schema-dir, else in ../schemas beside it, else in its folder")
+      ->type_name("FILE");
+  validate->add_flag("--ndjson", options->ndjson,
+                     "Each FILE holds one JSON document a line; report by FILE:LINE");
+  validate->add_option("-j,--jobs", options->jobs, "Worker threads for --ndjson (default: one per core)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 1024u));
+  validate
+      ->add_option("--format", options->format,
+                   "Output format: text, or json (one JSON document; with "
+                   "--ndjson one JSON object a line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  validate->add_flag("-q,--quiet", options->quiet,
+                     "Print nothing but usage errors; the exit code is the verdict");
+  validate
+      ->add_option(
+          "--max-findings", options->max_findings,
+          "Findings printed per document, 0 for every one the validator reports (it stops after a fixed "
+          "number and says so in a last [limit] finding)")
+      ->capture_default_str();
+  validate
+      ->add_option("--max-bytes", options->max_bytes,
+                   "Largest document accepted (NDJSON: largest line); "
+                   "units such as 16MB are accepted")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  validate
+      ->add_option(
+          "--max-depth", options->max_depth,
+          "Deepest nesting of arrays and objects accepted (at most " + std::to_string(kDepthCeiling) + ")")
+      ->check(CLI::Range(std::size_t{1}, kDepthCeiling))
+      ->capture_default_str();
+  validate->add_option("files", options->files, "Documents to validate with --schema")->type_name("FILE");
+
+  CLI::App* request =
+      validate->add_subcommand("request", "Validate request bodies of Create Subscriber SIP Endpoint");
+  request->fallthrough();
+  request->add_option("files", options->request_files, "Request documents (- for stdin)")
+      ->type_name("FILE")
+      ->required();
+  request->footer("Every option of `sipcontract validate` applies (see sipcontract validate --help).");
+
+  CLI::App* response = validate->add_subcommand("response", "Validate response bodies of one status");
+  response->fallthrough();
+  response->add_option("--status", options->status, "HTTP status whose documented body to check against")
+      ->capture_default_str();
+  response->add_option("files", options->response_files, "Response documents (- for stdin)")
+      ->type_name("FILE")
+      ->required();
+  response->footer("Every option of `sipcontract validate` applies (see sipcontract validate --help).");
+
+  validate->callback([options, request, response, &result] {
+    try {
+      result.exit_code = run(*options, request->parsed(), response->parsed());
+    } catch (const UsageError& e) {
+      std::cerr << kTool << ": " << e.what() << " (see sipcontract validate --help)\n";
+      result.exit_code = kExitUsage;
+    } catch (const std::exception& e) {
+      std::cerr << kTool << ": " << e.what() << '\n';
+      result.exit_code = kExitUsage;
+    }
+  });
+}
+
 }  // namespace sipcontract::cli

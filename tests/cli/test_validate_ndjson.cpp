@@ -1,0 +1,252 @@
+// `sipcontract validate --ndjson`: one document a line, checked on several threads, reported by
+// FILE:LINE in input order with a summary; output identical whatever --jobs says.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli_runner.hpp"
+
+namespace fs = std::filesystem;
+using sipcontract::test::read_file;
+using sipcontract::test::run_cli;
+using sipcontract::test::RunOptions;
+using sipcontract::test::split_lines;
+using sipcontract::test::TempDir;
+
+namespace {
+
+const fs::path kFixtures = FIXTURES_DIR;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string shown(const std::string& pointer) { return pointer.empty() ? "(root)" : pointer; }
+
+/// The text output's lines grouped by the FILE:LINE label that opens each verdict.
+std::map<std::size_t, std::vector<std::string>> verdicts_by_line(const std::string& out,
+                                                                 const std::string& file,
+                                                                 std::vector<std::size_t>& order) {
+  std::map<std::size_t, std::vector<std::string>> by_line;
+  std::size_t current = 0;
+  for (const auto& line : split_lines(out)) {
+    if (line.starts_with(file + ":")) {
+      std::string rest = line.substr(file.size() + 1);
+      std::size_t digits = rest.find_first_not_of("0123456789");
+      if (digits == 0) continue;  // the summary: "FILE: N documents, ..."
+      current = std::stoul(rest.substr(0, digits));
+      order.push_back(current);
+    }
+    if (current != 0) by_line[current].push_back(line);
+  }
+  return by_line;
+}
+
+/// A large stream with a known verdict per line: valid, invalid (enum), not JSON, blank.
+struct Stream {
+  std::string text;
+  std::size_t documents = 0, valid = 0, invalid = 0;
+};
+
+Stream generate_stream(std::size_t lines, unsigned seed) {
+  std::mt19937 rng(seed);
+  Stream s;
+  const char* codecs[] = {"OPUS", "G722", "PCMU", "G711", "AMR"};
+  for (std::size_t i = 0; i < lines; ++i) {
+    switch (rng() % 10) {
+      case 0:
+        s.text += "\n";  // blank: not a document
+        continue;
+      case 1:
+        s.text += "{\"username\": \"u" + std::to_string(i) + "\", \"password\": \n";
+        ++s.invalid;
+        break;
+      default: {
+        const char* codec = codecs[rng() % 5];
+        bool ok = std::string(codec) != "G711" && std::string(codec) != "AMR";
+        s.text += R"({"username": "user-)" + std::to_string(i) +
+                  R"(", "password": "pw", "password_confirmation": "pw", "codecs": ["OPUS", ")" + codec +
+                  "\"]}" + (rng() % 7 == 0 ? "\r\n" : "\n");
+        ++(ok ? s.valid : s.invalid);
+      }
+    }
+    ++s.documents;
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("each NDJSON fixture reports every line's verdict by FILE:LINE and a summary",
+          "[cli][validate][ndjson]") {
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(kFixtures / "ndjson")) {
+    if (entry.path().extension() != ".ndjson") continue;
+    const std::string file = entry.path().string();
+    INFO(file);
+    const auto expect = nlohmann::json::parse(
+        read_file(entry.path().parent_path() / (entry.path().stem().string() + ".expect.json")));
+    std::vector<std::string> args{"validate"};
+    for (const auto& a : expect["validate"]) args.push_back(a);
+    args.push_back("--ndjson");
+
+    auto with_file = [&](std::vector<std::string> more) {
+      auto all = args;
+      all.insert(all.end(), more.begin(), more.end());
+      all.push_back(file);
+      return all;
+    };
+    auto text = run_cli(with_file({}));
+    INFO(text.describe() << "\n" << text.out);
+    CHECK(text.exit_code == (expect["invalid"] > 0 ? 1 : 0));
+    std::vector<std::size_t> order;
+    auto by_line = verdicts_by_line(text.out, file, order);
+    CHECK(std::is_sorted(order.begin(), order.end()));
+    CHECK(by_line.size() == expect["lines"].size());
+    for (const auto& [number, verdict] : expect["lines"].items()) {
+      INFO("line " << number);
+      const auto& lines = by_line[std::stoul(number)];
+      REQUIRE(!lines.empty());
+      const std::string label = file + ":" + number + ": ";
+      if (verdict == "valid") {
+        CHECK(lines == std::vector<std::string>{label + "valid"});
+      } else if (verdict.value("parse_error", false)) {
+        CHECK(lines.size() == 1);
+        CHECK(lines[0].starts_with(label));
+        CHECK(!lines[0].starts_with(label + "valid"));
+        CHECK(!lines[0].starts_with(label + "invalid ("));
+      } else {
+        CHECK(lines[0].starts_with(label + "invalid ("));
+        bool found = false;
+        for (const auto& l : lines)
+          found = found || (l.starts_with("  " + shown(verdict["pointer"]) + ": ") &&
+                            l.ends_with("[" + verdict["keyword"].get<std::string>() + "]"));
+        CHECK(found);
+      }
+    }
+    auto all = split_lines(text.out);
+    REQUIRE(!all.empty());
+    const std::string summary_start = file + ": " + std::to_string(expect["documents"].get<int>()) +
+                                      " documents, " + std::to_string(expect["valid"].get<int>()) +
+                                      " valid, " + std::to_string(expect["invalid"].get<int>()) +
+                                      " invalid, ";
+    CHECK(all.back().starts_with(summary_start));
+    CHECK(all.back().ends_with(" errors"));
+
+    // JSON lines: one object a document, then the summary object.
+    auto json = run_cli(with_file({"--format", "json"}));
+    INFO(json.describe() << "\n" << json.out);
+    CHECK(json.exit_code == text.exit_code);
+    auto json_lines = split_lines(json.out);
+    REQUIRE(json_lines.size() == expect["lines"].size() + 1);
+    for (std::size_t i = 0; i + 1 < json_lines.size(); ++i) {
+      REQUIRE(nlohmann::json::accept(json_lines[i]));
+      auto object = nlohmann::json::parse(json_lines[i]);
+      CHECK(object["file"] == file);
+      const auto& verdict = expect["lines"][std::to_string(object["line"].get<int>())];
+      CHECK(object["valid"] == (verdict == "valid"));
+      if (verdict.is_object() && verdict.contains("pointer")) {
+        bool found = false;
+        for (const auto& f : object["findings"])
+          found = found || (f["pointer"] == verdict["pointer"] && f["keyword"] == verdict["keyword"]);
+        CHECK(found);
+      }
+      if (verdict.is_object() && verdict.value("parse_error", false))
+        CHECK(object["error"]["kind"] == "parse");
+    }
+    auto summary = nlohmann::json::parse(json_lines.back());
+    CHECK(summary["file"] == file);
+    CHECK(summary["summary"]["documents"] == expect["documents"]);
+    CHECK(summary["summary"]["valid"] == expect["valid"]);
+    CHECK(summary["summary"]["invalid"] == expect["invalid"]);
+
+    for (const auto& s : expect.value("excludes", nlohmann::json::array())) {
+      CHECK(!contains(text.out + text.err + json.out + json.err, s.get<std::string>()));
+    }
+    // One worker and many give the same bytes.
+    for (const char* jobs : {"1", "3"}) {
+      INFO("--jobs " << jobs);
+      CHECK(run_cli(with_file({"--jobs", jobs})).out == text.out);
+      CHECK(run_cli(with_file({"--jobs", jobs, "--format", "json"})).out == json.out);
+    }
+    ++checked;
+  }
+  CHECK(checked >= 2);
+}
+
+TEST_CASE("a long NDJSON stream gives identical output with --jobs 1, the default and --jobs 8",
+          "[cli][validate][ndjson][threads]") {
+  TempDir dir;
+  const Stream stream = generate_stream(60000, 20240501);
+  auto path = dir.write("stream.ndjson", stream.text);
+  auto one = run_cli({"validate", "request", "--ndjson", "--jobs", "1", path.string()});
+  INFO(one.describe());
+  REQUIRE(one.exit_code == 1);
+  auto all = split_lines(one.out);
+  REQUIRE(!all.empty());
+  CHECK(all.back().starts_with(path.string() + ": " + std::to_string(stream.documents) + " documents, " +
+                               std::to_string(stream.valid) + " valid, " + std::to_string(stream.invalid) +
+                               " invalid, "));
+  std::vector<std::size_t> order;
+  verdicts_by_line(one.out, path.string(), order);
+  CHECK(order.size() == stream.documents);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  auto many = run_cli({"validate", "request", "--ndjson", path.string()});
+  CHECK(many.exit_code == 1);
+  CHECK(many.out == one.out);
+  auto eight = run_cli({"validate", "request", "--ndjson", "--jobs", "8", path.string()});
+  CHECK(eight.out == one.out);
+  auto json1 = run_cli({"validate", "request", "--ndjson", "--format", "json", "--jobs", "1", path.string()});
+  auto json8 = run_cli({"validate", "request", "--ndjson", "--format", "json", "--jobs", "8", path.string()});
+  CHECK(json1.exit_code == 1);
+  CHECK(json8.out == json1.out);
+  CHECK(split_lines(json1.out).size() == stream.documents + 1);
+  // From stdin too.
+  RunOptions from_stdin;
+  from_stdin.stdin_path = path;
+  auto piped = run_cli({"validate", "request", "--ndjson", "--jobs", "4", "-"}, from_stdin);
+  CHECK(piped.exit_code == 1);
+  CHECK(split_lines(piped.out).size() == split_lines(one.out).size());
+  CHECK(piped.out.starts_with("<stdin>:"));
+}
+
+TEST_CASE("an NDJSON line over --max-bytes is reported and later lines keep their numbers",
+          "[cli][validate][ndjson][limits]") {
+  TempDir dir;
+  const std::string ok = R"({"username": "u", "password": "p", "password_confirmation": "p"})";
+  const std::string huge =
+      R"({"username": ")" + std::string(5000, 'x') + R"(", "password": "p", "password_confirmation": "p"})";
+  auto path = dir.write("limits.ndjson", ok + "\n" + huge + "\n" + ok + "\n" + "[]");
+  const std::string file = path.string();
+  auto run = run_cli({"validate", "request", "--ndjson", "--max-bytes", "1000", file});
+  INFO(run.describe() << "\n" << run.out);
+  CHECK(run.exit_code == 1);
+  auto lines = split_lines(run.out);
+  REQUIRE(lines.size() >= 6);
+  CHECK(lines[0] == file + ":1: valid");
+  CHECK(lines[1] == file + ":2: larger than the limit of 1000 bytes (--max-bytes)");
+  CHECK(lines[2] == file + ":3: valid");
+  CHECK(lines[3].starts_with(file + ":4: invalid ("));
+  CHECK(lines[4].starts_with("  (root): "));
+  CHECK(lines[4].ends_with("[type]"));
+  CHECK(lines.back().starts_with(file + ": 4 documents, 2 valid, 2 invalid, "));
+}
+
+TEST_CASE("NDJSON input that cannot be read exits 2 and the other files are still checked",
+          "[cli][validate][ndjson][exit]") {
+  TempDir dir;
+  const std::string mixed = (kFixtures / "ndjson/mixed.ndjson").string();
+  auto run = run_cli({"validate", "request", "--ndjson", (dir.path() / "missing.ndjson").string(), mixed});
+  INFO(run.describe());
+  CHECK(run.exit_code == 2);
+  CHECK(split_lines(run.err).size() == 1);
+  CHECK(contains(run.err, "missing.ndjson"));
+  CHECK(contains(run.out, mixed + ": 11 documents"));
+  auto directory = run_cli({"validate", "request", "--ndjson", dir.path().string()});
+  CHECK(directory.exit_code == 2);
+  CHECK(contains(directory.err, "is a directory"));
+}
