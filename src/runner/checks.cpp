@@ -1,5 +1,6 @@
 // The checks run on every response, each under a stable id (see check_ids()).
 #include <algorithm>
+#include <set>
 
 #include "internal.hpp"
 
@@ -169,6 +170,7 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vect
     }
     actual = parts.empty() ? "an empty \"errors\" array" : clip("[" + join(parts, "; ") + "]");
   }
+  std::set<std::size_t> pointed;
   for (const auto& e : expected) {
     auto attr_ok = [&](const nlohmann::json& item) {
       if (e.attributes.empty()) return true;
@@ -179,18 +181,22 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vect
     if (items &&
         std::any_of(items->begin(), items->end(), [&](const auto& i) { return attr_ok(i) && code_ok(i); }))
       continue;
-    // Point at the item that comes closest: right code but wrong attribute, or the reverse.
+    // Point at the item that comes closest (right code but wrong attribute, or the reverse),
+    // each unmatched expectation at a different item where there are enough of them.
     std::string pointer = "/errors";
     if (items && !items->empty()) {
-      std::size_t idx = 0;
+      std::optional<std::size_t> idx;
       std::string field = "attribute";
-      bool found = false;
-      for (std::size_t i = 0; i < items->size() && !found; ++i)
-        if (e.code && code_ok((*items)[i])) idx = i, field = "attribute", found = true;
-      for (std::size_t i = 0; i < items->size() && !found; ++i)
-        if (!e.attributes.empty() && attr_ok((*items)[i])) idx = i, field = "code", found = true;
-      if (!found) field = e.attributes.empty() ? "code" : "attribute";
-      pointer = "/errors/" + std::to_string(idx) + "/" + field;
+      auto free_item = [&](std::size_t i) { return !pointed.count(i); };
+      for (std::size_t i = 0; i < items->size() && !idx; ++i)
+        if (e.code && code_ok((*items)[i]) && free_item(i)) idx = i, field = "attribute";
+      for (std::size_t i = 0; i < items->size() && !idx; ++i)
+        if (!e.attributes.empty() && attr_ok((*items)[i]) && free_item(i)) idx = i, field = "code";
+      for (std::size_t i = 0; i < items->size() && !idx; ++i)
+        if (free_item(i)) idx = i, field = e.attributes.empty() ? "code" : "attribute";
+      if (!idx) idx = 0, field = e.attributes.empty() ? "code" : "attribute";
+      pointed.insert(*idx);
+      pointer = "/errors/" + std::to_string(*idx) + "/" + field;
     }
     out.push_back({"attribute", pointer, expected_error_text(e), actual,
                    "the 422 does not name " + expected_error_text(e)});

@@ -2,6 +2,8 @@
 // rule (ServerFault), and the runner must report that check (at that pointer where there is one).
 // Against the conforming server the whole suite passes with no finding. After every run the
 // server lists none of the run's endpoints.
+#include <httplib.h>
+
 #include <catch2/catch.hpp>
 
 #include "runner_test_support.hpp"
@@ -184,4 +186,31 @@ TEST_CASE("a run with failures still deletes everything it created", "[runner][c
   CHECK(run.report.cleanup.leftovers.empty());
   CHECK(run.report.cleanup.created == run.report.cleanup.deleted);
   CHECK(run.left.empty());
+}
+
+TEST_CASE("the cleanup sweep pages through the list and touches only the run's endpoints",
+          "[runner][cleanup]") {
+  // 60 endpoints that are not the run's come first in the list (page size 50), so the run's
+  // endpoints, whose ids the truncated 201s never gave away, are only found on page two.
+  ServerOptions so;
+  so.faults = {ServerFault::kTruncatedBody};
+  ServerGuard server(so);
+  httplib::Client client(server.base_url().substr(0, server.base_url().find("/api/fabric")));
+  client.set_basic_auth(server.options().project_id, server.options().api_token);
+  const std::string path = "/api/fabric/resources/subscribers/" + server.subscriber() + "/sip_endpoints";
+  for (int i = 0; i < 60; ++i) {
+    nlohmann::json body = {
+        {"username", "foreign-" + std::to_string(i)}, {"password", "x"}, {"password_confirmation", "x"}};
+    client.Post(path, body.dump(), "application/json");  // the 201 is cut short, but the endpoint exists
+  }
+  REQUIRE(listed_endpoints(server, server.subscriber(), "foreign-").size() == 60);
+  RunOptions opts = options_for(server);
+  auto report =
+      run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal", "valid-full"}), opts);
+  INFO(describe_failures(report));
+  CHECK(find_failure(report, "transport"));
+  CHECK(report.cleanup.created == 2);
+  CHECK(report.cleanup.deleted == 2);
+  CHECK(listed_endpoints(server, server.subscriber(), report.run_id).empty());
+  CHECK(listed_endpoints(server, server.subscriber(), "foreign-").size() == 60);
 }
