@@ -143,7 +143,7 @@ TEST_CASE("validate --help documents the modes, options and exit codes", "[cli][
   CHECK(version.out.starts_with("sipcontract "));
 }
 
-TEST_CASE("- reads the document from standard input", "[cli][validate][stdin]") {
+TEST_CASE("a FILE of - reads the document from standard input", "[cli][validate][stdin]") {
   RunOptions options;
   options.stdin_path = kG711;
   auto run = run_cli({"validate", "request", "-"}, options);
@@ -156,7 +156,7 @@ TEST_CASE("- reads the document from standard input", "[cli][validate][stdin]") 
   CHECK(ok.out == "<stdin>: valid\n");
 }
 
-TEST_CASE("--schema validates against any draft-7 schema, with refs to files in its folder",
+TEST_CASE("validate --schema checks against any draft-7 schema, with refs to files in its folder",
           "[cli][validate][schema]") {
   TempDir dir;
   auto list = dir.write("list.json", R"({"data": [)" + read_file(k201) + R"(], "links": {}})");
@@ -193,7 +193,7 @@ TEST_CASE("--schema validates against any draft-7 schema, with refs to files in 
   CHECK(contains(unloadable.err, "broken.json"));
 }
 
-TEST_CASE("--schema-dir and --manifest replace the built-in contract", "[cli][validate][contract]") {
+TEST_CASE("validate --schema-dir and --manifest replace the built-in contract", "[cli][validate][contract]") {
   // A copy of the repository's layout with CodecType widened to admit G711.
   TempDir root;
   fs::create_directories(root.path() / "schemas");
@@ -234,7 +234,7 @@ TEST_CASE("--schema-dir and --manifest replace the built-in contract", "[cli][va
   CHECK(repo.exit_code == 0);
 }
 
-TEST_CASE("--quiet prints nothing and the exit code carries the verdict", "[cli][validate][quiet]") {
+TEST_CASE("validate --quiet prints nothing and the exit code carries the verdict", "[cli][validate][quiet]") {
   TempDir dir;
   const std::vector<std::pair<std::vector<std::string>, int>> cases{
       {{"validate", "request", "--quiet", kMinimal}, 0},
@@ -252,7 +252,7 @@ TEST_CASE("--quiet prints nothing and the exit code carries the verdict", "[cli]
   }
 }
 
-TEST_CASE("--format json is one JSON document with every file's findings", "[cli][validate][json]") {
+TEST_CASE("validate --format json is one JSON document with every file's findings", "[cli][validate][json]") {
   TempDir dir;
   auto not_json = dir.write("not-json.json", "{\"username\": ");
   auto run = run_cli({"validate", "request", "--format", "json", kMinimal, kG711, not_json.string()});
@@ -281,7 +281,8 @@ TEST_CASE("--format json is one JSON document with every file's findings", "[cli
   CHECK(report["schema"].is_string());
 }
 
-TEST_CASE("--max-bytes and --max-depth refuse documents beyond them with exit 1", "[cli][validate][limits]") {
+TEST_CASE("validate --max-bytes and --max-depth refuse documents beyond them with exit 1",
+          "[cli][validate][limits]") {
   auto big = run_cli({"validate", "request", "--max-bytes", "10", kMinimal});
   INFO(big.describe() << big.out);
   CHECK(big.exit_code == 1);
