@@ -198,46 +198,60 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       "in SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN. Every endpoint the run creates is deleted "
       "before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
   cmd->add_option(
-      "--base-url", args->base_url,
-      "Target, e.g. https://SPACE.signalwire.com/api/fabric (default: in-process reference server)");
-  cmd->add_option("--subscriber", args->subscriber, "fabric_subscriber_id (UUID) to create endpoints under");
+         "--base-url", args->base_url,
+         "Target, e.g. https://SPACE.signalwire.com/api/fabric (default: in-process reference server)")
+      ->type_name("URL");
+  cmd->add_option("--subscriber", args->subscriber, "fabric_subscriber_id (UUID) to create endpoints under")
+      ->type_name("UUID");
   cmd->add_option("--cases", args->cases_dir,
-                  "Folder of case files (default: the built-in contract-tests/cases)");
-  cmd->add_option("--manifest", args->manifest, "Contract manifest (default: built in); needs --schemas");
-  cmd->add_option("--schemas", args->schemas, "Schema folder for --manifest");
+                  "Folder of case files (default: the built-in contract-tests/cases)")
+      ->type_name("DIR");
+  cmd->add_option("--manifest", args->manifest, "Contract manifest (default: built in); needs --schemas")
+      ->type_name("FILE");
+  cmd->add_option("--schemas", args->schemas, "Schema folder for --manifest")->type_name("DIR");
   cmd->add_option("-j,--jobs", args->jobs, "Cases run concurrently; a case's steps stay in order")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
-  cmd->add_option("--shard", args->shard, "Run shard I of N (1-based), e.g. --shard 2/4");
-  cmd->add_option("--case", args->case_globs, "Only cases whose id matches GLOB (repeatable)")->take_all();
-  cmd->add_option("--tag", args->tags, "Only cases carrying TAG (repeatable; any of them)")->take_all();
+      ->check(CLI::Range(1, 256))
+      ->type_name("N");
+  cmd->add_option("--shard", args->shard, "Run shard I of N (1-based), e.g. --shard 2/4")->type_name("I/N");
+  cmd->add_option("--case", args->case_globs, "Only cases whose id matches GLOB (repeatable)")
+      ->take_all()
+      ->type_name("GLOB");
+  cmd->add_option("--tag", args->tags, "Only cases carrying TAG (repeatable; any of them)")
+      ->take_all()
+      ->type_name("TAG");
   cmd->add_flag("--skip-unsettled", args->skip_unsettled,
                 "Report cases the seed does not settle as skipped (they carry the tag 'unsettled')");
   cmd->add_flag("--list", args->list, "List the selected cases and exit");
   cmd->add_option("--timeout", args->timeout_s, "Connect, read and write timeout, seconds")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("SEC");
   cmd->add_option("--max-time", args->max_time_s,
                   "A response must be complete within this, seconds (check max-time)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("SEC");
   cmd->add_option(
          "--retries", args->retries,
          "Retries for transport errors, 429 and 503 (exponential backoff, Retry-After honoured up to "
          "8 s); a create that reached the server is not re-sent")
       ->capture_default_str()
-      ->check(CLI::Range(0, 20));
+      ->check(CLI::Range(0, 20))
+      ->type_name("N");
   cmd->add_option("--max-response-bytes", args->max_response_bytes,
                   "Stop reading a response past this (check size)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->type_name("BYTES");
   cmd->add_option("--ca-file", args->ca_file, "PEM CA bundle to verify the target's TLS certificate")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   cmd->add_flag("--insecure", args->insecure, "Do not verify TLS certificates (reported in every output)");
   cmd->add_flag("--allow-plain-http", args->allow_plain_http,
                 "Allow credentials over http:// to a host that is not loopback");
   cmd->add_flag("--keep", args->keep, "Do not delete created endpoints (they are listed)");
-  cmd->add_option("--junit", args->junit, "Write a JUnit XML report to FILE");
-  cmd->add_option("--report", args->report,
-                  "Write the JSON report to FILE (shape: contract-tests/README.md)");
+  cmd->add_option("--junit", args->junit, "Write a JUnit XML report to FILE")->type_name("FILE");
+  cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contract-tests/README.md)")
+      ->type_name("FILE");
   cmd->footer(
       "Environment: SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN (with --base-url; never taken from the "
       "command "
