@@ -310,6 +310,57 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
   return out;
 }
 
+std::vector<CheckFailure> check_state(const CheckInput& in, const Exchange& ex,
+                                      const std::optional<Parsed>& parsed, const nlohmann::json& created,
+                                      const std::string& schema_name, int want_status) {
+  std::vector<CheckFailure> out;
+  const std::string want = std::to_string(want_status);
+  if (ex.failure != Exchange::Failure::kNone) {
+    out.push_back({"state", "", want, "no response",
+                   "reading back the endpoint the 201 reported failed: " + ex.failure_detail});
+    return out;
+  }
+  const nlohmann::json* doc = parsed && *parsed ? &**parsed : nullptr;
+  check_secrets(in, ex, doc, out);
+  if (ex.status != want_status) {
+    out.push_back({"state", "", want, std::to_string(ex.status),
+                   "reading back the endpoint the 201 reported answered " + std::to_string(ex.status) +
+                       ", not " + want + ": the create was not kept"});
+    return out;
+  }
+  if (!doc) {
+    out.push_back({"state", "", "a JSON body", ex.body.empty() ? "an empty body" : "not JSON",
+                   "reading back the endpoint gave no JSON body" +
+                       (parsed ? ": " + (*parsed).error().to_string() : std::string())});
+    return out;
+  }
+  if (!schema_name.empty()) {
+    try {
+      for (const auto& f : in.contract->schema(schema_name).validate(*doc).findings)
+        out.push_back({"state", f.pointer, f.keyword + (f.property.empty() ? "" : " " + f.property),
+                       f.keyword == "required" ? "(absent)" : value_at(*doc, f.pointer, in.redactor),
+                       "reading back the endpoint: " + f.message + " [" + f.keyword + "]"});
+    } catch (const SchemaError&) {
+      // A manifest naming a schema its store lacks was reported when the contract loaded.
+    }
+  }
+  if (created.is_object() && doc->is_object()) {
+    for (const auto& [key, value] : created.items()) {
+      std::string pointer = "/" + pointer_escape(key);
+      if (!doc->contains(key)) {
+        out.push_back({"state", pointer, shown(json_text(value), in.redactor), "(absent)",
+                       "reading back the endpoint does not report " + key + ", which the 201 reported"});
+      } else if ((*doc)[key] != value) {
+        auto got = shown(json_text((*doc)[key]), in.redactor);
+        out.push_back({"state", pointer, shown(json_text(value), in.redactor), got,
+                       key + ": the 201 reported " + shown(json_text(value), in.redactor) +
+                           ", reading the endpoint back gives " + got});
+      }
+    }
+  }
+  return out;
+}
+
 std::string created_id(const Exchange& ex, const std::optional<Parsed>& parsed) {
   if (ex.failure != Exchange::Failure::kNone || ex.status < 200 || ex.status >= 300) return "";
   if (!parsed || !*parsed || !(*parsed)->is_object()) return "";

@@ -120,6 +120,13 @@ std::optional<Parsed> parse_body(const Exchange& exchange, std::size_t max_bytes
 std::vector<CheckFailure> check_exchange(const CheckInput& input, const Exchange& exchange,
                                          const std::optional<Parsed>& parsed);
 
+/// The "state" check: reading back an endpoint a 201 reported (`get`, answered by the manifest's
+/// get sibling) must give `want_status`, a body valid against `schema_name` (skipped when empty)
+/// and, field by field, what the 201 said (`created`). Leaks in the answer are "secrets" failures.
+std::vector<CheckFailure> check_state(const CheckInput& input, const Exchange& get,
+                                      const std::optional<Parsed>& parsed, const nlohmann::json& created,
+                                      const std::string& schema_name, int want_status);
+
 /// The id a 2xx create answer carries ("" when none can be read).
 std::string created_id(const Exchange& exchange, const std::optional<Parsed>& parsed);
 

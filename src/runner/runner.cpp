@@ -99,6 +99,9 @@ struct Operation {
   std::string path;
   std::string delete_path;  // "" when the manifest names no delete sibling
   std::string list_path;    // "" when the manifest names no list sibling
+  std::string get_path;     // "" when the manifest names no get sibling
+  std::string get_schema;   // the get sibling's body schema ("" = none named)
+  int get_status = 200;
 };
 
 Operation read_operation(const Contract& contract) {
@@ -118,6 +121,13 @@ Operation read_operation(const Contract& contract) {
   if (siblings.is_object()) {
     if (siblings.contains("delete")) op.delete_path = str(siblings["delete"], "path");
     if (siblings.contains("list")) op.list_path = str(siblings["list"], "path");
+    if (siblings.contains("get")) {
+      const auto& get = siblings["get"];
+      op.get_path = str(get, "path");
+      op.get_schema = str(get, "schema");
+      if (get.is_object() && get.contains("status") && get["status"].is_number_integer())
+        op.get_status = get["status"].get<int>();
+    }
   }
   return op;
 }
@@ -327,6 +337,10 @@ class Run {
       in.max_bytes = options_.transport.max_response_bytes;
       in.max_depth = options_.max_depth;
       sr.failures = detail::check_exchange(in, ex, parsed);
+      if (ex.status == 201 && !sr.created_id.empty() && !op_.get_path.empty()) {
+        auto more = read_back(session, step, sr.created_id, **parsed, in);
+        sr.failures.insert(sr.failures.end(), more.begin(), more.end());
+      }
       if (!sr.failures.empty()) {
         failed = true;
         sr.curl = detail::curl_line(url_, req, step.auth, step, contract_, options_.transport);
@@ -335,6 +349,22 @@ class Run {
     }
     if (failed) r.outcome = Outcome::kFailed;
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  }
+
+  /// The "state" check: GET the endpoint a 201 reported and compare it with the 201.
+  std::vector<CheckFailure> read_back(HttpSession& session, const Step& step, const std::string& id,
+                                      const nlohmann::json& created, const detail::CheckInput& in) {
+    OutgoingRequest req;
+    req.method = "GET";
+    req.path = url_.prefix +
+               detail::fill_path(
+                   op_.get_path,
+                   {{"fabric_subscriber_id", step.path_params.at("fabric_subscriber_id")}, {"id", id}});
+    req.authorization = detail::authorization_for(AuthVariant::kValid, options_.target);
+    req.bounded = true;
+    Exchange ex = detail::send(session, req, options_.cancel);
+    auto parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
+    return detail::check_state(in, ex, parsed, created, op_.get_schema, op_.get_status);
   }
 
   void record_created(const Step& step, const std::string& id, const std::string& case_id) {

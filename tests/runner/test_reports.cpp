@@ -114,7 +114,7 @@ TEST_CASE("the JUnit report has a testcase per case with check and pointer in ea
   auto failing = suite.find_child_by_attribute("testcase", "name", "valid-minimal");
   REQUIRE(failing);
   CHECK(std::string(failing.attribute("classname").value()) == "createSubscriberSipEndpoint");
-  CHECK(std::string(failing.child("failure").attribute("message").value()) == "enum /codecs/0");
+  CHECK_THAT(failing.child("failure").attribute("message").value(), Catch::StartsWith("enum /codecs/0"));
   CHECK(std::string(failing.child("failure").attribute("type").value()) == "enum");
   CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("reproduce: curl"));
   auto skipped = suite.find_child_by_attribute("testcase", "name", "drift-codec-opus-variant");
@@ -158,7 +158,7 @@ TEST_CASE("the console shows a line per case off a terminal and one progress lin
   auto cases = builtin_matching({"valid-full", "auth-none"});
   SECTION("not a terminal") {
     auto out = run_and_write(server, options_for(server), cases, false);
-    CHECK_THAT(out.console, Catch::Contains("] FAIL valid-full  (echo)"));
+    CHECK_THAT(out.console, Catch::Contains("] FAIL valid-full  (echo, state)"));
     CHECK_THAT(out.console, Catch::Contains("] PASS auth-none"));
     CHECK_THAT(out.console, Catch::Contains("Summary: 2 cases: 1 passed, 1 failed, 0 skipped; 0 retries"));
     CHECK_THAT(out.console, Catch::Contains("[echo] /caller_id"));

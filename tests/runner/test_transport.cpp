@@ -301,3 +301,45 @@ TEST_CASE("TLS is verified by default, against --ca-file, and only skipped with 
     CHECK(report_to_json(report)["target"]["insecure"] == true);
   }
 }
+
+TEST_CASE("a 201 whose endpoint cannot be read back is reported under state", "[runner][transport][state]") {
+  const std::string id = "4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      auto in = nlohmann::json::parse(req.body);
+      nlohmann::json out = {{"id", id},
+                            {"username", in["username"]},
+                            {"caller_id", ""},
+                            {"send_as", ""},
+                            {"ciphers", nlohmann::json::array()},
+                            {"codecs", nlohmann::json::array()},
+                            {"encryption", "default"},
+                            {"call_handler", "default"},
+                            {"calling_handler_resource_id", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}};
+      res.status = 201;
+      res.set_content(out.dump(), "application/json");
+    });
+    // The create was not kept: reading it back, and deleting it, find nothing.
+    s.Get(".*/sip_endpoints/.*", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 404;
+      res.set_content(R"({"error":"Not Found"})", "application/json");
+    });
+    s.Delete(".*", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 404;
+      res.set_content(R"({"error":"Not Found"})", "application/json");
+    });
+    s.Get(".*/sip_endpoints", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_content(R"({"data":[],"links":{}})", "application/json");
+    });
+  });
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal"}),
+                                   stub_options(stub.base_url()));
+  INFO(describe_failures(report));
+  const CheckFailure* f = find_failure(report, "state");
+  REQUIRE(f);
+  CHECK(f->actual == "404");
+  CHECK_THAT(f->message, Catch::Contains("not kept"));
+  CHECK(report.failed() == 1);
+  CHECK(report.cleanup.leftovers.empty());
+}

@@ -207,7 +207,7 @@ struct RunOptions {
 
 /// One way a response broke a rule. `check` is a stable id:
 /// transport, size, max-time, redirect, status, undocumented-status, content-type, json,
-/// schema, enum, echo, secrets, attribute (and cleanup for run-level failures).
+/// schema, enum, echo, secrets, attribute, state (and cleanup for run-level failures).
 struct CheckFailure {
   std::string check;
   std::string pointer;  ///< JSON Pointer into the response body ("" = the root or not applicable)
