@@ -168,7 +168,7 @@ TEST_CASE("a DELETE that answers 204 and keeps the endpoint leaves it listed as 
   CHECK_THAT(junit.str(), Catch::Contains("type=\"cleanup\""));
 }
 
-TEST_CASE("--keep keeps what the run created and lists it", "[runner][cleanup]") {
+TEST_CASE("with --keep the run keeps what it created and lists it", "[runner][cleanup]") {
   ServerGuard server;
   RunOptions opts = options_for(server);
   opts.keep = true;
