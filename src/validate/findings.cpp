@@ -345,12 +345,26 @@ std::string render_value(const Json& value) {
       return quote(value.get_ref<const std::string&>());
     case Json::value_t::array:
     case Json::value_t::object: {
+      // Small flat containers are shown whole (a secret member's value hidden);
+      // anything else is described by its size.
       const bool small = value.size() <= 6 && std::all_of(value.begin(), value.end(), [](const Json& member) {
                            return member.is_primitive() &&
                                   (!member.is_string() || member.get_ref<const std::string&>().size() <= 24);
                          });
       if (small) {
-        std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+        std::string text(1, value.is_array() ? '[' : '{');
+        for (auto it = value.begin(); it != value.end(); ++it) {
+          if (it != value.begin()) text += ',';
+          if (value.is_object()) {
+            text += quote(it.key(), 32) + ':';
+            if (is_secret_field(it.key())) {
+              text += "(hidden)";
+              continue;
+            }
+          }
+          text += render_value(*it);
+        }
+        text += value.is_array() ? ']' : '}';
         if (text.size() <= 96) return text;
       }
       if (value.is_array()) {
