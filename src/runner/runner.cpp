@@ -326,7 +326,10 @@ class Run {
       // Parsed once, for the id and for every check that reads the body.
       auto parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
       sr.created_id = detail::created_id(ex, parsed);
-      record_created(step, sr.created_id, c.id);
+      // A subscriber is swept at cleanup when a create there may have succeeded: a 2xx, or no
+      // (complete) answer to a request that reached the server.
+      bool maybe_created = (ex.status >= 200 && ex.status < 300) || (ex.status == -1 && !ex.nothing_sent);
+      record_created(step, sr.created_id, c.id, maybe_created);
 
       detail::CheckInput in;
       in.contract = &contract_;
@@ -367,10 +370,11 @@ class Run {
     return detail::check_state(in, ex, parsed, created, op_.get_schema, op_.get_status);
   }
 
-  void record_created(const Step& step, const std::string& id, const std::string& case_id) {
+  void record_created(const Step& step, const std::string& id, const std::string& case_id,
+                      bool maybe_created) {
     std::lock_guard lock(mutex_);
     const auto& subscriber = step.path_params.at("fabric_subscriber_id");
-    subscribers_.insert(subscriber);
+    if (maybe_created) subscribers_.insert(subscriber);
     if (!id.empty()) created_.push_back({subscriber, id, case_id});
   }
 

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -40,7 +42,19 @@ class HttpSession {
     }
     client_.set_default_headers({{"User-Agent", std::string("sipcontract/") + SIPCONTRACT_RUNNER_VERSION},
                                  {"Accept", "application/json"}});
+    watchdog_ = std::thread([this] { watch(); });
   }
+
+  ~HttpSession() {
+    {
+      std::lock_guard lock(watch_mutex_);
+      quit_ = true;
+    }
+    watch_cv_.notify_all();
+    watchdog_.join();
+  }
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
 
   Exchange attempt(const OutgoingRequest& r) {
     Exchange ex;
@@ -52,11 +66,18 @@ class HttpSession {
       req.body = *r.body;
       req.set_header("Content-Type", r.content_type);
     }
-    // The read timeout cuts a stalled answer at --max-time; the receiver cuts one that trickles.
-    auto limit = r.bounded ? std::min(options_.timeout, options_.max_time + std::chrono::milliseconds(50))
-                           : options_.timeout;
+    // Three bounds: the read timeout cuts a stalled answer, the content receiver one whose body
+    // trickles, and the watchdog anything else (a status line or headers sent a byte at a time,
+    // or without end) at a hard deadline. Connecting is bounded on its own, so an unreachable
+    // host is a transport error, not a slow answer.
+    using std::chrono::milliseconds;
+    auto limit =
+        r.bounded ? std::min(options_.timeout, options_.max_time + milliseconds(50)) : options_.timeout;
+    client_.set_connection_timeout(r.bounded ? std::min(options_.timeout, options_.max_time)
+                                             : options_.timeout);
     client_.set_read_timeout(limit);
     client_.set_write_timeout(limit);
+    const auto total = r.bounded ? options_.max_time + milliseconds(250) : options_.timeout * 2;
 
     bool too_large = false;
     bool too_slow = false;
@@ -87,9 +108,11 @@ class HttpSession {
 
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
+    arm(start + total);
     bool ok = client_.send(req, res, err);
+    const bool cut = disarm();
     ex.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (ok && err == httplib::Error::Success) {
+    if (ok && err == httplib::Error::Success && !cut) {
       ex.status = res.status;
       for (const auto& [k, v] : res.headers) ex.headers.emplace_back(k, v);
       return ex;
@@ -102,10 +125,15 @@ class HttpSession {
       ex.status = res.status;
       ex.failure_detail = "the response body passed " + std::to_string(cap) +
                           " bytes (--max-response-bytes); reading stopped";
-    } else if (too_slow || (past_max_time && (err == httplib::Error::Read || err == httplib::Error::Write))) {
+    } else if (too_slow || (r.bounded && cut) ||
+               (past_max_time && (err == httplib::Error::Read || err == httplib::Error::Write))) {
       ex.failure = Exchange::Failure::kTooSlow;
       ex.failure_detail = "no complete response within " + std::to_string(options_.max_time.count()) +
                           " ms (--max-time); reading stopped";
+    } else if (cut) {
+      ex.failure = Exchange::Failure::kTransport;
+      ex.failure_detail =
+          "no complete response within " + std::to_string(total.count()) + " ms; the connection was cut";
     } else {
       ex.failure = Exchange::Failure::kTransport;
       ex.failure_detail = describe(err);
@@ -125,6 +153,42 @@ class HttpSession {
   bool tls_verification_failed() const { return tls_verification_failed_; }
 
  private:
+  /// Sets the hard deadline of the request about to be sent.
+  void arm(Clock::time_point deadline) {
+    {
+      std::lock_guard lock(watch_mutex_);
+      deadline_ = deadline;
+      fired_ = false;
+    }
+    watch_cv_.notify_all();
+  }
+
+  /// Clears the deadline; true when the watchdog cut the request.
+  bool disarm() {
+    std::lock_guard lock(watch_mutex_);
+    deadline_.reset();
+    return fired_;
+  }
+
+  void watch() {
+    std::unique_lock lock(watch_mutex_);
+    while (!quit_) {
+      if (!deadline_) {
+        watch_cv_.wait(lock);
+        continue;
+      }
+      if (Clock::now() < *deadline_) {
+        watch_cv_.wait_until(lock, *deadline_);
+        continue;
+      }
+      // Past the deadline with the request still out: shut its socket, which ends the read.
+      // Done under the lock, so it can never hit the next request.
+      fired_ = true;
+      deadline_.reset();
+      client_.stop();
+    }
+  }
+
   std::string describe(httplib::Error err) const {
     switch (err) {
       case httplib::Error::Connection:
@@ -153,6 +217,12 @@ class HttpSession {
 
   httplib::Client client_;
   TransportOptions options_;
+  std::thread watchdog_;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  std::optional<Clock::time_point> deadline_;
+  bool fired_ = false;
+  bool quit_ = false;
   bool write_failed_ = false;
   bool tls_verification_failed_ = false;
 };

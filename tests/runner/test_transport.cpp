@@ -8,12 +8,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "runner_test_support.hpp"
@@ -342,4 +344,48 @@ TEST_CASE("a 201 whose endpoint cannot be read back is reported under state", "[
   CHECK_THAT(f->message, Catch::Contains("not kept"));
   CHECK(report.failed() == 1);
   CHECK(report.cleanup.leftovers.empty());
+}
+
+TEST_CASE("headers that trickle without end are cut at --max-time", "[runner][transport][slow]") {
+  // A raw server: a status line, then one header byte every 20 ms, for as long as anyone reads.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    while (!stop) {
+      pollfd p{listener, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(listener, nullptr, nullptr);
+      if (c < 0) continue;
+      char buf[4096];
+      (void)::recv(c, buf, sizeof buf, 0);
+      const char* head = "HTTP/1.1 201 Created\r\nX-Slow: ";
+      bool ok = ::send(c, head, std::strlen(head), MSG_NOSIGNAL) > 0;
+      for (int i = 0; ok && !stop && i < 3000; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ok = ::send(c, "a", 1, MSG_NOSIGNAL) == 1;
+      }
+      ::close(c);
+    }
+  });
+  auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
+  opts.transport.max_time = std::chrono::milliseconds(300);
+  opts.transport.timeout = std::chrono::seconds(1);  // bounds the cleanup sweep's list call (2 x 1 s)
+  opts.transport.retries = 0;
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"auth-none"}), opts);
+  stop = true;
+  server.join();
+  ::close(listener);
+  INFO(describe_failures(report));
+  const CheckFailure* f = find_failure(report, "max-time");
+  REQUIRE(f);
+  CHECK(report.cases.at(0).steps.at(0).status == -1);
 }
