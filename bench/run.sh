@@ -27,6 +27,7 @@ min_time=1.0
 wrk_duration=3
 wrk_connections=16
 only=validation,server,runner
+quick=0
 cores=$(nproc)
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
     --min-time) min_time=$2; shift 2 ;;
     --wrk-duration) wrk_duration=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    --quick) reps=2; count=10000; min_time=0.3; wrk_duration=1; shift ;;
+    --quick) quick=1; reps=2; count=10000; min_time=0.3; wrk_duration=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -179,24 +180,34 @@ run_server() {
 }
 
 # --- runner --------------------------------------------------------------------------------------
-runner_suites=5
-[ "$reps" -le 2 ] && runner_suites=2
+runner_suites=20   # in-process suites per repetition for the runner and for the raw loop
+process_runs=5     # `sipcontract run` and the raw-loop process, per repetition
+if [ "$quick" = 1 ]; then runner_suites=5; process_runs=2; fi
+time_runs() {  # time_runs ID REP COMMAND...: mean wall seconds of $process_runs runs of COMMAND
+  local id=$1 rep=$2 t0 t1 i; shift 2
+  t0=$(now_ns)
+  for i in $(seq 1 "$process_runs"); do
+    "$@" >"$out/$id.log" 2>&1 || die "$id failed (exit $?): see $out/$id.log"
+  done
+  t1=$(now_ns)
+  record "$id" "$rep" "$(awk -v n=$((t1 - t0)) -v k="$process_runs" -v id="$id" \
+    'BEGIN{printf "{\"bench\":\"%s\",\"runs\":%d,\"seconds\":%.6f}", id, k, n / 1e9 / k}')"
+}
 run_runner() {
-  local rep=$1 lines t0 t1
+  local rep=$1 lines
   # In process: run_contract_tests() and the raw loop, suite by suite, each on a fresh server.
-  lines=$("$bin/sipcontract-bench-runner" --mode all --suites "$runner_suites")
+  lines=$("$bin/sipcontract-bench-runner" --mode all --suites "$runner_suites" --nagle-suites 1)
   record runner "$rep" "$(grep '"bench":"runner"' <<<"$lines")"
   record raw_loop "$rep" "$(grep '"bench":"raw-loop"' <<<"$lines")"
   record raw_loop_nagle "$rep" "$(grep '"bench":"raw-loop-nagle"' <<<"$lines")"
   # As processes, the way a user or CI runs it: `sipcontract run` starts its own reference server.
-  t0=$(now_ns)
-  "$cli" run >"$out/run.log" 2>&1 || die "sipcontract run failed against its own reference server (see $out/run.log)"
-  t1=$(now_ns)
-  record runner_process "$rep" "{\"bench\":\"runner-process\",\"seconds\":$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.6f", n/1e9}')}"
-  t0=$(now_ns)
-  "$bin/sipcontract-bench-runner" --mode raw --suites 1 >/dev/null || die "the raw loop failed"
-  t1=$(now_ns)
-  record raw_process "$rep" "{\"bench\":\"raw-process\",\"seconds\":$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.6f", n/1e9}')}"
+  if [ $((rep % 2)) -eq 1 ]; then
+    time_runs runner_process "$rep" "$cli" run
+    time_runs raw_process "$rep" "$bin/sipcontract-bench-runner" --mode raw --suites 1
+  else
+    time_runs raw_process "$rep" "$bin/sipcontract-bench-runner" --mode raw --suites 1
+    time_runs runner_process "$rep" "$cli" run
+  fi
 }
 
 start=$(date +%s)

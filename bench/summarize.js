@@ -147,9 +147,9 @@ function main() {
   if (byId.has('runner')) {
     const r = [...byId.get('runner').values()][0];
     const raw = [...(byId.get('raw_loop') || new Map()).values()][0] || {};
-    extras.push(`runner: ${r.cases} cases, ${r.steps_per_suite} requests checked per suite (${r.passed} passed, ` +
-                `${r.failed} failed, ${r.skipped} skipped), jobs ${r.jobs}; raw loop: ${raw.requests} requests per ` +
-                `suite including ${raw.deleted} cleanup deletes, statuses ${JSON.stringify(raw.statuses)}`);
+    extras.push(`runner: ${r.cases} cases, ${r.steps_per_suite} case steps per suite (${r.passed} passed, ` +
+                `${r.failed} failed, ${r.skipped} skipped), jobs ${r.jobs}; the same requests in the raw loop: ${raw.requests} per ` +
+                `suite (steps, read-back GETs, ${raw.deleted} cleanup deletes, 1 list), statuses ${JSON.stringify(raw.statuses)}`);
   }
   if (corpus) {
     extras.push(`corpus: ${corpus.docs} documents, ${(corpus.bytes / 1e6).toFixed(1)} MB, seed ${corpus.seed}, ` +
