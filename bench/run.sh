@@ -116,6 +116,8 @@ run_validation() {
   pair "$rep" lib_validate_1 ajv_all_1 'lib --mode validate --threads 1' 'ajv --threads 1 --all-errors'
   pair "$rep" lib_validate_n ajv_all_n "lib --mode validate --threads $cores" "ajv --threads $cores --all-errors"
   pair "$rep" parse_1 json_parse_1 'lib --mode parse --threads 1' 'ajv --threads 1 --mode parse'
+  record sax_1 "$rep" "$(lib --mode sax --threads 1)"
+  record rapidjson_1 "$rep" "$(lib --mode rapidjson --threads 1)"
   record cli_ndjson "$rep" "$(cli_ndjson 1)"
   record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")"
 }

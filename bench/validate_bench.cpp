@@ -5,11 +5,15 @@
 //
 // Modes: is_valid (parse_json + Schema::is_valid), validate (parse_json + Schema::validate, every
 // finding), parse (nlohmann::json::parse alone: the parser's ceiling), parse_json (sipcontract's
-// bounded parse alone). The corpus is read into memory first; the timed part splits lines, parses
-// and validates, as ajv-bench.js does with JSON.parse + ajv. Each thread owns a contiguous slice of
-// the corpus and its own verdict counter; threads share the one compiled Schema (documented as safe).
-// Protocol, shared with ajv-bench.js: one untimed warm-up pass per thread, then P timed passes on
-// every thread, P chosen so the run lasts about --min-time seconds. Prints one JSON line.
+// bounded parse alone), sax (nlohmann's SAX parser with a handler that keeps nothing: the lexer alone),
+// rapidjson (RapidJSON's DOM parse alone: Debian ships it with valijson, which has an adapter for it). The
+// corpus is read into memory first; the timed part splits lines, parses and validates, as ajv-bench.js does
+// with JSON.parse + ajv. Each thread owns a contiguous slice of the corpus and its own verdict counter;
+// threads share the one compiled Schema (documented as safe). Protocol, shared with ajv-bench.js: one untimed
+// warm-up pass per thread, then P timed passes on every thread, P chosen so the run lasts about --min-time
+// seconds. Prints one JSON line.
+#include <rapidjson/document.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -33,12 +37,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Mode { kIsValid, kValidate, kParse, kParseJson };
+enum class Mode { kIsValid, kValidate, kParse, kParseJson, kSax, kRapidJson };
 
 struct PassResult {
   std::uint64_t docs = 0;
   std::uint64_t valid = 0;
   std::uint64_t findings = 0;  // summed so the compiler cannot drop validate()'s work
+};
+
+/// A SAX handler that accepts every event and keeps nothing: nlohmann's lexer and syntax check alone,
+/// the ceiling of any validator that reads events from nlohmann::json instead of building a DOM.
+struct NullSax {
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(nlohmann::json::number_integer_t) { return true; }
+  bool number_unsigned(nlohmann::json::number_unsigned_t) { return true; }
+  bool number_float(nlohmann::json::number_float_t, const std::string&) { return true; }
+  bool string(std::string&) { return true; }
+  bool binary(nlohmann::json::binary_t&) { return true; }
+  bool start_object(std::size_t) { return true; }
+  bool key(std::string&) { return true; }
+  bool end_object() { return true; }
+  bool start_array(std::size_t) { return true; }
+  bool end_array() { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 };
 
 /// One pass over [begin, end): split at '\n', and give each non-empty line a verdict.
@@ -57,6 +79,18 @@ PassResult run_pass(std::string_view slice, Mode mode, const sipcontract::Schema
       case Mode::kParse: {
         auto doc = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
         if (!doc.is_discarded()) ++r.valid;  // "valid" here means well-formed JSON
+        break;
+      }
+      case Mode::kSax: {
+        NullSax sax;
+        if (nlohmann::json::sax_parse(line.begin(), line.end(), &sax)) ++r.valid;
+        break;
+      }
+      case Mode::kRapidJson: {
+        rapidjson::Document doc;
+        // UTF-8 checked, as nlohmann and JSON.parse do; RapidJSON skips that by default.
+        doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
+        if (!doc.HasParseError()) ++r.valid;
         break;
       }
       case Mode::kParseJson: {
@@ -110,9 +144,9 @@ int main(int argc, char** argv) {
   unsigned threads = 1;
   double min_time = 1.0;
   app.add_option("--corpus", corpus_path, "NDJSON corpus (sipcontract-bench-corpus)")->required();
-  app.add_option("--mode", mode_name, "is_valid | validate | parse | parse_json")
+  app.add_option("--mode", mode_name, "is_valid | validate | parse | parse_json | sax | rapidjson")
       ->capture_default_str()
-      ->check(CLI::IsMember({"is_valid", "validate", "parse", "parse_json"}));
+      ->check(CLI::IsMember({"is_valid", "validate", "parse", "parse_json", "sax", "rapidjson"}));
   app.add_option("--threads", threads, "worker threads; 0 = every core")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
@@ -121,10 +155,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.01, 600.0));
   CLI11_PARSE(app, argc, argv);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const Mode mode = mode_name == "is_valid"   ? Mode::kIsValid
-                    : mode_name == "validate" ? Mode::kValidate
-                    : mode_name == "parse"    ? Mode::kParse
-                                              : Mode::kParseJson;
+  const Mode mode = mode_name == "is_valid"    ? Mode::kIsValid
+                    : mode_name == "validate"  ? Mode::kValidate
+                    : mode_name == "parse"     ? Mode::kParse
+                    : mode_name == "sax"       ? Mode::kSax
+                    : mode_name == "rapidjson" ? Mode::kRapidJson
+                                               : Mode::kParseJson;
 
   std::ifstream in(corpus_path, std::ios::binary);
   if (!in) {
