@@ -873,6 +873,15 @@ class BundleConstraint final : public valijson::constraints::PolyConstraint {
 
 }  // namespace
 
+std::optional<std::string> regex_problem(const std::string& pattern) {
+  try {
+    compile_regex(pattern);
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
 void Out::report(const RawFinding& finding) const { report_at(context_, finding); }
 
 void Out::report_at(const Context& context, const RawFinding& finding) const {

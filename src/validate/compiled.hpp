@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <valijson/constraints/constraint.hpp>
 #include <valijson/schema.hpp>
@@ -73,6 +74,8 @@ std::unique_ptr<Check> make_type_check(unsigned mask, std::vector<std::string> n
 std::unique_ptr<Check> make_enum_check(std::vector<Json> values);
 std::unique_ptr<Check> make_const_check(Json value);
 std::unique_ptr<Check> make_format_check(Format format, std::string name);
+/// Why RE2 cannot compile `pattern` (an ECMA-262 regular expression), or nothing when it can.
+std::optional<std::string> regex_problem(const std::string& pattern);
 /// Throws std::invalid_argument (with RE2's reason) when RE2 cannot compile `pattern`.
 std::unique_ptr<Check> make_pattern_check(const std::string& pattern);
 /// keyword: minLength, maxLength, minItems, maxItems, minProperties, maxProperties.

@@ -604,7 +604,11 @@ class Compiler {
       if (!value.is_object())
         fail(where / "patternProperties", "patternProperties must be an object of schemas");
       for (auto it = value.begin(); it != value.end(); ++it) {
-        patterns.push_back({it.key(), child_unit(node, it.value(), where / "patternProperties" / it.key())});
+        const Location at = where / "patternProperties" / it.key();
+        if (auto problem = regex_problem(it.key())) {
+          fail(at, "RE2 cannot compile the pattern " + quote(it.key(), 200) + ": " + *problem);
+        }
+        patterns.push_back({it.key(), child_unit(node, it.value(), at)});
       }
     }
     Unit* additional = nullptr;
@@ -618,12 +622,8 @@ class Compiler {
       }
     }
     if (patterns.empty() && additional == nullptr && !forbidden) return;
-    try {
-      checks.push_back(
-          make_extra_properties_check(std::move(declared), std::move(patterns), additional, forbidden));
-    } catch (const std::invalid_argument& e) {
-      fail(where / "patternProperties", std::string("RE2 cannot compile a pattern: ") + e.what());
-    }
+    checks.push_back(
+        make_extra_properties_check(std::move(declared), std::move(patterns), additional, forbidden));
   }
 
   void compile_items(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
