@@ -151,7 +151,8 @@ function workerMain() {
   });
 }
 
-function report(args, bytes, warm, passes, seconds, timedErrors) {
+function report(args, bytes, warm, passes, seconds, timedErrors, cpu0) {
+  const cpu = process.cpuUsage(cpu0);  // the whole process, worker threads included
   const docs = warm.docs * passes;
   const out = {
     bench: `ajv-${args.mode === 'parse' ? 'json_parse' : args.allErrors ? 'all_errors' : 'validate'}`,
@@ -165,6 +166,7 @@ function report(args, bytes, warm, passes, seconds, timedErrors) {
     seconds,
     docs_per_s: docs / seconds,
     mb_per_s: (bytes * passes) / seconds / 1e6,
+    cpus_used: (cpu.user + cpu.system) / 1e6 / seconds,
   };
   if (args.allErrors) out.errors_per_pass = warm.errors;
   process.stdout.write(JSON.stringify(out) + '\n');
@@ -181,10 +183,11 @@ function mainSingle(args, text, bytes) {
   const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
   const passes = Math.max(1, Math.ceil(args.minTime / Math.max(warmSeconds, 1e-6)));
   let errors = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < passes; ++i) errors += runPass(text, args.mode, validate).errors;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  report(args, bytes, warm, passes, seconds, errors);
+  report(args, bytes, warm, passes, seconds, errors, cpu0);
 }
 
 function mainThreads(args, text, bytes) {
@@ -198,6 +201,7 @@ function mainThreads(args, text, bytes) {
   let errors = 0;
   let passes = 0;
   let t0 = 0n;
+  let cpu0 = null;
   for (const w of workers) {
     w.on('error', (e) => fail(`worker failed: ${e.message}`));
     w.on('message', (msg) => {
@@ -208,6 +212,7 @@ function mainThreads(args, text, bytes) {
         slowest = Math.max(slowest, msg.warmSeconds);
         if (++warmed === workers.length) {
           passes = Math.max(1, Math.ceil(args.minTime / Math.max(slowest, 1e-6)));
+          cpu0 = process.cpuUsage();
           t0 = process.hrtime.bigint();
           for (const x of workers) x.postMessage({ passes });
         }
@@ -215,7 +220,7 @@ function mainThreads(args, text, bytes) {
         errors += msg.errors;
         if (++done === workers.length) {
           const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-          report(args, bytes, warm, passes, seconds, errors);
+          report(args, bytes, warm, passes, seconds, errors, cpu0);
         }
       }
     });

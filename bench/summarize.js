@@ -16,7 +16,7 @@ const fs = require('fs');
 // kind: 'rate' (higher is better) or 'time' (lower is better). target: {min} on ours/anchor for
 // rates, {max} for times. unit formats the value.
 const FIGURES = [
-  { group: 'Validation: bytes to verdicts (docs/s; MB/s below)' },
+  { group: 'Validation: bytes to verdicts (docs/s; below: MB/s and the CPUs the run really used)' },
   { title: 'library is_valid(), 1 thread', ours: 'lib_is_valid_1', anchor: 'ajv_1', anchorTitle: 'ajv, 1 thread',
     metric: 'docs_per_s', also: 'mb_per_s', target: { min: 1.0 } },
   { title: 'library is_valid(), all cores', ours: 'lib_is_valid_n', anchor: 'ajv_n', anchorTitle: 'ajv, all cores',
@@ -109,6 +109,12 @@ function main() {
     if (!(r.share_201 >= 0.99)) problems.push(`bare rep ${rep}: only ${(100 * r.share_201).toFixed(2)}% of answers were 201`);
   }
 
+  // How many CPUs a measurement really had (CPU time / wall time): on a shared machine an
+  // "all cores" run may get far less than every core, and this says so next to its figure.
+  const withCpus = (text, id) => {
+    const cpus = median(values(id, 'cpus_used'));
+    return Number.isFinite(cpus) ? `${text}, ${cpus.toFixed(2)} CPU` : text;
+  };
   const rows = [];
   for (const f of FIGURES) {
     if (f.group) {
@@ -134,8 +140,8 @@ function main() {
       reps: ours.size,
       ours: fmt(median(values(f.ours, f.metric)), f.metric),
       anchor: fmt(median(values(f.anchor, f.metric)), f.metric),
-      oursAlso: f.also ? fmt(median(values(f.ours, f.also)), f.also) : '',
-      anchorAlso: f.also ? fmt(median(values(f.anchor, f.also)), f.also) : '',
+      oursAlso: f.also ? withCpus(fmt(median(values(f.ours, f.also)), f.also), f.ours) : '',
+      anchorAlso: f.also ? withCpus(fmt(median(values(f.anchor, f.also)), f.also), f.anchor) : '',
       ratio: Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a',
       spread: ratios.length ? `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}` : '',
       target,
@@ -183,14 +189,14 @@ function main() {
   } else {
     const pad = (s, n) => String(s).padEnd(n);
     const lpad = (s, n) => String(s).padStart(n);
-    console.log(`${pad('figure', 46)} ${lpad('ours', 15)}  ${pad('anchor', 36)} ${lpad('anchor', 15)} ${lpad('ratio', 7)} ${pad(' (min-max)', 12)} ${pad('target', 9)} verdict`);
+    console.log(`${pad('figure', 46)} ${lpad('ours', 22)}  ${pad('anchor', 34)} ${lpad('anchor', 22)} ${lpad('ratio', 7)} ${pad(' (min-max)', 12)} ${pad('target', 9)} verdict`);
     for (const r of rows) {
       if (r.group) {
         console.log(`\n${r.group}`);
         continue;
       }
-      console.log(`${pad(r.title, 46)} ${lpad(r.ours, 15)}  ${pad(r.anchorTitle, 36)} ${lpad(r.anchor, 15)} ${lpad(r.ratio, 7)} ${pad(` (${r.spread})`, 12)} ${pad(r.target, 9)} ${r.verdict}`);
-      if (r.oursAlso) console.log(`${pad('', 46)} ${lpad(r.oursAlso, 15)}  ${pad('', 36)} ${lpad(r.anchorAlso, 15)}`);
+      console.log(`${pad(r.title, 46)} ${lpad(r.ours, 22)}  ${pad(r.anchorTitle, 34)} ${lpad(r.anchor, 22)} ${lpad(r.ratio, 7)} ${pad(` (${r.spread})`, 12)} ${pad(r.target, 9)} ${r.verdict}`);
+      if (r.oursAlso) console.log(`${pad('', 46)} ${lpad(r.oursAlso, 22)}  ${pad('', 34)} ${lpad(r.anchorAlso, 22)}`);
     }
   }
   console.log('');

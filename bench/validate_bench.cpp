@@ -13,6 +13,7 @@
 // warm-up pass per thread, then P timed passes on every thread, P chosen so the run lasts about --min-time
 // seconds. Prints one JSON line.
 #include <rapidjson/document.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -118,6 +119,16 @@ PassResult run_pass(std::string_view slice, Mode mode, const sipcontract::Schema
   return r;
 }
 
+/// User + system CPU time of the whole process (every thread) so far.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return sec(usage.ru_utime) + sec(usage.ru_stime);
+}
+
 /// Cuts the corpus into `n` slices of about equal bytes, each ending at a line end.
 std::vector<std::string_view> slice_corpus(std::string_view corpus, unsigned n) {
   std::vector<std::string_view> slices;
@@ -195,10 +206,12 @@ int main(int argc, char** argv) {
   const double slowest = *std::max_element(warm_seconds.begin(), warm_seconds.end());
   passes =
       std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(slowest, 1e-6))));
+  const double cpu0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   sync.arrive_and_wait();
   sync.arrive_and_wait();
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpus_used = (process_cpu_seconds() - cpu0) / seconds;
   for (auto& w : workers) w.join();
 
   PassResult total;
@@ -212,7 +225,8 @@ int main(int argc, char** argv) {
   nlohmann::json out = {
       {"bench", "lib-" + mode_name}, {"threads", threads},           {"docs", total.docs},
       {"bytes", corpus.size()},      {"valid", total.valid},         {"passes", passes},
-      {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6}};
+      {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6},
+      {"cpus_used", cpus_used}};
   if (mode == Mode::kValidate) out["findings_per_pass"] = total.findings;
   std::cout << out.dump() << '\n';
   return timed_findings.load() == total.findings * passes ? 0 : 3;  // every pass must give the same answer
