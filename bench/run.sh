@@ -62,13 +62,15 @@ if wants server && ! command -v wrk >/dev/null; then
 fi
 
 say "building Release in $build"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" -j "$cores" --target sipcontract sipcontract-bench-corpus sipcontract-bench-validate \
-  sipcontract-bench-bare-server sipcontract-bench-runner >/dev/null
+mkdir -p "$out"
+{
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF -DSIPCONTRACT_BUILD_BENCH=ON &&
+  cmake --build "$build" -j "$cores" --target sipcontract sipcontract-bench-corpus sipcontract-bench-validate \
+    sipcontract-bench-bare-server sipcontract-bench-runner
+} >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; die "the Release build failed (log: $out/build.log)"; }
 bin=$build/bench
 cli=$build/src/cli/sipcontract
 
-mkdir -p "$out"
 results=$out/results.ndjson
 : >"$results"
 corpus=$out/corpus-$seed-$count.ndjson
@@ -83,13 +85,15 @@ record corpus 0 "$("$bin/sipcontract-bench-corpus" --seed "$seed" --count "$coun
 corpus_bytes=$(stat -c %s "$corpus")
 
 # --- validation ----------------------------------------------------------------------------------
-lib() { "$bin/sipcontract-bench-validate" --corpus "$corpus" --min-time "$min_time" "$@"; }
-ajv() { node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/schemas" --min-time "$min_time" "$@"; }
+# Every measured command runs under a time limit, so a hang ends the run instead of the machine's day.
+bounded() { timeout --kill-after=5 "$@"; }
+lib() { bounded 300 "$bin/sipcontract-bench-validate" --corpus "$corpus" --min-time "$min_time" "$@"; }
+ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/schemas" --min-time "$min_time" "$@"; }
 # `sipcontract validate` as a user runs it: a process from start to exit, JSON lines to a pipe.
 cli_ndjson() {  # cli_ndjson JOBS
   local t0 t1 summary
   t0=$(now_ns)
-  summary=$("$cli" validate --ndjson -j "$1" --format json request "$corpus" | tail -n 1) || true
+  summary=$(bounded 300 "$cli" validate --ndjson -j "$1" --format json request "$corpus" | tail -n 1) || true
   t1=$(now_ns)
   node -e '
     const [summaryLine, ns, docsBytes] = process.argv.slice(1);
@@ -130,7 +134,8 @@ server_pid=""
 server_port=""
 start_server() {  # start_server LOG COMMAND...: waits for "listening on http://127.0.0.1:PORT"
   local log=$1; shift
-  "$@" >"$log" 2>&1 &
+  : >"$log"  # emptied here, not by the background redirection, so no stale port is read from it
+  "$@" >>"$log" 2>&1 &
   server_pid=$!
   server_port=""
   for _ in $(seq 1 200); do
@@ -159,7 +164,7 @@ bench_auth="Basic $(printf '%s:%s' "$bench_project" "$bench_token" | base64 -w0)
 
 wrk_creates() {  # wrk_creates RUN-LABEL: load against $server_port, prints wrk-create.lua's JSON line
   BENCH_PATH="/api/fabric/resources/subscribers/$bench_subscriber/sip_endpoints" BENCH_AUTH="$bench_auth" \
-  BENCH_RUN="$1" wrk -t1 -c"$wrk_connections" -d"${wrk_duration}s" -s "$here/wrk-create.lua" \
+  BENCH_RUN="$1" bounded $((wrk_duration + 60)) wrk -t1 -c"$wrk_connections" -d"${wrk_duration}s" -s "$here/wrk-create.lua" \
     "http://127.0.0.1:$server_port" | grep '^{"bench":"wrk"'
 }
 measure_serve() {
@@ -189,7 +194,7 @@ time_runs() {  # time_runs ID REP COMMAND...: mean wall seconds of $process_runs
   local id=$1 rep=$2 t0 t1 i; shift 2
   t0=$(now_ns)
   for i in $(seq 1 "$process_runs"); do
-    "$@" >"$out/$id.log" 2>&1 || die "$id failed (exit $?): see $out/$id.log"
+    bounded 300 "$@" >"$out/$id.log" 2>&1 || die "$id failed (exit $?): see $out/$id.log"
   done
   t1=$(now_ns)
   record "$id" "$rep" "$(awk -v n=$((t1 - t0)) -v k="$process_runs" -v id="$id" \
@@ -198,7 +203,7 @@ time_runs() {  # time_runs ID REP COMMAND...: mean wall seconds of $process_runs
 run_runner() {
   local rep=$1 lines
   # In process: run_contract_tests() and the raw loop, suite by suite, each on a fresh server.
-  lines=$("$bin/sipcontract-bench-runner" --mode all --suites "$runner_suites" --nagle-suites 1)
+  lines=$(bounded 600 "$bin/sipcontract-bench-runner" --mode all --suites "$runner_suites" --nagle-suites 1)
   record runner "$rep" "$(grep '"bench":"runner"' <<<"$lines")"
   record raw_loop "$rep" "$(grep '"bench":"raw-loop"' <<<"$lines")"
   record raw_loop_nagle "$rep" "$(grep '"bench":"raw-loop-nagle"' <<<"$lines")"
