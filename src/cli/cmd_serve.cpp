@@ -157,6 +157,7 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
       "Run the reference server: an in-memory implementation of Create Subscriber SIP Endpoint and its\n"
       "list/get/delete siblings under /api/fabric, with HTTP Basic auth (SIGNALWIRE_PROJECT_ID:\n"
       "SIGNALWIRE_API_TOKEN from the environment, or generated and printed once). Stops on SIGINT/SIGTERM.");
+  cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->footer(
       "The first line of stdout is \"listening on http://HOST:PORT/api/fabric\".\n"
       "Exit codes: 0 after SIGINT/SIGTERM; 2 bad flags, half-set credentials, unusable access log, or\n"

@@ -264,3 +264,9 @@ TEST_CASE("serve --help documents the flags and the testing group", "[server][cl
     CHECK(p.out().find(flag) != std::string::npos);
   }
 }
+
+TEST_CASE("serve --version prints the version and exits 0", "[server][cli]") {
+  ServeProcess p({"--version"}, {});
+  CHECK(p.finish() == 0);
+  CHECK(p.out().rfind("sipcontract ", 0) == 0);
+}
