@@ -19,7 +19,7 @@ perf record -q -F 999 --call-graph dwarf,16384 -o "$data" \
 perf script -i "$data" -F ip,sym 2>/dev/null | node -e '
   const text = require("fs").readFileSync(0, "utf8");
   const short = (s) => s.replace(/nlohmann::json_abi_v3_11_2::/g, "nlohmann::").replace(/<.*/s, "<...>").slice(0, 80);
-  const parts = new Map(); let total = 0, alloc = 0;
+  const parts = new Map(); let total = 0, alloc = 0, checks = 0;
   for (const sample of text.split("\n\n")) {
     const syms = sample.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => l.split(/\s+/).slice(1).join(" "));
     if (!syms.length) continue;
@@ -29,6 +29,7 @@ perf script -i "$data" -F ip,sym 2>/dev/null | node -e '
       : /parse_json/.test(chain) ? "parsing (sipcontract::parse_json, nlohmann DOM)"
       : /run_pass/.test(chain) ? "the loop itself (freeing the document, splitting lines)" : "outside the loop";
     if (/malloc|free|_int_|tcache|operator new|operator delete/.test(syms[0])) ++alloc;
+    if (/Check::check|check_format|Bundle::validate/.test(chain)) ++checks;
     if (!parts.has(part)) parts.set(part, { n: 0, leaves: new Map() });
     const p = parts.get(part); ++p.n;
     const leaf = short(syms[0]); p.leaves.set(leaf, (p.leaves.get(leaf) || 0) + 1);
@@ -40,4 +41,5 @@ perf script -i "$data" -F ip,sym 2>/dev/null | node -e '
     for (const [leaf, n] of [...p.leaves].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`          ${pct(n)}  ${leaf}`);
   }
   console.log(`${pct(alloc)}  of all samples in the allocator (malloc/free/new/delete)`);
+  console.log(`${pct(checks)}  of all samples inside the sipcontract checks (enum, format, oneOf variants, equal-properties)`);
 '
