@@ -236,6 +236,7 @@ if (isMainThread) {
     fail(`cannot read ${args.corpus}: ${e.code || e.message}`);
   }
   const text = buffer.toString('utf8');
+  if (!/[^\s]/.test(text)) fail(`${args.corpus} holds no document`);
   if (args.threads === 1) mainSingle(args, text, buffer.length);
   else mainThreads(args, text, buffer.length);
 } else {

@@ -179,6 +179,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (corpus.find_first_not_of(" \t\r\n") == std::string::npos) {
+    std::cerr << "sipcontract-bench-validate: " << corpus_path << " holds no document\n";
+    return 2;
+  }
   const sipcontract::Schema& schema = sipcontract::Contract::builtin().request_schema();
 
   const auto slices = slice_corpus(corpus, threads);
