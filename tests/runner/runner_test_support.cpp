@@ -126,7 +126,9 @@ Child::Child(const std::vector<std::string>& args, const std::map<std::string, s
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_s;
-  if (const char* path = std::getenv("PATH")) env_s.push_back(std::string("PATH=") + path);
+  // PATH, and the sanitizers' settings so a sanitizer build's child reports like its parent.
+  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"})
+    if (const char* value = std::getenv(name)) env_s.push_back(std::string(name) + "=" + value);
   for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());

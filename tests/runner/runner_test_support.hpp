@@ -78,7 +78,8 @@ std::string read_file(const std::filesystem::path& path);
 /// A running sipcontract child process with stdout and stderr captured to files.
 class Child {
  public:
-  /// Starts SIPCONTRACT_BIN with `args` and an environment of exactly `env` (plus PATH).
+  /// Starts SIPCONTRACT_BIN with `args` and an environment of exactly `env` (plus PATH and the
+  /// sanitizer option variables when set).
   Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
   ~Child();
   Child(const Child&) = delete;
