@@ -1,7 +1,9 @@
 // Case files, templating, selection and redaction: no server needed.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "runner_test_support.hpp"
@@ -301,4 +303,60 @@ TEST_CASE("the case list shows ids, tags and unsettled reasons", "[runner][cases
   std::ostringstream out;
   write_case_list(sipcontract::test::builtin_matching({"drift-*"}), out);
   CHECK_THAT(out.str(), Catch::StartsWith("drift-codec-opus-variant") && Catch::Contains("unsettled:"));
+}
+
+TEST_CASE("mutated case files give a ConfigError or cases, never another exception",
+          "[runner][cases][robustness]") {
+  // A deterministic mutation run over the shipped case files: bytes flipped, dropped and
+  // duplicated. Whatever comes out, parse_cases either returns cases or throws ConfigError.
+  std::mt19937 rng(20260101);
+  std::size_t parsed = 0;
+  std::size_t refused = 0;
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CONTRACT_TESTS_DIR) + "/cases")) {
+    std::ifstream in(entry.path());
+    std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++files;
+    for (int round = 0; round < 300; ++round) {
+      std::string text = original;
+      const int edits = 1 + static_cast<int>(rng() % 4);
+      for (int e = 0; e < edits && !text.empty(); ++e) {
+        std::size_t at = rng() % text.size();
+        switch (rng() % 4) {
+          case 0:
+            text[at] = static_cast<char>(rng() % 256);
+            break;
+          case 1:
+            text.erase(at, 1 + rng() % 8);
+            break;
+          case 2:
+            text.insert(at, text.substr(at, 1 + rng() % 16));
+            break;
+          case 3:
+            text[at] = "{}[]\",:0n-"[rng() % 10];
+            break;
+        }
+      }
+      try {
+        auto cases = parse_cases(text, "mutated.json", {});
+        ++parsed;
+        for (const auto& c : cases) {
+          TemplateContext ctx;
+          ctx.run_id = "r";
+          ctx.subscriber = "s";
+          ctx.password = "p";
+          ctx.env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+          try {
+            expand_case(c, ctx);
+          } catch (const ConfigError&) {
+          }
+        }
+      } catch (const ConfigError& e) {
+        ++refused;
+        CHECK(std::string(e.what()).find('\n') == std::string::npos);
+      }
+    }
+  }
+  CHECK(parsed + refused == files * 300);
+  CHECK(refused > 0);
 }
