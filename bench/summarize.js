@@ -155,6 +155,20 @@ function main() {
   }
 
   const extras = [];
+  // Under load an "all cores" run gets a fraction of the cores, so its docs/s says nothing about
+  // scaling; docs per CPU-second does: equal on 1 and N threads means the work did not get more
+  // expensive per document when spread over threads (no contention), whatever the machine gave.
+  const perCpu = (id) => median([...(byId.get(id) || new Map()).values()].map((r) => r.docs_per_s / r.cpus_used));
+  const scaling = [];
+  for (const [one, all, name] of [['lib_is_valid_1', 'lib_is_valid_n', 'library is_valid()'], ['ajv_1', 'ajv_n', 'ajv'],
+                                  ['lib_validate_1', 'lib_validate_n', 'library validate()'],
+                                  ['ajv_all_1', 'ajv_all_n', 'ajv allErrors']]) {
+    const a = perCpu(one), b = perCpu(all);
+    if (Number.isFinite(a) && Number.isFinite(b)) {
+      scaling.push(`${name} ${fmt(a, 'docs_per_s')} -> ${fmt(b, 'docs_per_s')} (${(100 * b / a).toFixed(0)}%)`);
+    }
+  }
+  if (scaling.length) extras.push(`docs per CPU-second, 1 thread -> all cores: ${scaling.join('; ')}`);
   const serve = byId.get('serve');
   if (serve) {
     extras.push(`serve: median share of 201 answers ${(100 * median(values('serve', 'share_201'))).toFixed(2)}%, ` +
