@@ -8,7 +8,8 @@
 //   sipcontract-bench-runner --mode raw --suites 1     # the raw loop alone, as a process to time
 //
 // Each suite gets a fresh server, started and stopped outside the timed part; with --mode all the
-// variants take turns suite by suite so they share the machine's noise.
+// variants take turns suite by suite so they share the machine's noise. Exit status: 0; 2 when the
+// cases, the server or the run cannot be set up.
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -284,89 +285,95 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
-  std::signal(SIGPIPE, SIG_IGN);
+  // A schema, case file or server that cannot be set up is a one-line error (exit 2), not an abort.
+  try {
+    std::signal(SIGPIPE, SIG_IGN);
 
-  const auto cases = sipcontract::builtin_cases();
-  double runner_seconds = 0;
-  std::size_t passed = 0, failed = 0, skipped = 0, steps = 0;
-  // "raw" is the anchor: a plain loop with TCP_NODELAY. "raw-nagle" is the same loop with cpp-httplib's
-  // default (Nagle on), to show how much of a gap is the transport setting alone.
-  std::map<std::string, RawStats> raw;
-  std::map<std::string, double> raw_seconds;
+    const auto cases = sipcontract::builtin_cases();
+    double runner_seconds = 0;
+    std::size_t passed = 0, failed = 0, skipped = 0, steps = 0;
+    // "raw" is the anchor: a plain loop with TCP_NODELAY. "raw-nagle" is the same loop with cpp-httplib's
+    // default (Nagle on), to show how much of a gap is the transport setting alone.
+    std::map<std::string, RawStats> raw;
+    std::map<std::string, double> raw_seconds;
 
-  const auto run_runner = [&] {
-    sipcontract::ReferenceServer server(server_options());
-    server.start();
-    sipcontract::RunOptions opts;
-    opts.target = {server.base_url(), server.options().subscribers.front(), server.options().project_id,
-                   server.options().api_token, true};
-    opts.jobs = jobs;
-    const auto t0 = Clock::now();
-    const auto report = sipcontract::run_contract_tests(sipcontract::Contract::builtin(), cases, opts);
-    runner_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    passed += report.passed();
-    failed += report.failed();
-    skipped += report.skipped();
-    for (const auto& c : report.cases) steps += c.steps.size();
-    server.stop();
-  };
-  const auto run_raw = [&](const std::string& variant) {
-    sipcontract::ReferenceServer server(server_options());
-    server.start();
-    // Expansion is outside the timing here and inside the runner's: it is microseconds per suite.
-    const auto suite = plan(cases, server);
-    raw_seconds[variant] += raw_suite(suite, server, jobs, variant == "raw", raw[variant]);
-    server.stop();
-  };
-  std::vector<std::string> variants =
-      mode == "all" ? std::vector<std::string>{"runner", "raw", "raw-nagle"} : std::vector<std::string>{mode};
-  std::map<std::string, unsigned> runs;  // suites each variant ran
-  for (unsigned s = 0; s < suites; ++s) {
-    // Rotate the order suite by suite so no variant always runs first (or right after another).
-    // The Nagle variant takes 40 ms a request: it runs only its first --nagle-suites times.
-    for (std::size_t i = 0; i < variants.size(); ++i) {
-      const auto& v = variants[(i + s) % variants.size()];
-      if (v == "raw-nagle" && mode == "all" && s >= nagle_suites) continue;
-      ++runs[v];
-      if (v == "runner")
-        run_runner();
-      else
-        run_raw(v);
+    const auto run_runner = [&] {
+      sipcontract::ReferenceServer server(server_options());
+      server.start();
+      sipcontract::RunOptions opts;
+      opts.target = {server.base_url(), server.options().subscribers.front(), server.options().project_id,
+                     server.options().api_token, true};
+      opts.jobs = jobs;
+      const auto t0 = Clock::now();
+      const auto report = sipcontract::run_contract_tests(sipcontract::Contract::builtin(), cases, opts);
+      runner_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+      passed += report.passed();
+      failed += report.failed();
+      skipped += report.skipped();
+      for (const auto& c : report.cases) steps += c.steps.size();
+      server.stop();
+    };
+    const auto run_raw = [&](const std::string& variant) {
+      sipcontract::ReferenceServer server(server_options());
+      server.start();
+      // Expansion is outside the timing here and inside the runner's: it is microseconds per suite.
+      const auto suite = plan(cases, server);
+      raw_seconds[variant] += raw_suite(suite, server, jobs, variant == "raw", raw[variant]);
+      server.stop();
+    };
+    std::vector<std::string> variants = mode == "all" ? std::vector<std::string>{"runner", "raw", "raw-nagle"}
+                                                      : std::vector<std::string>{mode};
+    std::map<std::string, unsigned> runs;  // suites each variant ran
+    for (unsigned s = 0; s < suites; ++s) {
+      // Rotate the order suite by suite so no variant always runs first (or right after another).
+      // The Nagle variant takes 40 ms a request: it runs only its first --nagle-suites times.
+      for (std::size_t i = 0; i < variants.size(); ++i) {
+        const auto& v = variants[(i + s) % variants.size()];
+        if (v == "raw-nagle" && mode == "all" && s >= nagle_suites) continue;
+        ++runs[v];
+        if (v == "runner")
+          run_runner();
+        else
+          run_raw(v);
+      }
     }
-  }
-  for (const auto& v : variants) {
-    if (runs[v] == 0) continue;
-    const unsigned n_suites = runs[v];
-    if (v == "runner") {
-      std::cout << nlohmann::json{{"bench", "runner"},
+    for (const auto& v : variants) {
+      if (runs[v] == 0) continue;
+      const unsigned n_suites = runs[v];
+      if (v == "runner") {
+        std::cout << nlohmann::json{{"bench", "runner"},
+                                    {"suites", n_suites},
+                                    {"cases", cases.size()},
+                                    {"jobs", jobs},
+                                    {"steps_per_suite", steps / n_suites},
+                                    {"passed", passed / n_suites},
+                                    {"failed", failed / n_suites},
+                                    {"skipped", skipped / n_suites},
+                                    {"seconds", runner_seconds / n_suites}}
+                         .dump()
+                  << '\n';
+        continue;
+      }
+      const RawStats& r = raw[v];
+      nlohmann::json statuses = nlohmann::json::object();
+      for (const auto& [status, n] : r.statuses) statuses[std::to_string(status)] = n / n_suites;
+      std::cout << nlohmann::json{{"bench", v == "raw" ? "raw-loop" : "raw-loop-nagle"},
                                   {"suites", n_suites},
                                   {"cases", cases.size()},
                                   {"jobs", jobs},
-                                  {"steps_per_suite", steps / n_suites},
-                                  {"passed", passed / n_suites},
-                                  {"failed", failed / n_suites},
-                                  {"skipped", skipped / n_suites},
-                                  {"seconds", runner_seconds / n_suites}}
+                                  {"tcp_nodelay", v == "raw"},
+                                  {"requests", r.requests / n_suites},
+                                  {"created", r.created / n_suites},
+                                  {"deleted", r.deleted / n_suites},
+                                  {"transport_errors", r.transport_errors},
+                                  {"statuses", statuses},
+                                  {"seconds", raw_seconds[v] / n_suites}}
                        .dump()
                 << '\n';
-      continue;
     }
-    const RawStats& r = raw[v];
-    nlohmann::json statuses = nlohmann::json::object();
-    for (const auto& [status, n] : r.statuses) statuses[std::to_string(status)] = n / n_suites;
-    std::cout << nlohmann::json{{"bench", v == "raw" ? "raw-loop" : "raw-loop-nagle"},
-                                {"suites", n_suites},
-                                {"cases", cases.size()},
-                                {"jobs", jobs},
-                                {"tcp_nodelay", v == "raw"},
-                                {"requests", r.requests / n_suites},
-                                {"created", r.created / n_suites},
-                                {"deleted", r.deleted / n_suites},
-                                {"transport_errors", r.transport_errors},
-                                {"statuses", statuses},
-                                {"seconds", raw_seconds[v] / n_suites}}
-                     .dump()
-              << '\n';
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "sipcontract-bench-runner: " << e.what() << '\n';
+    return 2;
   }
-  return 0;
 }

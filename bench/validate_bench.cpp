@@ -165,73 +165,79 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.01, 600.0));
   CLI11_PARSE(app, argc, argv);
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const Mode mode = mode_name == "is_valid"    ? Mode::kIsValid
-                    : mode_name == "validate"  ? Mode::kValidate
-                    : mode_name == "parse"     ? Mode::kParse
-                    : mode_name == "sax"       ? Mode::kSax
-                    : mode_name == "rapidjson" ? Mode::kRapidJson
-                                               : Mode::kParseJson;
+  // A schema, case file or server that cannot be set up is a one-line error (exit 2), not an abort.
+  try {
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    const Mode mode = mode_name == "is_valid"    ? Mode::kIsValid
+                      : mode_name == "validate"  ? Mode::kValidate
+                      : mode_name == "parse"     ? Mode::kParse
+                      : mode_name == "sax"       ? Mode::kSax
+                      : mode_name == "rapidjson" ? Mode::kRapidJson
+                                                 : Mode::kParseJson;
 
-  std::ifstream in(corpus_path, std::ios::binary);
-  if (!in) {
-    std::cerr << "sipcontract-bench-validate: cannot read " << corpus_path << '\n';
+    std::ifstream in(corpus_path, std::ios::binary);
+    if (!in) {
+      std::cerr << "sipcontract-bench-validate: cannot read " << corpus_path << '\n';
+      return 2;
+    }
+    const std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (corpus.find_first_not_of(" \t\r\n") == std::string::npos) {
+      std::cerr << "sipcontract-bench-validate: " << corpus_path << " holds no document\n";
+      return 2;
+    }
+    const sipcontract::Schema& schema = sipcontract::Contract::builtin().request_schema();
+
+    const auto slices = slice_corpus(corpus, threads);
+    std::vector<PassResult> warm(threads);
+    std::vector<double> warm_seconds(threads, 0.0);
+    std::uint64_t passes = 1;
+    std::atomic<std::uint64_t> timed_findings{0};
+    // Main joins every barrier: after warm-up (to choose the pass count), to start, and to stop the clock.
+    std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1);
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        const auto w0 = Clock::now();
+        warm[t] = run_pass(slices[t], mode, schema);
+        warm_seconds[t] = std::chrono::duration<double>(Clock::now() - w0).count();
+        sync.arrive_and_wait();  // warm-up done
+        sync.arrive_and_wait();  // go: `passes` is set
+        std::uint64_t findings = 0;
+        for (std::uint64_t i = 0; i < passes; ++i) findings += run_pass(slices[t], mode, schema).findings;
+        timed_findings += findings;
+        sync.arrive_and_wait();  // done
+      });
+    }
+    sync.arrive_and_wait();
+    const double slowest = *std::max_element(warm_seconds.begin(), warm_seconds.end());
+    passes =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(slowest, 1e-6))));
+    const double cpu0 = process_cpu_seconds();
+    const auto t0 = Clock::now();
+    sync.arrive_and_wait();
+    sync.arrive_and_wait();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double cpus_used = (process_cpu_seconds() - cpu0) / seconds;
+    for (auto& w : workers) w.join();
+
+    PassResult total;
+    for (const auto& w : warm) {
+      total.docs += w.docs;
+      total.valid += w.valid;
+      total.findings += w.findings;
+    }
+    const double docs = static_cast<double>(total.docs) * static_cast<double>(passes);
+    const double bytes = static_cast<double>(corpus.size()) * static_cast<double>(passes);
+    nlohmann::json out = {
+        {"bench", "lib-" + mode_name}, {"threads", threads},           {"docs", total.docs},
+        {"bytes", corpus.size()},      {"valid", total.valid},         {"passes", passes},
+        {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6},
+        {"cpus_used", cpus_used}};
+    if (mode == Mode::kValidate) out["findings_per_pass"] = total.findings;
+    std::cout << out.dump() << '\n';
+    return timed_findings.load() == total.findings * passes ? 0 : 3;  // every pass must give the same answer
+  } catch (const std::exception& e) {
+    std::cerr << "sipcontract-bench-validate: " << e.what() << '\n';
     return 2;
   }
-  const std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (corpus.find_first_not_of(" \t\r\n") == std::string::npos) {
-    std::cerr << "sipcontract-bench-validate: " << corpus_path << " holds no document\n";
-    return 2;
-  }
-  const sipcontract::Schema& schema = sipcontract::Contract::builtin().request_schema();
-
-  const auto slices = slice_corpus(corpus, threads);
-  std::vector<PassResult> warm(threads);
-  std::vector<double> warm_seconds(threads, 0.0);
-  std::uint64_t passes = 1;
-  std::atomic<std::uint64_t> timed_findings{0};
-  // Main joins every barrier: after warm-up (to choose the pass count), to start, and to stop the clock.
-  std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1);
-  std::vector<std::thread> workers;
-  for (unsigned t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      const auto w0 = Clock::now();
-      warm[t] = run_pass(slices[t], mode, schema);
-      warm_seconds[t] = std::chrono::duration<double>(Clock::now() - w0).count();
-      sync.arrive_and_wait();  // warm-up done
-      sync.arrive_and_wait();  // go: `passes` is set
-      std::uint64_t findings = 0;
-      for (std::uint64_t i = 0; i < passes; ++i) findings += run_pass(slices[t], mode, schema).findings;
-      timed_findings += findings;
-      sync.arrive_and_wait();  // done
-    });
-  }
-  sync.arrive_and_wait();
-  const double slowest = *std::max_element(warm_seconds.begin(), warm_seconds.end());
-  passes =
-      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(slowest, 1e-6))));
-  const double cpu0 = process_cpu_seconds();
-  const auto t0 = Clock::now();
-  sync.arrive_and_wait();
-  sync.arrive_and_wait();
-  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpus_used = (process_cpu_seconds() - cpu0) / seconds;
-  for (auto& w : workers) w.join();
-
-  PassResult total;
-  for (const auto& w : warm) {
-    total.docs += w.docs;
-    total.valid += w.valid;
-    total.findings += w.findings;
-  }
-  const double docs = static_cast<double>(total.docs) * static_cast<double>(passes);
-  const double bytes = static_cast<double>(corpus.size()) * static_cast<double>(passes);
-  nlohmann::json out = {
-      {"bench", "lib-" + mode_name}, {"threads", threads},           {"docs", total.docs},
-      {"bytes", corpus.size()},      {"valid", total.valid},         {"passes", passes},
-      {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6},
-      {"cpus_used", cpus_used}};
-  if (mode == Mode::kValidate) out["findings_per_pass"] = total.findings;
-  std::cout << out.dump() << '\n';
-  return timed_findings.load() == total.findings * passes ? 0 : 3;  // every pass must give the same answer
 }
