@@ -11,7 +11,8 @@
 // with JSON.parse + ajv. Each thread owns a contiguous slice of the corpus and its own verdict counter;
 // threads share the one compiled Schema (documented as safe). Protocol, shared with ajv-bench.js: one untimed
 // warm-up pass per thread, then P timed passes on every thread, P chosen so the run lasts about --min-time
-// seconds. Prints one JSON line.
+// seconds. Prints one JSON line. Exit status: 0; 2 for an unreadable or empty corpus or a setup error;
+// 3 when a timed pass gave another answer than the warm-up pass.
 #include <rapidjson/document.h>
 #include <sys/resource.h>
 
