@@ -3,9 +3,13 @@
 # same run, repeated and interleaved; prints per figure the median, the anchor's median, the ratio and
 # the target verdict.
 #
-#   bench/run.sh                 # the full run (about 4 minutes on 2 cores)
+#   bench/run.sh                 # the full run (about 3 minutes on 2 cores, plus the build)
 #   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
+#
+# Options (defaults): --reps N (5), --count DOCS (50000), --seed N (1), --min-time SECONDS per
+# validation measurement (1.0), --wrk-duration SECONDS per server measurement (3), --only PARTS
+# (validation,server,runner), --quick (2 reps, 10000 docs, 0.3 s, 1 s: checks the harness only).
 #
 # Installs what it needs (npm ci in bench/, wrk from apt when missing), builds Release in
 # $SIPCONTRACT_BENCH_BUILD (default build-bench/), generates the corpus, runs, and writes
@@ -30,7 +34,7 @@ only=validation,server,runner
 quick=0
 cores=$(nproc)
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
