@@ -48,6 +48,12 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+for v in "reps=$reps" "count=$count" "seed=$seed" "wrk-duration=$wrk_duration"; do
+  [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "run.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
+done
+[[ $min_time =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "run.sh: --min-time must be a number of seconds, not '$min_time'" >&2; exit 2; }
+[[ $only =~ ^(validation|server|runner)(,(validation|server|runner))*$ ]] ||
+  { echo "run.sh: --only takes validation, server, runner (comma-separated), not '$only'" >&2; exit 2; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
