@@ -36,6 +36,8 @@ constexpr std::string_view kTool = "sipcontract validate";
 /// Deepest nesting --max-depth accepts: validation recurses once per level, and a few thousand
 /// levels stay far from the stack's end on the main thread and on worker threads alike.
 constexpr std::size_t kDepthCeiling = 2048;
+/// Largest --max-bytes: far beyond any document that fits in memory, and far from overflow.
+constexpr std::size_t kBytesCeiling = std::size_t{1} << 40;
 
 /// Every option of `validate` and its two subcommands, as parsed.
 struct Options {
@@ -301,14 +303,14 @@ class Checker {
   bool json_ = options_.format == "json";
 };
 
-/// Reads a whole FILE within --max-bytes. Returns nullopt when it cannot be read (after
-/// reporting it), or the text with `too_large` set when it exceeds the limit.
+/// A whole FILE read within --max-bytes: its text, or `too_large`, or why it cannot be read.
 struct WholeFile {
   std::string text;
   bool too_large = false;
   std::string error;  // set when the file cannot be read
 };
 
+/// Reads `path` ("-": stdin); a regular file over the limit is refused without reading it.
 WholeFile read_whole(const std::string& path, std::size_t max_bytes) {
   WholeFile out;
   InputFile in(path);
@@ -895,7 +897,7 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
                    "Largest document accepted (NDJSON: largest line); "
                    "units such as 16MB are accepted")
       ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(std::size_t{1}, kBytesCeiling))
       ->capture_default_str();
   validate
       ->add_option(

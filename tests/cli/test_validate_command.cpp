@@ -107,6 +107,8 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][validate][exit]"
       {"validate", "request", "--jobs", "0", kMinimal},
       {"validate", "request", "--max-depth", "100000", kMinimal},
       {"validate", "request", "--max-bytes", "lots", kMinimal},
+      {"validate", "request", "--max-bytes", "2EB", kMinimal},
+      {"validate", "request", "--max-bytes", "0", kMinimal},
       {"validate", "request", "--no-such-option", kMinimal},
       {"validate", "response", "--status", "two-hundred", k201},
       {"validate", "--schema", (kSchemas / "no-such-schema.json").string(), kMinimal},
