@@ -241,8 +241,9 @@ class Run {
     for (auto& th : threads) th.join();
 
     report.cases = std::move(results_);
-    report.interrupted_by = options_.cancel ? options_.cancel->load() : 0;
     report.cleanup = cleanup();
+    // Read after cleanup: a signal that arrived while cleaning up still decides the exit code.
+    report.interrupted_by = options_.cancel ? options_.cancel->load() : 0;
     for (auto& l : report.cleanup.leftovers) redact_in_place(l.reason, *redactor);
     for (auto& n : report.cleanup.notes) redact_in_place(n, *redactor);
     report.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
