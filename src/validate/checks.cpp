@@ -523,7 +523,13 @@ class ForbiddenCheck final : public Check {
  public:
   explicit ForbiddenCheck(std::vector<std::vector<std::string>> groups) : groups_(std::move(groups)) {}
   bool check(const Json& value, const Out& out) const override {
-    if (!value.is_object()) return true;
+    if (!value.is_object()) {
+      // Draft 7: "required" holds vacuously for a non-object, so "not": {"required": [...]} fails.
+      if (out.reporting()) {
+        out.report(finding("not", "must not match the schema given by \"not\" (a non-object satisfies any \"required\")"));
+      }
+      return false;
+    }
     std::vector<const std::vector<std::string>*> present;
     for (const auto& group : groups_) {
       if (std::all_of(group.begin(), group.end(),

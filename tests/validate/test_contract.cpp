@@ -94,3 +94,13 @@ TEST_CASE("a broken manifest is an error naming the member", "[validate][contrac
   CHECK_THROWS_AS(Contract::load("/nonexistent/manifest.json", SCHEMAS_DIR), SchemaError);
   CHECK_THROWS_AS(Contract::load(kManifest, "/nonexistent/schemas"), SchemaError);
 }
+
+TEST_CASE("a request body that is not an object gets the type finding alone", "[validate][contract][oneOf]") {
+  for (const char* text : {"[1]", "\"justice-league\"", "7", "null", "true"}) {
+    const Result result = Contract::builtin().validate_request(nlohmann::json::parse(text));
+    INFO(text);
+    REQUIRE(result.findings.size() == 1);
+    CHECK(result.findings[0].pointer == "");
+    CHECK(result.findings[0].keyword == "type");
+  }
+}
