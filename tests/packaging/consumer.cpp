@@ -1,6 +1,8 @@
-// Links the installed libraries and uses each: validates a request, serves one in-process.
+// Links the installed libraries and uses each: validates a request, serves the contract
+// in-process, and runs the built-in contract suite against that server.
 #include <iostream>
 
+#include <sipcontract/runner.hpp>
 #include <sipcontract/server.hpp>
 #include <sipcontract/validate.hpp>
 
@@ -16,9 +18,16 @@ int main() {
     std::cerr << "unexpected validation result\n";
     return 1;
   }
-  sipcontract::ReferenceServer server(sipcontract::ServerOptions{});
+  std::cout << "consumer: " << sipcontract::to_string(result.findings[0]) << '\n';
+
+  sipcontract::ReferenceServer server(sipcontract::ServerOptions{}, contract);
   server.start();
-  std::cout << "consumer: " << sipcontract::to_string(result.findings[0]) << "; served at " << server.base_url() << '\n';
+  sipcontract::RunOptions options;
+  const auto& served = server.options();
+  options.target = {server.base_url(), served.subscribers.at(0), served.project_id, served.api_token, true};
+  const auto report = sipcontract::run_contract_tests(contract, sipcontract::builtin_cases(), options);
   server.stop();
-  return 0;
+  std::cout << "consumer: " << report.cases.size() << " cases against " << report.base_url << ", "
+            << report.failed() << " failed\n";
+  return report.exit_code();
 }
