@@ -9,12 +9,19 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  sipcontract::SchemaStore store = sipcontract::SchemaStore::builtin();  // lets the fuzzed schema $ref common.json
+  sipcontract::SchemaStore store =
+      sipcontract::SchemaStore::builtin();  // lets the fuzzed schema $ref common.json
   store.add("fuzzed.json", text);
   try {
     const auto schema = sipcontract::Schema::compile(store, "fuzzed.json");
     static const char* const kInstances[] = {
-        "null", "0", "1.5", "\"x\"", "[]", "{}", "[1,\"a\",{\"b\":[null]}]",
+        "null",
+        "0",
+        "1.5",
+        "\"x\"",
+        "[]",
+        "{}",
+        "[1,\"a\",{\"b\":[null]}]",
         R"({"username":"u","password":"p","password_confirmation":"p","codecs":["OPUS"],"calling_handler_resource_id":"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b"})"};
     for (const char* instance : kInstances) {
       auto parsed = sipcontract::parse_json(instance);

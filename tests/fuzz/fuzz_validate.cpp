@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parsed.error().to_string();
     return 0;
   }
-  const auto result = status == 0 ? contract.validate_request(*parsed) : contract.validate_response(status, *parsed);
+  const auto result =
+      status == 0 ? contract.validate_request(*parsed) : contract.validate_response(status, *parsed);
   const bool fast = status == 0 ? contract.request_schema().is_valid(*parsed)
                                 : (contract.response_schema(status) == nullptr ||
                                    contract.response_schema(status)->is_valid(*parsed));
