@@ -125,15 +125,22 @@ pair() {  # pair REP OURS_ID ANCHOR_ID 'ours command' 'anchor command': back to 
 
 run_validation() {
   local rep=$1
-  pair "$rep" lib_is_valid_1 ajv_1 'lib --mode is_valid --threads 1' 'ajv --threads 1'
-  pair "$rep" lib_is_valid_n ajv_n "lib --mode is_valid --threads $cores" "ajv --threads $cores"
-  pair "$rep" lib_validate_1 ajv_all_1 'lib --mode validate --threads 1' 'ajv --threads 1 --all-errors'
-  pair "$rep" lib_validate_n ajv_all_n "lib --mode validate --threads $cores" "ajv --threads $cores --all-errors"
-  pair "$rep" parse_1 json_parse_1 'lib --mode parse --threads 1' 'ajv --threads 1 --mode parse'
-  record sax_1 "$rep" "$(lib --mode sax --threads 1)"
-  record rapidjson_1 "$rep" "$(lib --mode rapidjson --threads 1)"
+  # The library from bytes (Schema::check / validate_text), each back to back with its ajv anchor.
+  pair "$rep" lib_check_1 ajv_1 'lib --mode check --threads 1' 'ajv --threads 1'
+  pair "$rep" lib_check_n ajv_n "lib --mode check --threads $cores" "ajv --threads $cores"
+  pair "$rep" lib_validate_text_1 ajv_all_1 'lib --mode validate_text --threads 1' 'ajv --threads 1 --all-errors'
+  pair "$rep" lib_validate_text_n ajv_all_n "lib --mode validate_text --threads $cores" "ajv --threads $cores --all-errors"
+  # The document API (parse_json, then is_valid / validate on the nlohmann document).
+  record lib_is_valid_1 "$rep" "$(lib --mode is_valid --threads 1)"
+  record lib_validate_1 "$rep" "$(lib --mode validate --threads 1)"
+  # The CLI as a user runs it.
   record cli_ndjson "$rep" "$(cli_ndjson 1)"
   record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")"
+  # Parser ceilings.
+  pair "$rep" parse_1 json_parse_1 'lib --mode parse --threads 1' 'ajv --threads 1 --mode parse'
+  record simdjson_1 "$rep" "$(lib --mode simdjson --threads 1)"
+  record sax_1 "$rep" "$(lib --mode sax --threads 1)"
+  record rapidjson_1 "$rep" "$(lib --mode rapidjson --threads 1)"
 }
 
 # --- server --------------------------------------------------------------------------------------

@@ -14,6 +14,9 @@
 // seconds. Prints one JSON line. Exit status: 0; 2 for an unreadable or empty corpus or a setup error;
 // 3 when a timed pass gave another answer than the warm-up pass.
 #include <rapidjson/document.h>
+#ifdef SIPCONTRACT_BENCH_HAVE_SIMDJSON
+#include <simdjson.h>
+#endif
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +30,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -39,7 +43,48 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Mode { kIsValid, kValidate, kParse, kParseJson, kSax, kRapidJson };
+enum class Mode {
+  kCheck,
+  kValidateText,
+  kIsValid,
+  kValidate,
+  kParse,
+  kParseJson,
+  kSax,
+  kRapidJson,
+  kSimdjson
+};
+
+// Schema::check() and Schema::validate_text() (the verdict and findings from bytes) are detected
+// rather than assumed, so this program builds against the library before and after they exist.
+template <class S>
+concept HasCheck = requires(const S& s, std::string_view text) {
+  s.check(text);
+  s.validate_text(text);
+};
+
+template <class S>
+bool check_valid(const S& schema, std::string_view line) {
+  if constexpr (HasCheck<S>) {
+    const auto verdict = schema.check(line);
+    return verdict == decltype(verdict)::kValid;
+  } else {
+    return false;
+  }
+}
+
+/// Findings of validate_text(): a text that is not JSON counts as one (as parse errors do elsewhere).
+template <class S>
+std::size_t validate_text(const S& schema, std::string_view line, bool& valid) {
+  if constexpr (HasCheck<S>) {
+    const auto checked = schema.validate_text(line);
+    valid = checked.valid();
+    return checked.result.findings.size() + (checked.verdict == decltype(checked.verdict)::kNotJson ? 1 : 0);
+  } else {
+    valid = false;
+    return 0;
+  }
+}
 
 struct PassResult {
   std::uint64_t docs = 0;
@@ -78,6 +123,24 @@ PassResult run_pass(std::string_view slice, Mode mode, const sipcontract::Schema
     if (line.empty()) continue;
     ++r.docs;
     switch (mode) {
+      case Mode::kCheck: {
+        if (check_valid(schema, line)) ++r.valid;
+        break;
+      }
+      case Mode::kValidateText: {
+        bool valid = false;
+        r.findings += validate_text(schema, line, valid);
+        if (valid) ++r.valid;
+        break;
+      }
+      case Mode::kSimdjson: {
+#ifdef SIPCONTRACT_BENCH_HAVE_SIMDJSON
+        // One parser per thread, reused, as a library must; parse() copies the line into padding.
+        thread_local simdjson::dom::parser parser;
+        if (!parser.parse(line.data(), line.size()).error()) ++r.valid;
+#endif
+        break;
+      }
       case Mode::kParse: {
         auto doc = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
         if (!doc.is_discarded()) ++r.valid;  // "valid" here means well-formed JSON
@@ -156,9 +219,12 @@ int main(int argc, char** argv) {
   unsigned threads = 1;
   double min_time = 1.0;
   app.add_option("--corpus", corpus_path, "NDJSON corpus (sipcontract-bench-corpus)")->required();
-  app.add_option("--mode", mode_name, "is_valid | validate | parse | parse_json | sax | rapidjson")
+  app.add_option(
+         "--mode", mode_name,
+         "check | validate_text | is_valid | validate | parse | parse_json | sax | rapidjson | simdjson")
       ->capture_default_str()
-      ->check(CLI::IsMember({"is_valid", "validate", "parse", "parse_json", "sax", "rapidjson"}));
+      ->check(CLI::IsMember({"check", "validate_text", "is_valid", "validate", "parse", "parse_json", "sax",
+                             "rapidjson", "simdjson"}));
   app.add_option("--threads", threads, "worker threads; 0 = every core")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
@@ -169,12 +235,23 @@ int main(int argc, char** argv) {
   // A schema, case file or server that cannot be set up is a one-line error (exit 2), not an abort.
   try {
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-    const Mode mode = mode_name == "is_valid"    ? Mode::kIsValid
-                      : mode_name == "validate"  ? Mode::kValidate
-                      : mode_name == "parse"     ? Mode::kParse
-                      : mode_name == "sax"       ? Mode::kSax
-                      : mode_name == "rapidjson" ? Mode::kRapidJson
-                                                 : Mode::kParseJson;
+    const std::map<std::string, Mode> modes = {
+        {"check", Mode::kCheck},      {"validate_text", Mode::kValidateText},
+        {"is_valid", Mode::kIsValid}, {"validate", Mode::kValidate},
+        {"parse", Mode::kParse},      {"parse_json", Mode::kParseJson},
+        {"sax", Mode::kSax},          {"rapidjson", Mode::kRapidJson},
+        {"simdjson", Mode::kSimdjson}};
+    const Mode mode = modes.at(mode_name);
+    if ((mode == Mode::kCheck || mode == Mode::kValidateText) && !HasCheck<sipcontract::Schema>) {
+      std::cerr << "sipcontract-bench-validate: this library has no Schema::check()/validate_text()\n";
+      return 2;
+    }
+#ifndef SIPCONTRACT_BENCH_HAVE_SIMDJSON
+    if (mode == Mode::kSimdjson) {
+      std::cerr << "sipcontract-bench-validate: built without simdjson (libsimdjson-dev)\n";
+      return 2;
+    }
+#endif
 
     std::ifstream in(corpus_path, std::ios::binary);
     if (!in) {
@@ -234,7 +311,7 @@ int main(int argc, char** argv) {
         {"bytes", corpus.size()},      {"valid", total.valid},         {"passes", passes},
         {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6},
         {"cpus_used", cpus_used}};
-    if (mode == Mode::kValidate) out["findings_per_pass"] = total.findings;
+    if (mode == Mode::kValidate || mode == Mode::kValidateText) out["findings_per_pass"] = total.findings;
     std::cout << out.dump() << '\n';
     return timed_findings.load() == total.findings * passes ? 0 : 3;  // every pass must give the same answer
   } catch (const std::exception& e) {
