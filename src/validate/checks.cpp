@@ -265,14 +265,6 @@ std::string to_re2_syntax(const std::string& pattern) {
   return out;
 }
 
-std::unique_ptr<RE2> compile_regex(const std::string& pattern) {
-  RE2::Options options;
-  options.set_log_errors(false);
-  auto regex = std::make_unique<RE2>(to_re2_syntax(pattern), options);
-  if (!regex->ok()) throw std::invalid_argument(regex->error());
-  return regex;
-}
-
 class PatternCheck final : public Check {
  public:
   explicit PatternCheck(const std::string& pattern) : pattern_(pattern), regex_(compile_regex(pattern)) {}
@@ -329,38 +321,6 @@ class CountCheck final : public Check {
 };
 
 // ---------------------------------------------------------------------------
-__extension__ using Int128 = __int128;  // exact products of two 64-bit integers
-
-bool to_int128(const Json& value, Int128& out) {
-  if (value.is_number_unsigned()) {
-    out = value.get<std::uint64_t>();
-    return true;
-  }
-  if (value.is_number_integer()) {
-    out = value.get<std::int64_t>();
-    return true;
-  }
-  const double d = value.get<double>();
-  if (!is_integral(value) || std::fabs(d) >= 9.2e18) return false;
-  out = static_cast<Int128>(d);
-  return true;
-}
-
-long double to_long_double(const Json& value) {
-  if (value.is_number_unsigned()) return static_cast<long double>(value.get<std::uint64_t>());
-  if (value.is_number_integer()) return static_cast<long double>(value.get<std::int64_t>());
-  return static_cast<long double>(value.get<double>());
-}
-
-bool is_multiple(const Json& value, const Json& divisor) {
-  Int128 x = 0, y = 0;
-  if (to_int128(value, x) && to_int128(divisor, y) && y != 0) return x % y == 0;
-  const long double quotient = to_long_double(value) / to_long_double(divisor);
-  if (!std::isfinite(quotient)) return false;
-  // Decimal divisors such as 0.1 have no exact binary form: allow rounding noise.
-  return std::fabs(quotient - std::nearbyint(quotient)) <= 1e-9L;
-}
-
 class NumberCheck final : public Check {
  public:
   NumberCheck(std::string keyword, Json limit) : keyword_(std::move(keyword)), limit_(std::move(limit)) {}
@@ -377,7 +337,7 @@ class NumberCheck final : public Check {
     } else if (keyword_ == "exclusiveMaximum") {
       ok = compare_numbers(value, limit_) < 0, relation = "must be < ";
     } else {
-      ok = is_multiple(value, limit_), relation = "must be a multiple of ";
+      ok = is_multiple(to_number(value), to_number(limit_)), relation = "must be a multiple of ";
     }
     if (ok) return true;
     if (!out.reporting()) return false;
@@ -526,7 +486,8 @@ class ForbiddenCheck final : public Check {
     if (!value.is_object()) {
       // Draft 7: "required" holds vacuously for a non-object, so "not": {"required": [...]} fails.
       if (out.reporting()) {
-        out.report(finding("not", "must not match the schema given by \"not\" (a non-object satisfies any \"required\")"));
+        out.report(finding(
+            "not", "must not match the schema given by \"not\" (a non-object satisfies any \"required\")"));
       }
       return false;
     }
@@ -878,6 +839,14 @@ class BundleConstraint final : public valijson::constraints::PolyConstraint {
 };
 
 }  // namespace
+
+std::unique_ptr<RE2> compile_regex(const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto regex = std::make_unique<RE2>(to_re2_syntax(pattern), options);
+  if (!regex->ok()) throw std::invalid_argument(regex->error());
+  return regex;
+}
 
 std::optional<std::string> regex_problem(const std::string& pattern) {
   try {

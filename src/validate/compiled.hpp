@@ -115,17 +115,6 @@ struct Variant {
 std::unique_ptr<Check> make_variants_check(std::string keyword, std::vector<Variant> variants);
 std::unique_ptr<Check> make_false_check();
 
-/// Type bits for make_type_check.
-enum TypeBit : unsigned {
-  kTypeNull = 1,
-  kTypeBoolean = 2,
-  kTypeObject = 4,
-  kTypeArray = 8,
-  kTypeNumber = 16,
-  kTypeString = 32,
-  kTypeInteger = 64,
-};
-
 /// The valijson constraint that runs `bundle` (owned by the compiled schema).
 valijson::constraints::Constraint* new_bundle_constraint(const Bundle* bundle);
 
@@ -136,6 +125,10 @@ inline constexpr const char* kCompiledKeyword = "x-sipcontract-compiled";
 
 namespace sipcontract::detail {
 
+namespace fast {
+struct Program;
+}
+
 /// A compiled schema: the bundles and units its valijson schemas point into.
 struct CompiledSchema {
   std::string title;
@@ -144,6 +137,9 @@ struct CompiledSchema {
   validation::Unit* root = nullptr;
   /// A $ref cycle: validation depth then follows the instance, which is bounded first.
   bool recursive = false;
+  /// The verdict program (fast.hpp); null when the schema uses something it does not support,
+  /// and verdicts then come from the valijson schemas.
+  std::shared_ptr<const fast::Program> fast;
 };
 
 }  // namespace sipcontract::detail

@@ -24,6 +24,7 @@
 #include <valijson/schema_parser.hpp>
 
 #include "compiled.hpp"
+#include "fast.hpp"
 #include "schema_compiler.hpp"
 
 namespace sipcontract::detail::validation {
@@ -101,6 +102,7 @@ class Compiler {
       }
       check_ref_chains();
       out_->recursive = has_cycle(&root);
+      out_->fast = fast_.finish(&root);
       out_->root = unit_for(root);
       ensure_compiled(*out_->root);
     } catch (const SchemaError&) {
@@ -398,7 +400,9 @@ class Compiler {
       // true is the empty schema; false gets a check that always fails with a message.
       const bool accept = node.get<bool>();
       node = Json::object();
+      fast_.object(&node);
       if (!accept) {
+        fast_.always_false(&node);
         auto bundle = std::make_unique<Bundle>();
         bundle->checks.push_back(make_false_check());
         attach(node, std::move(bundle));
@@ -415,6 +419,7 @@ class Compiler {
       const std::size_t index = target_for(ref->get<std::string>(), where / "$ref");
       *ref = std::string(kRefUri) + std::to_string(index);
       edges_[&node].push_back(targets_[index].node);
+      fast_.alias(&node, targets_[index].node);
       return;
     }
 
@@ -427,20 +432,27 @@ class Compiler {
     auto bundle = std::make_unique<Bundle>();
     auto& checks = bundle->checks;
     const auto has = [&](const char* keyword) { return node.contains(keyword); };
+    fast_.object(&node);
 
-    if (has("type")) compile_type(rename(node, "type", where), where / "type", checks);
+    if (has("type")) fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
     if (has("enum")) {
       const Json& values = rename(node, "enum", where);
       if (!values.is_array()) fail(where / "enum", "enum must be an array");
       checks.push_back(make_enum_check(std::vector<Json>(values.begin(), values.end())));
+      fast_.enumeration(&node, values);
     }
-    if (has("const")) checks.push_back(make_const_check(rename(node, "const", where)));
+    if (has("const")) {
+      const Json& value = rename(node, "const", where);
+      checks.push_back(make_const_check(value));
+      fast_.constant(&node, value);
+    }
     if (has("format")) {
       const Json& format = rename(node, "format", where);
       if (!format.is_string()) fail(where / "format", "format must be a string");
       // Unknown formats are annotations in draft 7.
       if (auto known = format_from_name(format.get_ref<const std::string&>())) {
         checks.push_back(make_format_check(*known, format));
+        fast_.format(&node, *known);
       }
     }
     if (has("pattern")) {
@@ -448,6 +460,7 @@ class Compiler {
       if (!pattern.is_string()) fail(where / "pattern", "pattern must be a string");
       try {
         checks.push_back(make_pattern_check(pattern));
+        fast_.pattern(&node, pattern);
       } catch (const std::invalid_argument& e) {
         fail(where / "pattern",
              "RE2 cannot compile the pattern " + quote(pattern.get<std::string>(), 200) + ": " + e.what());
@@ -457,7 +470,9 @@ class Compiler {
          {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}) {
       if (has(keyword)) {
         const Json& value = rename(node, keyword, where);
-        checks.push_back(make_count_check(keyword, count_value(value, where, keyword)));
+        const std::uint64_t limit = count_value(value, where, keyword);
+        checks.push_back(make_count_check(keyword, limit));
+        fast_.count(&node, keyword, limit);
       }
     }
     for (const char* keyword : {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf"}) {
@@ -472,32 +487,46 @@ class Compiler {
         fail(where / keyword, "multipleOf must be greater than 0");
       }
       checks.push_back(make_number_check(keyword, value));
+      fast_.number(&node, keyword, value);
     }
     if (has("uniqueItems")) {
       const Json& value = rename(node, "uniqueItems", where);
       if (!value.is_boolean()) fail(where / "uniqueItems", "uniqueItems must be a boolean");
-      if (value.get<bool>()) checks.push_back(make_unique_items_check());
+      if (value.get<bool>()) {
+        checks.push_back(make_unique_items_check());
+        fast_.unique_items(&node);
+      }
     }
     if (has("required")) {
       auto names = string_list(rename(node, "required", where), where / "required", false);
-      if (!names.empty()) checks.push_back(make_required_check(std::move(names)));
+      if (!names.empty()) {
+        fast_.required(&node, names);
+        checks.push_back(make_required_check(std::move(names)));
+      }
     }
     if (has("dependencies")) compile_dependencies(node, where, checks);
     if (has("propertyNames")) {
       Json& schema = rename(node, "propertyNames", where);
       checks.push_back(make_property_names_check(child_unit(node, schema, where / "propertyNames")));
+      fast_.property_names(&node, &schema);
     }
     compile_properties(node, where, checks);
     compile_items(node, where, checks);
     if (has("contains")) {
       Json& schema = rename(node, "contains", where);
       checks.push_back(make_contains_check(child_unit(node, schema, where / "contains")));
+      fast_.contains(&node, &schema);
     }
     if (has("allOf")) {
       Json& list = node["allOf"];
       if (!list.is_array() || list.empty())
         fail(where / "allOf", "allOf must be a non-empty array of schemas");
-      for (std::size_t i = 0; i < list.size(); ++i) child(node, list[i], where / "allOf" / i);
+      std::vector<const Json*> schemas;
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        child(node, list[i], where / "allOf" / i);
+        schemas.push_back(&list[i]);
+      }
+      fast_.combine(&node, "allOf", std::move(schemas));
     }
     for (const char* keyword : {"anyOf", "oneOf"}) {
       if (!has(keyword)) continue;
@@ -506,25 +535,32 @@ class Compiler {
         fail(where / keyword, std::string(keyword) + " must be a non-empty array of schemas");
       }
       std::vector<Variant> variants;
+      std::vector<const Json*> schemas;
       for (std::size_t i = 0; i < list.size(); ++i) {
         Unit* unit = child_unit(node, list[i], where / keyword / i);
         variants.push_back({unit, title_of(list[i])});
+        schemas.push_back(&list[i]);
       }
+      fast_.combine(&node, keyword, std::move(schemas));
       checks.push_back(make_variants_check(keyword, std::move(variants)));
     }
     if (has("not")) {
       Json& schema = rename(node, "not", where);
       if (auto groups = presence_rule(schema)) {
+        fast_.forbidden(&node, *groups);
         checks.push_back(make_forbidden_check(std::move(*groups)));
       } else {
         Unit* unit = child_unit(node, schema, where / "not");
         checks.push_back(make_not_check(unit, title_of(schema)));
+        fast_.negate(&node, &schema);
       }
     }
     if (has("if")) {
       child(node, node["if"], where / "if");
       if (has("then")) child(node, node["then"], where / "then");
       if (has("else")) child(node, node["else"], where / "else");
+      fast_.conditional(&node, &node["if"], has("then") ? &node["then"] : nullptr,
+                        has("else") ? &node["else"] : nullptr);
     }
     if (auto equal = node.find(kEqualProperties); equal != node.end()) {
       if (!equal->is_object())
@@ -535,7 +571,10 @@ class Compiler {
           fail(where / kEqualProperties / it.key(), "must be a property name (a string)");
         pairs.emplace_back(it.key(), it.value().get<std::string>());
       }
-      if (!pairs.empty()) checks.push_back(make_equal_properties_check(std::move(pairs)));
+      if (!pairs.empty()) {
+        fast_.equal_properties(&node, pairs);
+        checks.push_back(make_equal_properties_check(std::move(pairs)));
+      }
     }
     // Not draft-7 keywords, but valijson acts on them: "id" would change its
     // resolution scope, and "divisibleBy" makes it throw.
@@ -550,7 +589,8 @@ class Compiler {
     out_->bundles.push_back(std::move(bundle));
   }
 
-  void compile_type(const Json& value, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
+  unsigned compile_type(const Json& value, const Location& where,
+                        std::vector<std::unique_ptr<Check>>& checks) {
     static const std::map<std::string, unsigned, std::less<>> kTypes = {
         {"null", kTypeNull},     {"boolean", kTypeBoolean}, {"object", kTypeObject},  {"array", kTypeArray},
         {"number", kTypeNumber}, {"string", kTypeString},   {"integer", kTypeInteger}};
@@ -569,6 +609,7 @@ class Compiler {
       mask |= it->second;
     }
     checks.insert(checks.begin(), make_type_check(mask, std::move(names)));  // cheapest first
+    return mask;
   }
 
   void compile_dependencies(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
@@ -576,14 +617,17 @@ class Compiler {
     if (!value.is_object()) fail(where / "dependencies", "dependencies must be an object");
     std::vector<std::pair<std::string, std::vector<std::string>>> lists;
     std::vector<std::pair<std::string, Unit*>> schemas;
+    std::vector<std::pair<std::string, const Json*>> fast_schemas;
     for (auto it = value.begin(); it != value.end(); ++it) {
       const Location at = where / "dependencies" / it.key();
       if (it.value().is_array()) {
         lists.emplace_back(it.key(), string_list(it.value(), at, false));
       } else {
         schemas.emplace_back(it.key(), child_unit(node, it.value(), at));
+        fast_schemas.emplace_back(it.key(), &it.value());
       }
     }
+    if (!lists.empty() || !fast_schemas.empty()) fast_.dependencies(&node, lists, std::move(fast_schemas));
     if (!lists.empty() || !schemas.empty()) {
       checks.push_back(make_dependencies_check(std::move(lists), std::move(schemas)));
     }
@@ -591,11 +635,13 @@ class Compiler {
 
   void compile_properties(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
     std::vector<std::string> declared;
+    std::vector<std::pair<std::string, const Json*>> fast_properties, fast_patterns;
     if (auto properties = node.find("properties"); properties != node.end()) {
       if (!properties->is_object()) fail(where / "properties", "properties must be an object of schemas");
       for (auto it = properties->begin(); it != properties->end(); ++it) {
         declared.push_back(it.key());
         child(node, it.value(), where / "properties" / it.key());
+        fast_properties.emplace_back(it.key(), &it.value());
       }
     }
     std::vector<PatternProperty> patterns;
@@ -609,9 +655,11 @@ class Compiler {
           fail(at, "RE2 cannot compile the pattern " + quote(it.key(), 200) + ": " + *problem);
         }
         patterns.push_back({it.key(), child_unit(node, it.value(), at)});
+        fast_patterns.emplace_back(it.key(), &it.value());
       }
     }
     Unit* additional = nullptr;
+    const Json* fast_additional = nullptr;
     bool forbidden = false;
     if (node.contains("additionalProperties")) {
       Json& value = rename(node, "additionalProperties", where);
@@ -619,8 +667,10 @@ class Compiler {
         forbidden = !value.get<bool>();
       } else {
         additional = child_unit(node, value, where / "additionalProperties");
+        fast_additional = &value;
       }
     }
+    fast_.properties(&node, std::move(fast_properties), std::move(fast_patterns), fast_additional, forbidden);
     if (patterns.empty() && additional == nullptr && !forbidden) return;
     checks.push_back(
         make_extra_properties_check(std::move(declared), std::move(patterns), additional, forbidden));
@@ -630,15 +680,22 @@ class Compiler {
     auto items = node.find("items");
     if (items == node.end() || !items->is_array()) {
       // A single items schema stays with valijson; additionalItems means nothing then.
-      if (items != node.end()) child(node, *items, where / "items");
+      if (items != node.end()) {
+        child(node, *items, where / "items");
+        fast_.items(&node, &*items);
+      }
       if (node.contains("additionalItems")) rename(node, "additionalItems", where);
       return;
     }
     Json& list = rename(node, "items", where);
     std::vector<Unit*> units;
-    for (std::size_t i = 0; i < list.size(); ++i)
+    std::vector<const Json*> fast_items;
+    for (std::size_t i = 0; i < list.size(); ++i) {
       units.push_back(child_unit(node, list[i], where / "items" / i));
+      fast_items.push_back(&list[i]);
+    }
     Unit* additional = nullptr;
+    const Json* fast_additional = nullptr;
     bool forbidden = false;
     if (node.contains("additionalItems")) {
       Json& value = rename(node, "additionalItems", where);
@@ -646,8 +703,10 @@ class Compiler {
         forbidden = !value.get<bool>();
       } else {
         additional = child_unit(node, value, where / "additionalItems");
+        fast_additional = &value;
       }
     }
+    fast_.tuple(&node, std::move(fast_items), fast_additional, forbidden);
     checks.push_back(make_tuple_items_check(std::move(units), additional, forbidden));
   }
 
@@ -661,6 +720,7 @@ class Compiler {
   std::vector<std::size_t> pending_;
   std::unordered_map<const Json*, Unit*> units_;
   std::unordered_map<const Json*, std::vector<const Json*>> edges_;
+  fast::Builder fast_;  // the verdict program, recorded beside the valijson form
 };
 
 valijson::constraints::Constraint* BundleBuilder::make(const valijson::adapters::Adapter& value) const {

@@ -104,6 +104,34 @@ Result Contract::validate_response(int status, const nlohmann::json& body) const
   return result;
 }
 
+Verdict Contract::check_request(std::string_view text, const ParseLimits& limits) const {
+  return request_->check(text, limits);
+}
+
+TextResult Contract::validate_request_text(std::string_view text, const ParseLimits& limits) const {
+  return request_->validate_text(text, limits);
+}
+
+Verdict Contract::check_response(int status, std::string_view text, const ParseLimits& limits) const {
+  if (const Schema* schema = response_schema(status)) return schema->check(text, limits);
+  return parse_json(text, limits) ? Verdict::kInvalid : Verdict::kNotJson;
+}
+
+TextResult Contract::validate_response_text(int status, std::string_view text,
+                                            const ParseLimits& limits) const {
+  if (const Schema* schema = response_schema(status)) return schema->validate_text(text, limits);
+  TextResult out;
+  Parsed parsed = parse_json(text, limits);
+  if (!parsed) {
+    out.verdict = Verdict::kNotJson;
+    out.error = parsed.error();
+    return out;
+  }
+  out.result = validate_response(status, *parsed);
+  out.verdict = Verdict::kInvalid;
+  return out;
+}
+
 const Schema* Contract::response_schema(int status) const {
   auto it = responses_.find(status);
   return it == responses_.end() ? nullptr : &it->second;

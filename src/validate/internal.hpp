@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -18,6 +20,9 @@
 
 namespace valijson {
 class ValidationResults;
+}
+namespace re2 {
+class RE2;
 }
 
 namespace sipcontract::detail::validation {
@@ -77,6 +82,45 @@ std::string type_name(const Json& value);
 /// "a", "a and b", "a, b and c".
 std::string join_words(const std::vector<std::string>& words);
 
+/// A JSON number as a parser produced it: a signed or an unsigned 64-bit integer, or a double.
+/// Both validation paths compare numbers through it, so they agree by construction.
+struct Number {
+  enum class Kind : std::uint8_t { kInt, kUint, kDouble };
+  Kind kind = Kind::kInt;
+  union {
+    std::int64_t i = 0;
+    std::uint64_t u;
+    double d;
+  };
+  static Number of_int(std::int64_t value) {
+    Number n;
+    n.kind = Kind::kInt;
+    n.i = value;
+    return n;
+  }
+  static Number of_uint(std::uint64_t value) {
+    Number n;
+    n.kind = Kind::kUint;
+    n.u = value;
+    return n;
+  }
+  static Number of_double(double value) {
+    Number n;
+    n.kind = Kind::kDouble;
+    n.d = value;
+    return n;
+  }
+};
+/// The number a JSON number value holds (`value` must be a number).
+Number to_number(const Json& value);
+/// -1, 0 or 1 comparing two numbers exactly (int64, uint64 and double mixed).
+int compare_numbers(const Number& a, const Number& b);
+/// True for a number with no fractional part.
+bool is_integral(const Number& value);
+/// True when `value` is a multiple of `divisor` (> 0): exact for integers, within 1e-9 of a
+/// whole quotient otherwise (decimal divisors such as 0.1 have no exact binary form).
+bool is_multiple(const Number& value, const Number& divisor);
+
 /// Draft-7 equality: numbers by value (1 == 1.0), objects by members, arrays in order.
 bool json_equal(const Json& a, const Json& b);
 /// -1, 0 or 1 comparing two numbers exactly (int64, uint64 and double mixed).
@@ -87,6 +131,17 @@ std::size_t json_hash(const Json& value);
 bool is_integral(const Json& value);
 /// Code points in a UTF-8 string.
 std::size_t utf8_length(std::string_view text);
+
+/// Type bits of the "type" keyword (make_type_check, the verdict program).
+enum TypeBit : unsigned {
+  kTypeNull = 1,
+  kTypeBoolean = 2,
+  kTypeObject = 4,
+  kTypeArray = 8,
+  kTypeNumber = 16,
+  kTypeString = 32,
+  kTypeInteger = 64,
+};
 
 /// The draft-7 formats this module checks.
 enum class Format {
@@ -106,6 +161,10 @@ enum class Format {
 std::optional<Format> format_from_name(std::string_view name);
 /// True when `text` is a valid `format`.
 bool check_format(Format format, std::string_view text);
+
+/// An ECMA-262 pattern compiled by RE2 (\uXXXX and (?<name> translated); throws
+/// std::invalid_argument with RE2's reason when it cannot be compiled.
+std::unique_ptr<re2::RE2> compile_regex(const std::string& pattern);
 
 /// A whole file (a schema or manifest), refused past ParseLimits::max_bytes; throws SchemaError.
 std::string read_text_file(const std::filesystem::path& path, const char* what);

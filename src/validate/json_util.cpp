@@ -12,15 +12,33 @@ namespace {
 
 // long double on x86-64 carries a 64-bit mantissa: every int64, uint64 and double
 // converts to it exactly, so comparisons through it are exact.
-long double as_long_double(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::number_integer:
-      return static_cast<long double>(value.get<std::int64_t>());
-    case Json::value_t::number_unsigned:
-      return static_cast<long double>(value.get<std::uint64_t>());
+long double as_long_double(const Number& value) {
+  switch (value.kind) {
+    case Number::Kind::kInt:
+      return static_cast<long double>(value.i);
+    case Number::Kind::kUint:
+      return static_cast<long double>(value.u);
     default:
-      return static_cast<long double>(value.get<double>());
+      return static_cast<long double>(value.d);
   }
+}
+
+long double as_long_double(const Json& value) { return as_long_double(to_number(value)); }
+
+__extension__ using Int128 = __int128;  // exact products of two 64-bit integers
+
+bool to_int128(const Number& value, Int128& out) {
+  if (value.kind == Number::Kind::kUint) {
+    out = value.u;
+    return true;
+  }
+  if (value.kind == Number::Kind::kInt) {
+    out = value.i;
+    return true;
+  }
+  if (!is_integral(value) || std::fabs(value.d) >= 9.2e18) return false;
+  out = static_cast<Int128>(value.d);
+  return true;
 }
 
 std::size_t mix(std::size_t seed, std::size_t value) {
@@ -29,20 +47,45 @@ std::size_t mix(std::size_t seed, std::size_t value) {
 
 }  // namespace
 
-int compare_numbers(const Json& a, const Json& b) {
-  if (a.is_number_integer() && !a.is_number_unsigned() && b.is_number_integer() && !b.is_number_unsigned()) {
-    const auto x = a.get<std::int64_t>(), y = b.get<std::int64_t>();
-    return x < y ? -1 : (x > y ? 1 : 0);
+Number to_number(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::number_integer:
+      return Number::of_int(value.get<std::int64_t>());
+    case Json::value_t::number_unsigned:
+      return Number::of_uint(value.get<std::uint64_t>());
+    default:
+      return Number::of_double(value.get<double>());
+  }
+}
+
+int compare_numbers(const Number& a, const Number& b) {
+  if (a.kind == Number::Kind::kInt && b.kind == Number::Kind::kInt) {
+    return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
   }
   const long double x = as_long_double(a), y = as_long_double(b);
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+int compare_numbers(const Json& a, const Json& b) { return compare_numbers(to_number(a), to_number(b)); }
+
+bool is_integral(const Number& value) {
+  if (value.kind != Number::Kind::kDouble) return true;
+  return std::isfinite(value.d) && std::floor(value.d) == value.d;
+}
+
 bool is_integral(const Json& value) {
   if (value.is_number_integer()) return true;  // also true for unsigned
   if (!value.is_number_float()) return false;
-  const double d = value.get<double>();
-  return std::isfinite(d) && std::floor(d) == d;
+  return is_integral(to_number(value));
+}
+
+bool is_multiple(const Number& value, const Number& divisor) {
+  Int128 x = 0, y = 0;
+  if (to_int128(value, x) && to_int128(divisor, y) && y != 0) return x % y == 0;
+  const long double quotient = as_long_double(value) / as_long_double(divisor);
+  if (!std::isfinite(quotient)) return false;
+  // Decimal divisors such as 0.1 have no exact binary form: allow rounding noise.
+  return std::fabs(quotient - std::nearbyint(quotient)) <= 1e-9L;
 }
 
 bool json_equal(const Json& a, const Json& b) {

@@ -263,6 +263,11 @@ Parsed parse_json(std::string_view text, const ParseLimits& limits) {
       if (!builder.error().message.empty()) return builder.error();
       return located("not a JSON document", text, static_cast<std::size_t>(cursor - text.data()));
     }
+    // nlohmann's lexer reads a NUL byte as the end of the input, so "{}\0 anything" would parse
+    // as "{}"; JSON text allows no NUL outside a string (the parser refuses one inside).
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+      return located("unexpected NUL byte; expected end of input", text, nul);
+    }
     return Parsed(std::move(document));
   } catch (const std::bad_alloc&) {
     ParseError error;

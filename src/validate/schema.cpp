@@ -1,10 +1,14 @@
 // SchemaStore and Schema: where schema documents come from, and running a compiled schema.
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <system_error>
 
 #include "compiled.hpp"
+#include "fast.hpp"
+#include "fast_text.hpp"
 #include "schema_compiler.hpp"
+#include "testing.hpp"
 
 namespace sipcontract::detail {
 const std::vector<std::pair<std::string_view, std::string_view>>& embedded_schemas();
@@ -167,8 +171,22 @@ Schema Schema::from_file(const std::filesystem::path& path) {
 }
 
 Result Schema::validate(const nlohmann::json& instance) const {
-  namespace v = detail::validation;
   const auto& compiled = *impl_;
+  // Most documents are valid: the verdict program says so without building a finding.
+  if (compiled.fast && !(compiled.recursive && detail::validation::deeper_than(
+                                                   instance, detail::validation::kMaxValidationDepth))) {
+    if (detail::fast::valid(*compiled.fast, instance)) return Result{};
+  }
+  return detail::SchemaAccess::slow_validate(*this, instance);
+}
+
+}  // namespace sipcontract
+
+namespace sipcontract::detail {
+
+Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& instance) {
+  namespace v = detail::validation;
+  const auto& compiled = *schema.impl_;
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",
@@ -211,12 +229,77 @@ Result Schema::validate(const nlohmann::json& instance) const {
   return result;
 }
 
+bool SchemaAccess::slow_is_valid(const Schema& schema, const nlohmann::json& instance) {
+  namespace v = detail::validation;
+  const auto& compiled = *schema.impl_;
+  if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
+  return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
+}
+
+std::optional<bool> SchemaAccess::fast_is_valid(const Schema& schema, const nlohmann::json& instance) {
+  const auto& compiled = *schema.impl_;
+  if (!compiled.fast) return std::nullopt;
+  if (compiled.recursive && validation::deeper_than(instance, validation::kMaxValidationDepth)) return false;
+  return fast::valid(*compiled.fast, instance);
+}
+
+Verdict SchemaAccess::slow_check(const Schema& schema, std::string_view text, const ParseLimits& limits) {
+  const Parsed parsed = parse_json(text, limits);
+  if (!parsed) return Verdict::kNotJson;
+  return slow_is_valid(schema, *parsed) ? Verdict::kValid : Verdict::kInvalid;
+}
+
+}  // namespace sipcontract::detail
+
+namespace sipcontract {
+
 bool Schema::is_valid(const nlohmann::json& instance) const {
   namespace v = detail::validation;
   const auto& compiled = *impl_;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
+  if (compiled.fast) return detail::fast::valid(*compiled.fast, instance);
   return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
 }
+
+Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
+  namespace v = detail::validation;
+  const auto& compiled = *impl_;
+  if (text.size() > limits.max_bytes) return Verdict::kNotJson;
+  if (compiled.fast) {
+    const std::size_t recursion_limit =
+        compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
+    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit)) {
+      case detail::fast::TextVerdict::kValid:
+        return Verdict::kValid;
+      case detail::fast::TextVerdict::kInvalid:
+        return Verdict::kInvalid;
+      case detail::fast::TextVerdict::kNotJson:
+        return Verdict::kNotJson;
+      case detail::fast::TextVerdict::kUndecided:
+        break;
+    }
+  }
+  const Parsed parsed = parse_json(text, limits);
+  if (!parsed) return Verdict::kNotJson;
+  return is_valid(*parsed) ? Verdict::kValid : Verdict::kInvalid;
+}
+
+TextResult Schema::validate_text(std::string_view text, const ParseLimits& limits) const {
+  TextResult out;
+  if (check(text, limits) == Verdict::kValid) return out;
+  // Not valid: the findings path explains it, with parse_json's exact error or validate()'s findings.
+  Parsed parsed = parse_json(text, limits);
+  if (!parsed) {
+    out.verdict = Verdict::kNotJson;
+    out.error = parsed.error();
+    return out;
+  }
+  out.result = detail::SchemaAccess::slow_validate(*this, *parsed);  // check() ran the verdict program
+  out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
+  return out;
+}
+
+bool Schema::has_fast_path() const { return impl_->fast != nullptr; }
 
 const std::string& Schema::title() const { return impl_->title; }
 

@@ -148,3 +148,13 @@ TEST_CASE("arbitrary bytes never make parse_json throw", "[validate][parse]") {
     }
   }
 }
+
+TEST_CASE("a NUL byte after the document is refused, not read as the end of the input", "[validate][parse]") {
+  // nlohmann's lexer stops at a NUL byte: without this rule "{}\0..." would read as "{}".
+  auto parsed = parse_json(std::string("{}\0{\"password\": \"x\"}", 20));
+  REQUIRE_FALSE(parsed);
+  CHECK(parsed.error().to_string() == "line 1, column 3: unexpected NUL byte; expected end of input");
+  CHECK_FALSE(parse_json(std::string("1\0", 2)));
+  CHECK_FALSE(parse_json(std::string("\"a\0\"", 4)));
+  CHECK(parse_json("\"\\u0000\""));
+}

@@ -10,19 +10,30 @@
 // A document that breaks a schema is a result value (Result with findings);
 // a schema or manifest that cannot be loaded is an exception (SchemaError).
 // Compiled schemas are immutable and may be shared by any number of threads.
+//
+// From bytes, the fast way (a verdict for every line of a stream, findings only
+// for the lines that need them):
+//
+//   const auto& schema = contract.request_schema();
+//   if (schema.check(line) != sipcontract::Verdict::kValid) {
+//     auto checked = schema.validate_text(line);  // the parse error, or every finding
+//   }
+//
+// check() parses with simdjson and runs the schema compiled into a verdict program
+// (no allocation per document); its verdict is by definition the one of parse_json()
+// followed by is_valid(), which the tests and a differential fuzz target hold it to.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace sipcontract {
 
@@ -63,10 +74,11 @@ Parsed parse_json(std::string_view text, const ParseLimits& limits = {});
 
 /// One way a document breaks a rule.
 struct Finding {
-  std::string pointer;   ///< RFC 6901 JSON Pointer of the offending value ("" is the root)
-  std::string keyword;   ///< the rule broken: a draft-7 keyword ("enum", "oneOf", ...) or an x-sipcontract-* one
-  std::string message;   ///< one line a person can act on; never shows a secret field's value
-  std::string property;  ///< for "required" and "additionalProperties": the property concerned
+  std::string pointer;  ///< RFC 6901 JSON Pointer of the offending value ("" is the root)
+  std::string
+      keyword;  ///< the rule broken: a draft-7 keyword ("enum", "oneOf", ...) or an x-sipcontract-* one
+  std::string message;                  ///< one line a person can act on; never shows a secret field's value
+  std::string property;                 ///< for "required" and "additionalProperties": the property concerned
   std::vector<nlohmann::json> allowed;  ///< for "enum"/"const": the allowed values
   std::optional<nlohmann::json> suggestion;  ///< for "enum": the closest allowed value, when one is obvious
 
@@ -77,6 +89,21 @@ struct Finding {
 struct Result {
   std::vector<Finding> findings;
   bool valid() const { return findings.empty(); }
+};
+
+/// A text's verdict against a schema, without the findings that explain it.
+enum class Verdict {
+  kValid,    ///< acceptable JSON that satisfies the schema
+  kInvalid,  ///< acceptable JSON that breaks the schema
+  kNotJson,  ///< not acceptable JSON (syntax, UTF-8, size, depth, a repeated key: see parse_json)
+};
+
+/// A text's verdict with what explains it (Schema::validate_text).
+struct TextResult {
+  Verdict verdict = Verdict::kValid;
+  ParseError error;  ///< when kNotJson: why, exactly as parse_json() reports it
+  Result result;     ///< when kInvalid: every finding, exactly as validate() reports them
+  bool valid() const { return verdict == Verdict::kValid; }
 };
 
 /// A schema, manifest or schema folder that cannot be read, parsed or compiled.
@@ -105,6 +132,7 @@ class SchemaStore {
 
 namespace detail {
 struct CompiledSchema;
+struct SchemaAccess;  // the module's internals (and its equivalence tests) reach a compiled schema
 namespace validation {
 struct ContractBuilder;
 }  // namespace validation
@@ -122,10 +150,20 @@ class Schema {
   Result validate(const nlohmann::json& instance) const;
   /// Verdict only: stops at the first failure (faster than validate()).
   bool is_valid(const nlohmann::json& instance) const;
+  /// Verdict from bytes, the fastest way: the same verdict as parse_json(text, limits) then
+  /// is_valid(). Builds no nlohmann document unless the fast parser refuses the text.
+  Verdict check(std::string_view text, const ParseLimits& limits = {}) const;
+  /// Findings from bytes: check() first; only a text that is not valid is parsed again with
+  /// parse_json() and validated, so its error or findings are exactly theirs.
+  TextResult validate_text(std::string_view text, const ParseLimits& limits = {}) const;
+  /// True when verdicts come from the compiled verdict program; false when the schema uses
+  /// something it does not support (verdicts are then validate()'s, and check() is no faster).
+  bool has_fast_path() const;
   /// The schema's "title" (or its name when it has none).
   const std::string& title() const;
 
  private:
+  friend struct detail::SchemaAccess;
   explicit Schema(std::shared_ptr<const detail::CompiledSchema> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const detail::CompiledSchema> impl_;
 };
@@ -133,9 +171,9 @@ class Schema {
 /// What a 201 must echo of the request (manifest "echo").
 struct EchoRule {
   std::string field;
-  bool when_sent = false;                ///< checked only when the request sent the field
+  bool when_sent = false;                       ///< checked only when the request sent the field
   std::optional<nlohmann::json> default_value;  ///< expected when the request did not send it
-  std::string unless_sent;               ///< skip the default when the request sent this field
+  std::string unless_sent;                      ///< skip the default when the request sent this field
 };
 
 /// One operation's contract: request schema, response schema per status, echo rules.
@@ -150,6 +188,15 @@ class Contract {
   Result validate_request(const nlohmann::json& body) const;
   /// A status the contract does not document gives one finding with keyword "status".
   Result validate_response(int status, const nlohmann::json& body) const;
+  /// request_schema().check(text): a request body's verdict from its bytes.
+  Verdict check_request(std::string_view text, const ParseLimits& limits = {}) const;
+  /// request_schema().validate_text(text): the verdict and its parse error or findings.
+  TextResult validate_request_text(std::string_view text, const ParseLimits& limits = {}) const;
+  /// A response body's verdict from its bytes; kInvalid for an undocumented status (kNotJson
+  /// first when the text is not acceptable JSON).
+  Verdict check_response(int status, std::string_view text, const ParseLimits& limits = {}) const;
+  /// As validate_response(), from bytes: the parse error, or every finding.
+  TextResult validate_response_text(int status, std::string_view text, const ParseLimits& limits = {}) const;
   /// The response schema for `status`, or nullptr when the status is undocumented.
   const Schema* response_schema(int status) const;
   const Schema& request_schema() const;

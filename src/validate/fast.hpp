@@ -1,0 +1,189 @@
+// The fast verdict path: a schema compiled into a compact program of checks that
+// runs directly on a parsed document (simdjson's DOM, or a nlohmann::json), with
+// no allocation per document and no findings, only a verdict.
+//
+// The schema compiler (compiler.cpp) records a Program while it walks a schema,
+// beside the valijson form that produces findings: each schema object becomes a
+// Node, a list of Steps, and every subschema a Node index (a "$ref" is the index
+// of its target, so recursive schemas are cycles in the graph). Verdicts are
+// defined to be the slow path's: the same draft-7 semantics (compare_numbers,
+// is_integral, is_multiple, json equality, utf8_length, check_format, RE2 with
+// the same pattern translation), and tests plus a differential fuzz target
+// check that both paths agree on every document.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "internal.hpp"
+
+namespace re2 {
+class RE2;
+}
+
+namespace sipcontract::detail::fast {
+
+using validation::Json;
+using validation::Number;
+
+/// What a Step checks. Steps of one node run in order; the first failure decides.
+enum class Op : std::uint8_t {
+  kType,       ///< n: TypeBit mask
+  kEnum,       ///< a: enums index
+  kConst,      ///< a: consts index
+  kFormat,     ///< n: validation::Format
+  kPattern,    ///< a: regexes index
+  kMinLength,  ///< n: limit (code points)
+  kMaxLength,
+  kMinItems,
+  kMaxItems,
+  kMinProperties,
+  kMaxProperties,
+  kMinimum,  ///< a: numbers index
+  kExclusiveMinimum,
+  kMaximum,
+  kExclusiveMaximum,
+  kMultipleOf,
+  kUniqueItems,
+  kRequired,       ///< a: name_lists index
+  kDependencies,   ///< a: dependencies index
+  kPropertyNames,  ///< a: node
+  kObject,         ///< a: objects index (properties, patternProperties, additionalProperties)
+  kItems,          ///< a: node applied to every item
+  kTuple,          ///< a: tuples index (items as an array, additionalItems)
+  kContains,       ///< a: node
+  kAllOf,          ///< a: node_lists index
+  kAnyOf,
+  kOneOf,
+  kNot,              ///< a: node
+  kForbidden,        ///< a: groups index (`not` of `required` lists)
+  kIf,               ///< a: if node, b: then node or kNone, c: else node or kNone
+  kEqualProperties,  ///< a: pairs index
+  kFalse,
+};
+
+inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+struct Step {
+  Op op;
+  std::uint32_t a = 0;
+  std::uint32_t b = kNone;
+  std::uint32_t c = kNone;
+  std::uint64_t n = 0;
+};
+
+/// One schema object: steps [begin, end) of Program::steps.
+struct Node {
+  std::uint32_t begin = 0;
+  std::uint32_t end = 0;
+};
+
+/// An enum: its values, and the strings among them sorted for a quick lookup.
+struct EnumSet {
+  std::vector<Json> values;
+  std::vector<std::string> strings;  ///< sorted; every string value
+  bool only_strings = false;
+};
+
+/// properties, patternProperties and additionalProperties of one schema object.
+struct ObjectRule {
+  std::vector<std::pair<std::string, std::uint32_t>> properties;  ///< sorted by name
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> patterns;  ///< (regexes index, node)
+  std::uint32_t additional = kNone;                               ///< node, or kNone
+  bool forbidden = false;                                         ///< additionalProperties: false
+};
+
+struct TupleRule {
+  std::vector<std::uint32_t> items;
+  std::uint32_t additional = kNone;
+  bool forbidden = false;
+};
+
+struct DependencyRule {
+  std::vector<std::pair<std::string, std::vector<std::string>>> lists;
+  std::vector<std::pair<std::string, std::uint32_t>> schemas;
+};
+
+/// A compiled schema's verdict program; immutable once built, shared by every thread.
+struct Program {
+  Program();
+  ~Program();
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  std::vector<Node> nodes;
+  std::vector<Step> steps;
+  std::uint32_t root = 0;
+  std::vector<EnumSet> enums;
+  std::vector<Json> consts;
+  std::vector<Number> numbers;
+  std::vector<std::unique_ptr<re2::RE2>> regexes;
+  std::vector<std::vector<std::string>> name_lists;
+  std::vector<std::vector<std::vector<std::string>>> groups;
+  std::vector<ObjectRule> objects;
+  std::vector<TupleRule> tuples;
+  std::vector<DependencyRule> dependencies;
+  std::vector<std::vector<std::uint32_t>> node_lists;
+  std::vector<std::vector<std::pair<std::string, std::string>>> pairs;
+};
+
+/// Records a Program while the schema compiler walks a schema. Schema objects are
+/// named by the address of their (rewritten) JSON node, which the compiler keeps
+/// stable; children are linked by address and resolved in finish().
+class Builder {
+ public:
+  Builder();
+  ~Builder();
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
+
+  /// `node` is a "$ref" to `target`: the same schema.
+  void alias(const Json* node, const Json* target);
+  /// `node` is a schema object (possibly with no step: the empty schema).
+  void object(const Json* node);
+
+  void type(const Json* node, unsigned mask);
+  void enumeration(const Json* node, const Json& values);
+  void constant(const Json* node, const Json& value);
+  void format(const Json* node, validation::Format format);
+  /// Throws std::invalid_argument when RE2 cannot compile the pattern (the compiler checked it first).
+  void pattern(const Json* node, const std::string& pattern);
+  /// keyword: minLength, maxLength, minItems, maxItems, minProperties, maxProperties.
+  void count(const Json* node, std::string_view keyword, std::uint64_t limit);
+  /// keyword: minimum, exclusiveMinimum, maximum, exclusiveMaximum, multipleOf.
+  void number(const Json* node, std::string_view keyword, const Json& limit);
+  void unique_items(const Json* node);
+  void required(const Json* node, std::vector<std::string> names);
+  void dependencies(const Json* node, std::vector<std::pair<std::string, std::vector<std::string>>> lists,
+                    std::vector<std::pair<std::string, const Json*>> schemas);
+  void property_names(const Json* node, const Json* schema);
+  void properties(const Json* node, std::vector<std::pair<std::string, const Json*>> properties,
+                  std::vector<std::pair<std::string, const Json*>> patterns, const Json* additional,
+                  bool forbidden);
+  void items(const Json* node, const Json* schema);
+  void tuple(const Json* node, std::vector<const Json*> items, const Json* additional, bool forbidden);
+  void contains(const Json* node, const Json* schema);
+  /// keyword: allOf, anyOf, oneOf.
+  void combine(const Json* node, std::string_view keyword, std::vector<const Json*> schemas);
+  void negate(const Json* node, const Json* schema);
+  void forbidden(const Json* node, std::vector<std::vector<std::string>> groups);
+  void conditional(const Json* node, const Json* if_schema, const Json* then_schema, const Json* else_schema);
+  void equal_properties(const Json* node, std::vector<std::pair<std::string, std::string>> pairs);
+  void always_false(const Json* node);
+
+  /// The program rooted at `root`; nullptr when a schema object it needs was never recorded.
+  std::unique_ptr<Program> finish(const Json* root);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The verdict of `program` on a nlohmann document (the caller bounds recursion depth).
+bool valid(const Program& program, const Json& instance);
+
+}  // namespace sipcontract::detail::fast

@@ -1,0 +1,720 @@
+// The fast verdict path at run time: simdjson's DOM parser (one per thread, reused),
+// the parse rules parse_json enforces that simdjson does not (repeated keys, depth),
+// and the verdict program evaluated on the parsed document. The same evaluator runs
+// on nlohmann documents (Schema::is_valid), through a thin value wrapper per DOM.
+#include <re2/re2.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <limits>
+
+#include "fast.hpp"
+#include "fast_text.hpp"
+
+namespace sipcontract::detail::fast {
+namespace {
+
+using validation::compare_numbers;
+using validation::is_integral;
+
+enum class Kind : std::uint8_t { kNull, kBoolean, kObject, kArray, kString, kNumber };
+
+// simdjson's accessors, for an element whose type was checked first. get() rather than
+// value_unsafe(): the same code, without g++'s false "may be used uninitialized".
+simdjson::dom::array as_array(simdjson::dom::element element) {
+  simdjson::dom::array array;
+  [[maybe_unused]] const auto error = element.get_array().get(array);
+  return array;
+}
+simdjson::dom::object as_object(simdjson::dom::element element) {
+  simdjson::dom::object object;
+  [[maybe_unused]] const auto error = element.get_object().get(object);
+  return object;
+}
+
+// ---- value wrappers: the evaluator's view of a value ---------------------------------
+//
+// Each provides kind(), str(), num(), boolean(), size(), items(), members() (ranges of
+// wrappers and (key, wrapper) pairs) and find(key, out).
+
+/// A value of simdjson's DOM (the tape of the document being checked).
+class SimdValue {
+ public:
+  SimdValue() = default;
+  explicit SimdValue(simdjson::dom::element element) : element_(element) {}
+
+  Kind kind() const {
+    switch (element_.type()) {
+      case simdjson::dom::element_type::ARRAY:
+        return Kind::kArray;
+      case simdjson::dom::element_type::OBJECT:
+        return Kind::kObject;
+      case simdjson::dom::element_type::STRING:
+        return Kind::kString;
+      case simdjson::dom::element_type::BOOL:
+        return Kind::kBoolean;
+      case simdjson::dom::element_type::NULL_VALUE:
+        return Kind::kNull;
+      default:
+        return Kind::kNumber;
+    }
+  }
+  std::string_view str() const {
+    std::string_view text;
+    [[maybe_unused]] const auto error = element_.get_string().get(text);
+    return text;
+  }
+  bool boolean() const {
+    bool value = false;
+    [[maybe_unused]] const auto error = element_.get_bool().get(value);
+    return value;
+  }
+  Number num() const {
+    switch (element_.type()) {
+      case simdjson::dom::element_type::INT64: {
+        std::int64_t value = 0;
+        [[maybe_unused]] const auto error = element_.get_int64().get(value);
+        return Number::of_int(value);
+      }
+      case simdjson::dom::element_type::UINT64: {
+        std::uint64_t value = 0;
+        [[maybe_unused]] const auto error = element_.get_uint64().get(value);
+        return Number::of_uint(value);
+      }
+      default: {
+        double value = 0;
+        [[maybe_unused]] const auto error = element_.get_double().get(value);
+        return Number::of_double(value);
+      }
+    }
+  }
+  std::size_t size() const {
+    if (element_.type() == simdjson::dom::element_type::ARRAY) return as_array(element_).size();
+    return as_object(element_).size();
+  }
+
+  class ItemIterator {
+   public:
+    explicit ItemIterator(simdjson::dom::array::iterator it) : it_(it) {}
+    SimdValue operator*() const { return SimdValue(*it_); }
+    ItemIterator& operator++() {
+      ++it_;
+      return *this;
+    }
+    bool operator!=(const ItemIterator& other) const { return it_ != other.it_; }
+
+   private:
+    simdjson::dom::array::iterator it_;
+  };
+  struct Items {
+    simdjson::dom::array array;
+    ItemIterator begin() const { return ItemIterator(array.begin()); }
+    ItemIterator end() const { return ItemIterator(array.end()); }
+  };
+  Items items() const { return Items{as_array(element_)}; }
+
+  class MemberIterator {
+   public:
+    explicit MemberIterator(simdjson::dom::object::iterator it) : it_(it) {}
+    std::pair<std::string_view, SimdValue> operator*() const { return {it_.key(), SimdValue(it_.value())}; }
+    MemberIterator& operator++() {
+      ++it_;
+      return *this;
+    }
+    bool operator!=(const MemberIterator& other) const { return it_ != other.it_; }
+
+   private:
+    simdjson::dom::object::iterator it_;
+  };
+  struct Members {
+    simdjson::dom::object object;
+    MemberIterator begin() const { return MemberIterator(object.begin()); }
+    MemberIterator end() const { return MemberIterator(object.end()); }
+  };
+  Members members() const { return Members{as_object(element_)}; }
+
+  bool find(std::string_view key, SimdValue& out) const {
+    const simdjson::dom::object object = as_object(element_);
+    for (auto it = object.begin(), end = object.end(); it != end; ++it) {
+      if (it.key() == key) {
+        out = SimdValue(it.value());
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  simdjson::dom::element element_;
+};
+
+/// A nlohmann value (a document, or a constant of the schema).
+class NlohmannValue {
+ public:
+  NlohmannValue() = default;
+  explicit NlohmannValue(const Json& value) : value_(&value) {}
+
+  Kind kind() const {
+    switch (value_->type()) {
+      case Json::value_t::array:
+        return Kind::kArray;
+      case Json::value_t::object:
+        return Kind::kObject;
+      case Json::value_t::string:
+        return Kind::kString;
+      case Json::value_t::boolean:
+        return Kind::kBoolean;
+      case Json::value_t::number_integer:
+      case Json::value_t::number_unsigned:
+      case Json::value_t::number_float:
+        return Kind::kNumber;
+      default:
+        return Kind::kNull;
+    }
+  }
+  std::string_view str() const { return value_->get_ref<const std::string&>(); }
+  bool boolean() const { return value_->get<bool>(); }
+  Number num() const { return validation::to_number(*value_); }
+  std::size_t size() const { return value_->size(); }
+
+  class ItemIterator {
+   public:
+    explicit ItemIterator(Json::array_t::const_iterator it) : it_(it) {}
+    NlohmannValue operator*() const { return NlohmannValue(*it_); }
+    ItemIterator& operator++() {
+      ++it_;
+      return *this;
+    }
+    bool operator!=(const ItemIterator& other) const { return it_ != other.it_; }
+
+   private:
+    Json::array_t::const_iterator it_;
+  };
+  struct Items {
+    const Json::array_t* array;
+    ItemIterator begin() const { return ItemIterator(array->begin()); }
+    ItemIterator end() const { return ItemIterator(array->end()); }
+  };
+  Items items() const { return Items{&value_->get_ref<const Json::array_t&>()}; }
+
+  class MemberIterator {
+   public:
+    explicit MemberIterator(Json::object_t::const_iterator it) : it_(it) {}
+    std::pair<std::string_view, NlohmannValue> operator*() const {
+      return {it_->first, NlohmannValue(it_->second)};
+    }
+    MemberIterator& operator++() {
+      ++it_;
+      return *this;
+    }
+    bool operator!=(const MemberIterator& other) const { return it_ != other.it_; }
+
+   private:
+    Json::object_t::const_iterator it_;
+  };
+  struct Members {
+    const Json::object_t* object;
+    MemberIterator begin() const { return MemberIterator(object->begin()); }
+    MemberIterator end() const { return MemberIterator(object->end()); }
+  };
+  Members members() const { return Members{&value_->get_ref<const Json::object_t&>()}; }
+
+  bool find(std::string_view key, NlohmannValue& out) const {
+    const auto& object = value_->get_ref<const Json::object_t&>();
+    auto it = object.find(key);
+    if (it == object.end()) return false;
+    out = NlohmannValue(it->second);
+    return true;
+  }
+
+ private:
+  const Json* value_ = nullptr;
+};
+
+/// A property name, checked by propertyNames: a string and nothing else.
+class NameValue {
+ public:
+  NameValue() = default;
+  explicit NameValue(std::string_view name) : name_(name) {}
+  Kind kind() const { return Kind::kString; }
+  std::string_view str() const { return name_; }
+  // Never called on a string; present so that the evaluator compiles for this type.
+  bool boolean() const { return false; }
+  Number num() const { return Number{}; }
+  std::size_t size() const { return 0; }
+  struct Items {
+    const NameValue* begin() const { return nullptr; }
+    const NameValue* end() const { return nullptr; }
+  };
+  Items items() const { return {}; }
+  struct Members {
+    const std::pair<std::string_view, NameValue>* begin() const { return nullptr; }
+    const std::pair<std::string_view, NameValue>* end() const { return nullptr; }
+  };
+  Members members() const { return {}; }
+  bool find(std::string_view, NameValue&) const { return false; }
+
+ private:
+  std::string_view name_;
+};
+
+// ---- draft-7 equality and a hash consistent with it ------------------------------------
+
+template <class A, class B>
+bool equal(const A& a, const B& b) {
+  const Kind kind = a.kind();
+  if (kind != b.kind()) return false;
+  switch (kind) {
+    case Kind::kNumber:
+      return compare_numbers(a.num(), b.num()) == 0;
+    case Kind::kString:
+      return a.str() == b.str();
+    case Kind::kBoolean:
+      return a.boolean() == b.boolean();
+    case Kind::kNull:
+      return true;
+    case Kind::kArray: {
+      if (a.size() != b.size()) return false;
+      auto other = b.items().begin();
+      for (const auto& item : a.items()) {
+        if (!equal(item, *other)) return false;
+        ++other;
+      }
+      return true;
+    }
+    case Kind::kObject: {
+      // Keys are unique in both (the parsers refuse repeats), so equal sizes and every
+      // member found equal in the other means equal objects.
+      if (a.size() != b.size()) return false;
+      for (const auto& [key, value] : a.members()) {
+        B found;
+        if (!b.find(key, found) || !equal(value, found)) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+std::size_t mix(std::size_t seed, std::size_t value) {
+  return seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+std::size_t hash_number(const Number& n) {
+  // Equal numbers hash alike whatever their representation (1, 1u and 1.0).
+  switch (n.kind) {
+    case Number::Kind::kInt:
+      return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(n.i));
+    case Number::Kind::kUint:
+      return std::hash<std::uint64_t>{}(n.u);
+    case Number::Kind::kDouble:
+      break;
+  }
+  const double d = n.d;
+  if (is_integral(n)) {
+    if (d >= 0 && d < 18446744073709551616.0)
+      return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(d));
+    if (d < 0 && d >= -9223372036854775808.0)
+      return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(static_cast<std::int64_t>(d)));
+  }
+  return std::hash<double>{}(d == 0 ? 0.0 : d);
+}
+
+template <class V>
+std::size_t hash(const V& value) {
+  switch (value.kind()) {
+    case Kind::kNull:
+      return 0x6e756c6cU;
+    case Kind::kBoolean:
+      return value.boolean() ? 0x74727565U : 0x66616c73U;
+    case Kind::kString:
+      return std::hash<std::string_view>{}(value.str());
+    case Kind::kNumber:
+      return hash_number(value.num());
+    case Kind::kArray: {
+      std::size_t seed = 0x61727261U;
+      for (const auto& item : value.items()) seed = mix(seed, hash(item));
+      return seed;
+    }
+    case Kind::kObject: {
+      // Member order differs between equal objects: combine the members commutatively.
+      std::size_t sum = 0x6f626a65U;
+      for (const auto& [key, member] : value.members()) {
+        sum += mix(std::hash<std::string_view>{}(key), hash(member));
+      }
+      return sum;
+    }
+  }
+  return 0;
+}
+
+// ---- the evaluator ----------------------------------------------------------------------
+
+bool matches(const re2::RE2& regex, std::string_view text) {
+  return re2::RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), regex);
+}
+
+bool type_matches(std::uint64_t mask, Kind kind, const Number* number) {
+  switch (kind) {
+    case Kind::kNull:
+      return mask & validation::kTypeNull;
+    case Kind::kBoolean:
+      return mask & validation::kTypeBoolean;
+    case Kind::kObject:
+      return mask & validation::kTypeObject;
+    case Kind::kArray:
+      return mask & validation::kTypeArray;
+    case Kind::kString:
+      return mask & validation::kTypeString;
+    case Kind::kNumber:
+      // Draft 7: an integer is any number with a zero fractional part, 1.0 included.
+      return (mask & validation::kTypeNumber) || ((mask & validation::kTypeInteger) && is_integral(*number));
+  }
+  return false;
+}
+
+template <class V>
+bool has(const V& object, std::string_view name) {
+  for (const auto& [key, value] : object.members()) {
+    if (key == name) return true;
+  }
+  return false;
+}
+
+template <class V>
+bool eval(const Program& program, std::uint32_t node, const V& value);
+
+template <class V>
+bool unique(const V& value) {
+  const std::size_t size = value.size();
+  if (size < 2) return true;
+  constexpr std::size_t kPairwise = 16;
+  if (size <= kPairwise) {
+    for (auto a = value.items().begin(), end = value.items().end(); a != end; ++a) {
+      auto b = a;
+      for (++b; b != end; ++b) {
+        if (equal(*a, *b)) return false;
+      }
+    }
+    return true;
+  }
+  // Hashing keeps this linear in practice: a pairwise scan of a million items would never end.
+  thread_local std::vector<std::pair<std::size_t, V>> hashed;
+  hashed.clear();
+  for (const auto& item : value.items()) hashed.emplace_back(hash(item), item);
+  std::sort(hashed.begin(), hashed.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (std::size_t i = 0; i < hashed.size(); ++i) {
+    for (std::size_t j = i + 1; j < hashed.size() && hashed[j].first == hashed[i].first; ++j) {
+      if (equal(hashed[i].second, hashed[j].second)) {
+        hashed.clear();
+        return false;
+      }
+    }
+  }
+  hashed.clear();
+  return true;
+}
+
+template <class V>
+bool object_rule(const Program& program, const ObjectRule& rule, const V& value) {
+  const auto& properties = rule.properties;
+  for (const auto& [key, member] : value.members()) {
+    bool matched = false;
+    // Few declared properties: a linear scan beats a binary search on short names.
+    if (properties.size() <= 8) {
+      for (const auto& [name, schema] : properties) {
+        if (name == key) {
+          if (!eval(program, schema, member)) return false;
+          matched = true;
+          break;
+        }
+      }
+    } else {
+      auto it = std::lower_bound(properties.begin(), properties.end(), key,
+                                 [](const auto& entry, std::string_view k) { return entry.first < k; });
+      if (it != properties.end() && it->first == key) {
+        if (!eval(program, it->second, member)) return false;
+        matched = true;
+      }
+    }
+    for (const auto& [regex, schema] : rule.patterns) {
+      if (!matches(*program.regexes[regex], key)) continue;
+      matched = true;
+      if (!eval(program, schema, member)) return false;
+    }
+    if (matched) continue;
+    if (rule.forbidden) return false;
+    if (rule.additional != kNone && !eval(program, rule.additional, member)) return false;
+  }
+  return true;
+}
+
+template <class V>
+bool step(const Program& program, const Step& s, const V& value) {
+  const Kind kind = value.kind();
+  switch (s.op) {
+    case Op::kType: {
+      if (kind != Kind::kNumber) return type_matches(s.n, kind, nullptr);
+      const Number number = value.num();
+      return type_matches(s.n, kind, &number);
+    }
+    case Op::kEnum: {
+      const EnumSet& set = program.enums[s.a];
+      if (kind == Kind::kString) {
+        return std::binary_search(
+            set.strings.begin(), set.strings.end(), value.str(),
+            [](const auto& x, const auto& y) { return std::string_view(x) < std::string_view(y); });
+      }
+      if (set.only_strings) return false;
+      for (const auto& allowed : set.values) {
+        if (equal(value, NlohmannValue(allowed))) return true;
+      }
+      return false;
+    }
+    case Op::kConst:
+      return equal(value, NlohmannValue(program.consts[s.a]));
+    case Op::kFormat:
+      return kind != Kind::kString ||
+             validation::check_format(static_cast<validation::Format>(s.n), value.str());
+    case Op::kPattern:
+      return kind != Kind::kString || matches(*program.regexes[s.a], value.str());
+    case Op::kMinLength:
+      return kind != Kind::kString || validation::utf8_length(value.str()) >= s.n;
+    case Op::kMaxLength:
+      return kind != Kind::kString || validation::utf8_length(value.str()) <= s.n;
+    case Op::kMinItems:
+      return kind != Kind::kArray || value.size() >= s.n;
+    case Op::kMaxItems:
+      return kind != Kind::kArray || value.size() <= s.n;
+    case Op::kMinProperties:
+      return kind != Kind::kObject || value.size() >= s.n;
+    case Op::kMaxProperties:
+      return kind != Kind::kObject || value.size() <= s.n;
+    case Op::kMinimum:
+      return kind != Kind::kNumber || compare_numbers(value.num(), program.numbers[s.a]) >= 0;
+    case Op::kExclusiveMinimum:
+      return kind != Kind::kNumber || compare_numbers(value.num(), program.numbers[s.a]) > 0;
+    case Op::kMaximum:
+      return kind != Kind::kNumber || compare_numbers(value.num(), program.numbers[s.a]) <= 0;
+    case Op::kExclusiveMaximum:
+      return kind != Kind::kNumber || compare_numbers(value.num(), program.numbers[s.a]) < 0;
+    case Op::kMultipleOf:
+      return kind != Kind::kNumber || validation::is_multiple(value.num(), program.numbers[s.a]);
+    case Op::kUniqueItems:
+      return kind != Kind::kArray || unique(value);
+    case Op::kRequired: {
+      if (kind != Kind::kObject) return true;
+      for (const auto& name : program.name_lists[s.a]) {
+        if (!has(value, name)) return false;
+      }
+      return true;
+    }
+    case Op::kDependencies: {
+      if (kind != Kind::kObject) return true;
+      const DependencyRule& rule = program.dependencies[s.a];
+      for (const auto& [name, needed] : rule.lists) {
+        if (!has(value, name)) continue;
+        for (const auto& other : needed) {
+          if (!has(value, other)) return false;
+        }
+      }
+      for (const auto& [name, schema] : rule.schemas) {
+        if (has(value, name) && !eval(program, schema, value)) return false;
+      }
+      return true;
+    }
+    case Op::kPropertyNames: {
+      if (kind != Kind::kObject) return true;
+      for (const auto& [key, member] : value.members()) {
+        if (!eval(program, s.a, NameValue(key))) return false;
+      }
+      return true;
+    }
+    case Op::kObject:
+      return kind != Kind::kObject || object_rule(program, program.objects[s.a], value);
+    case Op::kItems: {
+      if (kind != Kind::kArray) return true;
+      for (const auto& item : value.items()) {
+        if (!eval(program, s.a, item)) return false;
+      }
+      return true;
+    }
+    case Op::kTuple: {
+      if (kind != Kind::kArray) return true;
+      const TupleRule& rule = program.tuples[s.a];
+      std::size_t i = 0;
+      for (const auto& item : value.items()) {
+        if (i < rule.items.size()) {
+          if (!eval(program, rule.items[i], item)) return false;
+        } else {
+          if (rule.forbidden) return false;
+          if (rule.additional == kNone) return true;
+          if (!eval(program, rule.additional, item)) return false;
+        }
+        ++i;
+      }
+      return true;
+    }
+    case Op::kContains: {
+      if (kind != Kind::kArray) return true;
+      for (const auto& item : value.items()) {
+        if (eval(program, s.a, item)) return true;
+      }
+      return false;
+    }
+    case Op::kAllOf: {
+      for (std::uint32_t schema : program.node_lists[s.a]) {
+        if (!eval(program, schema, value)) return false;
+      }
+      return true;
+    }
+    case Op::kAnyOf: {
+      for (std::uint32_t schema : program.node_lists[s.a]) {
+        if (eval(program, schema, value)) return true;
+      }
+      return false;
+    }
+    case Op::kOneOf: {
+      std::size_t matched = 0;
+      for (std::uint32_t schema : program.node_lists[s.a]) {
+        if (eval(program, schema, value) && ++matched > 1) return false;
+      }
+      return matched == 1;
+    }
+    case Op::kNot:
+      return !eval(program, s.a, value);
+    case Op::kForbidden: {
+      // `not` of `required` lists: "required" holds for any non-object, so "not" fails.
+      if (kind != Kind::kObject) return false;
+      for (const auto& group : program.groups[s.a]) {
+        if (std::all_of(group.begin(), group.end(),
+                        [&](const std::string& name) { return has(value, name); }))
+          return false;
+      }
+      return true;
+    }
+    case Op::kIf:
+      if (eval(program, s.a, value)) return s.b == kNone || eval(program, s.b, value);
+      return s.c == kNone || eval(program, s.c, value);
+    case Op::kEqualProperties: {
+      if (kind != Kind::kObject) return true;
+      for (const auto& [name, other] : program.pairs[s.a]) {
+        V a, b;
+        if (value.find(name, a) && value.find(other, b) && !equal(a, b)) return false;
+      }
+      return true;
+    }
+    case Op::kFalse:
+      return false;
+  }
+  return false;
+}
+
+template <class V>
+bool eval(const Program& program, std::uint32_t node, const V& value) {
+  const Node& n = program.nodes[node];
+  for (std::uint32_t i = n.begin; i < n.end; ++i) {
+    if (!step(program, program.steps[i], value)) return false;
+  }
+  return true;
+}
+
+// ---- parsing with simdjson ----------------------------------------------------------------
+
+/// Documents up to this size use the thread's parser, whose buffers it keeps (about ten times
+/// the largest document it has parsed); larger ones get a parser of their own, freed after.
+constexpr std::size_t kThreadParserBytes = 1u << 20;
+
+/// The parse rules of parse_json that simdjson does not apply: nesting deeper than
+/// `max_depth`, and a key repeated in one object (compared after unescaping).
+enum class Shape { kOk, kTooDeep, kRepeatedKey };
+
+Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& depth_out) {
+  using simdjson::dom::element_type;
+  thread_local std::vector<std::pair<simdjson::dom::element, std::size_t>> stack;
+  thread_local std::vector<std::string_view> keys;
+  stack.clear();
+  std::size_t deepest = 0;
+  const auto structured = [](simdjson::dom::element e) {
+    const auto type = e.type();
+    return type == element_type::ARRAY || type == element_type::OBJECT;
+  };
+  if (structured(root)) stack.emplace_back(root, 1);
+  Shape shape = Shape::kOk;
+  while (!stack.empty()) {
+    const auto [element, depth] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, depth);
+    if (depth > max_depth) {
+      shape = Shape::kTooDeep;
+      break;
+    }
+    if (element.type() == element_type::ARRAY) {
+      for (simdjson::dom::element item : as_array(element)) {
+        if (structured(item)) stack.emplace_back(item, depth + 1);
+      }
+      continue;
+    }
+    const simdjson::dom::object object = as_object(element);
+    keys.clear();
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      keys.push_back(it.key());
+      const simdjson::dom::element member = it.value();
+      if (structured(member)) stack.emplace_back(member, depth + 1);
+    }
+    if (keys.size() < 2) continue;
+    constexpr std::size_t kPairwise = 12;
+    bool repeated = false;
+    if (keys.size() <= kPairwise) {
+      for (std::size_t i = 0; i < keys.size() && !repeated; ++i) {
+        for (std::size_t j = i + 1; j < keys.size(); ++j) {
+          if (keys[i] == keys[j]) {
+            repeated = true;
+            break;
+          }
+        }
+      }
+    } else {
+      std::sort(keys.begin(), keys.end());
+      repeated = std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+    }
+    if (repeated) {
+      shape = Shape::kRepeatedKey;
+      break;
+    }
+  }
+  stack.clear();
+  keys.clear();
+  depth_out = deepest;
+  return shape;
+}
+
+}  // namespace
+
+bool valid(const Program& program, const Json& instance) {
+  return eval(program, program.root, NlohmannValue(instance));
+}
+
+TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
+                       std::size_t recursion_limit) {
+  // parse_json accepts (and skips) one UTF-8 byte order mark; simdjson does not.
+  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.remove_prefix(3);
+  thread_local simdjson::dom::parser thread_parser;
+  std::optional<simdjson::dom::parser> own_parser;
+  simdjson::dom::parser* parser = &thread_parser;
+  if (text.size() > kThreadParserBytes) parser = &own_parser.emplace();
+  simdjson::dom::element root;
+  if (parser->parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
+    // Refused, or beyond what simdjson reads (integers past 64 bits, nesting past its
+    // own limit): parse_json decides, and says why.
+    return TextVerdict::kUndecided;
+  }
+  std::size_t depth = 0;
+  if (shape_of(root, limits.max_depth, depth) != Shape::kOk) return TextVerdict::kNotJson;
+  if (depth > recursion_limit) return TextVerdict::kInvalid;
+  return eval(program, program.root, SimdValue(root)) ? TextVerdict::kValid : TextVerdict::kInvalid;
+}
+
+}  // namespace sipcontract::detail::fast

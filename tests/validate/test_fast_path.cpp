@@ -1,0 +1,379 @@
+// The fast verdict path (Schema::check, the verdict program behind is_valid) against the
+// findings path (parse_json + valijson and the compiled checks): the same verdict on every
+// schema case, every fixture, the parse-level rules and the number semantics of draft 7.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "helpers.hpp"
+#include "testing.hpp"
+
+using namespace sipcontract;
+using sipcontract::test::schema_of;
+using Access = sipcontract::detail::SchemaAccess;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const char* name_of(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kValid:
+      return "valid";
+    case Verdict::kInvalid:
+      return "invalid";
+    case Verdict::kNotJson:
+      return "not JSON";
+  }
+  return "?";
+}
+
+/// Holds every path to the slow one on `text`; returns the verdict.
+Verdict agree(const Schema& schema, std::string_view text, const ParseLimits& limits = {}) {
+  const Verdict slow = Access::slow_check(schema, text, limits);
+  const Verdict fast = schema.check(text, limits);
+  INFO("text: " << std::string(text.substr(0, 300)));
+  INFO("slow path: " << name_of(slow) << ", fast path: " << name_of(fast));
+  CHECK(fast == slow);
+  const Parsed parsed = parse_json(text, limits);
+  if (parsed) {
+    const auto program = Access::fast_is_valid(schema, *parsed);
+    if (program) CHECK(*program == (slow == Verdict::kValid));
+    CHECK(schema.is_valid(*parsed) == (slow == Verdict::kValid));
+    CHECK(schema.validate(*parsed).valid() == (slow == Verdict::kValid));
+  }
+  // validate_text gives the verdict with the slow path's own error or findings.
+  const TextResult checked = schema.validate_text(text, limits);
+  CHECK(checked.verdict == slow);
+  if (slow == Verdict::kNotJson) {
+    REQUIRE_FALSE(parsed);
+    CHECK(checked.error.to_string() == parsed.error().to_string());
+    CHECK(checked.error.byte_offset == parsed.error().byte_offset);
+  } else if (slow == Verdict::kInvalid) {
+    CHECK(checked.result.findings == Access::slow_validate(schema, *parsed).findings);
+    CHECK(checked.result.findings == schema.validate(*parsed).findings);
+  } else {
+    CHECK(checked.result.findings.empty());
+  }
+  return slow;
+}
+
+/// Every schema of the built-in contract, by file name.
+std::vector<std::pair<std::string, const Schema*>> contract_schemas() {
+  std::vector<std::pair<std::string, const Schema*>> out;
+  for (const auto& name : SchemaStore::builtin().names())
+    out.emplace_back(name, &Contract::builtin().schema(name));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every schema of the contract has the fast path", "[validate][fast]") {
+  for (const auto& [name, schema] : contract_schemas()) {
+    INFO(name);
+    CHECK(schema->has_fast_path());
+  }
+}
+
+TEST_CASE("the fast path agrees with the findings path on every schema case", "[validate][fast][cases]") {
+  const auto schemas = contract_schemas();
+  std::size_t cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(SCHEMAS_DIR)) {
+    const std::string file = entry.path().filename().string();
+    if (file.size() < 10 || file.compare(file.size() - 10, 10, ".test.json") != 0) continue;
+    INFO(file);
+    const Parsed parsed = parse_json(read_file(entry.path()));
+    REQUIRE(parsed);
+    for (const auto& item : *parsed) {
+      INFO(item.value("description", std::string()));
+      const std::string text = item["data"].dump();
+      // Against every schema, not only its own: more documents for each verdict program.
+      for (const auto& [name, schema] : schemas) {
+        INFO("schema " << name);
+        agree(*schema, text);
+      }
+      ++cases;
+    }
+  }
+  CHECK(cases > 50);
+}
+
+TEST_CASE("the fast path agrees with the findings path on every fixture", "[validate][fast][fixtures]") {
+  const auto schemas = contract_schemas();
+  std::size_t documents = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(FIXTURES_DIR)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string file = entry.path().string();
+    INFO(file);
+    const std::string text = read_file(entry.path());
+    std::vector<std::string> documents_of_file;
+    if (entry.path().extension() == ".ndjson") {
+      std::istringstream lines(text);
+      for (std::string line; std::getline(lines, line);) documents_of_file.push_back(line);
+    } else {
+      documents_of_file.push_back(text);
+    }
+    for (const auto& document : documents_of_file) {
+      for (const auto& [name, schema] : schemas) {
+        INFO("schema " << name);
+        agree(*schema, document);
+      }
+      ++documents;
+    }
+  }
+  CHECK(documents > 50);
+}
+
+TEST_CASE("the fast path applies parse_json's rules", "[validate][fast][parse]") {
+  const Schema any = schema_of("{}");
+  CHECK(agree(any, "\xEF\xBB\xBF{\"a\": 1}") == Verdict::kValid);  // one byte order mark is skipped
+  CHECK(agree(any, "\xEF\xBB\xBF\xEF\xBB\xBF{}") == Verdict::kNotJson);
+  CHECK(agree(any, R"({"a": 1, "a": 1})") == Verdict::kNotJson);
+  CHECK(agree(any, R"({"a": 1, "\u0061": 2})") == Verdict::kNotJson);  // repeated after unescaping
+  CHECK(agree(any, R"([{"x": {"b": 1, "c": 2, "b": 3}}])") == Verdict::kNotJson);
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ", ";
+  CHECK(agree(any, many + "\"k0\": 1}") == Verdict::kNotJson);  // the sorted check for big objects
+  CHECK(agree(any, many + "\"k40\": 1}") == Verdict::kValid);
+  CHECK(agree(any, R"({"a": 1, "A": 1, "a ": 1})") == Verdict::kValid);
+  CHECK(agree(any, "\"\\uD800\"") == Verdict::kNotJson);
+  CHECK(agree(any, "\"\\uDC00\"") == Verdict::kNotJson);
+  CHECK(agree(any, "\"\\uD83D\\uDE00\"") == Verdict::kValid);
+  CHECK(agree(any, "\"\xC3\x28\"") == Verdict::kNotJson);      // invalid UTF-8
+  CHECK(agree(any, "\"\xED\xA0\x80\"") == Verdict::kNotJson);  // an encoded surrogate
+  CHECK(agree(any, "\"a\x01\"") == Verdict::kNotJson);
+  CHECK(agree(any, std::string("{}\0", 3)) == Verdict::kNotJson);
+  CHECK(agree(any, std::string("\"a\0b\"", 5)) == Verdict::kNotJson);
+  CHECK(agree(any, "\"\\u0000\"") == Verdict::kValid);
+  for (const char* text :
+       {"",   " ",  "\n",      "[1] 2",   "[1,]",  "{\"a\":1,}", "01",        "1.",      "-",
+        "+1", ".5", "1e",      "nul",     "tru",   "NaN",        "Infinity",  "'a'",     "{a: 1}",
+        "[",  "]",  "{\"a\"}", "\"\\x\"", "1e400", "-1e400",     "\t[ ]\r\n", "/* */ {}"}) {
+    agree(any, text);
+  }
+  for (const char* text : {"18446744073709551615", "18446744073709551616", "-9223372036854775808",
+                           "-9223372036854775809", "123456789012345678901234567890", "1e-400", "-0", "-0.0",
+                           "4.9e-324", "1.7976931348623157e308", "[1e-400, -0, 0.0]"}) {
+    CHECK(agree(any, text) == Verdict::kValid);
+  }
+}
+
+TEST_CASE("the fast path applies the size and depth limits", "[validate][fast][parse]") {
+  const Schema any = schema_of("{}");
+  ParseLimits limits;
+  limits.max_bytes = 10;
+  CHECK(agree(any, "[1, 2, 3]", limits) == Verdict::kValid);
+  CHECK(agree(any, "[1, 2, 3, 4]", limits) == Verdict::kNotJson);
+  limits = ParseLimits{};
+  limits.max_depth = 3;
+  CHECK(agree(any, "[[[1]]]", limits) == Verdict::kValid);
+  CHECK(agree(any, "[[[[1]]]]", limits) == Verdict::kNotJson);
+  CHECK(agree(any, R"({"a": [{"b": 1}]})", limits) == Verdict::kValid);
+  CHECK(agree(any, R"({"a": [{"b": {}}]})", limits) == Verdict::kNotJson);
+  CHECK(agree(any, R"([1, [2, [3]], {"x": [4]}])", limits) == Verdict::kValid);
+  limits = ParseLimits{};
+  CHECK(agree(any, std::string(256, '[') + std::string(256, ']'), limits) == Verdict::kValid);
+  CHECK(agree(any, std::string(257, '[') + std::string(257, ']'), limits) == Verdict::kNotJson);
+  // Past simdjson's own depth limit (1024), parse_json decides.
+  limits.max_depth = 2000;
+  CHECK(agree(any, std::string(1500, '[') + std::string(1500, ']'), limits) == Verdict::kValid);
+}
+
+TEST_CASE("the fast path bounds a recursive schema's depth as the findings path does",
+          "[validate][fast][ref]") {
+  const Schema tree = schema_of(R"({"type": "array", "items": {"$ref": "#"}})");
+  ParseLimits limits;
+  limits.max_depth = 1000;
+  CHECK(agree(tree, std::string(512, '[') + std::string(512, ']'), limits) == Verdict::kValid);
+  CHECK(agree(tree, std::string(513, '[') + std::string(513, ']'), limits) == Verdict::kInvalid);
+  CHECK(agree(tree, "[[], [[]], [1]]", limits) == Verdict::kInvalid);
+  const Schema linked = schema_of(
+      R"({"definitions": {"node": {"type": "object", "properties": {"next": {"$ref": "#/definitions/node"},
+          "value": {"type": "integer"}}, "required": ["value"]}}, "$ref": "#/definitions/node"})");
+  CHECK(agree(linked, R"({"value": 1, "next": {"value": 2, "next": {"value": 3}}})") == Verdict::kValid);
+  CHECK(agree(linked, R"({"value": 1, "next": {"value": 2, "next": {"value": 3.5}}})") == Verdict::kInvalid);
+  CHECK(agree(linked, R"({"value": 1, "next": {"next": {"value": 3}}})") == Verdict::kInvalid);
+}
+
+TEST_CASE("the fast path compares numbers as draft 7 does", "[validate][fast][numbers]") {
+  const Schema integer = schema_of(R"({"type": "integer"})");
+  for (const char* text : {"1", "1.0", "-0.0", "1e2", "1.5", "18446744073709551615", "18446744073709551616",
+                           "-9223372036854775809", "1e300", "4.9e-324"}) {
+    agree(integer, text);
+  }
+  const Schema choices = schema_of(R"({"enum": [1, "1", null, [1, 2], {"a": true}, 18446744073709551615]})");
+  for (const char* text : {"1", "1.0", "\"1\"", "null", "[1, 2]", "[1.0, 2e0]", "[2, 1]", "{\"a\": true}",
+                           "{\"a\": true, \"b\": 1}", "{\"a\": 1}", "18446744073709551615",
+                           "18446744073709551614", "1.8446744073709552e19", "true", "2"}) {
+    agree(choices, text);
+  }
+  const Schema constant = schema_of(R"({"const": {"a": [1, "x"], "b": {"c": null}}})");
+  for (const char* text :
+       {R"({"b": {"c": null}, "a": [1.0, "x"]})", R"({"a": [1, "x"]})",
+        R"({"a": [1, "x"], "b": {"c": null}, "d": 1})", R"({"a": ["x", 1], "b": {"c": null}})"}) {
+    agree(constant, text);
+  }
+  const Schema unique = schema_of(R"({"uniqueItems": true})");
+  std::string long_unique = "[";
+  for (int i = 0; i < 40; ++i) long_unique += std::to_string(i) + ".0, ";
+  for (const char* text :
+       {"[1, 1.0]", "[1, \"1\"]", "[[1], [1.0]]", "[{\"a\": 1, \"b\": 2}, {\"b\": 2, \"a\": 1}]",
+        "[{\"a\": 1}, {\"a\": 2}]", "[0, -0.0]", "[null, false, 0, \"\", [], {}]", "[]", "[1]"}) {
+    agree(unique, text);
+  }
+  CHECK(agree(unique, long_unique + "40]") == Verdict::kValid);
+  CHECK(agree(unique, long_unique + "17]") == Verdict::kInvalid);
+  CHECK(agree(unique, long_unique + "{\"a\": [1]}, {\"a\": [1.0]}]") == Verdict::kInvalid);
+  const Schema bounds = schema_of(
+      R"({"minimum": -9223372036854775808, "maximum": 18446744073709551615, "exclusiveMaximum": 1e19,
+          "multipleOf": 3})");
+  for (const char* text : {"0", "3", "4", "-9223372036854775807", "-9223372036854775808",
+                           "9999999999999999999", "18446744073709551615", "1.8e19", "3.0", "4.5", "-1e300"}) {
+    agree(bounds, text);
+  }
+  const Schema decimal = schema_of(R"({"multipleOf": 0.1, "exclusiveMinimum": 0})");
+  for (const char* text : {"0.3", "0.30000000000000004", "0.35", "7", "0", "1e-9", "123456789.1"}) {
+    agree(decimal, text);
+  }
+}
+
+TEST_CASE("the fast path applies every keyword as the findings path does", "[validate][fast][keywords]") {
+  struct Case {
+    const char* schema;
+    std::vector<const char*> documents;
+  };
+  const std::vector<Case> cases = {
+      {R"({"type": ["string", "null"], "minLength": 2, "maxLength": 3})",
+       {"\"ab\"", "\"a\"", "\"abcd\"", "\"\xC3\xA9\xC3\xA9\"", "\"\xF0\x9F\x98\x80\"", "null", "1"}},
+      {R"({"pattern": "^[a-z]+\\d?$", "format": "uuid"})",
+       {"\"abc1\"", "\"ABC\"", "5", "\"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b\""}},
+      {R"({"pattern": "\\u00e9", "minLength": 1})", {"\"caf\xC3\xA9\"", "\"cafe\""}},
+      {R"({"format": "date-time"})", {"\"2024-02-29T12:00:00Z\"", "\"2023-02-29T12:00:00Z\"", "{}"}},
+      {R"({"format": "email"})", {"\"a@b.co\"", "\"a@@b\"", "1"}},
+      {R"({"minItems": 1, "maxItems": 2, "items": {"type": "integer"}})",
+       {"[]", "[1]", "[1, 2.0]", "[1, 2, 3]", "[\"a\"]", "{}"}},
+      {R"({"items": [{"type": "string"}, {"type": "number"}], "additionalItems": false})",
+       {"[]", "[\"a\"]", "[\"a\", 1]", "[\"a\", 1, 2]", "[1]"}},
+      {R"({"items": [{"type": "string"}], "additionalItems": {"type": "boolean"}})",
+       {"[\"a\", true, false]", "[\"a\", true, 1]"}},
+      {R"({"items": [{"type": "string"}]})", {"[\"a\", 1, null]", "[2]"}},
+      {R"({"contains": {"const": 3}})", {"[1, 2, 3]", "[1, 2]", "[]", "[3.0]", "\"x\""}},
+      {R"({"minProperties": 1, "maxProperties": 2})",
+       {"{}", "{\"a\": 1}", "{\"a\": 1, \"b\": 2, \"c\": 3}", "[]"}},
+      {R"({"required": ["a", "b"], "properties": {"a": {"type": "string"}}, "additionalProperties": false})",
+       {"{\"a\": \"x\", \"b\": 1}", "{\"a\": \"x\"}", "{\"a\": 1, \"b\": 1}",
+        "{\"a\": \"x\", \"b\": 1, \"c\": 1}", "5"}},
+      {R"({"patternProperties": {"^x-": {"type": "integer"}, "y$": {"minimum": 0}},
+           "additionalProperties": {"type": "string"}})",
+       {"{\"x-a\": 1, \"b\": \"s\"}", "{\"x-a\": \"s\"}", "{\"b\": 1}", "{\"x-y\": -1}", "{\"x-y\": 1}"}},
+      {R"({"properties": {"a": true, "b": false, "c": {}, "d": {"not": {}}, "e": {"type": "null"},
+           "f": {"type": "null"}, "g": {"type": "null"}, "h": {"type": "null"}, "i": {"type": "null"},
+           "j": {"type": "null"}}})",
+       {"{\"a\": 1}", "{\"b\": 1}", "{\"c\": 1, \"j\": null}", "{\"d\": 1}", "{\"j\": 1}", "{\"zz\": 1}"}},
+      {R"({"propertyNames": {"maxLength": 3, "pattern": "^[a-z]"}})",
+       {"{\"abc\": 1}", "{\"abcd\": 1}", "{\"Abc\": 1}", "{}", "[\"abcdef\"]"}},
+      {R"({"dependencies": {"a": ["b"], "c": {"required": ["d"]}, "e": {"not": {"type": "object"}}}})",
+       {"{\"a\": 1, \"b\": 1}", "{\"a\": 1}", "{\"c\": 1, \"d\": 1}", "{\"c\": 1}", "{\"e\": 1}", "{}", "3"}},
+      {R"({"allOf": [{"type": "number"}, {"minimum": 2}], "anyOf": [{"maximum": 3}, {"multipleOf": 5}]})",
+       {"2", "3", "4", "10", "1", "\"a\""}},
+      {R"({"oneOf": [{"type": "integer"}, {"minimum": 2}]})", {"1", "2", "2.5", "-1.5"}},
+      {R"({"not": {"required": ["a"]}})", {"{}", "{\"a\": 1}", "5", "[]"}},
+      {R"({"not": {"anyOf": [{"required": ["a"]}, {"required": ["b", "c"]}]}})",
+       {"{}", "{\"a\": 1}", "{\"b\": 1}", "{\"b\": 1, \"c\": 1}", "\"s\""}},
+      {R"({"not": {"type": "string", "title": "a string"}})", {"1", "\"s\""}},
+      {R"({"if": {"properties": {"k": {"const": "n"}}}, "then": {"required": ["n"]}, "else": {"required": ["s"]}})",
+       {"{\"k\": \"n\", \"n\": 1}", "{\"k\": \"n\"}", "{\"k\": \"s\", \"s\": 1}", "{\"k\": \"s\"}", "{}",
+        "1"}},
+      {R"({"if": {"type": "string"}, "then": {"minLength": 2}})", {"\"a\"", "\"ab\"", "1"}},
+      {R"({"if": {"type": "string"}, "else": {"type": "integer"}})", {"\"a\"", "1", "1.5"}},
+      {R"({"then": {"type": "string"}, "else": {"type": "string"}})", {"1", "\"a\""}},
+      {R"({"x-sipcontract-equal-properties": {"a": "b"}})",
+       {"{\"a\": 1, \"b\": 1.0}", "{\"a\": 1, \"b\": 2}", "{\"a\": 1}", "{\"a\": [1], \"b\": [1]}", "2"}},
+      {R"({"const": null})", {"null", "0", "false"}},
+      {"false", {"1", "null"}},
+      {"true", {"1", "null"}},
+      {R"({"enum": ["b", "a", "c"]})", {"\"a\"", "\"d\"", "1", "null"}},
+      {R"({"type": "object", "unknownKeyword": 5, "definitions": {"x": {"type": "string"}}})", {"{}", "1"}},
+  };
+  for (const auto& c : cases) {
+    INFO("schema: " << c.schema);
+    const Schema schema = schema_of(c.schema);
+    CHECK(schema.has_fast_path());
+    for (const char* document : c.documents) agree(schema, document);
+  }
+}
+
+TEST_CASE("the fast path resolves references across files", "[validate][fast][ref]") {
+  const Schema schema = schema_of(R"({"properties": {"id": {"$ref": "other.json#/definitions/id"},
+                                      "list": {"type": "array", "items": {"$ref": "other.json#/definitions/code"}}}})",
+                                  {{"other.json", R"({"definitions": {"id": {"$ref": "#/definitions/uuid"},
+                                      "uuid": {"type": "string", "format": "uuid"},
+                                      "code": {"enum": ["A", "B"]}}})"}});
+  CHECK(agree(schema, R"({"id": "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "list": ["A", "B"]})") ==
+        Verdict::kValid);
+  CHECK(agree(schema, R"({"id": "0b3f1a7e", "list": ["A"]})") == Verdict::kInvalid);
+  CHECK(agree(schema, R"({"list": ["A", "C"]})") == Verdict::kInvalid);
+}
+
+TEST_CASE("the contract's text entry points give validate_request's findings", "[validate][fast][contract]") {
+  const Contract& contract = Contract::builtin();
+  const std::string valid = test::valid_request().dump();
+  CHECK(contract.check_request(valid) == Verdict::kValid);
+  CHECK(contract.validate_request_text(valid).valid());
+  auto broken = test::valid_request();
+  broken["codecs"] = {"OPUS", "G711"};
+  broken["password_confirmation"] = "other";
+  const TextResult checked = contract.validate_request_text(broken.dump());
+  CHECK(checked.verdict == Verdict::kInvalid);
+  CHECK(checked.result.findings == contract.validate_request(broken).findings);
+  CHECK(contract.check_request("{\"username\": ") == Verdict::kNotJson);
+  CHECK(contract.validate_request_text("{\"username\": ").error.to_string() ==
+        parse_json("{\"username\": ").error().to_string());
+  const std::string response = test::valid_response().dump();
+  CHECK(contract.check_response(201, response) == Verdict::kValid);
+  CHECK(contract.check_response(201, "{}") == Verdict::kInvalid);
+  CHECK(contract.check_response(418, response) == Verdict::kInvalid);
+  CHECK(contract.check_response(418, "{") == Verdict::kNotJson);
+  const TextResult undocumented = contract.validate_response_text(418, response);
+  CHECK(undocumented.verdict == Verdict::kInvalid);
+  CHECK(undocumented.result.findings == contract.validate_response(418, test::valid_response()).findings);
+  CHECK(contract.validate_response_text(401, R"({"error": "Unauthorized"})").valid());
+}
+
+TEST_CASE("threads sharing one schema get the same verdicts from bytes", "[validate][fast][threads]") {
+  const Schema& schema = Contract::builtin().request_schema();
+  std::vector<std::string> texts;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(FIXTURES_DIR) + "/requests/valid"))
+    texts.push_back(read_file(entry.path()));
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(FIXTURES_DIR) + "/requests/invalid"))
+    texts.push_back(read_file(entry.path()));
+  texts.push_back(std::string(300000, ' ') + test::valid_request().dump());  // the thread's parser grows
+  texts.push_back(std::string(1100000, ' ') +
+                  test::valid_request().dump());  // past 1 MiB: a parser of its own
+  std::vector<Verdict> expected;
+  for (const auto& text : texts) expected.push_back(Access::slow_check(schema, text));
+  CHECK(expected.back() == Verdict::kValid);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+          if (schema.check(texts[i]) != expected[i]) ++mismatches[static_cast<std::size_t>(t)];
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(mismatches == std::vector<int>(4, 0));
+}
