@@ -247,6 +247,10 @@ say "measured in $(( $(date +%s) - start )) s"
 
 {
   echo "bench/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(node --version), $(g++ --version | head -1)"
+  if git -C "$root" rev-parse --short HEAD >/dev/null 2>&1; then
+    dirty=$(git -C "$root" status --porcelain --untracked-files=no -- src cmake CMakeLists.txt schemas contract-tests | awk '{print $2}' | tr '\n' ' ')
+    echo "source: commit $(git -C "$root" rev-parse --short HEAD)${dirty:+, with uncommitted changes in: $dirty}"
+  fi
   echo "command: bench/run.sh --reps $reps --count $count --seed $seed --min-time $min_time --wrk-duration $wrk_duration --only $only"
   echo "measured in $(( $(date +%s) - start )) s; load average before $load_before, after $load_after (other work on the machine shows here)"
   echo
