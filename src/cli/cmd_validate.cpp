@@ -209,9 +209,19 @@ class Checker {
     Checked out;
     out.counts.documents = 1;
     const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
-    Parsed parsed = parse_json(text, limits_);
-    if (!parsed) {
-      const ParseError& e = parsed.error();
+    if (options_.quiet) {
+      // Only the verdict is wanted: the fast path, which builds no document for most texts.
+      const Verdict verdict = schema_.check(text, limits_);
+      ++(verdict == Verdict::kValid ? out.counts.valid : out.counts.invalid);
+      out.counts.errors += verdict == Verdict::kValid ? 0 : 1;
+      out.counts.not_json += verdict == Verdict::kNotJson ? 1 : 0;
+      return out;
+    }
+    // A valid text costs only the fast path; any other is parsed again and validated, so its
+    // error or findings are exactly parse_json's and validate()'s.
+    TextResult checked = schema_.validate_text(text, limits_);
+    if (checked.verdict == Verdict::kNotJson) {
+      const ParseError& e = checked.error;
       // A whole file reports "line L, column C"; an NDJSON line is its own document, so its
       // error only needs the column (the line number is in the label).
       std::string where =
@@ -224,15 +234,7 @@ class Checker {
                                      {"column", e.column},
                                      {"byte_offset", e.byte_offset}});
     }
-    if (options_.quiet) {
-      // Only the verdict is wanted: the first failure is enough.
-      bool ok = schema_.is_valid(*parsed);
-      ++(ok ? out.counts.valid : out.counts.invalid);
-      out.counts.errors += ok ? 0 : 1;
-      return out;
-    }
-    Result result = schema_.validate(*parsed);
-    const auto& findings = result.findings;
+    const auto& findings = checked.result.findings;
     // The validator stops after a fixed number of findings and says so in a last "limit"
     // finding: the count is then a lower bound, and that note is always printed.
     const bool stopped = !findings.empty() && findings.back().keyword == "limit";

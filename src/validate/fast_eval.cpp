@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -20,6 +21,25 @@ using validation::compare_numbers;
 using validation::is_integral;
 
 enum class Kind : std::uint8_t { kNull, kBoolean, kObject, kArray, kString, kNumber };
+
+/// a == b for the short strings schemas name (keys, enum values): lengths first, then eight
+/// bytes at a time, inline. A call to memcmp per comparison was a fifth of the verdict time.
+inline bool same(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  std::size_t n = a.size();
+  for (; n >= 8; n -= 8, x += 8, y += 8) {
+    std::uint64_t u, v;
+    std::memcpy(&u, x, 8);
+    std::memcpy(&v, y, 8);
+    if (u != v) return false;
+  }
+  for (; n > 0; --n, ++x, ++y) {
+    if (*x != *y) return false;
+  }
+  return true;
+}
 
 // simdjson's accessors, for an element whose type was checked first. get() rather than
 // value_unsafe(): the same code, without g++'s false "may be used uninitialized".
@@ -138,7 +158,7 @@ class SimdValue {
   bool find(std::string_view key, SimdValue& out) const {
     const simdjson::dom::object object = as_object(element_);
     for (auto it = object.begin(), end = object.end(); it != end; ++it) {
-      if (it.key() == key) {
+      if (same(it.key(), key)) {
         out = SimdValue(it.value());
         return true;
       }
@@ -270,7 +290,7 @@ bool equal(const A& a, const B& b) {
     case Kind::kNumber:
       return compare_numbers(a.num(), b.num()) == 0;
     case Kind::kString:
-      return a.str() == b.str();
+      return same(a.str(), b.str());
     case Kind::kBoolean:
       return a.boolean() == b.boolean();
     case Kind::kNull:
@@ -378,7 +398,7 @@ bool type_matches(std::uint64_t mask, Kind kind, const Number* number) {
 template <class V>
 bool has(const V& object, std::string_view name) {
   for (const auto& [key, value] : object.members()) {
-    if (key == name) return true;
+    if (same(key, name)) return true;
   }
   return false;
 }
@@ -422,10 +442,11 @@ bool object_rule(const Program& program, const ObjectRule& rule, const V& value)
   const auto& properties = rule.properties;
   for (const auto& [key, member] : value.members()) {
     bool matched = false;
-    // Few declared properties: a linear scan beats a binary search on short names.
-    if (properties.size() <= 8) {
+    // Up to a few dozen declared properties, a scan comparing lengths first beats a binary
+    // search, whose every step is a memcmp call.
+    if (properties.size() <= 32) {
       for (const auto& [name, schema] : properties) {
-        if (name == key) {
+        if (same(name, key)) {
           if (!eval(program, schema, member)) return false;
           matched = true;
           break;
@@ -434,7 +455,7 @@ bool object_rule(const Program& program, const ObjectRule& rule, const V& value)
     } else {
       auto it = std::lower_bound(properties.begin(), properties.end(), key,
                                  [](const auto& entry, std::string_view k) { return entry.first < k; });
-      if (it != properties.end() && it->first == key) {
+      if (it != properties.end() && same(it->first, key)) {
         if (!eval(program, it->second, member)) return false;
         matched = true;
       }
@@ -463,8 +484,15 @@ bool step(const Program& program, const Step& s, const V& value) {
     case Op::kEnum: {
       const EnumSet& set = program.enums[s.a];
       if (kind == Kind::kString) {
+        const std::string_view text = value.str();
+        if (set.strings.size() <= 16) {
+          for (const auto& allowed : set.strings) {
+            if (same(allowed, text)) return true;
+          }
+          return false;
+        }
         return std::binary_search(
-            set.strings.begin(), set.strings.end(), value.str(),
+            set.strings.begin(), set.strings.end(), text,
             [](const auto& x, const auto& y) { return std::string_view(x) < std::string_view(y); });
       }
       if (set.only_strings) return false;
@@ -670,7 +698,7 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
     if (keys.size() <= kPairwise) {
       for (std::size_t i = 0; i < keys.size() && !repeated; ++i) {
         for (std::size_t j = i + 1; j < keys.size(); ++j) {
-          if (keys[i] == keys[j]) {
+          if (same(keys[i], keys[j])) {
             repeated = true;
             break;
           }
