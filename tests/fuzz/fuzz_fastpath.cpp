@@ -1,0 +1,94 @@
+// Fuzz target (differential): the fast verdict path must give every text the verdict of the
+// findings path. Traps when Schema::check (simdjson + the verdict program), is_valid on a
+// nlohmann document (the verdict program) or validate_text disagree with parse_json followed by
+// valijson and the compiled checks.
+//
+// Input: byte 0 picks the schema (the contract's, or one of a few that use every keyword the
+// verdict program compiles), byte 1 the parse limits, the rest is the text.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sipcontract/validate.hpp"
+#include "testing.hpp"
+
+namespace {
+
+using sipcontract::Schema;
+using sipcontract::Verdict;
+
+Schema compile(const std::string& text) {
+  sipcontract::SchemaStore store = sipcontract::SchemaStore::builtin();
+  store.add("(fuzz).json", text);
+  return Schema::compile(store, "(fuzz).json");
+}
+
+const std::vector<Schema>& schemas() {
+  static const std::vector<Schema> all = [] {
+    std::vector<Schema> out;
+    const auto& contract = sipcontract::Contract::builtin();
+    for (const auto& name : sipcontract::SchemaStore::builtin().names()) out.push_back(contract.schema(name));
+    // Every keyword the verdict program compiles, in shapes a random text can reach.
+    for (
+        const char* text : {
+            R"({"type": ["object", "array", "string", "integer", "null"], "minProperties": 1, "maxProperties": 4,
+                 "propertyNames": {"pattern": "^[a-z_]+$", "maxLength": 8},
+                 "patternProperties": {"^x": {"type": "integer", "multipleOf": 3}, "y$": {"minimum": -2.5}},
+                 "additionalProperties": {"type": ["string", "boolean"], "minLength": 1, "maxLength": 3},
+                 "dependencies": {"a": ["b"], "c": {"required": ["d"]}}, "minItems": 1, "maxItems": 5,
+                 "uniqueItems": true, "items": [{"enum": [1, "1", null, [1], {"a": 1}]}, {"const": {"k": [1, 2.0]}}],
+                 "additionalItems": {"type": "number", "exclusiveMaximum": 1e19, "exclusiveMinimum": -1e19},
+                 "contains": {"type": "integer"}, "format": "uuid", "pattern": "^[0-9a-f-]*$"})",
+            R"({"allOf": [{"if": {"type": "object"}, "then": {"required": ["k"]}, "else": {"type": "array"}}],
+                 "anyOf": [{"properties": {"k": {"type": "string", "format": "date-time"}}}, {"type": "array"}],
+                 "oneOf": [{"not": {"required": ["m"]}}, {"not": {"anyOf": [{"required": ["n"]}, {"required": ["o"]}]}}],
+                 "not": {"items": {"type": "boolean"}, "minItems": 3},
+                 "x-sipcontract-equal-properties": {"k": "l"}})",
+            R"({"definitions": {"node": {"type": ["array", "object", "number"], "items": {"$ref": "#/definitions/node"},
+                 "properties": {"n": {"$ref": "#/definitions/node"}}, "maximum": 18446744073709551615,
+                 "minimum": -9223372036854775808}}, "$ref": "#/definitions/node"})",
+            R"({"items": {"uniqueItems": true, "items": {"type": "integer"}}, "maxItems": 40, "uniqueItems": true})",
+        }) {
+      out.push_back(compile(text));
+    }
+    return out;
+  }();
+  return all;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using Access = sipcontract::detail::SchemaAccess;
+  if (size < 2) return 0;
+  const auto& all = schemas();
+  const Schema& schema = all[data[0] % all.size()];
+  sipcontract::ParseLimits limits;
+  limits.max_bytes = 1u << 20;
+  switch (data[1] % 4) {
+    case 1:
+      limits.max_depth = 3;
+      break;
+    case 2:
+      limits.max_depth = 1100;  // past simdjson's own depth limit (1024)
+      break;
+    case 3:
+      limits.max_bytes = 64;
+      break;
+    default:
+      break;
+  }
+  const std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);
+  const Verdict slow = Access::slow_check(schema, text, limits);
+  if (schema.check(text, limits) != slow) __builtin_trap();
+  const sipcontract::Parsed parsed = sipcontract::parse_json(text, limits);
+  if (parsed) {
+    const auto program = Access::fast_is_valid(schema, *parsed);
+    if (program && *program != (slow == Verdict::kValid)) __builtin_trap();
+    if (schema.is_valid(*parsed) != (slow == Verdict::kValid)) __builtin_trap();
+  }
+  if (schema.validate_text(text, limits).verdict != slow) __builtin_trap();
+  return 0;
+}
