@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace sipcontract::detail::refserver {
 namespace {
@@ -54,6 +56,13 @@ void ip_and_port(const sockaddr_storage& addr, std::string& ip, int& port) {
 // brings its own: buffered reads, a per-read timeout capped by the request's overall deadline (a
 // client that trickles one byte at a time cannot hold a worker forever), and writes that a
 // handler can turn off to reset the connection without answering.
+//
+// It also spends fewer system calls per request than httplib's stream, which is most of what a
+// small request costs: a read is tried before waiting (the keep-alive wait already saw the data
+// arrive, so polling again would only add a call); the peer and local addresses, which httplib asks
+// for on every request, are looked up once per connection; and writes are collected and sent
+// together, so the status line, headers and body of an answer leave in one send() (and one TCP
+// segment) instead of two.
 class SocketStream final : public httplib::Stream {
  public:
   SocketStream(int fd, const ConnectionLimits& limits, const ConnectionState& state)
@@ -67,6 +76,30 @@ class SocketStream final : public httplib::Stream {
   }
   bool has_buffered_data() const { return offset_ < size_; }
 
+  /// The bytes received and not yet consumed.
+  std::string_view buffered() const { return {buffer_.data() + offset_, size_ - offset_}; }
+  /// Marks `n` buffered bytes as consumed.
+  void consume(std::size_t n) { offset_ += std::min(n, size_ - offset_); }
+  /// Receives what has already arrived, without waiting, after the bytes already buffered; false
+  /// when nothing more could be had (none arrived yet, the buffer is full, or the connection ended).
+  bool receive_more() {
+    if (offset_ > 0) {  // move the unconsumed tail to the front to make room
+      std::memmove(buffer_.data(), buffer_.data() + offset_, size_ - offset_);
+      size_ -= offset_;
+      offset_ = 0;
+    }
+    if (size_ == buffer_.size()) return false;
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buffer_.data() + size_, buffer_.size() - size_, MSG_DONTWAIT);
+      if (n > 0) {
+        size_ += static_cast<std::size_t>(n);
+        return true;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+  }
+
   bool is_readable() const override {
     if (has_buffered_data()) return true;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
@@ -74,7 +107,8 @@ class SocketStream final : public httplib::Stream {
     return wait_for(fd_, POLLIN, std::min(left, limits_.read_timeout));
   }
 
-  bool is_writable() const override { return !state_.reset && wait_for(fd_, POLLOUT, limits_.write_timeout); }
+  // Writes are buffered, so the socket's own writability is checked when they are flushed.
+  bool is_writable() const override { return !state_.reset; }
 
   ssize_t read(char* ptr, std::size_t size) override {
     const ssize_t n = read_some(ptr, size);
@@ -83,28 +117,69 @@ class SocketStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, std::size_t size) override {
-    if (state_.reset || !is_writable()) return -1;
-    for (;;) {
-      const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-      if (n >= 0 || errno != EINTR) return n;
+    if (state_.reset) return -1;
+    out_.append(ptr, size);
+    if (out_.size() >= kFlushBytes && !flush()) return -1;
+    return static_cast<ssize_t>(size);
+  }
+
+  // Sends everything written so far; false when the connection cannot take it within the write
+  // timeout (or the handler chose to reset it, in which case nothing more is sent).
+  bool flush() {
+    if (state_.reset) {
+      out_.clear();
+      return false;
     }
+    std::size_t sent = 0;
+    bool ok = true;
+    while (sent < out_.size()) {
+      const ssize_t n = ::send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!wait_for(fd_, POLLOUT, limits_.write_timeout)) {
+          ok = false;
+          break;
+        }
+      } else if (errno != EINTR) {
+        ok = false;
+        break;
+      }
+    }
+    out_.clear();
+    if (out_.capacity() > 4 * kFlushBytes) out_.shrink_to_fit();  // after a huge answer
+    return ok;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) ip_and_port(addr, ip, port);
+    if (!remote_known_) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+        ip_and_port(addr, remote_ip_, remote_port_);
+      remote_known_ = true;
+    }
+    ip = remote_ip_;
+    port = remote_port_;
   }
 
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) ip_and_port(addr, ip, port);
+    if (!local_known_) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+        ip_and_port(addr, local_ip_, local_port_);
+      local_known_ = true;
+    }
+    ip = local_ip_;
+    port = local_port_;
   }
 
   socket_t socket() const override { return fd_; }
 
  private:
+  static constexpr std::size_t kFlushBytes = 64 * 1024;
+
   ssize_t read_some(char* ptr, std::size_t size) {
     if (has_buffered_data()) {
       const std::size_t n = std::min(size, size_ - offset_);
@@ -112,7 +187,9 @@ class SocketStream final : public httplib::Stream {
       offset_ += n;
       return static_cast<ssize_t>(n);
     }
-    if (!is_readable()) return -1;
+    // Whatever was written so far must reach the client before waiting for it: an answer such as
+    // "100 Continue" is what the client waits for before it sends more.
+    if (!out_.empty() && !flush()) return -1;
     if (size >= buffer_.size()) return receive(ptr, size);
     const ssize_t n = receive(buffer_.data(), buffer_.size());
     if (n <= 0) return n;
@@ -141,10 +218,15 @@ class SocketStream final : public httplib::Stream {
     return true;
   }
 
+  // One read: at once when data is waiting, otherwise after waiting for it (within the read
+  // timeout and the request's deadline).
   ssize_t receive(char* ptr, std::size_t size) {
     for (;;) {
-      const ssize_t n = ::recv(fd_, ptr, size, 0);
-      if (n >= 0 || errno != EINTR) return n;
+      const ssize_t n = ::recv(fd_, ptr, size, MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      if (!is_readable()) return -1;
     }
   }
 
@@ -158,7 +240,266 @@ class SocketStream final : public httplib::Stream {
   std::size_t header_bytes_ = 0;
   bool in_headers_ = true;
   std::size_t line_length_ = 0;
+  std::string out_;
+  mutable bool remote_known_ = false;
+  mutable bool local_known_ = false;
+  mutable std::string remote_ip_;
+  mutable std::string local_ip_;
+  mutable int remote_port_ = 0;
+  mutable int local_port_ = 0;
 };
+
+// --- Requests of the common shape, parsed here --------------------------------------------------
+//
+// httplib's request parser costs more than everything else a small create needs together (a line
+// reader that copies byte by byte, a case-insensitive header map that calls tolower() per
+// character compared, a std::regex match per route, a stringstream per answer), and its loop adds
+// system calls. A request of the shape every client of this API sends is therefore parsed here, in
+// place in the receive buffer: a complete HTTP/1.1 GET, POST or DELETE whose target is a plain
+// path (no query, no percent-escapes) and whose body, if any, has a Content-Length and is already
+// received. Anything else (another version or method, a query, a header that changes framing,
+// decoding or encoding: Transfer-Encoding, Expect, Content-Encoding, Accept-Encoding, Range; a
+// repeated header the server reads; a line that is not plain printable ASCII ending in CRLF; a
+// request not yet fully arrived) is left untouched in the buffer for httplib, which reads it from
+// there exactly as it would have. For an accepted request the result is what httplib's parser
+// would produce, so the handlers see the same Request.
+
+constexpr std::size_t kMaxDirectHeaders = 64;
+constexpr std::size_t kMaxDirectTarget = 2048;
+
+struct DirectRequest {
+  std::string_view method;
+  std::string_view target;
+  std::array<std::pair<std::string_view, std::string_view>, kMaxDirectHeaders> headers;
+  std::size_t header_count = 0;
+  std::string_view body;
+  std::size_t size = 0;           // request line, headers and body
+  bool connection_close = false;  // "Connection: close", compared as httplib does
+};
+
+enum class Scan { kDirect, kIncomplete, kOther };
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (x != b[i]) return false;  // b is lower case
+  }
+  return true;
+}
+
+bool starts_with_ci(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && iequals_ascii(text.substr(0, prefix.size()), prefix);
+}
+
+bool is_token_char(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_plain_path_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// The next line of `data` from `pos` without its CRLF; kIncomplete when no LF has arrived yet,
+// kOther when the line does not end in CRLF or is long.
+Scan next_line(std::string_view data, std::size_t& pos, std::string_view& line) {
+  const std::size_t lf = data.find('\n', pos);
+  if (lf == std::string_view::npos) return data.size() - pos > 8192 ? Scan::kOther : Scan::kIncomplete;
+  if (lf == pos || data[lf - 1] != '\r' || lf - pos > 8192) return Scan::kOther;
+  line = data.substr(pos, lf - 1 - pos);
+  pos = lf + 1;
+  return Scan::kDirect;
+}
+
+Scan scan_direct_request(std::string_view data, std::size_t max_body, DirectRequest& out) {
+  std::size_t pos = 0;
+  std::string_view line;
+  if (Scan r = next_line(data, pos, line); r != Scan::kDirect) return r;
+
+  // Request line: METHOD SP TARGET SP HTTP/1.1, single spaces.
+  constexpr std::string_view kVersion = " HTTP/1.1";
+  if (line.size() <= kVersion.size() || line.substr(line.size() - kVersion.size()) != kVersion)
+    return Scan::kOther;
+  line.remove_suffix(kVersion.size());
+  const std::size_t space = line.find(' ');
+  if (space == std::string_view::npos) return Scan::kOther;
+  out.method = line.substr(0, space);
+  out.target = line.substr(space + 1);
+  if (out.method != "GET" && out.method != "POST" && out.method != "DELETE") return Scan::kOther;
+  if (out.target.empty() || out.target.front() != '/' || out.target.size() > kMaxDirectTarget)
+    return Scan::kOther;
+  for (char c : out.target) {
+    if (!is_plain_path_char(static_cast<unsigned char>(c))) return Scan::kOther;
+  }
+
+  // Headers: "Name: value" with a token name, printable ASCII values (spaces and tabs around the
+  // value are not part of it, as in httplib), until the empty line.
+  bool seen_length = false, seen_type = false, seen_authorization = false, seen_host = false,
+       seen_connection = false;
+  std::string_view content_length;
+  out.header_count = 0;
+  out.connection_close = false;
+  for (;;) {
+    if (Scan r = next_line(data, pos, line); r != Scan::kDirect) return r;
+    if (line.empty()) break;  // the empty line that ends the headers
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return Scan::kOther;
+    const std::string_view name = line.substr(0, colon);
+    for (char c : name) {
+      if (!is_token_char(static_cast<unsigned char>(c))) return Scan::kOther;
+    }
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (value.empty()) return Scan::kOther;  // httplib refuses an empty header value
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      // '%': some httplib versions percent-decode header values.
+      if ((u < 0x20 && u != '\t') || u >= 0x7f || u == '%') return Scan::kOther;
+    }
+    const auto once = [](bool& seen) {
+      if (seen) return false;
+      seen = true;
+      return true;
+    };
+    if (iequals_ascii(name, "transfer-encoding") || iequals_ascii(name, "expect") ||
+        iequals_ascii(name, "content-encoding") || iequals_ascii(name, "accept-encoding") ||
+        iequals_ascii(name, "range")) {
+      return Scan::kOther;
+    }
+    if (iequals_ascii(name, "content-length")) {
+      if (!once(seen_length)) return Scan::kOther;
+      content_length = value;
+    } else if (iequals_ascii(name, "content-type")) {
+      if (!once(seen_type) || starts_with_ci(value, "multipart/")) return Scan::kOther;
+    } else if (iequals_ascii(name, "authorization")) {
+      if (!once(seen_authorization)) return Scan::kOther;
+    } else if (iequals_ascii(name, "host")) {
+      if (!once(seen_host)) return Scan::kOther;
+    } else if (iequals_ascii(name, "connection")) {
+      if (!once(seen_connection)) return Scan::kOther;
+      out.connection_close = value == "close";  // httplib compares exactly
+    }
+    if (out.header_count == kMaxDirectHeaders) return Scan::kOther;
+    out.headers[out.header_count++] = {name, value};
+  }
+
+  // Body: POST needs a Content-Length; GET and DELETE may only say 0.
+  std::size_t length = 0;
+  if (seen_length) {
+    if (content_length.size() > 10) return Scan::kOther;
+    for (char c : content_length) {
+      if (c < '0' || c > '9') return Scan::kOther;
+      length = length * 10 + static_cast<std::size_t>(c - '0');
+    }
+  } else if (out.method == "POST") {
+    return Scan::kOther;
+  }
+  if (length > 0 && out.method != "POST") return Scan::kOther;
+  if (length > max_body) return Scan::kOther;
+  if (data.size() - pos < length) return Scan::kIncomplete;
+  out.body = data.substr(pos, length);
+  out.size = pos + length;
+  return Scan::kDirect;
+}
+
+enum class DirectOutcome { kAnswered, kNotDirect };
+
+// Parses and answers one request of the common shape from the buffer (receiving what has already
+// arrived when the buffer holds only part of it); kNotDirect leaves the buffer for httplib.
+DirectOutcome serve_direct(SocketStream& stream, const DirectHandler& handler, std::size_t max_body,
+                           bool last, bool& close_connection) {
+  DirectRequest parsed;
+  Scan scan = scan_direct_request(stream.buffered(), max_body, parsed);
+  while (scan == Scan::kIncomplete && stream.receive_more())
+    scan = scan_direct_request(stream.buffered(), max_body, parsed);
+  if (scan != Scan::kDirect) return DirectOutcome::kNotDirect;
+
+  httplib::Request req;
+  req.method.assign(parsed.method);
+  req.target.assign(parsed.target);
+  req.path = req.target;  // a plain path: nothing to decode
+  req.version = "HTTP/1.1";
+  for (std::size_t i = 0; i < parsed.header_count; ++i)
+    req.headers.emplace(std::string(parsed.headers[i].first), std::string(parsed.headers[i].second));
+  req.body.assign(parsed.body);
+  stream.get_remote_ip_and_port(req.remote_addr, req.remote_port);
+  stream.get_local_ip_and_port(req.local_addr, req.local_port);
+  close_connection = last || parsed.connection_close;
+  stream.consume(parsed.size);
+
+  httplib::Response res;
+  handler(req, res, close_connection);
+  std::string out;
+  serialize_response(req, res, out);
+  stream.write(out.data(), out.size());
+  return DirectOutcome::kAnswered;
+}
+
+// The reason phrases cpp-httplib writes for the statuses this server answers with.
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 422:
+      return "Unprocessable Entity";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
+  }
+}
 
 // After answering a request whose body was left unread, closing at once would make the kernel
 // send a reset, and a client still sending its body could lose the answer. Half-close instead,
@@ -182,6 +523,25 @@ void lingering_close(int fd) {
 
 ConnectionState* current_connection() { return tls_connection; }
 
+void serialize_response(const httplib::Request& req, const httplib::Response& res, std::string& out) {
+  std::size_t size = 32 + res.body.size();
+  for (const auto& [name, value] : res.headers) size += name.size() + value.size() + 4;
+  out.reserve(out.size() + size);
+  out += "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += reason_phrase(res.status);
+  out += "\r\n";
+  for (const auto& [name, value] : res.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  if (req.method != "HEAD") out += res.body;
+}
+
 HttpServer::HttpServer(ConnectionLimits limits) : limits_(limits) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
@@ -195,6 +555,11 @@ HttpServer::HttpServer(ConnectionLimits limits) : limits_(limits) {
   set_write_timeout(seconds(limits_.write_timeout), micros(limits_.write_timeout));
   set_keep_alive_timeout(std::max<time_t>(1, seconds(limits_.keep_alive_timeout)));
   set_keep_alive_max_count(std::max<std::size_t>(1, limits_.keep_alive_max_requests));
+}
+
+std::string HttpServer::keep_alive_value() const {
+  return "timeout=" + std::to_string(keep_alive_timeout_sec_) +
+         ", max=" + std::to_string(keep_alive_max_count_);
 }
 
 HttpServer::~HttpServer() {
@@ -237,7 +602,15 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     stream.begin_request(state.request_start + limits_.request_timeout);
     const bool last = served + 1 == max_requests || stopping_;
     bool connection_closed = false;
+    if (direct_handler_ && serve_direct(stream, direct_handler_, payload_max_length_, last,
+                                        connection_closed) == DirectOutcome::kAnswered) {
+      if (!stream.flush()) ok = false;
+      if (!ok || connection_closed || state.close_after_response || state.reset) break;
+      continue;
+    }
     ok = process_request(stream, last, connection_closed, nullptr);
+    // The answer leaves here, in one send(), unless it was large enough to go out in parts.
+    if (!stream.flush()) ok = false;
     if (!ok || connection_closed || state.close_after_response || state.reset) break;
   }
   tls_connection = nullptr;

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,17 @@ struct ConnectionState {
 /// The connection the calling worker thread is serving, or nullptr outside a request.
 ConnectionState* current_connection();
 
+/// Answers a request the connection loop parsed itself (see HttpServer::set_direct_handler): fills
+/// `res` with the status, every header (including those httplib would add: Content-Length,
+/// Keep-Alive or Connection) and the body. `close_connection` says this is the connection's last
+/// request, so the answer must say "Connection: close".
+using DirectHandler =
+    std::function<void(httplib::Request& req, httplib::Response& res, bool close_connection)>;
+
+/// The status line, headers and body of `res` as cpp-httplib writes them (no body after HEAD),
+/// appended to `out`.
+void serialize_response(const httplib::Request& req, const httplib::Response& res, std::string& out);
+
 /// A cpp-httplib Server that serves each connection with our own loop (see the file comment).
 class HttpServer : public httplib::Server {
  public:
@@ -50,10 +62,20 @@ class HttpServer : public httplib::Server {
   bool sleep_unless_stopping(std::chrono::milliseconds duration) const;
   bool stopping() const { return stopping_.load(); }
 
+  /// Requests of the common simple shape (a complete HTTP/1.1 GET, POST or DELETE with a plain
+  /// path, a Content-Length body and no header that changes how httplib frames, decodes or
+  /// encodes it) are parsed by the connection loop and answered through `handler`, skipping
+  /// httplib's general parser; every other request goes through httplib as before. Set before
+  /// listening.
+  void set_direct_handler(DirectHandler handler) { direct_handler_ = std::move(handler); }
+  /// The Keep-Alive header value httplib sends with these limits ("timeout=5, max=100").
+  std::string keep_alive_value() const;
+
  private:
   bool process_and_close_socket(socket_t sock) override;
 
   ConnectionLimits limits_;
+  DirectHandler direct_handler_;
   int wake_fd_ = -1;  // an eventfd that becomes readable at shutdown()
   std::atomic<bool> stopping_{false};
 };

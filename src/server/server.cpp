@@ -76,9 +76,12 @@ constexpr std::size_t kMaxPageSize = 1000;
 // come from the validating parser, but a server must not fail on its own output.
 std::string dump(const OrderedJson& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-void send_json(Response& res, int status, const std::string& body) {
+void send_json(Response& res, int status, std::string body) {
   res.status = status;
-  res.set_content(body, kJsonType);
+  // What Response::set_content does, without its copy of the body.
+  res.body = std::move(body);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", kJsonType);
 }
 
 void send_error(Response& res, int status, const char* error, const std::string& message = {}) {
@@ -232,6 +235,112 @@ OrderedJson endpoint_json(const refserver::Endpoint& e) {
   return j;
 }
 
+// dump(endpoint_json(e)), written directly: the answer to every create, get and list, where a
+// generic JSON tree would cost an allocation per member.
+void append_endpoint_text(std::string& out, const refserver::Endpoint& e) {
+  const auto member = [&out](const char* key, std::string_view value) {
+    out += key;
+    refserver::append_json_string(out, value);
+  };
+  const auto list = [&out](const char* key, const std::vector<std::string>& values) {
+    out += key;
+    out.push_back('[');
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      refserver::append_json_string(out, values[i]);
+    }
+    out.push_back(']');
+  };
+  member("{\"id\":", e.id);
+  member(",\"username\":", e.username);
+  member(",\"caller_id\":", e.caller_id);
+  member(",\"send_as\":", e.send_as);
+  list(",\"ciphers\":", e.ciphers);
+  list(",\"codecs\":", e.codecs);
+  member(",\"encryption\":", e.encryption);
+  member(",\"call_handler\":", e.call_handler);
+  member(",\"calling_handler_resource_id\":", e.calling_handler_resource_id);
+  out.push_back('}');
+}
+
+std::string endpoint_text(const refserver::Endpoint& e) {
+  std::string out;
+  out.reserve(256);
+  append_endpoint_text(out, e);
+  return out;
+}
+
+// Collects the top-level members of a create body that an endpoint keeps, as SAX events arrive.
+// Only used for bodies the schema accepted, so every member has the type the schema requires.
+class CreateFields final : public nlohmann::json_sax<Json> {
+ public:
+  explicit CreateFields(refserver::Endpoint& e) : e_(e) {}
+
+  bool key(string_t& name) override {
+    if (depth_ == 1) {
+      target_ = nullptr;
+      list_ = nullptr;
+      if (name == "username")
+        target_ = &e_.username;
+      else if (name == "caller_id")
+        target_ = &e_.caller_id;
+      else if (name == "send_as")
+        target_ = &e_.send_as;
+      else if (name == "encryption")
+        target_ = &e_.encryption;
+      else if (name == "call_handler")
+        target_ = &e_.call_handler;
+      else if (name == "calling_handler_resource_id")
+        target_ = &e_.calling_handler_resource_id;
+      else if (name == "ciphers")
+        list_ = &e_.ciphers;
+      else if (name == "codecs")
+        list_ = &e_.codecs;
+    }
+    return true;
+  }
+  bool string(string_t& value) override {
+    if (depth_ == 1 && target_ != nullptr) *target_ = std::move(value);
+    if (depth_ == 2 && in_list_) list_->push_back(std::move(value));
+    return true;
+  }
+  bool start_object(std::size_t) override { return enter(); }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override {
+    in_list_ = depth_ == 1 && list_ != nullptr;
+    return enter();
+  }
+  bool end_array() override {
+    if (depth_ == 2) in_list_ = false;
+    return leave();
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool enter() {
+    ++depth_;
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+
+  refserver::Endpoint& e_;
+  std::size_t depth_ = 0;
+  std::string* target_ = nullptr;             // the string member the current key names
+  std::vector<std::string>* list_ = nullptr;  // the list member the current key names
+  bool in_list_ = false;                      // inside that list's array
+};
+
 }  // namespace
 
 struct ReferenceServer::Impl {
@@ -249,7 +358,11 @@ struct ReferenceServer::Impl {
   };
 
   Impl(ServerOptions opts, const Contract& c)
-      : options(std::move(opts)), contract(c), store(options.max_endpoints, options.max_store_bytes) {}
+      : options(std::move(opts)), contract(c), store(options.max_endpoints, options.max_store_bytes) {
+    for (ServerFault f : options.faults) {
+      if (f != ServerFault::kNone) faults |= std::uint64_t{1} << static_cast<unsigned>(f);
+    }
+  }
 
   ServerOptions options;
   const Contract& contract;
@@ -262,7 +375,9 @@ struct ReferenceServer::Impl {
   mutable std::mutex lifecycle_mutex;
   std::mutex log_mutex;
 
-  bool has(ServerFault fault) const { return options.faults.count(fault) != 0; }
+  std::uint64_t faults = 0;  // a bit per fault mode in options.faults, so has() is one test
+
+  bool has(ServerFault fault) const { return (faults >> static_cast<unsigned>(fault)) & 1u; }
 
   std::string origin(const Request& req) const {
     // Links point back at the address the client used when its Host header is plausible.
@@ -487,10 +602,19 @@ struct ReferenceServer::Impl {
       return;
     }
 
-    // 6. JSON
+    // 6-7. JSON and schema: the verdict from the bytes first, which builds no document; a body that
+    // fails is parsed again for its parse error or its findings.
     ParseLimits limits;
     limits.max_bytes = options.max_body_bytes;
     limits.max_depth = options.max_json_depth;
+    const Verdict verdict = contract.check_request(text, limits);
+    if (verdict == Verdict::kValid && faults == 0) {
+      // The common case: the fields are read straight from the bytes and the 201 written directly.
+      refserver::Endpoint endpoint = endpoint_from_text(text);
+      std::string created = endpoint_text(endpoint);
+      if (store_created(res, target, std::move(endpoint))) send_created(res, std::move(created));
+      return;
+    }
     const Parsed parsed = parse_json(text, limits);
     if (!parsed) {
       unprocessable(
@@ -499,25 +623,27 @@ struct ReferenceServer::Impl {
       return;
     }
     const Json& body = *parsed;
-    std::vector<std::string> secrets;
-    for (const char* key : {"password", "password_confirmation"}) {
-      if (body.is_object()) {
-        if (auto it = body.find(key); it != body.end() && it->is_string())
-          secrets.push_back(it->get<std::string>());
+
+    if (verdict != Verdict::kValid) {
+      const Result result = contract.validate_request(body);
+      if (!has(ServerFault::kAcceptInvalid)) {
+        std::vector<std::string> secrets;
+        for (const char* key : {"password", "password_confirmation"}) {
+          if (body.is_object()) {
+            if (auto it = body.find(key); it != body.end() && it->is_string())
+              secrets.push_back(it->get<std::string>());
+          }
+        }
+        std::vector<OrderedJson> items;
+        items.reserve(result.findings.size());
+        for (const auto& f : result.findings) items.push_back(finding_item(f, secrets));
+        unprocessable(res, items);
+        return;
       }
     }
 
-    // 7. schema
-    const Result result = contract.validate_request(body);
-    if (!result.valid() && !has(ServerFault::kAcceptInvalid)) {
-      std::vector<OrderedJson> items;
-      items.reserve(result.findings.size());
-      for (const auto& f : result.findings) items.push_back(finding_item(f, secrets));
-      unprocessable(res, items);
-      return;
-    }
-
-    const Json object = body.is_object() ? body : Json::object();
+    static const Json kNoFields = Json::object();
+    const Json& object = body.is_object() ? body : kNoFields;
     refserver::Endpoint endpoint = build_endpoint(object);
     if (has(ServerFault::kResetConnection)) {
       // Instead of the 201: nothing is stored and the connection is reset without an answer.
@@ -525,27 +651,47 @@ struct ReferenceServer::Impl {
       res.status = 500;
       return;
     }
+    // The answer is written before the endpoint moves into the store.
+    std::string created = created_text(endpoint, object);
+    if (store_created(res, target, std::move(endpoint))) send_created(res, std::move(created));
+  }
 
-    // 8-9. uniqueness and capacity, atomically with the insertion
-    switch (store.create(target.subscriber, endpoint, !has(ServerFault::kAcceptDuplicates),
+  // 8-9. Uniqueness and capacity, checked atomically with the insertion. False with the answer in
+  // `res` when the endpoint is not stored.
+  bool store_created(Response& res, const Target& target, refserver::Endpoint&& endpoint) {
+    switch (store.create(target.subscriber, std::move(endpoint), !has(ServerFault::kAcceptDuplicates),
                          has(ServerFault::kUnknownSubscriberOk))) {
       case refserver::CreateOutcome::kCreated:
-        break;
+        return true;
       case refserver::CreateOutcome::kUnknownSubscriber:
         send_error(res, 404, "Not Found");
-        return;
+        return false;
       case refserver::CreateOutcome::kDuplicateUsername:
         unprocessable(res, {error_item("not_unique_within_project",
                                        "Username has already been taken within this project", "username")});
-        return;
+        return false;
       case refserver::CreateOutcome::kFull:
         unprocessable(res,
                       {error_item("limit_exceeded",
                                   "This server holds its maximum of SIP endpoints; delete some and retry",
                                   std::nullopt)});
-        return;
+        return false;
     }
-    send_created(res, endpoint, object);
+    return false;
+  }
+
+  // The endpoint a body with a kValid verdict describes (as build_endpoint() would make it from the
+  // parsed body, without faults), read with nlohmann's SAX parser: the verdict guarantees the
+  // types, and no document is built.
+  refserver::Endpoint endpoint_from_text(std::string_view text) const {
+    refserver::Endpoint e;
+    e.encryption = "default";
+    e.call_handler = "default";
+    CreateFields fields(e);
+    Json::sax_parse(text, &fields);
+    e.id = refserver::new_uuid();
+    if (e.calling_handler_resource_id.empty()) e.calling_handler_resource_id = refserver::new_uuid();
+    return e;
   }
 
   std::string parse_error_text(const ParseError& error) const { return error.to_string(); }
@@ -588,12 +734,13 @@ struct ReferenceServer::Impl {
     return e;
   }
 
-  void send_created(Response& res, const refserver::Endpoint& e, const Json& request) {
-    const int status = has(ServerFault::kWrongStatus) ? 200 : 201;
-    if (has(ServerFault::kNonJsonBody)) {
-      send_json(res, status, "Created SIP endpoint " + e.id + "\n");
-      return;
-    }
+  // The 201 body for endpoint `e` created from `request`, with whatever the fault modes change in it.
+  std::string created_text(const refserver::Endpoint& e, const Json& request) const {
+    if (has(ServerFault::kNonJsonBody)) return "Created SIP endpoint " + e.id + "\n";
+    const bool altered = has(ServerFault::kMissingField) || has(ServerFault::kBadEnum) ||
+                         has(ServerFault::kNoEcho) || has(ServerFault::kWrongDefault) ||
+                         has(ServerFault::kLeakPassword) || has(ServerFault::kLeakToken);
+    if (!altered) return endpoint_text(e);
     OrderedJson body = endpoint_json(e);
     if (has(ServerFault::kMissingField)) body.erase("id");
     if (has(ServerFault::kBadEnum)) body["codecs"] = {"opus"};
@@ -601,8 +748,15 @@ struct ReferenceServer::Impl {
     if (has(ServerFault::kWrongDefault) && !request.contains("encryption")) body["encryption"] = "optional";
     if (has(ServerFault::kLeakPassword)) body["password"] = string_field(request, "password", "");
     if (has(ServerFault::kLeakToken)) body["api_token"] = options.api_token;
-    std::string text = dump(body);
+    return dump(body);
+  }
 
+  void send_created(Response& res, std::string text) {
+    const int status = has(ServerFault::kWrongStatus) ? 200 : 201;
+    if (has(ServerFault::kNonJsonBody)) {
+      send_json(res, status, std::move(text));
+      return;
+    }
     if (has(ServerFault::kDeepNesting)) {
       // {..., "nested": [[[...]]]} with fault_depth levels: valid JSON no sane parser should follow.
       text.pop_back();
@@ -640,13 +794,13 @@ struct ReferenceServer::Impl {
                                });
       return;
     }
-    send_json(res, status, text);
+    send_json(res, status, std::move(text));
   }
 
   void get(Response& res, const Target& target) {
     const auto endpoint = store.get(target.subscriber, target.route.endpoint);
     if (!endpoint) return send_error(res, 404, "Not Found");
-    send_json(res, 200, dump(endpoint_json(*endpoint)));
+    send_json(res, 200, endpoint_text(*endpoint));
   }
 
   void remove(Response& res, const Target& target) {
@@ -695,14 +849,23 @@ struct ReferenceServer::Impl {
     const std::string base =
         origin(req) + std::string(kSubscribersPrefix) + target.subscriber + "/sip_endpoints";
     const std::string sized = base + "?page_size=" + std::to_string(page_size);
-    OrderedJson body;
-    body["data"] = OrderedJson::array();
-    for (const auto& e : page->items) body["data"].push_back(endpoint_json(e));
-    body["links"]["self"] = token.empty() ? sized : sized + "&page_token=" + token;
-    body["links"]["first"] = sized;
-    if (page->next_after)
-      body["links"]["next"] = sized + "&page_token=PA" + std::to_string(*page->next_after);
-    send_json(res, 200, dump(body));
+    // {"data":[...],"links":{"self","first"[,"next"]}}, written directly like each endpoint.
+    std::string body = "{\"data\":[";
+    body.reserve(64 + page->items.size() * 300 + sized.size() * 3);
+    for (std::size_t i = 0; i < page->items.size(); ++i) {
+      if (i > 0) body.push_back(',');
+      append_endpoint_text(body, page->items[i]);
+    }
+    body += "],\"links\":{\"self\":";
+    refserver::append_json_string(body, token.empty() ? sized : sized + "&page_token=" + token);
+    body += ",\"first\":";
+    refserver::append_json_string(body, sized);
+    if (page->next_after) {
+      body += ",\"next\":";
+      refserver::append_json_string(body, sized + "&page_token=PA" + std::to_string(*page->next_after));
+    }
+    body += "}}";
+    send_json(res, 200, std::move(body));
   }
 
   // Answers httplib's own errors (unparsable request line or headers, 413 from its reader, ...)
@@ -817,20 +980,60 @@ struct ReferenceServer::Impl {
       res = Response{};
       send_error(res, 500, "Internal Server Error");
     });
-    server.set_post_routing_handler([this](const Request&, Response& res) {
-      if (res.get_header_value("Connection") == "close") {
-        auto range = res.headers.equal_range("Keep-Alive");
-        res.headers.erase(range.first, range.second);
-      }
-      if (has(ServerFault::kWrongContentType)) {
-        auto range = res.headers.equal_range("Content-Type");
-        res.headers.erase(range.first, range.second);
-        res.set_header("Content-Type", "text/plain");
-      }
-      if (has(ServerFault::kSlow) && http)
-        http->sleep_unless_stopping(std::chrono::milliseconds(options.fault_delay_ms));
-    });
+    server.set_post_routing_handler([this](const Request&, Response& res) { post_routing(res); });
     server.set_logger([this](const Request& req, const Response& res) { log(req, res); });
+
+    // Requests of the common shape skip httplib's parser (connection.cpp says which and why) and
+    // are answered by answer_direct(), which does what httplib's routing and response writing do.
+    // The fault modes change answers in ways only the general path implements (streamed and
+    // truncated bodies, resets, delays), so a server with faults leaves every request to httplib.
+    if (faults == 0) {
+      server.set_direct_handler(
+          [this, keep_alive = server.keep_alive_value()](Request& req, Response& res, bool close_connection) {
+            answer_direct(req, res, close_connection, keep_alive);
+          });
+    }
+  }
+
+  void post_routing(Response& res) {
+    if (res.get_header_value("Connection") == "close") {
+      auto range = res.headers.equal_range("Keep-Alive");
+      res.headers.erase(range.first, range.second);
+    }
+    if (has(ServerFault::kWrongContentType)) {
+      auto range = res.headers.equal_range("Content-Type");
+      res.headers.erase(range.first, range.second);
+      res.set_header("Content-Type", "text/plain");
+    }
+    if (has(ServerFault::kSlow) && http)
+      http->sleep_unless_stopping(std::chrono::milliseconds(options.fault_delay_ms));
+  }
+
+  // What httplib does for a request its router hands to a handler, in the same order: the handler
+  // (an exception becomes the exception handler's 500), then as in Server::write_response_core the
+  // error handler for a status from 400, Content-Length, Connection: close or Keep-Alive, the
+  // default Content-Type, "Content-Length: 0" for no body, the post-routing handler and the log.
+  // The body is already in `req` (BodyAccess::kInRequest), as for httplib's plain handlers.
+  void answer_direct(const Request& req, Response& res, bool close_connection,
+                     const std::string& keep_alive) {
+    try {
+      handle(req, res, nullptr, BodyAccess::kInRequest);
+    } catch (...) {
+      res = Response{};
+      send_error(res, 500, "Internal Server Error");
+    }
+    if (res.status == -1) res.status = 200;
+    if (res.status >= 400) fill_error(res);
+    if (!res.body.empty()) res.set_header("Content-Length", std::to_string(res.body.size()));
+    if (close_connection) {
+      res.set_header("Connection", "close");
+    } else {
+      res.set_header("Keep-Alive", keep_alive);
+    }
+    if (!res.body.empty() && !res.has_header("Content-Type")) res.set_header("Content-Type", "text/plain");
+    if (res.body.empty() && !res.has_header("Content-Length")) res.set_header("Content-Length", "0");
+    post_routing(res);
+    log(req, res);
   }
 };
 

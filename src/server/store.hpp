@@ -1,9 +1,13 @@
 // The reference server's in-memory store of SIP endpoints, per subscriber, safe for many threads.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -42,20 +46,33 @@ struct Page {
 };
 
 /// Subscribers and their endpoints. Usernames are unique within the whole store (the project),
-/// compared byte for byte. Every operation is atomic: a reader never sees half a create or delete.
+/// compared byte for byte. A reader never sees half a create or delete: an endpoint is listed
+/// exactly when it can be got by its id.
+///
+/// Locking, for many threads creating at once (the reference server under load, where all creates
+/// may go to one subscriber and the machine may be busy with other work): a lock that every create
+/// takes turns into a queue of blocked threads whenever its holder is preempted, so none is
+/// shared by all creates. Every request looks its subscriber up, so the table of subscribers has
+/// its own lock, taken exclusively only to add one. Usernames are split over kShards locks by
+/// hash, and the limits are atomic counters. Each subscriber's endpoints are split into kParts
+/// parts, one per creating thread (round robin), each with its own lock and in sequence order; a
+/// list locks every part and merges them, so it sees every create either whole or not at all.
+/// The id index is split over kShards hash tables with a lock each, so no lock is held for a long
+/// rehash however many endpoints there are. Lock order: an id shard, then parts by index.
 class Store {
  public:
-  /// Limits on what the store may hold; a create past either is refused (kFull).
+  /// Limits on what the store may hold; a create past either is refused (kFull). Near the limits,
+  /// creates racing each other may be refused slightly early, never let past them.
   Store(std::size_t max_endpoints, std::size_t max_bytes);
 
   /// Adds a subscriber (a normalised UUID); adding one twice is harmless.
   void add_subscriber(const std::string& subscriber);
   bool has_subscriber(const std::string& subscriber) const;
 
-  /// Stores `endpoint` under `subscriber`, assigning its sequence. With `unique_usernames` false a
-  /// username already in use is accepted (a fault mode); with `create_subscriber` an unknown
-  /// subscriber is added first (a fault mode).
-  CreateOutcome create(const std::string& subscriber, Endpoint& endpoint, bool unique_usernames,
+  /// Stores `endpoint` (moved in) under `subscriber`, assigning its sequence. With
+  /// `unique_usernames` false a username already in use is accepted (a fault mode); with
+  /// `create_subscriber` an unknown subscriber is added first (a fault mode).
+  CreateOutcome create(const std::string& subscriber, Endpoint&& endpoint, bool unique_usernames,
                        bool create_subscriber);
   /// The endpoint `id` of `subscriber`, if both exist.
   std::optional<Endpoint> get(const std::string& subscriber, const std::string& id) const;
@@ -68,19 +85,59 @@ class Store {
   std::size_t size() const;
 
  private:
-  struct Subscriber {
-    std::map<std::uint64_t, Endpoint> by_sequence;
-    std::unordered_map<std::string, std::uint64_t> sequence_of;  // id -> sequence
+  static constexpr std::size_t kShards = 64;
+
+  static constexpr std::size_t kParts = 16;
+
+  struct Located {
+    const Endpoint* endpoint;  // where it lives in its part's by_sequence (map nodes do not move)
+    std::size_t part;
   };
 
-  mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, Subscriber> subscribers_;
-  std::unordered_map<std::string, std::size_t> usernames_;  // username -> endpoints using it
+  struct IdShard {
+    mutable std::shared_mutex mutex;
+    // id -> where the endpoint is. An entry whose endpoint is not (or no longer) in its part
+    // belongs to a create or delete in progress and is not found.
+    std::unordered_map<std::string, Located> endpoints;
+  };
+
+  struct Part {
+    mutable std::shared_mutex mutex;
+    std::map<std::uint64_t, Endpoint> by_sequence;
+
+    /// Whether `endpoint` is in by_sequence; call with `mutex` held.
+    bool holds(const Endpoint* endpoint) const;
+  };
+
+  struct Subscriber {
+    std::array<Part, kParts> parts;
+    std::array<IdShard, kShards> ids;
+  };
+
+  struct UsernameShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::size_t> users;  // username -> endpoints using it
+  };
+
+  /// The subscriber named `subscriber`, or nullptr. Subscribers are never removed, so the pointer
+  /// stays valid.
+  Subscriber* find_subscriber(const std::string& subscriber) const;
+  static std::size_t shard_of(const std::string& key) { return std::hash<std::string>{}(key) % kShards; }
+  /// Takes one use of `username`; false when it is in use and `unique` is set.
+  bool claim_username(const std::string& username, bool unique);
+  void release_username(const std::string& username);
+  /// Takes room for one endpoint of `bytes` within the limits; false when there is none.
+  bool reserve(std::size_t bytes);
+  void unreserve(std::size_t bytes);
+
+  mutable std::shared_mutex subscribers_mutex_;
+  std::unordered_map<std::string, std::unique_ptr<Subscriber>> subscribers_;
+  std::array<UsernameShard, kShards> usernames_;
   std::size_t max_endpoints_;
   std::size_t max_bytes_;
-  std::size_t count_ = 0;
-  std::size_t bytes_ = 0;
-  std::uint64_t next_sequence_ = 1;
+  std::atomic<std::size_t> count_{0};
+  std::atomic<std::size_t> bytes_{0};
+  std::atomic<std::uint64_t> next_sequence_{1};
 };
 
 }  // namespace sipcontract::detail::refserver

@@ -1,49 +1,125 @@
 #include "util.hpp"
 
-#include <uuid/uuid.h>
+#include <pthread.h>
+#include <sys/random.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 
 namespace sipcontract::detail::refserver {
+namespace {
+
+// Random bytes for UUIDs and tokens, from the kernel's CSPRNG (getrandom), drawn 4 KiB at a time into
+// a per-thread pool: one system call per 256 UUIDs and no lock. libuuid's uuid_generate_random()
+// was the alternative; it costs about ten system calls per UUID on Debian 12 (getrandom, then
+// getpid/getuid/gettid/getppid to reseed glibc's random(), whose global lock every worker thread
+// then contends for), a measurable share of a create. The bytes here are the kernel's own, so a
+// v4 UUID keeps its 122 independent random bits.
+constexpr std::size_t kPoolBytes = 4096;
+
+// Bumped in the child of a fork(): a pool copied from the parent must not hand out the bytes the
+// parent hands out too.
+std::atomic<std::uint64_t> fork_generation{0};
+
+struct RandomPool {
+  std::array<unsigned char, kPoolBytes> bytes{};
+  std::size_t used = kPoolBytes;  // empty until first use
+  std::uint64_t generation = 0;
+};
+
+void fill_from_kernel(unsigned char* out, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::getrandom(out, size, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
+    }
+    out += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void random_bytes(unsigned char* out, std::size_t size) {
+  static const bool registered = [] {
+    ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  thread_local RandomPool pool;
+  const std::uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (pool.generation != generation) {
+    pool.used = kPoolBytes;
+    pool.generation = generation;
+  }
+  while (size > 0) {
+    if (pool.used == kPoolBytes) {
+      fill_from_kernel(pool.bytes.data(), kPoolBytes);
+      pool.used = 0;
+    }
+    const std::size_t n = std::min(size, kPoolBytes - pool.used);
+    std::memcpy(out, pool.bytes.data() + pool.used, n);
+    // Bytes handed out are wiped from the pool, so nothing that produced a token lingers in memory.
+    std::memset(pool.bytes.data() + pool.used, 0, n);
+    pool.used += n;
+    out += n;
+    size -= n;
+  }
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+}  // namespace
 
 std::string new_uuid() {
-  uuid_t id;
-  uuid_generate_random(id);
-  std::array<char, 37> text{};
-  uuid_unparse_lower(id, text.data());
-  return std::string(text.data());
+  std::array<unsigned char, 16> id;
+  random_bytes(id.data(), id.size());
+  id[6] = static_cast<unsigned char>((id[6] & 0x0f) | 0x40);  // version 4 (random)
+  id[8] = static_cast<unsigned char>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string text(36, '-');
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the dashes already in place
+    text[at++] = kHex[id[i] >> 4];
+    text[at++] = kHex[id[i] & 0xf];
+  }
+  return text;
 }
 
 std::optional<std::string> normalize_uuid(std::string_view text) {
-  // uuid_parse() wants a NUL-terminated string of exactly 36 characters; check the shape first so
-  // that "abc" or a 37-byte string never reaches it.
   if (text.size() != 36) return std::nullopt;
+  std::string out(36, '-');
   for (std::size_t i = 0; i < text.size(); ++i) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    if (dash) {
+      if (text[i] != '-') return std::nullopt;
+    } else {
+      if (!is_hex(text[i])) return std::nullopt;
+      out[i] = static_cast<char>(text[i] >= 'A' && text[i] <= 'F' ? text[i] - 'A' + 'a' : text[i]);
+    }
   }
-  std::string copy(text);
-  uuid_t id;
-  if (uuid_parse(copy.c_str(), id) != 0) return std::nullopt;
-  std::array<char, 37> out{};
-  uuid_unparse_lower(id, out.data());
-  return std::string(out.data());
+  return out;
 }
 
 std::string random_hex(std::size_t bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes * 2);
-  while (out.size() < bytes * 2) {
-    uuid_t id;
-    uuid_generate_random(id);  // getrandom()-backed; the version/variant nibbles are skipped below
-    for (std::size_t i = 0; i < sizeof(id) && out.size() < bytes * 2; ++i) {
-      if (i == 6 || i == 8) continue;  // bytes carrying the fixed version and variant bits
-      out.push_back(kHex[id[i] >> 4]);
-      out.push_back(kHex[id[i] & 0xf]);
+  std::array<unsigned char, 64> chunk;
+  while (bytes > 0) {
+    const std::size_t n = std::min(bytes, chunk.size());
+    random_bytes(chunk.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      out.push_back(kHex[chunk[i] >> 4]);
+      out.push_back(kHex[chunk[i] & 0xf]);
     }
+    bytes -= n;
   }
   return out;
 }
@@ -127,8 +203,94 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at text[i] (RFC 3629: no overlong forms,
+// no surrogates, nothing past U+10FFFF), or 0 when there is none.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  const std::size_t left = text.size() - i;
+  const auto continuation = [&](std::size_t k, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
+    return byte(i + k) >= lo && byte(i + k) <= hi;
+  };
+  if (c >= 0xc2 && c <= 0xdf) return left >= 2 && continuation(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (left < 3) return 0;
+    const unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
+    const unsigned char hi = c == 0xed ? 0x9f : 0xbf;
+    return continuation(1, lo, hi) && continuation(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (left < 4) return 0;
+    const unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
+    const unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
+    return continuation(1, lo, hi) && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // Runs of bytes that need no escaping are copied in one go.
+    std::size_t run = i;
+    while (run < text.size()) {
+      const auto c = static_cast<unsigned char>(text[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++run;
+    }
+    out.append(text.data() + i, run - i);
+    i = run;
+    if (i == text.size()) break;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_sequence_length(text, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD for one byte that starts no valid sequence
+        ++i;
+      } else {
+        out.append(text.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
 std::string printable(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
   for (char ch : text) {
