@@ -241,6 +241,13 @@ class Checker {
     const std::size_t real = findings.size() - (stopped ? 1 : 0);
     if (findings.empty()) {
       ++out.counts.valid;
+      if (json_ && line != 0) {
+        // Most NDJSON lines are valid: their line is written directly, as dump() would order it,
+        // instead of building and serialising an object per line.
+        out.text = "{\"file\":" + dump(nlohmann::json(file)) +
+                   ",\"findings\":[],\"line\":" + std::to_string(line) + ",\"valid\":true}\n";
+        return out;
+      }
     } else {
       ++out.counts.invalid;
       out.counts.errors += std::max<std::size_t>(real, 1);
@@ -460,10 +467,10 @@ BatchOutput check_batch(const Checker& checker, const std::string& file, const B
         checked.text = file + ":" + std::to_string(item.line) + ": " + message + "\n";
     }
     out.counts.add(checked.counts);
-    if (checker.json()) {
-      if (!checked.json.is_null()) out.text += dump(checked.json) + "\n";
+    if (checker.json() && !checked.json.is_null()) {
+      out.text += dump(checked.json) + "\n";
     } else {
-      out.text += checked.text;
+      out.text += checked.text;  // text output, or a valid NDJSON line already written as JSON
     }
   }
   return out;
