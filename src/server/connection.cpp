@@ -523,6 +523,11 @@ void lingering_close(int fd) {
 
 ConnectionState* current_connection() { return tls_connection; }
 
+bool is_direct_request(std::string_view bytes, std::size_t max_body) {
+  DirectRequest parsed;
+  return scan_direct_request(bytes, max_body, parsed) == Scan::kDirect;
+}
+
 void serialize_response(const httplib::Request& req, const httplib::Response& res, std::string& out) {
   std::size_t size = 32 + res.body.size();
   for (const auto& [name, value] : res.headers) size += name.size() + value.size() + 4;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,10 @@ ConnectionState* current_connection();
 /// request, so the answer must say "Connection: close".
 using DirectHandler =
     std::function<void(httplib::Request& req, httplib::Response& res, bool close_connection)>;
+
+/// Whether `bytes` begin with a complete request of the shape the connection loop answers itself
+/// (HttpServer::set_direct_handler), bodies up to `max_body` bytes; false means httplib parses it.
+bool is_direct_request(std::string_view bytes, std::size_t max_body);
 
 /// The status line, headers and body of `res` as cpp-httplib writes them (no body after HEAD),
 /// appended to `out`.

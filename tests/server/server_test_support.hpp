@@ -160,6 +160,34 @@ class RawConnection {
     return out;
   }
 
+  /// Reads one whole answer (status line, headers and a Content-Length body), whatever arrives in
+  /// the same reads stays buffered for the next call; empty when none arrives within `timeout`.
+  std::string read_response(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buffer[65536];
+    for (;;) {
+      const auto head_end = pending_.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        std::size_t length = 0;
+        const std::string head = pending_.substr(0, head_end);
+        const auto at = head.find("\r\nContent-Length: ");
+        if (at != std::string::npos) length = std::stoul(head.substr(at + 18));
+        const std::size_t total = head_end + 4 + length;
+        if (pending_.size() >= total) {
+          std::string response = pending_.substr(0, total);
+          pending_.erase(0, total);
+          return response;
+        }
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return {};
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) return {};
+      pending_.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
   /// Reads until `text` has arrived, the peer closes, or `timeout` passes.
   std::string read_until(const std::string& text, std::chrono::milliseconds timeout) {
     std::string out;
@@ -177,6 +205,7 @@ class RawConnection {
 
  private:
   int fd_ = -1;
+  std::string pending_;  // received by read_response() past the answer it returned
 };
 
 /// "Authorization: Basic ..." for the server's credentials.
