@@ -204,11 +204,12 @@ class Checker {
   Checker(const Schema& schema, const Options& options)
       : schema_(schema), options_(options), limits_{options.max_bytes, options.max_depth} {}
 
-  /// Checks `text`; `line` is the NDJSON line number (0 for a whole file).
-  Checked check(std::string_view text, const std::string& file, std::size_t line) const {
+  /// Checks `text`; `line` is the NDJSON line number (0 for a whole file). `file_json` is
+  /// `file` as a JSON string, when the caller has it (NDJSON batches make it once).
+  Checked check(std::string_view text, const std::string& file, std::size_t line,
+                const std::string* file_json = nullptr) const {
     Checked out;
     out.counts.documents = 1;
-    const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
     if (options_.quiet) {
       // Only the verdict is wanted: the fast path, which builds no document for most texts.
       const Verdict verdict = schema_.check(text, limits_);
@@ -220,6 +221,19 @@ class Checker {
     // A valid text costs only the fast path; any other is parsed again and validated, so its
     // error or findings are exactly parse_json's and validate()'s.
     TextResult checked = schema_.validate_text(text, limits_);
+    if (checked.valid() && json_ && line != 0) {
+      // Most NDJSON lines are valid: their line is written directly, as dump() would order it,
+      // instead of building and serialising an object per line.
+      ++out.counts.valid;
+      out.text.reserve(64 + file.size());
+      out.text += "{\"file\":";
+      out.text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
+      out.text += ",\"findings\":[],\"line\":";
+      out.text += std::to_string(line);
+      out.text += ",\"valid\":true}\n";
+      return out;
+    }
+    const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
     if (checked.verdict == Verdict::kNotJson) {
       const ParseError& e = checked.error;
       // A whole file reports "line L, column C"; an NDJSON line is its own document, so its
@@ -241,13 +255,6 @@ class Checker {
     const std::size_t real = findings.size() - (stopped ? 1 : 0);
     if (findings.empty()) {
       ++out.counts.valid;
-      if (json_ && line != 0) {
-        // Most NDJSON lines are valid: their line is written directly, as dump() would order it,
-        // instead of building and serialising an object per line.
-        out.text = "{\"file\":" + dump(nlohmann::json(file)) +
-                   ",\"findings\":[],\"line\":" + std::to_string(line) + ",\"valid\":true}\n";
-        return out;
-      }
     } else {
       ++out.counts.invalid;
       out.counts.errors += std::max<std::size_t>(real, 1);
@@ -447,11 +454,12 @@ struct BatchOutput {
 BatchOutput check_batch(const Checker& checker, const std::string& file, const Batch& batch) {
   BatchOutput out;
   out.bytes = batch.bytes;
+  const std::string file_json = checker.json() ? dump(nlohmann::json(file)) : std::string();
   for (const auto& item : batch.items) {
     Checked checked;
     try {
-      checked =
-          item.too_large ? checker.too_large(file, item.line) : checker.check(item.text, file, item.line);
+      checked = item.too_large ? checker.too_large(file, item.line)
+                               : checker.check(item.text, file, item.line, &file_json);
     } catch (const std::exception& e) {
       // The validator failed on this document (it should not): report it and go on.
       checked = Checked{};
