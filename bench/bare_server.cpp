@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstddef>
 #include <iostream>
@@ -80,13 +82,19 @@ int main(int argc, char** argv) {
   }
   // The socket listens from bind on: connections made from now on wait in the backlog until served.
   std::cout << "listening on http://127.0.0.1:" << bound << std::endl;
-  std::thread stopper([&server, stop_signals] {
+  std::atomic<bool> listen_returned{false};
+  std::thread stopper([&server, &listen_returned, stop_signals] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    // Server::stop() does nothing until listen_after_bind() has started running: a signal that comes
+    // that early must wait for it, or the server would never stop.
+    while (!server.is_running() && !listen_returned)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     server.stop();
   });
   const bool served = server.listen_after_bind();
-  // If listening failed, nothing has stopped the stopper yet: wake it (the signal is blocked, so sigwait
+  listen_returned = true;
+  // If listening failed, nothing has woken the stopper yet: wake it (the signal is blocked, so sigwait
   // takes it).
   if (!served) kill(getpid(), SIGTERM);
   stopper.join();
