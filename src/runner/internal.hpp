@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,12 @@ std::string fresh_uuid();
 std::string random_password();
 /// True for the textual form of a UUID (8-4-4-4-12 hex digits, any case).
 bool is_uuid(std::string_view text);
+/// Bytes the kernel has received on TCP socket `fd` (TCP_INFO tcpi_bytes_received), or
+/// std::nullopt when it cannot tell. Counts everything: status line, headers, body, TLS records.
+std::optional<std::uint64_t> tcp_bytes_received(int fd);
+/// `text` as it appears inside a JSON string (escaped as nlohmann::json writes it, invalid UTF-8
+/// replaced), without the quotes.
+std::string json_escaped(std::string_view text);
 
 /// A base URL split into what httplib needs and the path prefix requests go under.
 struct BaseUrl {
@@ -89,43 +96,67 @@ struct SessionDeleter {
 };
 using SessionPtr = std::unique_ptr<HttpSession, SessionDeleter>;
 
+/// Enforces the hard deadline of every request of the sessions that share it (one thread).
+class Watchdog;
+/// A watchdog for make_session; its thread starts with the first session.
+std::shared_ptr<Watchdog> make_watchdog();
+
 /// One keep-alive HTTP client (one per worker thread; a client serialises its requests).
+/// Sessions of one run share `watchdog` (null: the session gets its own).
 /// Throws ConfigError when the client cannot be made (e.g. TLS set-up).
-SessionPtr make_session(const BaseUrl& url, const TransportOptions& options);
+SessionPtr make_session(const BaseUrl& url, const TransportOptions& options,
+                        std::shared_ptr<Watchdog> watchdog = nullptr);
 /// Sends with retries (transport errors that left the request unsent or an idempotent method,
 /// 429, 503) and exponential backoff that honours Retry-After up to max_backoff.
 Exchange send(HttpSession& session, const OutgoingRequest& request, const std::atomic<int>* cancel);
 
 /// A secret the run used, with what it is (for messages; never the value).
 struct Secret {
+  Secret(std::string label_, std::string value_);
   std::string label;  ///< "password", "password_confirmation", "API token", "Authorization header"
   std::string value;
+  std::string escaped;  ///< the value as it appears inside a JSON string (made once, not per response)
 };
 
 /// What the checks need to know about the step that was sent.
 struct CheckInput {
   const Contract* contract = nullptr;
-  const Step* step = nullptr;  ///< expanded
-  const std::vector<Secret>* secrets = nullptr;
+  const Step* step = nullptr;                         ///< expanded
+  const std::vector<Secret>* secrets = nullptr;       ///< the run's (credentials, password)
+  const std::vector<Secret>* case_secrets = nullptr;  ///< the case's bodies' (may be null)
   const Redactor* redactor = nullptr;  ///< applied to response values before they are cut short
   std::chrono::milliseconds max_time{0};
   std::size_t max_bytes = 0;
   std::size_t max_depth = 256;
+  /// The media type each documented status declares (response_content_types()); absent statuses
+  /// and a null map mean application/json.
+  const std::map<int, std::string>* content_types = nullptr;
 };
+
+/// The manifest's operation.responses.<status>.content_type values, read once per run.
+std::map<int, std::string> response_content_types(const Contract& contract);
 
 /// The response body parsed within the limits; nullopt when there is no complete, non-empty body.
 std::optional<Parsed> parse_body(const Exchange& exchange, std::size_t max_bytes, std::size_t max_depth);
 
-/// Every check on one exchange, in check_ids() order. `parsed` is parse_body()'s result.
+/// Every check on one exchange, in check_ids() order. `parsed` is parse_body()'s result, or
+/// nullopt with `body_known_valid` when the body was not parsed because the status's schema
+/// accepted its bytes (Schema::check) and no check of this answer reads its document.
 std::vector<CheckFailure> check_exchange(const CheckInput& input, const Exchange& exchange,
-                                         const std::optional<Parsed>& parsed);
+                                         const std::optional<Parsed>& parsed, bool body_known_valid = false);
+
+/// True when the checks of an answer with `status` to `step` read its document beyond the schema
+/// verdict: a 2xx (its id, the echo, the read-back) and a 422 whose error items are expected.
+bool needs_document(const Step& step, int status);
 
 /// The "state" check: reading back an endpoint a 201 reported (`get`, answered by the manifest's
 /// get sibling) must give `want_status`, a body valid against `schema_name` (skipped when empty)
 /// and, field by field, what the 201 said (`created`). Leaks in the answer are "secrets" failures.
+/// `same_bytes`: the answer's body is byte for byte the 201's, so `created` is its document (and
+/// `parsed` is not read) and the fields agree without comparing them.
 std::vector<CheckFailure> check_state(const CheckInput& input, const Exchange& get,
                                       const std::optional<Parsed>& parsed, const nlohmann::json& created,
-                                      const std::string& schema_name, int want_status);
+                                      bool same_bytes, const std::string& schema_name, int want_status);
 
 /// The id a 2xx create answer carries ("" when none can be read).
 std::string created_id(const Exchange& exchange, const std::optional<Parsed>& parsed);

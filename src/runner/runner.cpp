@@ -5,8 +5,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -132,7 +135,10 @@ Operation read_operation(const Contract& contract) {
   return op;
 }
 
-void redact_in_place(std::string& s, const Redactor& r) { s = r.redact(s); }
+// Most strings hold no secret: a scan without a copy settles that.
+void redact_in_place(std::string& s, const Redactor& r) {
+  if (r.contains_secret(s)) s = r.redact(s);
+}
 
 void redact_case(CaseResult& c, const Redactor& r) {
   redact_in_place(c.description, r);
@@ -179,6 +185,69 @@ void validate_options(const RunOptions& o, const BaseUrl& url) {
   }
 }
 
+/// The run's worker threads, started once and used for every phase (the cases, then each round
+/// of deletes): a phase hands its function to the first n workers and waits for them. Workers
+/// sleep on a condition variable between phases only; within a phase they take work from an
+/// atomic counter and never wait on each other.
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t size) {
+    threads_.reserve(size);
+    for (std::size_t w = 0; w < size; ++w) threads_.emplace_back([this, w] { loop(w); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    start_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  /// Runs fn(w) on workers 0..n-1 (n is capped at size()) and returns when all have returned.
+  void run(std::size_t n, const std::function<void(std::size_t)>& fn) {
+    n = std::min(n, threads_.size());
+    if (n == 0) return;
+    std::unique_lock lock(mutex_);
+    fn_ = &fn;
+    active_ = n;
+    running_ = n;
+    ++generation_;
+    start_.notify_all();
+    done_.wait(lock, [this] { return running_ == 0; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void loop(std::size_t w) {
+    std::uint64_t seen = 0;
+    std::unique_lock lock(mutex_);
+    while (true) {
+      start_.wait(lock, [&] { return quit_ || generation_ != seen; });
+      if (quit_) return;
+      seen = generation_;
+      if (w >= active_) continue;
+      const auto* fn = fn_;
+      lock.unlock();
+      (*fn)(w);
+      lock.lock();
+      if (--running_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable start_;
+  std::condition_variable done_;
+  const std::function<void(std::size_t)>* fn_ = nullptr;
+  std::uint64_t generation_ = 0;
+  std::size_t active_ = 0;
+  std::size_t running_ = 0;
+  bool quit_ = false;
+};
+
 /// The shared state of one run.
 class Run {
  public:
@@ -189,6 +258,12 @@ class Run {
         url_(BaseUrl::parse(options.target.base_url)) {
     validate_options(options, url_);
     op_ = read_operation(contract);
+    origin_ = url_.origin();
+    limits_ = ParseLimits{options.transport.max_response_bytes, options.max_depth};
+    content_types_ = detail::response_content_types(contract);
+    for (auto a : {AuthVariant::kValid, AuthVariant::kNone, AuthVariant::kWrongToken,
+                   AuthVariant::kWrongProject, AuthVariant::kMalformedHeader})
+      authorization_[static_cast<std::size_t>(a)] = detail::authorization_for(a, options.target);
   }
 
   RunReport execute(const std::vector<Case>& input) {
@@ -222,23 +297,30 @@ class Run {
       run_secrets_.push_back({"Authorization header", value->substr(6)});  // the base64 credentials alone
     }
     for (const auto& s : run_secrets_) redactor->add(s.value);
-    for (const auto& c : cases)
+    // Each case's body secrets, made once: the checks of every response of the case read them.
+    case_secrets_.reserve(cases.size());
+    for (const auto& c : cases) {
+      auto& secrets = case_secrets_.emplace_back();
       for (const auto& step : c.steps)
-        for (const auto& s : detail::body_secrets(step, contract_)) redactor->add(s.value);
+        for (auto& s : detail::body_secrets(step, contract_)) {
+          redactor->add(s.value);
+          secrets.push_back(std::move(s));
+        }
+    }
     redactor_ = redactor;
     report.redactor = redactor;
 
     // One client per worker, made here so a TLS or URL problem is a ConfigError, not N failures.
+    // The workers are started once and also carry out the cleanup's deletes.
     const std::size_t workers = std::max<std::size_t>(1, std::min(options_.jobs, cases.size()));
+    auto watchdog = detail::make_watchdog();
     for (std::size_t i = 0; i < workers; ++i)
-      sessions_.push_back(detail::make_session(url_, options_.transport));
+      sessions_.push_back(detail::make_session(url_, options_.transport, watchdog));
+    pool_ = std::make_unique<WorkerPool>(workers);
 
     results_.assign(cases.size(), CaseResult{});
     if (progress_) progress_->on_start(report, cases.size());
-    std::vector<std::thread> threads;
-    for (std::size_t w = 0; w < workers; ++w)
-      threads.emplace_back([this, w, &cases] { work(*sessions_[w], cases); });
-    for (auto& th : threads) th.join();
+    pool_->run(workers, [this, &cases](std::size_t w) { work(*sessions_[w], cases); });
 
     report.cases = std::move(results_);
     report.cleanup = cleanup();
@@ -269,7 +351,7 @@ class Run {
         r.outcome = Outcome::kSkipped;
         r.skip_reason = "unsettled (--skip-unsettled): " + c.unsettled;
       } else {
-        run_case(session, c, r);
+        run_case(session, c, case_secrets_[i], r);
       }
       redact_case(r, *redactor_);
       std::lock_guard lock(mutex_);
@@ -286,11 +368,8 @@ class Run {
     if (progress_) progress_->on_interrupt(options_.cancel->load());
   }
 
-  void run_case(HttpSession& session, const Case& c, CaseResult& r) {
+  void run_case(HttpSession& session, const Case& c, const std::vector<Secret>& secrets, CaseResult& r) {
     const auto started = Clock::now();
-    std::vector<Secret> secrets = run_secrets_;
-    for (const auto& step : c.steps)
-      for (auto& s : detail::body_secrets(step, contract_)) secrets.push_back(std::move(s));
     bool failed = false;
     for (std::size_t i = 0; i < c.steps.size(); ++i) {
       if (i > 0 && cancelled(options_)) {
@@ -306,7 +385,7 @@ class Run {
       OutgoingRequest req;
       req.method = op_.method;
       req.path = url_.prefix + detail::fill_path(op_.path, step.path_params);
-      req.authorization = detail::authorization_for(step.auth, options_.target);
+      req.authorization = authorization(step.auth);
       if (step.body)
         req.body = step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       else if (step.raw_body)
@@ -319,13 +398,22 @@ class Run {
       StepResult sr;
       sr.index = i;
       sr.method = req.method;
-      sr.url = url_.origin() + req.path;
+      sr.url = origin_ + req.path;
       sr.auth = std::string(to_string(step.auth));
       sr.status = ex.status;
       sr.duration_ms = ex.elapsed_ms;
       sr.retries = ex.retries;
-      // Parsed once, for the id and for every check that reads the body.
-      auto parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
+      // Parsed once, for the id and for every check that reads the body; an answer whose checks
+      // need only the schema's verdict gets it from the bytes (Schema::check), with no document.
+      std::optional<Parsed> parsed;
+      bool known_valid = false;
+      if (ex.failure == Exchange::Failure::kNone && !ex.body.empty() &&
+          !detail::needs_document(step, ex.status)) {
+        const Schema* schema = contract_.response_schema(ex.status);
+        known_valid = schema && schema->check(ex.body, limits_) == Verdict::kValid;
+      }
+      if (!known_valid)
+        parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
       sr.created_id = detail::created_id(ex, parsed);
       // A subscriber is swept at cleanup when a create there may have succeeded: a 2xx, or no
       // (complete) answer to a request that reached the server.
@@ -335,14 +423,16 @@ class Run {
       detail::CheckInput in;
       in.contract = &contract_;
       in.step = &step;
-      in.secrets = &secrets;
+      in.secrets = &run_secrets_;
+      in.case_secrets = &secrets;
       in.redactor = redactor_.get();
       in.max_time = options_.transport.max_time;
       in.max_bytes = options_.transport.max_response_bytes;
       in.max_depth = options_.max_depth;
-      sr.failures = detail::check_exchange(in, ex, parsed);
+      in.content_types = &content_types_;
+      sr.failures = detail::check_exchange(in, ex, parsed, known_valid);
       if (ex.status == 201 && !sr.created_id.empty() && !op_.get_path.empty()) {
-        auto more = read_back(session, step, sr.created_id, **parsed, in);
+        auto more = read_back(session, step, sr.created_id, **parsed, ex.body, in);
         sr.failures.insert(sr.failures.end(), more.begin(), more.end());
       }
       if (!sr.failures.empty()) {
@@ -357,18 +447,27 @@ class Run {
 
   /// The "state" check: GET the endpoint a 201 reported and compare it with the 201.
   std::vector<CheckFailure> read_back(HttpSession& session, const Step& step, const std::string& id,
-                                      const nlohmann::json& created, const detail::CheckInput& in) {
+                                      const nlohmann::json& created, const std::string& created_body,
+                                      const detail::CheckInput& in) {
     OutgoingRequest req;
     req.method = "GET";
     req.path = url_.prefix +
                detail::fill_path(
                    op_.get_path,
                    {{"fabric_subscriber_id", step.path_params.at("fabric_subscriber_id")}, {"id", id}});
-    req.authorization = detail::authorization_for(AuthVariant::kValid, options_.target);
+    req.authorization = authorization(AuthVariant::kValid);
     req.bounded = true;
     Exchange ex = detail::send(session, req, options_.cancel);
-    auto parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
-    return detail::check_state(in, ex, parsed, created, op_.get_schema, op_.get_status);
+    // A server that reads back exactly what it answered (the usual case) sends the same bytes:
+    // that body is the 201's document, already parsed, and agrees with it field by field.
+    const bool same = ex.failure == Exchange::Failure::kNone && ex.body == created_body;
+    std::optional<Parsed> parsed;
+    if (!same) parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
+    return detail::check_state(in, ex, parsed, created, same, op_.get_schema, op_.get_status);
+  }
+
+  const std::optional<std::string>& authorization(AuthVariant a) const {
+    return authorization_[static_cast<std::size_t>(a)];
   }
 
   void record_created(const Step& step, const std::string& id, const std::string& case_id,
@@ -388,7 +487,7 @@ class Run {
     OutgoingRequest req;
     req.method = "GET";
     req.path = url_.prefix + detail::fill_path(op_.list_path, {{"fabric_subscriber_id", subscriber}});
-    req.authorization = detail::authorization_for(AuthVariant::kValid, options_.target);
+    req.authorization = authorization(AuthVariant::kValid);
     req.bounded = false;
     std::set<std::string> seen_pages;
     for (int page = 0; page < 100; ++page) {
@@ -423,7 +522,7 @@ class Run {
           doc["links"]["next"].is_string())
         next = doc["links"]["next"].get<std::string>();
       if (next.empty()) break;
-      std::string origin = url_.origin();
+      const std::string& origin = origin_;
       std::string plain_origin = url_.scheme + "://" + url_.host;
       if (next.rfind(origin, 0) == 0)
         next = next.substr(origin.size());
@@ -518,7 +617,8 @@ class Run {
     for (const auto& [key, why] : targets) keys.push_back(key);
     std::atomic<std::size_t> next{0};
     std::mutex m;
-    auto worker = [&](HttpSession& session) {
+    std::function<void(std::size_t)> worker = [&](std::size_t w) {
+      HttpSession& session = *sessions_[w];
       while (true) {
         std::size_t i = next.fetch_add(1);
         if (i >= keys.size()) return;
@@ -527,7 +627,7 @@ class Run {
         req.method = "DELETE";
         req.path =
             url_.prefix + detail::fill_path(op_.delete_path, {{"fabric_subscriber_id", sub}, {"id", id}});
-        req.authorization = detail::authorization_for(AuthVariant::kValid, options_.target);
+        req.authorization = authorization(AuthVariant::kValid);
         req.bounded = false;
         auto ex = detail::send(session, req, nullptr);
         std::string why;
@@ -539,21 +639,24 @@ class Run {
         targets[keys[i]] = why;
       }
     };
-    std::vector<std::thread> threads;
-    const std::size_t n = std::min(sessions_.size(), keys.size());
-    for (std::size_t w = 0; w < n; ++w) threads.emplace_back(worker, std::ref(*sessions_[w]));
-    for (auto& t : threads) t.join();
+    pool_->run(std::min(sessions_.size(), keys.size()), worker);
   }
 
   const Contract& contract_;
   const RunOptions& options_;
   Progress* progress_;
   BaseUrl url_;
+  std::string origin_;
+  ParseLimits limits_;  // what a response body may be (parse_body's limits)
   Operation op_;
+  std::map<int, std::string> content_types_;
+  std::array<std::optional<std::string>, 5> authorization_;  // by AuthVariant
   std::string run_id_;
   std::vector<Secret> run_secrets_;
+  std::vector<std::vector<Secret>> case_secrets_;  // by case index: its bodies' secrets
   std::shared_ptr<const Redactor> redactor_;
   std::vector<detail::SessionPtr> sessions_;
+  std::unique_ptr<WorkerPool> pool_;  // after sessions_: its threads stop before the sessions go
 
   std::mutex mutex_;
   std::atomic<std::size_t> next_{0};

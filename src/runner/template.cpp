@@ -30,10 +30,27 @@ std::optional<std::string> default_env(const std::string& name) {
   return std::string(v);
 }
 
+/// Where a value sits, built into text only for an error message: expanding a body then costs
+/// no string per node.
+struct Where {
+  const std::string* prefix = nullptr;  // "/request" or "/steps/N/request"; only on the root
+  std::string_view field;               // "body", "raw_body", ...; only on the root
+  const Where* parent = nullptr;
+  std::string_view key;  // an object member's name
+  std::size_t index = 0;
+  bool is_index = false;
+
+  std::string text() const {
+    if (!parent) return *prefix + "/" + std::string(field);
+    return parent->text() + "/" + (is_index ? std::to_string(index) : pointer_escape(key));
+  }
+};
+
+template <typename WhereFn>
 std::string value_of(std::string_view name, const TemplateContext& ctx, const std::string& case_id,
-                     const std::string& where) {
+                     const WhereFn& where) {
   auto fail = [&](const std::string& problem) -> std::string {
-    throw ConfigError("case \"" + case_id + "\": " + where + ": " + problem);
+    throw ConfigError("case \"" + case_id + "\": " + where() + ": " + problem);
   };
   if (name == "run_id") return ctx.run_id;
   if (name == "case_id") return case_id;
@@ -58,28 +75,9 @@ std::string value_of(std::string_view name, const TemplateContext& ctx, const st
               "}} (run_id, case_id, uuid, subscriber, password, env:NAME)");
 }
 
-nlohmann::json expand_json(const nlohmann::json& v, const TemplateContext& ctx, const std::string& case_id,
-                           const std::string& where) {
-  if (v.is_string()) return expand_template(v.get_ref<const std::string&>(), ctx, case_id, where);
-  if (v.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (std::size_t i = 0; i < v.size(); ++i)
-      out.push_back(expand_json(v[i], ctx, case_id, where + "/" + std::to_string(i)));
-    return out;
-  }
-  if (v.is_object()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, val] : v.items())
-      out[k] = expand_json(val, ctx, case_id, where + "/" + pointer_escape(k));
-    return out;
-  }
-  return v;
-}
-
-}  // namespace
-
-std::string expand_template(std::string_view text, const TemplateContext& context, const std::string& case_id,
-                            const std::string& where) {
+template <typename WhereFn>
+std::string expand(std::string_view text, const TemplateContext& context, const std::string& case_id,
+                   const WhereFn& where) {
   std::string out;
   std::size_t i = 0;
   while (true) {
@@ -91,25 +89,57 @@ std::string expand_template(std::string_view text, const TemplateContext& contex
     out.append(text.substr(i, open - i));
     auto close = text.find("}}", open + 2);
     if (close == std::string_view::npos)
-      throw ConfigError("case \"" + case_id + "\": " + where +
+      throw ConfigError("case \"" + case_id + "\": " + where() +
                         ": unclosed \"{{\" (placeholders are {{name}})");
     out += value_of(trim(text.substr(open + 2, close - open - 2)), context, case_id, where);
     i = close + 2;
   }
 }
 
+/// Expands `s` where it holds a placeholder; a string without one is left as it is (no copy).
+template <typename WhereFn>
+void expand_in_place(std::string& s, const TemplateContext& ctx, const std::string& case_id,
+                     const WhereFn& where) {
+  if (s.find("{{") != std::string::npos) s = expand(s, ctx, case_id, where);
+}
+
+/// Expands every string of `v` in place (object keys, numbers and other non-strings stay).
+void expand_json(nlohmann::json& v, const TemplateContext& ctx, const std::string& case_id,
+                 const Where& where) {
+  if (v.is_string()) {
+    expand_in_place(v.get_ref<std::string&>(), ctx, case_id, [&] { return where.text(); });
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      Where child{nullptr, {}, &where, {}, i, true};
+      expand_json(v[i], ctx, case_id, child);
+    }
+  } else if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      Where child{nullptr, {}, &where, it.key(), 0, false};
+      expand_json(it.value(), ctx, case_id, child);
+    }
+  }
+}
+
+}  // namespace
+
+std::string expand_template(std::string_view text, const TemplateContext& context, const std::string& case_id,
+                            const std::string& where) {
+  return expand(text, context, case_id, [&] { return where; });
+}
+
 Case expand_case(const Case& c, const TemplateContext& context) {
   Case out = c;
   for (std::size_t i = 0; i < out.steps.size(); ++i) {
     auto& step = out.steps[i];
-    std::string prefix = c.steps.size() > 1 ? "/steps/" + std::to_string(i) + "/request" : "/request";
+    const std::string prefix = c.steps.size() > 1 ? "/steps/" + std::to_string(i) + "/request" : "/request";
     if (!step.path_params.count("fabric_subscriber_id"))
       step.path_params["fabric_subscriber_id"] = "{{subscriber}}";
     for (auto& [name, value] : step.path_params)
-      value = expand_template(value, context, c.id, prefix + "/path_params/" + pointer_escape(name));
-    if (step.body) step.body = expand_json(*step.body, context, c.id, prefix + "/body");
-    if (step.raw_body) step.raw_body = expand_template(*step.raw_body, context, c.id, prefix + "/raw_body");
-    step.content_type = expand_template(step.content_type, context, c.id, prefix + "/content_type");
+      expand_in_place(value, context, c.id, [&] { return prefix + "/path_params/" + pointer_escape(name); });
+    if (step.body) expand_json(*step.body, context, c.id, Where{&prefix, "body"});
+    if (step.raw_body) expand_in_place(*step.raw_body, context, c.id, [&] { return prefix + "/raw_body"; });
+    expand_in_place(step.content_type, context, c.id, [&] { return prefix + "/content_type"; });
   }
   return out;
 }

@@ -6,9 +6,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <ctime>
 #include <mutex>
 #include <random>
@@ -20,10 +22,147 @@ namespace sipcontract::detail {
 
 using Clock = std::chrono::steady_clock;
 
+/// Cuts requests that pass their hard deadline or whose response grows past its byte bound.
+/// One thread serves every session of a run and sleeps until the next moment it must look: the
+/// earliest deadline, or the next byte count of a request in flight (every kByteCheckInterval).
+/// Arming a request whose moments come later than that one (every request of a run whose
+/// answers come in time) wakes nobody: a request costs two short critical sections and no
+/// context switch, and the thread wakes at most once per interval however many requests run.
+class Watchdog {
+ public:
+  static constexpr std::chrono::milliseconds kByteCheckInterval{10};
+
+  /// One session's request in flight. The socket fields are written by httplib's socket-options
+  /// callback, which runs under httplib's socket mutex and so takes no lock of ours (the watchdog
+  /// takes ours, then httplib's in client->stop()); everything else is guarded by the mutex.
+  struct Slot {
+    httplib::Client* client = nullptr;
+    std::uint64_t max_bytes = 0;               // the whole response: status line, headers and body
+    std::atomic<int> socket_fd{-1};            // the client's current socket
+    std::atomic<std::uint64_t> connection{0};  // sockets opened so far
+    std::optional<Clock::time_point> deadline;
+    bool fired = false;
+    bool cut_for_size = false;
+    std::uint64_t armed_connection = 0;  // which request's bytes are counted, and from where
+    bool armed_socket_open = false;
+    std::uint64_t base_bytes = 0;
+  };
+
+  Watchdog() = default;
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  void add(Slot& slot) {
+    std::lock_guard lock(mutex_);
+    slots_.push_back(&slot);
+    if (!thread_.joinable()) thread_ = std::thread([this] { watch(); });
+  }
+
+  void remove(Slot& slot) {
+    std::lock_guard lock(mutex_);
+    slots_.erase(std::remove(slots_.begin(), slots_.end(), &slot), slots_.end());
+  }
+
+  /// Sets the hard deadline of the slot's request about to be sent and where its byte count starts.
+  void arm(Slot& slot, Clock::time_point deadline) {
+    const bool socket_open = slot.client->is_socket_open() != 0;  // a keep-alive connection to reuse
+    const std::uint64_t base = socket_open ? tcp_bytes_received(slot.socket_fd.load()).value_or(0) : 0;
+    const auto look_at = std::min(deadline, Clock::now() + kByteCheckInterval);
+    bool wake = false;
+    {
+      std::lock_guard lock(mutex_);
+      slot.deadline = deadline;
+      slot.fired = false;
+      slot.cut_for_size = false;
+      slot.armed_connection = slot.connection.load();
+      slot.armed_socket_open = socket_open;
+      slot.base_bytes = base;
+      wake = look_at < sleeping_until_;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+  /// Clears the slot's deadline; true when the watchdog cut its request (`for_size`: because of
+  /// its size).
+  bool disarm(Slot& slot, bool& for_size) {
+    std::lock_guard lock(mutex_);
+    slot.deadline.reset();
+    for_size = slot.cut_for_size;
+    return slot.fired;
+  }
+
+ private:
+  /// Bytes received for the slot's armed request so far, when they can be told (under mutex_).
+  static std::optional<std::uint64_t> received_since_arm(Slot& slot) {
+    if (const auto connection = slot.connection.load(); connection != slot.armed_connection) {
+      // A connection opened for this request: everything on it belongs to the request.
+      slot.armed_connection = connection;
+      slot.armed_socket_open = true;
+      slot.base_bytes = 0;
+    }
+    if (!slot.armed_socket_open) return std::nullopt;  // still connecting
+    const auto now = tcp_bytes_received(slot.socket_fd.load());
+    if (!now || *now < slot.base_bytes) return std::nullopt;
+    return *now - slot.base_bytes;
+  }
+
+  void watch() {
+    std::unique_lock lock(mutex_);
+    while (!quit_) {
+      const auto now = Clock::now();
+      auto next = Clock::time_point::max();
+      for (Slot* slot : slots_) {
+        if (!slot->deadline) continue;
+        // httplib bounds neither the number of response headers nor their total size, so a target
+        // that sends headers without end would grow memory until the deadline. The kernel's count
+        // of received bytes bounds the whole response instead: past max_response_bytes plus 1 MiB
+        // for the status line and headers, the request is cut and reported under "size".
+        const auto received = received_since_arm(*slot);
+        const bool too_large = received && *received > slot->max_bytes;
+        if (too_large || *slot->deadline <= now) {
+          // Shutting the socket ends the read. Done under the lock, so it can never hit the
+          // slot's next request.
+          slot->fired = true;
+          slot->cut_for_size = too_large;
+          slot->deadline.reset();
+          slot->client->stop();
+        } else {
+          next = std::min({next, *slot->deadline, now + kByteCheckInterval});
+        }
+      }
+      sleeping_until_ = next;
+      if (next == Clock::time_point::max())
+        cv_.wait(lock);
+      else
+        cv_.wait_until(lock, next);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::thread thread_;
+  std::vector<Slot*> slots_;
+  // When the thread looks next; an earlier moment must wake it (max: asleep with nothing armed).
+  Clock::time_point sleeping_until_ = Clock::time_point::max();
+  bool quit_ = false;
+};
+
+std::shared_ptr<Watchdog> make_watchdog() { return std::make_shared<Watchdog>(); }
+
 class HttpSession {
  public:
-  HttpSession(const BaseUrl& url, const TransportOptions& options)
-      : client_(url.origin()), options_(options) {
+  HttpSession(const BaseUrl& url, const TransportOptions& options, std::shared_ptr<Watchdog> watchdog)
+      : client_(url.origin()),
+        options_(options),
+        watchdog_(watchdog ? std::move(watchdog) : make_watchdog()) {
     if (!client_.is_valid())
       throw ConfigError("cannot create an HTTP client for " + url.origin() +
                         (url.scheme == "https" ? " (TLS: check --ca-file)" : ""));
@@ -42,17 +181,17 @@ class HttpSession {
     }
     client_.set_default_headers({{"User-Agent", std::string("sipcontract/") + SIPCONTRACT_RUNNER_VERSION},
                                  {"Accept", "application/json"}});
-    watchdog_ = std::thread([this] { watch(); });
+    // The watchdog reads the socket's received-byte count (see Watchdog::watch()).
+    client_.set_socket_options([this](socket_t sock) {
+      slot_.socket_fd.store(sock);
+      slot_.connection.fetch_add(1);
+    });
+    slot_.client = &client_;
+    slot_.max_bytes = options.max_response_bytes + kHeaderAllowance;
+    watchdog_->add(slot_);
   }
 
-  ~HttpSession() {
-    {
-      std::lock_guard lock(watch_mutex_);
-      quit_ = true;
-    }
-    watch_cv_.notify_all();
-    watchdog_.join();
-  }
+  ~HttpSession() { watchdog_->remove(slot_); }
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
@@ -108,23 +247,28 @@ class HttpSession {
 
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
-    arm(start + total);
+    watchdog_->arm(slot_, start + total);
     bool ok = client_.send(req, res, err);
-    const bool cut = disarm();
+    bool cut_for_size = false;
+    const bool cut = watchdog_->disarm(slot_, cut_for_size);
     ex.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (ok && err == httplib::Error::Success && !cut) {
       ex.status = res.status;
-      for (const auto& [k, v] : res.headers) ex.headers.emplace_back(k, v);
+      ex.headers.reserve(res.headers.size());
+      for (auto& [k, v] : res.headers) ex.headers.emplace_back(k, std::move(v));
       return ex;
     }
     ex.status = -1;
     ex.body.clear();
     const bool past_max_time = r.bounded && ex.elapsed_ms >= static_cast<double>(options_.max_time.count());
-    if (too_large) {
+    if (too_large || cut_for_size) {
       ex.failure = Exchange::Failure::kTooLarge;
       ex.status = res.status;
-      ex.failure_detail = "the response body passed " + std::to_string(cap) +
-                          " bytes (--max-response-bytes); reading stopped";
+      ex.failure_detail = too_large ? "the response body passed " + std::to_string(cap) +
+                                          " bytes (--max-response-bytes); reading stopped"
+                                    : "the response passed " + std::to_string(cap + kHeaderAllowance) +
+                                          " bytes with its headers (--max-response-bytes + 1 MiB); "
+                                          "reading stopped";
     } else if (too_slow || (r.bounded && cut) ||
                (past_max_time && (err == httplib::Error::Read || err == httplib::Error::Write))) {
       ex.failure = Exchange::Failure::kTooSlow;
@@ -153,42 +297,6 @@ class HttpSession {
   bool tls_verification_failed() const { return tls_verification_failed_; }
 
  private:
-  /// Sets the hard deadline of the request about to be sent.
-  void arm(Clock::time_point deadline) {
-    {
-      std::lock_guard lock(watch_mutex_);
-      deadline_ = deadline;
-      fired_ = false;
-    }
-    watch_cv_.notify_all();
-  }
-
-  /// Clears the deadline; true when the watchdog cut the request.
-  bool disarm() {
-    std::lock_guard lock(watch_mutex_);
-    deadline_.reset();
-    return fired_;
-  }
-
-  void watch() {
-    std::unique_lock lock(watch_mutex_);
-    while (!quit_) {
-      if (!deadline_) {
-        watch_cv_.wait(lock);
-        continue;
-      }
-      if (Clock::now() < *deadline_) {
-        watch_cv_.wait_until(lock, *deadline_);
-        continue;
-      }
-      // Past the deadline with the request still out: shut its socket, which ends the read.
-      // Done under the lock, so it can never hit the next request.
-      fired_ = true;
-      deadline_.reset();
-      client_.stop();
-    }
-  }
-
   std::string describe(httplib::Error err) const {
     switch (err) {
       case httplib::Error::Connection:
@@ -215,29 +323,29 @@ class HttpSession {
     }
   }
 
+  static constexpr std::uint64_t kHeaderAllowance = 1u << 20;
+
   httplib::Client client_;
   TransportOptions options_;
-  std::thread watchdog_;
-  std::mutex watch_mutex_;
-  std::condition_variable watch_cv_;
-  std::optional<Clock::time_point> deadline_;
-  bool fired_ = false;
-  bool quit_ = false;
+  std::shared_ptr<Watchdog> watchdog_;
+  Watchdog::Slot slot_;
   bool write_failed_ = false;
   bool tls_verification_failed_ = false;
 };
 
-SessionPtr make_session(const BaseUrl& url, const TransportOptions& options) {
-  return SessionPtr(new HttpSession(url, options));
+SessionPtr make_session(const BaseUrl& url, const TransportOptions& options,
+                        std::shared_ptr<Watchdog> watchdog) {
+  return SessionPtr(new HttpSession(url, options, std::move(watchdog)));
 }
 
 void destroy_session(HttpSession* session) { delete session; }
 
 std::string Exchange::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(a) == std::tolower(b);
-        }))
+    // Header names are ASCII: compare them without the C locale's tolower (a call per byte).
+    auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+    if (k.size() == name.size() &&
+        std::equal(k.begin(), k.end(), name.begin(), [&](char a, char b) { return lower(a) == lower(b); }))
       return v;
   }
   return "";
@@ -281,7 +389,6 @@ Exchange send(HttpSession& session, const OutgoingRequest& request, const std::a
   const auto& opts = session.options();
   const bool idempotent = request.method == "GET" || request.method == "DELETE" || request.method == "HEAD";
   std::vector<std::string> notes;
-  thread_local std::mt19937 jitter_rng{std::random_device{}()};
   for (int attempt = 0;; ++attempt) {
     Exchange ex = session.attempt(request);
     std::string why;
@@ -297,6 +404,8 @@ Exchange send(HttpSession& session, const OutgoingRequest& request, const std::a
       return ex;
     }
     auto base = opts.backoff * (1LL << std::min(attempt, 20));
+    // Seeded on a thread's first retry, not on its first request: most runs never retry.
+    thread_local std::mt19937 jitter_rng{std::random_device{}()};
     std::uniform_real_distribution<double> jitter(0.8, 1.2);
     auto wait = std::chrono::milliseconds(
         static_cast<long long>(static_cast<double>(base.count()) * jitter(jitter_rng)));

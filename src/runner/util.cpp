@@ -1,8 +1,12 @@
 // Small helpers of the runner: randomness, URLs, quoting, base64, and the Redactor.
+#include <linux/tcp.h>  // the kernel's tcp_info, with tcpi_bytes_received (glibc's lacks it)
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <uuid/uuid.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <ctime>
 #include <random>
 
@@ -58,6 +62,26 @@ bool is_uuid(std::string_view t) {
     }
   }
   return true;
+}
+
+std::optional<std::uint64_t> tcp_bytes_received(int fd) {
+  if (fd < 0) return std::nullopt;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  // Older kernels fill a shorter struct: the field must lie inside what was written.
+  if (len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received) return std::nullopt;
+  return info.tcpi_bytes_received;
+}
+
+std::string json_escaped(std::string_view text) {
+  // Printable ASCII other than '"' and '\\' is written as it is: no serialiser needed.
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }))
+    return std::string(text);
+  std::string out =
+      nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out.substr(1, out.size() - 2);
 }
 
 std::string BaseUrl::origin() const {
@@ -228,34 +252,78 @@ std::optional<std::string> authorization_for(AuthVariant auth, const Target& tar
 
 void Redactor::add(std::string_view secret) {
   if (secret.empty()) return;
-  auto insert = [this](std::string s) {
-    if (std::find(secrets_.begin(), secrets_.end(), s) == secrets_.end()) secrets_.push_back(std::move(s));
+  bool added = false;
+  auto insert = [&](std::string_view s) {
+    if (std::find(secrets_.begin(), secrets_.end(), s) != secrets_.end()) return;
+    secrets_.emplace_back(s);
+    added = true;
   };
-  insert(std::string(secret));
+  insert(secret);
   // A secret with quotes, backslashes or control characters appears escaped inside JSON text.
-  std::string escaped =
-      nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  escaped = escaped.substr(1, escaped.size() - 2);
+  std::string escaped = detail::json_escaped(secret);
   if (escaped != secret) insert(escaped);
-  std::stable_sort(secrets_.begin(), secrets_.end(),
-                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  if (!added) return;  // a run adds the same password for every case: nothing to re-index
+  // Grouped by first byte, longest first within a group: a scan looks only at the secrets that
+  // can start where it stands, and the first that matches is the longest.
+  std::stable_sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
+    auto fa = static_cast<unsigned char>(a[0]);
+    auto fb = static_cast<unsigned char>(b[0]);
+    return fa != fb ? fa < fb : a.size() > b.size();
+  });
+  first_.fill(0);
+  for (const auto& s : secrets_) ++first_[static_cast<unsigned char>(s[0]) + 1];
+  for (std::size_t b = 1; b < first_.size(); ++b) first_[b] += first_[b - 1];
+}
+
+std::size_t Redactor::match_at(std::string_view text, std::size_t at) const {
+  const auto b = static_cast<unsigned char>(text[at]);
+  const std::size_t rest = text.size() - at;
+  for (std::uint32_t k = first_[b]; k < first_[b + 1]; ++k) {
+    const std::string& s = secrets_[k];
+    if (s.size() <= rest && std::char_traits<char>::compare(text.data() + at, s.data(), s.size()) == 0)
+      return s.size();
+  }
+  return 0;
 }
 
 std::string Redactor::redact(std::string_view text) const {
-  std::string out(text);
-  for (const auto& s : secrets_) {
-    std::size_t pos = 0;
-    while ((pos = out.find(s, pos)) != std::string::npos) {
-      out.replace(pos, s.size(), kMask);
-      pos += kMask.size();
+  std::string out;
+  std::size_t copied = 0;  // text[0, copied) is in `out` (masked or not)
+  std::size_t start = 0;   // the masked run [start, end) not yet written
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (first_[static_cast<unsigned char>(text[i])] == first_[static_cast<unsigned char>(text[i]) + 1])
+      continue;
+    const std::size_t n = match_at(text, i);
+    if (n == 0) continue;
+    if (end > start && i < end) {  // overlaps the run being masked: one mask covers both
+      end = std::max(end, i + n);
+      continue;
     }
+    if (end > start) {
+      out.append(text.substr(copied, start - copied));
+      out.append(kMask);
+      copied = end;
+    }
+    start = i;
+    end = i + n;
   }
+  if (end > start) {
+    out.append(text.substr(copied, start - copied));
+    out.append(kMask);
+    copied = end;
+  }
+  out.append(text.substr(copied));
   return out;
 }
 
 bool Redactor::contains_secret(std::string_view text) const {
-  return std::any_of(secrets_.begin(), secrets_.end(),
-                     [&](const std::string& s) { return text.find(s) != std::string_view::npos; });
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (first_[static_cast<unsigned char>(text[i])] != first_[static_cast<unsigned char>(text[i]) + 1] &&
+        match_at(text, i) != 0)
+      return true;
+  }
+  return false;
 }
 
 }  // namespace sipcontract

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "runner_test_support.hpp"
@@ -163,6 +164,27 @@ TEST_CASE("credentials echoed in a response header are reported under secrets",
   write_json_report(report, out);
   write_junit(report, out);
   CHECK(out.str().find("token-stub-secret") == std::string::npos);
+}
+
+TEST_CASE("a secret in a body the schema accepts is reported with its pointer",
+          "[runner][transport][secrets]") {
+  // The 401 schema allows extra members, so this body passes the verdict from its bytes alone;
+  // the leaked password must still be found, and pointed at.
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      auto in = nlohmann::json::parse(req.body);
+      res.status = 401;
+      res.set_content(nlohmann::json{{"error", "Unauthorized"}, {"debug", {{"echo", in["password"]}}}}.dump(),
+                      "application/json");
+    });
+  });
+  auto report =
+      run_contract_tests(Contract::builtin(), builtin_matching({"auth-none"}), stub_options(stub.base_url()));
+  INFO(describe_failures(report));
+  const CheckFailure* f = find_failure(report, "secrets", "/debug/echo");
+  REQUIRE(f);
+  CHECK_THAT(f->message, Catch::Contains("password"));
+  CHECK(report.failed() == 1);
 }
 
 TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
@@ -346,6 +368,85 @@ TEST_CASE("a 201 whose endpoint cannot be read back is reported under state", "[
   CHECK(report.cleanup.leftovers.empty());
 }
 
+namespace {
+
+/// A stub that creates one endpoint and answers the read-back with `read_back(created)`.
+RunReport run_read_back(const std::function<std::string(const nlohmann::json&)>& read_back) {
+  const std::string id = "4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+  nlohmann::json created;
+  std::mutex m;
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      auto in = nlohmann::json::parse(req.body);
+      std::lock_guard lock(m);
+      created = {{"id", id},
+                 {"username", in["username"]},
+                 {"caller_id", ""},
+                 {"send_as", ""},
+                 {"ciphers", nlohmann::json::array()},
+                 {"codecs", nlohmann::json::array()},
+                 {"encryption", "default"},
+                 {"call_handler", "default"},
+                 {"calling_handler_resource_id", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}};
+      res.status = 201;
+      res.set_content(created.dump(), "application/json");
+    });
+    s.Get(".*/sip_endpoints/.*", [&](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard lock(m);
+      res.status = 200;
+      res.set_content(read_back(created), "application/json");
+    });
+    s.Delete(".*", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    s.Get(".*/sip_endpoints", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_content(R"({"data":[],"links":{}})", "application/json");
+    });
+  });
+  return run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal"}),
+                            stub_options(stub.base_url()));
+}
+
+}  // namespace
+
+TEST_CASE("reading back the same endpoint in other bytes passes, a changed field fails under state",
+          "[runner][transport][state]") {
+  SECTION("the 201's bytes exactly") {
+    auto report = run_read_back([](const nlohmann::json& created) { return created.dump(); });
+    INFO(describe_failures(report));
+    CHECK(report.passed() == 1);
+  }
+  SECTION("the same document indented, keys in another order") {
+    auto report = run_read_back([](const nlohmann::json& created) {
+      nlohmann::ordered_json reordered;
+      for (auto it = created.rbegin(); it != created.rend(); ++it) reordered[it.key()] = it.value();
+      return reordered.dump(2);
+    });
+    INFO(describe_failures(report));
+    CHECK(report.passed() == 1);
+  }
+  SECTION("a field that differs") {
+    auto report = run_read_back([](const nlohmann::json& created) {
+      auto changed = created;
+      changed["caller_id"] = "someone-else";
+      return changed.dump();
+    });
+    const CheckFailure* f = find_failure(report, "state", "/caller_id");
+    REQUIRE(f);
+    CHECK(f->actual == "\"someone-else\"");
+    CHECK(report.failed() == 1);
+  }
+  SECTION("a body that breaks the get schema") {
+    auto report = run_read_back([](const nlohmann::json& created) {
+      auto changed = created;
+      changed.erase("codecs");
+      return changed.dump();
+    });
+    INFO(describe_failures(report));
+    CHECK(find_failure(report, "state", "/codecs"));
+    CHECK(report.failed() == 1);
+  }
+}
+
 TEST_CASE("headers that trickle without end are cut at --max-time", "[runner][transport][slow]") {
   // A raw server: a status line, then one header byte every 20 ms, for as long as anyone reads.
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -388,4 +489,108 @@ TEST_CASE("headers that trickle without end are cut at --max-time", "[runner][tr
   const CheckFailure* f = find_failure(report, "max-time");
   REQUIRE(f);
   CHECK(report.cases.at(0).steps.at(0).status == -1);
+}
+
+TEST_CASE("with several workers every stalled answer is cut at --max-time and answers in time are kept",
+          "[runner][transport][slow]") {
+  // A raw keep-alive server: a request without an Authorization header gets a 401 at once; one with
+  // it gets a status line and then a header byte every 20 ms, for as long as anyone reads.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  std::atomic<bool> stop{false};
+  std::atomic<int> stalled{0};
+  std::vector<std::thread> connections;
+  std::mutex connections_mutex;
+  auto serve = [&](int c) {
+    std::string in;
+    char buf[4096];
+    while (!stop) {
+      auto end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        pollfd p{c, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      std::string head = in.substr(0, end);
+      std::size_t body = 0;
+      if (auto at = head.find("Content-Length: "); at != std::string::npos)
+        body = std::stoul(head.substr(at + 16));
+      if (in.size() < end + 4 + body) {
+        pollfd p{c, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      in.erase(0, end + 4 + body);
+      if (head.find("Authorization:") == std::string::npos) {
+        const std::string answer =
+            std::string("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n") +
+            "Content-Length: " + std::to_string(std::strlen(kUnauthorized)) + "\r\n\r\n" + kUnauthorized;
+        if (::send(c, answer.data(), answer.size(), MSG_NOSIGNAL) <= 0) break;
+        continue;
+      }
+      ++stalled;
+      const char* status = "HTTP/1.1 401 Unauthorized\r\nX-Slow: ";
+      bool ok = ::send(c, status, std::strlen(status), MSG_NOSIGNAL) > 0;
+      for (int i = 0; ok && !stop && i < 3000; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ok = ::send(c, "a", 1, MSG_NOSIGNAL) == 1;
+      }
+      break;
+    }
+    ::close(c);
+  };
+  std::thread acceptor([&] {
+    while (!stop) {
+      pollfd p{listener, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(listener, nullptr, nullptr);
+      if (c < 0) continue;
+      std::lock_guard lock(connections_mutex);
+      connections.emplace_back(serve, c);
+    }
+  });
+  auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
+  opts.jobs = 3;
+  opts.transport.max_time = std::chrono::milliseconds(300);
+  opts.transport.timeout = std::chrono::seconds(1);  // bounds the cleanup sweep's list call (2 x 1 s)
+  opts.transport.retries = 0;
+  auto report =
+      run_contract_tests(Contract::builtin(),
+                         builtin_matching({"auth-none", "auth-none-invalid-body", "auth-wrong-token",
+                                           "auth-wrong-project", "auth-malformed-header"}),
+                         opts);
+  stop = true;
+  acceptor.join();
+  for (auto& t : connections) t.join();
+  ::close(listener);
+  INFO(describe_failures(report));
+  REQUIRE(report.cases.size() == 5);
+  for (const auto& c : report.cases) {
+    INFO(c.id);
+    REQUIRE(c.steps.size() == 1);
+    if (c.id.rfind("auth-none", 0) == 0) {
+      CHECK(c.outcome == Outcome::kPassed);
+      CHECK(c.steps[0].status == 401);
+    } else {
+      CHECK(c.outcome == Outcome::kFailed);
+      CHECK(c.steps[0].status == -1);
+      REQUIRE(!c.steps[0].failures.empty());
+      CHECK(c.steps[0].failures[0].check == "max-time");
+    }
+  }
+  CHECK(stalled >= 3);
 }
