@@ -372,6 +372,18 @@ std::size_t hash(const V& value) {
 
 // ---- the evaluator ----------------------------------------------------------------------
 
+/// Empties a thread's scratch vector, and frees it when a huge document made it grow, so that a
+/// thread keeps no more than a small buffer after it.
+template <class T>
+void release(std::vector<T>& scratch) {
+  constexpr std::size_t kKept = 4096;
+  if (scratch.capacity() > kKept) {
+    std::vector<T>().swap(scratch);
+  } else {
+    scratch.clear();
+  }
+}
+
 bool matches(const re2::RE2& regex, std::string_view text) {
   return re2::RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), regex);
 }
@@ -428,12 +440,12 @@ bool unique(const V& value) {
   for (std::size_t i = 0; i < hashed.size(); ++i) {
     for (std::size_t j = i + 1; j < hashed.size() && hashed[j].first == hashed[i].first; ++j) {
       if (equal(hashed[i].second, hashed[j].second)) {
-        hashed.clear();
+        release(hashed);
         return false;
       }
     }
   }
-  hashed.clear();
+  release(hashed);
   return true;
 }
 
@@ -715,8 +727,8 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
       break;
     }
   }
-  stack.clear();
-  keys.clear();
+  release(stack);
+  release(keys);
   depth_out = deepest;
   return shape;
 }
