@@ -1,0 +1,425 @@
+#include "hostile_support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace sipcontract::test {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits until `fd` is readable (or closed) for up to `ms`; false on timeout or when stopping.
+bool wait_readable(int fd, const std::atomic<bool>& stopping, int ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stopping) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 50)));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool sanitizer_build() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  return true;
+#else
+  return false;
+#endif
+#else
+  return false;
+#endif
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned n = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8 |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += {t[n >> 18 & 63], t[n >> 12 & 63], t[n >> 6 & 63], t[n & 63]};
+  }
+  if (in.size() - i == 1) {
+    const unsigned n = static_cast<unsigned char>(in[i]) << 16;
+    out += {t[n >> 18 & 63], t[n >> 12 & 63], '=', '='};
+  } else if (in.size() - i == 2) {
+    const unsigned n = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8;
+    out += {t[n >> 18 & 63], t[n >> 12 & 63], t[n >> 6 & 63], '='};
+  }
+  return out;
+}
+
+std::string RawRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return "";
+}
+
+bool RawRequest::has_header(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
+}
+
+// --- Peer ------------------------------------------------------------------------------------
+
+bool Peer::send(std::string_view data) {
+  while (!data.empty()) {
+    if (stopping_ || reset_) return false;
+    pollfd p{fd_, POLLOUT, 0};
+    const int ready = ::poll(&p, 1, 50);
+    if (ready < 0 && errno != EINTR) return false;
+    if (ready <= 0) continue;
+    if (p.revents & (POLLERR | POLLHUP)) return false;
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool Peer::send_repeated(std::string_view chunk, std::size_t total) {
+  while (total > 0) {
+    const std::size_t n = std::min(total, chunk.size());
+    if (!send(chunk.substr(0, n))) return false;
+    total -= n;
+  }
+  return true;
+}
+
+bool Peer::idle(std::chrono::milliseconds duration) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (stopping_) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) {
+      // Readable: either more bytes (ignored) or the peer closed.
+      char buffer[4096];
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
+    }
+  }
+  return true;
+}
+
+void Peer::reset() {
+  linger l{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  reset_ = true;
+  close_after = true;
+}
+
+// --- HostileServer ---------------------------------------------------------------------------
+
+HostileServer::HostileServer(Behaviour behaviour, const std::string& host)
+    : behaviour_(std::move(behaviour)), host_(host) {
+  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  const int one = 1;
+  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
+    throw std::runtime_error("bad address " + host);
+  if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 64) != 0)
+    throw std::runtime_error("cannot listen on " + host + ": " + std::strerror(errno));
+  socklen_t len = sizeof addr;
+  ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+HostileServer::~HostileServer() {
+  stopping_ = true;
+  acceptor_.join();
+  {
+    // Wakes every connection thread blocked on its socket.
+    std::lock_guard lock(mutex_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(mutex_);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers) t.join();
+  ::close(listener_);
+}
+
+std::string HostileServer::base_url() const {
+  return "http://" + host_ + ":" + std::to_string(port_) + "/api/fabric";
+}
+
+std::vector<RawRequest> HostileServer::requests() const {
+  std::lock_guard lock(mutex_);
+  return requests_;
+}
+
+void HostileServer::accept_loop() {
+  while (!stopping_) {
+    pollfd p{listener_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ++connections_;
+    std::lock_guard lock(mutex_);
+    open_fds_.insert(fd);
+    workers_.emplace_back([this, fd] { serve(fd); });
+  }
+}
+
+void HostileServer::serve(int fd) {
+  std::string buffer;
+  Peer peer(fd, stopping_);
+  auto fill = [&]() {
+    if (!wait_readable(fd, stopping_, 30000)) return false;
+    char chunk[16384];
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  };
+  while (!stopping_ && !peer.close_after) {
+    std::size_t end;
+    while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
+      if (buffer.size() > 64 * 1024 || !fill()) goto done;
+    }
+    RawRequest request;
+    {
+      std::istringstream head(buffer.substr(0, end));
+      std::string line;
+      std::getline(head, line);
+      std::istringstream first(line);
+      first >> request.method >> request.target;
+      while (std::getline(head, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        request.headers.emplace_back(line.substr(0, colon), value);
+      }
+    }
+    buffer.erase(0, end + 4);
+    const std::size_t length =
+        std::min<std::size_t>(std::strtoull(request.header("Content-Length").c_str(), nullptr, 10), 1u << 20);
+    while (buffer.size() < length) {
+      if (!fill()) goto done;
+    }
+    request.body = buffer.substr(0, length);
+    buffer.erase(0, length);
+    {
+      sockaddr_in local{};
+      socklen_t len = sizeof local;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+      char text[INET_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text);
+      request.local_host = text;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      requests_.push_back(request);
+    }
+    behaviour_(request, peer);
+  }
+done:
+  std::lock_guard lock(mutex_);
+  open_fds_.erase(fd);
+  ::close(fd);
+}
+
+std::string http_response(int status, std::string_view body, std::string_view content_type,
+                          std::string_view extra_headers) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " Hostile\r\n";
+  if (!content_type.empty()) out += "Content-Type: " + std::string(content_type) + "\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += extra_headers;
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+bool answer_cleanup(const RawRequest& request, Peer& peer) {
+  if (request.method == "GET") {
+    peer.send(http_response(200, R"({"data":[],"links":{}})"));
+    return true;
+  }
+  if (request.method == "DELETE") {
+    peer.send(http_response(404, R"({"error":"Not Found"})"));
+    return true;
+  }
+  return false;
+}
+
+// --- RunResult -------------------------------------------------------------------------------
+
+std::vector<std::pair<std::string, std::string>> RunResult::failures() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!report_json.is_object() || !report_json.contains("cases")) return out;
+  for (const auto& c : report_json["cases"])
+    for (const auto& step : c.value("steps", nlohmann::json::array()))
+      for (const auto& f : step.value("failures", nlohmann::json::array()))
+        out.emplace_back(c.value("id", ""), f.value("check", ""));
+  return out;
+}
+
+bool RunResult::failed_with(const std::string& case_id, const std::string& check) const {
+  const auto all = failures();
+  return std::find(all.begin(), all.end(), std::make_pair(case_id, check)) != all.end();
+}
+
+std::string RunResult::describe() const {
+  std::string text = "exited " + std::string(exited ? "yes" : "NO (killed by the guard)") + ", exit code " +
+                     std::to_string(exit_code) + ", signal " + std::to_string(term_signal) + ", " +
+                     std::to_string(seconds) + " s, peak RSS " + std::to_string(max_rss_kb / 1024) + " MB\n";
+  if (report_json.is_object()) {
+    for (const auto& c : report_json["cases"])
+      for (const auto& step : c.value("steps", nlohmann::json::array()))
+        for (const auto& f : step.value("failures", nlohmann::json::array()))
+          text += c.value("id", "") + ": [" + f.value("check", "") + "] " + f.value("message", "") + "\n";
+  } else {
+    text += "(no readable report)\n";
+  }
+  text += "stderr: " + err.substr(0, 2000);
+  return text;
+}
+
+std::string RunResult::all_output() const { return out + "\n" + err + "\n" + report + "\n" + junit; }
+
+// --- the child -------------------------------------------------------------------------------
+
+long rss_bound_kb() {
+  // The runner holds at most --max-response-bytes (8 MiB) of body per worker; a sanitizer's shadow
+  // memory and quarantine add a few hundred MB on top.
+  return sanitizer_build() ? 1024L * 1024 : 256L * 1024;
+}
+
+RunResult run_sipcontract(const RunSpec& spec) {
+  static const bool sigpipe_ignored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)sigpipe_ignored;
+  char dir_template[] = "/tmp/sipcontract-hostile-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::filesystem::path dir = dir_template;
+  const std::string out_path = (dir / "stdout").string();
+  const std::string err_path = (dir / "stderr").string();
+  const std::string report_path = (dir / "report.json").string();
+  const std::string junit_path = (dir / "junit.xml").string();
+
+  std::vector<std::string> argv_s = {SIPCONTRACT_BIN, "run"};
+  argv_s.insert(argv_s.end(), spec.args.begin(), spec.args.end());
+  argv_s.insert(argv_s.end(), {"--report", report_path, "--junit", junit_path});
+  std::vector<std::string> env_s = {std::string("SIGNALWIRE_PROJECT_ID=") + kProjectId,
+                                    std::string("SIGNALWIRE_API_TOKEN=") + kApiToken};
+  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"})
+    if (const char* value = std::getenv(name)) env_s.push_back(std::string(name) + "=" + value);
+  for (const auto& [k, v] : spec.env) env_s.push_back(k + "=" + v);
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const bool limit_as = !sanitizer_build();
+  const rlimit as_limit{spec.address_space_bytes, spec.address_space_bytes};
+
+  const auto start = std::chrono::steady_clock::now();
+  // fork + exec rather than posix_spawn: the limit must be set in the child before exec. Only
+  // async-signal-safe calls between the two.
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (limit_as) ::setrlimit(RLIMIT_AS, &as_limit);
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || o < 0 || e < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+
+  RunResult result;
+  const auto deadline = start + spec.guard;
+  int status = 0;
+  rusage usage{};
+  for (;;) {
+    const pid_t r = ::wait4(pid, &status, WNOHANG, &usage);
+    if (r == pid) {
+      result.exited = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::wait4(pid, &status, 0, &usage);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.max_rss_kb = usage.ru_maxrss;
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  result.report = read_file(report_path);
+  result.junit = read_file(junit_path);
+  result.report_json = nlohmann::json::parse(result.report, nullptr, /*allow_exceptions=*/false);
+  if (result.report_json.is_discarded()) result.report_json = nullptr;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return result;
+}
+
+}  // namespace sipcontract::test
