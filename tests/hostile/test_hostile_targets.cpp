@@ -125,7 +125,8 @@ TEST_CASE("a body that trickles one byte at a time is cut at max-time", "[hostil
   CHECK(r.failed_with("valid-minimal", "max-time"));
 }
 
-TEST_CASE("headers sent without end at full speed are cut, in bounded memory", "[hostile][slow][headers]") {
+TEST_CASE("headers sent without end at full speed are cut by size in bounded memory",
+          "[hostile][slow][headers]") {
   HostileServer server([](const RawRequest& req, Peer& peer) {
     if (answer_cleanup(req, peer)) return;
     if (!peer.send("HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n")) return;
@@ -218,7 +219,8 @@ TEST_CASE("a 300 MB body is not read whole and is reported under size", "[hostil
   }
 }
 
-TEST_CASE("200,000-deep JSON is refused by depth and reported under json", "[hostile][json][depth]") {
+TEST_CASE("JSON nested 200000 levels deep is refused by depth and reported under json",
+          "[hostile][json][depth]") {
   for (const bool objects : {false, true}) {
     DYNAMIC_SECTION((objects ? "objects" : "arrays") << " 200,000 levels deep") {
       std::string body;
