@@ -80,6 +80,23 @@ class SocketStream final : public httplib::Stream {
   std::string_view buffered() const { return {buffer_.data() + offset_, size_ - offset_}; }
   /// Marks `n` buffered bytes as consumed.
   void consume(std::size_t n) { offset_ += std::min(n, size_ - offset_); }
+  /// Waits for the next request's first bytes with one blocking recv(), bounded by the socket's
+  /// receive timeout, and buffers them; false on timeout, end of stream, error, or when shutdown()
+  /// shut the read side. Call with nothing buffered.
+  bool receive_waiting() {
+    offset_ = 0;
+    size_ = 0;
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      if (n > 0) {
+        size_ = static_cast<std::size_t>(n);
+        return true;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+  }
+
   /// Receives what has already arrived, without waiting, after the bytes already buffered; false
   /// when nothing more could be had (none arrived yet, the buffer is full, or the connection ended).
   bool receive_more() {
@@ -575,8 +592,40 @@ void HttpServer::shutdown() {
   stopping_ = true;
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof(one));
+  {
+    // Connections waiting for their next request sit in a blocking recv(): shutting the read side
+    // ends it at once (recv() returns 0).
+    // A connection in the middle of a request is left to finish it.
+    std::lock_guard lock(open_mutex_);
+    for (const auto& [fd, idle] : open_) {
+      if (idle->load()) ::shutdown(fd, SHUT_RD);
+    }
+  }
   stop();
 }
+
+bool HttpServer::track(int fd, const std::atomic<bool>& idle) {
+  std::lock_guard lock(open_mutex_);
+  if (stopping_) return false;  // shutdown() has swept already, or is about to find none
+  open_.emplace(fd, &idle);
+  return true;
+}
+
+void HttpServer::untrack(int fd) {
+  std::lock_guard lock(open_mutex_);
+  open_.erase(fd);
+}
+
+namespace {
+
+void set_receive_timeout(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+}  // namespace
 
 bool HttpServer::sleep_unless_stopping(std::chrono::milliseconds duration) const {
   return !wait_for(wake_fd_, POLLIN, duration);
@@ -589,18 +638,24 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   tls_connection = &state;
 
   bool ok = true;
+  std::atomic<bool> idle{false};
+  const bool tracked = track(sock, idle);
   const std::size_t max_requests = std::max<std::size_t>(1, limits_.keep_alive_max_requests);
-  for (std::size_t served = 0; served < max_requests && !stopping_; ++served) {
-    // The first request may take a read timeout to start; later ones are keep-alive waits, which
-    // shutdown() cuts short through the eventfd.
+  // The wait for each request is one blocking recv() with the socket's receive timeout: the first
+  // request may take a read timeout to start, later ones are keep-alive waits, and shutdown() cuts
+  // either short. (A poll() first would cost a system call per request.)
+  set_receive_timeout(sock, limits_.read_timeout);
+  for (std::size_t served = 0; tracked && served < max_requests && !stopping_; ++served) {
+    if (served == 1 && limits_.keep_alive_timeout != limits_.read_timeout)
+      set_receive_timeout(sock, limits_.keep_alive_timeout);
     if (!stream.has_buffered_data()) {
-      pollfd fds[2] = {{sock, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-      const auto wait = served == 0 ? limits_.read_timeout : limits_.keep_alive_timeout;
-      int n;
-      do {
-        n = ::poll(fds, 2, static_cast<int>(wait.count()));
-      } while (n < 0 && errno == EINTR);
-      if (n <= 0 || fds[1].revents != 0 || fds[0].revents == 0) break;
+      // Idle first, then the check: either shutdown() sees this connection idle and shuts its
+      // read side, or this sees shutdown() under way (both sequentially consistent).
+      idle = true;
+      if (stopping_) break;
+      const bool received = stream.receive_waiting();
+      idle = false;
+      if (!received) break;
     }
     state.request_start = Clock::now();
     state.close_after_response = false;
@@ -619,6 +674,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     if (!ok || connection_closed || state.close_after_response || state.reset) break;
   }
   tls_connection = nullptr;
+  if (tracked) untrack(sock);
 
   if (state.reset) {
     // SO_LINGER with a zero timeout turns close() into a TCP reset: the client sees the

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace sipcontract::detail::refserver {
@@ -78,10 +79,16 @@ class HttpServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
+  /// Registers an open connection, which shutdown() wakes whenever `idle` is set; false when the
+  /// server is stopping.
+  bool track(int fd, const std::atomic<bool>& idle);
+  void untrack(int fd);
 
   ConnectionLimits limits_;
   DirectHandler direct_handler_;
   int wake_fd_ = -1;  // an eventfd that becomes readable at shutdown()
+  std::mutex open_mutex_;
+  std::unordered_map<int, const std::atomic<bool>*> open_;  // connections being served -> idle
   std::atomic<bool> stopping_{false};
 };
 

@@ -221,7 +221,21 @@ std::string string_field(const Json& body, const char* key, std::string fallback
   return it != body.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
 }
 
-OrderedJson endpoint_json(const refserver::Endpoint& e) {
+// A SIP endpoint's fields (the SipEndpoint schema's), while it is being created; the store keeps
+// its JSON.
+struct Endpoint {
+  std::string id;
+  std::string username;
+  std::string caller_id;
+  std::string send_as;
+  std::vector<std::string> ciphers;
+  std::vector<std::string> codecs;
+  std::string encryption;
+  std::string call_handler;
+  std::string calling_handler_resource_id;
+};
+
+OrderedJson endpoint_json(const Endpoint& e) {
   OrderedJson j;
   j["id"] = e.id;
   j["username"] = e.username;
@@ -235,9 +249,9 @@ OrderedJson endpoint_json(const refserver::Endpoint& e) {
   return j;
 }
 
-// dump(endpoint_json(e)), written directly: the answer to every create, get and list, where a
-// generic JSON tree would cost an allocation per member.
-void append_endpoint_text(std::string& out, const refserver::Endpoint& e) {
+// dump(endpoint_json(e)), written directly (a generic JSON tree would cost an allocation per
+// member): the 201 of a create, and the text the store keeps for every get and list after it.
+void append_endpoint_text(std::string& out, const Endpoint& e) {
   const auto member = [&out](const char* key, std::string_view value) {
     out += key;
     refserver::append_json_string(out, value);
@@ -263,7 +277,7 @@ void append_endpoint_text(std::string& out, const refserver::Endpoint& e) {
   out.push_back('}');
 }
 
-std::string endpoint_text(const refserver::Endpoint& e) {
+std::string endpoint_text(const Endpoint& e) {
   std::string out;
   out.reserve(256);
   append_endpoint_text(out, e);
@@ -274,7 +288,7 @@ std::string endpoint_text(const refserver::Endpoint& e) {
 // Only used for bodies the schema accepted, so every member has the type the schema requires.
 class CreateFields final : public nlohmann::json_sax<Json> {
  public:
-  explicit CreateFields(refserver::Endpoint& e) : e_(e) {}
+  explicit CreateFields(Endpoint& e) : e_(e) {}
 
   bool key(string_t& name) override {
     if (depth_ == 1) {
@@ -334,7 +348,7 @@ class CreateFields final : public nlohmann::json_sax<Json> {
     return true;
   }
 
-  refserver::Endpoint& e_;
+  Endpoint& e_;
   std::size_t depth_ = 0;
   std::string* target_ = nullptr;             // the string member the current key names
   std::vector<std::string>* list_ = nullptr;  // the list member the current key names
@@ -610,9 +624,10 @@ struct ReferenceServer::Impl {
     const Verdict verdict = contract.check_request(text, limits);
     if (verdict == Verdict::kValid && faults == 0) {
       // The common case: the fields are read straight from the bytes and the 201 written directly.
-      refserver::Endpoint endpoint = endpoint_from_text(text);
-      std::string created = endpoint_text(endpoint);
-      if (store_created(res, target, std::move(endpoint))) send_created(res, std::move(created));
+      Endpoint endpoint = endpoint_from_text(text);
+      std::string json = endpoint_text(endpoint);
+      std::string created = json;
+      if (store_created(res, target, endpoint, std::move(json))) send_created(res, std::move(created));
       return;
     }
     const Parsed parsed = parse_json(text, limits);
@@ -644,22 +659,23 @@ struct ReferenceServer::Impl {
 
     static const Json kNoFields = Json::object();
     const Json& object = body.is_object() ? body : kNoFields;
-    refserver::Endpoint endpoint = build_endpoint(object);
+    Endpoint endpoint = build_endpoint(object);
     if (has(ServerFault::kResetConnection)) {
       // Instead of the 201: nothing is stored and the connection is reset without an answer.
       if (auto* connection = refserver::current_connection()) connection->reset = true;
       res.status = 500;
       return;
     }
-    // The answer is written before the endpoint moves into the store.
+    // The store keeps the endpoint as it is; the 201 says what the fault modes make of it.
     std::string created = created_text(endpoint, object);
-    if (store_created(res, target, std::move(endpoint))) send_created(res, std::move(created));
+    if (store_created(res, target, endpoint, endpoint_text(endpoint))) send_created(res, std::move(created));
   }
 
   // 8-9. Uniqueness and capacity, checked atomically with the insertion. False with the answer in
   // `res` when the endpoint is not stored.
-  bool store_created(Response& res, const Target& target, refserver::Endpoint&& endpoint) {
-    switch (store.create(target.subscriber, std::move(endpoint), !has(ServerFault::kAcceptDuplicates),
+  bool store_created(Response& res, const Target& target, Endpoint& endpoint, std::string json) {
+    refserver::StoredEndpoint stored{std::move(endpoint.id), std::move(endpoint.username), std::move(json)};
+    switch (store.create(target.subscriber, std::move(stored), !has(ServerFault::kAcceptDuplicates),
                          has(ServerFault::kUnknownSubscriberOk))) {
       case refserver::CreateOutcome::kCreated:
         return true;
@@ -683,8 +699,8 @@ struct ReferenceServer::Impl {
   // The endpoint a body with a kValid verdict describes (as build_endpoint() would make it from the
   // parsed body, without faults), read with nlohmann's SAX parser: the verdict guarantees the
   // types, and no document is built.
-  refserver::Endpoint endpoint_from_text(std::string_view text) const {
-    refserver::Endpoint e;
+  Endpoint endpoint_from_text(std::string_view text) const {
+    Endpoint e;
     e.encryption = "default";
     e.call_handler = "default";
     CreateFields fields(e);
@@ -699,8 +715,8 @@ struct ReferenceServer::Impl {
   // The endpoint a valid request describes; with kAcceptInvalid, whatever of an invalid one still
   // fits the SipEndpoint schema (the rest falls back to the defaults), so that the 201 breaks only
   // the rule that fault names.
-  refserver::Endpoint build_endpoint(const Json& body) const {
-    refserver::Endpoint e;
+  Endpoint build_endpoint(const Json& body) const {
+    Endpoint e;
     e.id = has(ServerFault::kBadUuid) ? "sip-endpoint-" + refserver::random_hex(8) : refserver::new_uuid();
     e.username = string_field(body, "username", "");
     e.caller_id = string_field(body, "caller_id", "");
@@ -735,7 +751,7 @@ struct ReferenceServer::Impl {
   }
 
   // The 201 body for endpoint `e` created from `request`, with whatever the fault modes change in it.
-  std::string created_text(const refserver::Endpoint& e, const Json& request) const {
+  std::string created_text(const Endpoint& e, const Json& request) const {
     if (has(ServerFault::kNonJsonBody)) return "Created SIP endpoint " + e.id + "\n";
     const bool altered = has(ServerFault::kMissingField) || has(ServerFault::kBadEnum) ||
                          has(ServerFault::kNoEcho) || has(ServerFault::kWrongDefault) ||
@@ -798,9 +814,9 @@ struct ReferenceServer::Impl {
   }
 
   void get(Response& res, const Target& target) {
-    const auto endpoint = store.get(target.subscriber, target.route.endpoint);
+    auto endpoint = store.get(target.subscriber, target.route.endpoint);
     if (!endpoint) return send_error(res, 404, "Not Found");
-    send_json(res, 200, endpoint_text(*endpoint));
+    send_json(res, 200, std::move(*endpoint));
   }
 
   void remove(Response& res, const Target& target) {
@@ -850,11 +866,13 @@ struct ReferenceServer::Impl {
         origin(req) + std::string(kSubscribersPrefix) + target.subscriber + "/sip_endpoints";
     const std::string sized = base + "?page_size=" + std::to_string(page_size);
     // {"data":[...],"links":{"self","first"[,"next"]}}, written directly like each endpoint.
+    std::size_t size = 64 + sized.size() * 3;
+    for (const auto& json : page->items) size += json.size() + 1;
     std::string body = "{\"data\":[";
-    body.reserve(64 + page->items.size() * 300 + sized.size() * 3);
+    body.reserve(size);
     for (std::size_t i = 0; i < page->items.size(); ++i) {
       if (i > 0) body.push_back(',');
-      append_endpoint_text(body, page->items[i]);
+      body += page->items[i];
     }
     body += "],\"links\":{\"self\":";
     refserver::append_json_string(body, token.empty() ? sized : sized + "&page_token=" + token);

@@ -4,13 +4,9 @@
 
 namespace sipcontract::detail::refserver {
 
-std::size_t Endpoint::footprint() const {
-  // Strings and vector slots plus a fixed overhead for the map nodes that index the endpoint.
-  std::size_t n = 256 + id.size() + username.size() + caller_id.size() + send_as.size() + encryption.size() +
-                  call_handler.size() + calling_handler_resource_id.size();
-  for (const auto& c : ciphers) n += c.size() + sizeof(std::string);
-  for (const auto& c : codecs) n += c.size() + sizeof(std::string);
-  return n;
+std::size_t StoredEndpoint::footprint() const {
+  // The strings plus a fixed overhead for the map and index nodes that hold the endpoint.
+  return 256 + id.size() + username.size() + json.size();
 }
 
 Store::Store(std::size_t max_endpoints, std::size_t max_bytes)
@@ -63,7 +59,7 @@ void Store::unreserve(std::size_t bytes) {
   bytes_.fetch_sub(bytes);
 }
 
-bool Store::Part::holds(const Endpoint* endpoint) const {
+bool Store::Part::holds(const StoredEndpoint* endpoint) const {
   const auto it = by_sequence.find(endpoint->sequence);
   return it != by_sequence.end() && &it->second == endpoint;
 }
@@ -80,7 +76,7 @@ std::size_t creator_part(std::size_t parts) {
 
 }  // namespace
 
-CreateOutcome Store::create(const std::string& subscriber, Endpoint&& endpoint, bool unique_usernames,
+CreateOutcome Store::create(const std::string& subscriber, StoredEndpoint&& endpoint, bool unique_usernames,
                             bool create_subscriber) {
   Subscriber* sub = find_subscriber(subscriber);
   if (sub == nullptr && !create_subscriber) return CreateOutcome::kUnknownSubscriber;
@@ -89,10 +85,10 @@ CreateOutcome Store::create(const std::string& subscriber, Endpoint&& endpoint, 
   // taken, so the exclusive sections do no copying: they link nodes in.
   const std::size_t footprint = endpoint.footprint();
   const std::size_t part_index = creator_part(kParts);
-  std::map<std::uint64_t, Endpoint> staging;
+  std::map<std::uint64_t, StoredEndpoint> staging;
   auto node = staging.extract(staging.emplace(0, std::move(endpoint)).first);
-  const Endpoint* stored = &node.mapped();  // the address it keeps inside by_sequence
-  std::unordered_map<std::string, Located> id_staging;
+  const StoredEndpoint* stored = &node.mapped();  // the address it keeps inside by_sequence
+  std::unordered_map<std::string_view, Located> id_staging;
   auto id_node = id_staging.extract(id_staging.emplace(stored->id, Located{stored, part_index}).first);
 
   // Uniqueness is claimed before anything else can fail, so two concurrent creates of one username
@@ -123,7 +119,7 @@ CreateOutcome Store::create(const std::string& subscriber, Endpoint&& endpoint, 
   return CreateOutcome::kCreated;
 }
 
-std::optional<Endpoint> Store::get(const std::string& subscriber, const std::string& id) const {
+std::optional<std::string> Store::get(const std::string& subscriber, const std::string& id) const {
   const Subscriber* sub = find_subscriber(subscriber);
   if (sub == nullptr) return std::nullopt;
   const IdShard& shard = sub->ids[shard_of(id)];
@@ -133,14 +129,14 @@ std::optional<Endpoint> Store::get(const std::string& subscriber, const std::str
   const Part& part = sub->parts[it->second.part];
   std::shared_lock lock(part.mutex);
   if (!part.holds(it->second.endpoint)) return std::nullopt;
-  return *it->second.endpoint;
+  return it->second.endpoint->json;
 }
 
 std::optional<Page> Store::list(const std::string& subscriber, std::uint64_t after, std::size_t limit) const {
   const Subscriber* sub = find_subscriber(subscriber);
   if (sub == nullptr) return std::nullopt;
   std::array<std::shared_lock<std::shared_mutex>, kParts> locks;
-  using Iterator = std::map<std::uint64_t, Endpoint>::const_iterator;
+  using Iterator = std::map<std::uint64_t, StoredEndpoint>::const_iterator;
   std::array<Iterator, kParts> next;
   for (std::size_t i = 0; i < kParts; ++i) {
     locks[i] = std::shared_lock(sub->parts[i].mutex);
@@ -148,6 +144,7 @@ std::optional<Page> Store::list(const std::string& subscriber, std::uint64_t aft
   }
   // Merge the parts by sequence.
   Page page;
+  std::uint64_t last = 0;  // the sequence of the last endpoint taken
   for (;;) {
     std::size_t best = kParts;
     for (std::size_t i = 0; i < kParts; ++i) {
@@ -157,10 +154,11 @@ std::optional<Page> Store::list(const std::string& subscriber, std::uint64_t aft
     }
     if (best == kParts) break;  // nothing more
     if (page.items.size() == limit) {
-      if (!page.items.empty()) page.next_after = page.items.back().sequence;
+      if (!page.items.empty()) page.next_after = last;
       break;
     }
-    page.items.push_back(next[best]->second);
+    page.items.push_back(next[best]->second.json);
+    last = next[best]->first;
     ++next[best];
   }
   return page;
@@ -169,7 +167,7 @@ std::optional<Page> Store::list(const std::string& subscriber, std::uint64_t aft
 RemoveOutcome Store::remove(const std::string& subscriber, const std::string& id) {
   Subscriber* sub = find_subscriber(subscriber);
   if (sub == nullptr) return RemoveOutcome::kUnknownSubscriber;
-  std::map<std::uint64_t, Endpoint>::node_type removed;  // freed after the locks are released
+  std::map<std::uint64_t, StoredEndpoint>::node_type removed;  // freed after the locks are released
   {
     IdShard& shard = sub->ids[shard_of(id)];
     std::unique_lock shard_lock(shard.mutex);

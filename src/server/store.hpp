@@ -11,22 +11,19 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace sipcontract::detail::refserver {
 
-/// One stored SIP endpoint: the fields of the SipEndpoint schema (never a password).
-struct Endpoint {
+/// One stored SIP endpoint: its id and username, and the SipEndpoint JSON every answer about it
+/// sends (never a password), kept as text so that a get or a list copies it instead of writing it
+/// again, and an endpoint takes one allocation for all its fields.
+struct StoredEndpoint {
   std::string id;
   std::string username;
-  std::string caller_id;
-  std::string send_as;
-  std::vector<std::string> ciphers;
-  std::vector<std::string> codecs;
-  std::string encryption;
-  std::string call_handler;
-  std::string calling_handler_resource_id;
+  std::string json;
   std::uint64_t sequence = 0;  ///< creation order, for stable pagination
 
   /// Roughly how many bytes the endpoint occupies, for the store's byte budget.
@@ -41,7 +38,7 @@ enum class RemoveOutcome { kRemoved, kUnknownSubscriber, kUnknownEndpoint };
 
 /// One page of a subscriber's endpoints, in creation order.
 struct Page {
-  std::vector<Endpoint> items;
+  std::vector<std::string> items;           ///< each endpoint's JSON
   std::optional<std::uint64_t> next_after;  ///< the cursor of the next page, when there is one
 };
 
@@ -72,10 +69,10 @@ class Store {
   /// Stores `endpoint` (moved in) under `subscriber`, assigning its sequence. With
   /// `unique_usernames` false a username already in use is accepted (a fault mode); with
   /// `create_subscriber` an unknown subscriber is added first (a fault mode).
-  CreateOutcome create(const std::string& subscriber, Endpoint&& endpoint, bool unique_usernames,
+  CreateOutcome create(const std::string& subscriber, StoredEndpoint&& endpoint, bool unique_usernames,
                        bool create_subscriber);
-  /// The endpoint `id` of `subscriber`, if both exist.
-  std::optional<Endpoint> get(const std::string& subscriber, const std::string& id) const;
+  /// The JSON of endpoint `id` of `subscriber`, if both exist.
+  std::optional<std::string> get(const std::string& subscriber, const std::string& id) const;
   /// Up to `limit` endpoints created after cursor `after` (0: from the first); nullopt when the
   /// subscriber is unknown.
   std::optional<Page> list(const std::string& subscriber, std::uint64_t after, std::size_t limit) const;
@@ -90,23 +87,23 @@ class Store {
   static constexpr std::size_t kParts = 16;
 
   struct Located {
-    const Endpoint* endpoint;  // where it lives in its part's by_sequence (map nodes do not move)
+    const StoredEndpoint* endpoint;  // where it lives in its part's by_sequence (map nodes do not move)
     std::size_t part;
   };
 
   struct IdShard {
     mutable std::shared_mutex mutex;
-    // id -> where the endpoint is. An entry whose endpoint is not (or no longer) in its part
-    // belongs to a create or delete in progress and is not found.
-    std::unordered_map<std::string, Located> endpoints;
+    // id (a view of the stored endpoint's own id) -> where the endpoint is. An entry whose endpoint
+    // is not (or no longer) in its part belongs to a create or delete in progress and is not found.
+    std::unordered_map<std::string_view, Located> endpoints;
   };
 
   struct Part {
     mutable std::shared_mutex mutex;
-    std::map<std::uint64_t, Endpoint> by_sequence;
+    std::map<std::uint64_t, StoredEndpoint> by_sequence;
 
     /// Whether `endpoint` is in by_sequence; call with `mutex` held.
-    bool holds(const Endpoint* endpoint) const;
+    bool holds(const StoredEndpoint* endpoint) const;
   };
 
   struct Subscriber {
