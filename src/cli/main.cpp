@@ -1,8 +1,7 @@
 // sipcontract: validate payloads, serve the reference implementation, run the contract suite.
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "commands.hpp"
 

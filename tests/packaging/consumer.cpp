@@ -1,14 +1,14 @@
 // Links the installed libraries and uses each: validates a request, serves the contract
 // in-process, and runs the built-in contract suite against that server.
 #include <iostream>
-
 #include <sipcontract/runner.hpp>
 #include <sipcontract/server.hpp>
 #include <sipcontract/validate.hpp>
 
 int main() {
   const auto& contract = sipcontract::Contract::builtin();
-  auto parsed = sipcontract::parse_json(R"({"username":"u","password":"p","password_confirmation":"p","codecs":["G711"]})");
+  auto parsed = sipcontract::parse_json(
+      R"({"username":"u","password":"p","password_confirmation":"p","codecs":["G711"]})");
   if (!parsed) {
     std::cerr << parsed.error().to_string() << '\n';
     return 1;

@@ -358,7 +358,8 @@ TEST_CASE("not with a general schema names the schema's title", "[validate][not]
   CHECK(schema.validate(doc("-3")).findings.at(0).message == "must not match \"a negative number\"");
 }
 
-TEST_CASE("not over required fails for a non-object, as required holds vacuously", "[validate][not][draft7]") {
+TEST_CASE("not over required fails for a non-object, as required holds vacuously",
+          "[validate][not][draft7]") {
   const Schema schema = schema_of(R"({"not": {"required": ["a"]}})");
   CHECK(valid(schema, doc(R"({"b": 1})")));
   CHECK_FALSE(valid(schema, doc(R"({"a": 1})")));
