@@ -154,6 +154,30 @@ struct RunSpec {
 /// Runs `sipcontract run ARGS --report R --junit J` with the credentials above in its environment.
 RunResult run_sipcontract(const RunSpec& spec);
 
+/// A `sipcontract` child process (any subcommand) with stdout and stderr on files; killed with
+/// SIGKILL if still running at destruction.
+class Process {
+ public:
+  /// Starts SIPCONTRACT_BIN ARGS with PATH, the sanitizer variables and `env` as its environment.
+  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  /// The first line of stdout, waiting up to `timeout`; "" when none came.
+  std::string first_line(std::chrono::seconds timeout = std::chrono::seconds(30)) const;
+  /// Sends `signal` (0: none) and waits up to `timeout` for the exit; the exit code, 128+signal
+  /// when killed by one, or -1 when it did not exit in time.
+  int finish(int signal, std::chrono::seconds timeout = std::chrono::seconds(60));
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  bool done_ = false;
+};
+
 /// The peak resident size a run against a hostile target may reach: generous, but far below what
 /// reading one hostile body whole would take (the bodies here are 300 MB or endless).
 long rss_bound_kb();
