@@ -624,11 +624,12 @@ struct ReferenceServer::Impl {
     const Verdict verdict = contract.check_request(text, limits);
     if (verdict == Verdict::kValid && faults == 0) {
       // The common case: the fields are read straight from the bytes and the 201 written directly.
-      Endpoint endpoint = endpoint_from_text(text);
-      std::string json = endpoint_text(endpoint);
-      std::string created = json;
-      if (store_created(res, target, endpoint, std::move(json))) send_created(res, std::move(created));
-      return;
+      if (auto endpoint = endpoint_from_text(text)) {
+        std::string json = endpoint_text(*endpoint);
+        std::string created = json;
+        if (store_created(res, target, *endpoint, std::move(json))) send_created(res, std::move(created));
+        return;
+      }
     }
     const Parsed parsed = parse_json(text, limits);
     if (!parsed) {
@@ -698,13 +699,14 @@ struct ReferenceServer::Impl {
 
   // The endpoint a body with a kValid verdict describes (as build_endpoint() would make it from the
   // parsed body, without faults), read with nlohmann's SAX parser: the verdict guarantees the
-  // types, and no document is built.
-  Endpoint endpoint_from_text(std::string_view text) const {
+  // types, and no document is built. std::nullopt if the SAX parser refuses the text after all (the
+  // verdict is parse_json()'s, so it should not; the document path then answers).
+  std::optional<Endpoint> endpoint_from_text(std::string_view text) const {
     Endpoint e;
     e.encryption = "default";
     e.call_handler = "default";
     CreateFields fields(e);
-    Json::sax_parse(text, &fields);
+    if (!Json::sax_parse(text, &fields)) return std::nullopt;
     e.id = refserver::new_uuid();
     if (e.calling_handler_resource_id.empty()) e.calling_handler_resource_id = refserver::new_uuid();
     return e;
