@@ -331,13 +331,14 @@ std::string RunResult::all_output() const { return out + "\n" + err + "\n" + rep
 
 // --- the child -------------------------------------------------------------------------------
 
-Process::Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+Process::Process(const std::string& program, const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env) {
   char dir_template[] = "/tmp/sipcontract-process-XXXXXX";
   if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = dir_template;
   const std::string out_path = (dir_ / "stdout").string();
   const std::string err_path = (dir_ / "stderr").string();
-  std::vector<std::string> argv_s = {SIPCONTRACT_BIN};
+  std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
   for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"})

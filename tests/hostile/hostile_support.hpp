@@ -154,12 +154,16 @@ struct RunSpec {
 /// Runs `sipcontract run ARGS --report R --junit J` with the credentials above in its environment.
 RunResult run_sipcontract(const RunSpec& spec);
 
-/// A `sipcontract` child process (any subcommand) with stdout and stderr on files; killed with
-/// SIGKILL if still running at destruction.
+/// A child process (`sipcontract` with any subcommand, or another program) with stdout and stderr on files;
+/// killed with SIGKILL if still running at destruction.
 class Process {
  public:
   /// Starts SIPCONTRACT_BIN ARGS with PATH, the sanitizer variables and `env` as its environment.
-  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+      : Process(SIPCONTRACT_BIN, args, env) {}
+  /// Starts `program` ARGS (an absolute path) with the same environment rules.
+  Process(const std::string& program, const std::vector<std::string>& args,
+          const std::map<std::string, std::string>& env);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
