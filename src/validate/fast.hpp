@@ -66,8 +66,10 @@ enum class Op : std::uint8_t {
   kFalse,
 };
 
+/// "No schema" in a node operand (an absent then/else, additionalItems, additionalProperties).
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;
 
+/// One check: what it does and its operands (see Op for what a, b, c and n mean).
 struct Step {
   Op op;
   std::uint32_t a = 0;
@@ -97,12 +99,14 @@ struct ObjectRule {
   bool forbidden = false;                                         ///< additionalProperties: false
 };
 
+/// items as an array of schemas, with additionalItems (a schema, false, or absent).
 struct TupleRule {
   std::vector<std::uint32_t> items;
   std::uint32_t additional = kNone;
   bool forbidden = false;
 };
 
+/// dependencies: property lists, and schemas applied when a property is present.
 struct DependencyRule {
   std::vector<std::pair<std::string, std::vector<std::string>>> lists;
   std::vector<std::pair<std::string, std::uint32_t>> schemas;
