@@ -58,8 +58,8 @@ void ip_and_port(const sockaddr_storage& addr, std::string& ip, int& port) {
 // handler can turn off to reset the connection without answering.
 //
 // It also spends fewer system calls per request than httplib's stream, which is most of what a
-// small request costs: a read is tried before waiting (the keep-alive wait already saw the data
-// arrive, so polling again would only add a call); the peer and local addresses, which httplib asks
+// small request costs: a read is tried before waiting (the data has usually arrived, so a poll()
+// first would only add a call); the peer and local addresses, which httplib asks
 // for on every request, are looked up once per connection; and writes are collected and sent
 // together, so the status line, headers and body of an answer leave in one send() (and one TCP
 // segment) instead of two.

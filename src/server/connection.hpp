@@ -1,6 +1,7 @@
 // The reference server's transport: a cpp-httplib Server whose connection loop is our own, so that
-// every request has an overall deadline, a handler can close or reset its connection, and stop()
-// wakes idle keep-alive connections at once; plus a thread pool with a bounded queue.
+// every request has an overall deadline, a handler can close or reset its connection, stop()
+// wakes idle keep-alive connections at once, and requests of the common shape skip httplib's
+// parser (connection.cpp says which and why); plus a thread pool with a bounded queue.
 #pragma once
 
 #include <httplib.h>
