@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]: builds the libFuzzer targets with clang
 # (ASan+UBSan, -fsanitize=fuzzer-no-link on the libraries) in build-fuzz and runs each target for
-# the given time (default 600 s), one after another. Targets: validate, schema, manifest, server
-# (default: all). Corpora live in build-fuzz/corpus/<target>, seeded from fixtures/, schemas/,
+# the given time (default 600 s), one after another. Targets: validate, schema, manifest, server,
+# response, fastpath (default: all). Corpora live in build-fuzz/corpus/<target>, seeded from fixtures/, schemas/,
 # contract-tests/ and tests/fuzz/seeds/server/, and grow from run to run. A crash input lands in
 # tests/fuzz/regressions/<target>/, which CTest replays in every ordinary build: fix the bug and
 # commit the input. Exit 0 when no target found anything.
@@ -16,7 +16,7 @@ shift || true
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 rss_mb=${FUZZ_RSS_MB:-2048}
-all_targets=(validate schema manifest server)
+all_targets=(validate schema manifest server response fastpath)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -27,7 +27,10 @@ scripts/install-deps.sh --test
 CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPCONTRACT_FUZZ=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
 
-declare -A seeds=([validate]=fixtures [schema]=schemas [manifest]=contract-tests [server]=tests/fuzz/seeds/server)
+declare -A seeds=([validate]=fixtures [schema]=schemas [manifest]=contract-tests [server]=tests/fuzz/seeds/server
+                  [response]=fixtures/responses [fastpath]=fixtures)
+# fuzz_fastpath's first byte picks a schema in the order of the built-in store (file names, bytewise).
+mapfile -t schema_names < <(cd schemas && ls -1 -- *.json | grep -v '\.test\.json$' | LC_ALL=C sort)
 
 # seed TARGET CORPUS: copies the seed files in, named after their path (so equal names do not
 # collide). fuzz_validate reads its first byte as the status to check against (an index into
@@ -44,6 +47,22 @@ seed() {
         */responses/422/*) index=4 ;; */responses/500/*) index=5 ;;
       esac
       { printf "\\x0$index"; cat "$f"; } >"$corpus/$name"
+    elif [ "$target" = response ]; then
+      # fuzz_response: a case byte, a status byte (0=201, 1=422, 2=401, 3=404, 4=500), headers, body.
+      local index=0
+      case $f in
+        */422/*) index=1 ;; */401/*) index=2 ;; */404/*) index=3 ;; */500/*) index=4 ;;
+      esac
+      { printf "\\x00\\x0$index"; printf 'Content-Type: application/json\n\n'; cat "$f"; } >"$corpus/$name"
+    elif [ "$target" = fastpath ]; then
+      # fuzz_fastpath: a schema byte, a parse-limits byte (0: the defaults), the text.
+      local schema=create-sip-endpoint.request.json index=0 i
+      case $f in
+        */responses/201/*) schema=create-sip-endpoint.response-201.json ;;
+        */responses/*) schema=error-$(echo "$f" | sed -E 's|.*/responses/([0-9]+)/.*|\1|').json ;;
+      esac
+      for i in "${!schema_names[@]}"; do [ "${schema_names[$i]}" = "$schema" ] && index=$i; done
+      { printf "\\x$(printf %02x "$index")\\x00"; cat "$f"; } >"$corpus/$name"
     else
       cp "$f" "$corpus/$name"
     fi

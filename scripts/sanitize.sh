@@ -43,7 +43,9 @@ case $mode in
     export TSAN_OPTIONS=${TSAN_OPTIONS:-$tsan_options}
     # Only the targets built above have their tests discovered; the others show up as *_NOT_BUILT*.
     # test_cli_validate runs whole: its NDJSON tests are the concurrent ones, the rest are cheap.
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900 -E '_NOT_BUILT' "$@"
+    # Of the fuzz replays only the server's is concurrent (and built).
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900 -E '_NOT_BUILT' -LE fuzz "$@"
+    ctest --test-dir "$dir" --output-on-failure --timeout 900 -R '^fuzz\.replay_server_' "$@"
     ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan [ctest arguments...]" >&2
