@@ -137,7 +137,12 @@ Case expand_case(const Case& c, const TemplateContext& context) {
       step.path_params["fabric_subscriber_id"] = "{{subscriber}}";
     for (auto& [name, value] : step.path_params)
       expand_in_place(value, context, c.id, [&] { return prefix + "/path_params/" + pointer_escape(name); });
-    if (step.body) expand_json(*step.body, context, c.id, Where{&prefix, "body"});
+    if (step.body) {
+      Where root;
+      root.prefix = &prefix;
+      root.field = "body";
+      expand_json(*step.body, context, c.id, root);
+    }
     if (step.raw_body) expand_in_place(*step.raw_body, context, c.id, [&] { return prefix + "/raw_body"; });
     expand_in_place(step.content_type, context, c.id, [&] { return prefix + "/content_type"; });
   }
