@@ -25,7 +25,7 @@ done
 
 scripts/install-deps.sh --test
 CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPCONTRACT_FUZZ=ON >/dev/null
-cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 declare -A seeds=([validate]=fixtures [schema]=schemas [manifest]=contract-tests [server]=tests/fuzz/seeds/server
                   [response]=fixtures/responses [fastpath]=fixtures)

@@ -13,7 +13,7 @@ build=${LOAD_BUILD_DIR:-build-rel}
 
 scripts/install-deps.sh --test
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target sipcontract test_load >/dev/null
+cmake --build "$build" -j "$(nproc)" --target sipcontract test_load
 SIPCONTRACT_LOAD_SECONDS=$seconds SIPCONTRACT_LOAD_CLIENTS=$clients "$build/tests/load/test_load" \
   | grep -E '^load:|passed|failed|FAILED'
 exit "${PIPESTATUS[0]}"

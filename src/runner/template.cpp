@@ -135,8 +135,10 @@ Case expand_case(const Case& c, const TemplateContext& context) {
     const std::string prefix = c.steps.size() > 1 ? "/steps/" + std::to_string(i) + "/request" : "/request";
     if (!step.path_params.count("fabric_subscriber_id"))
       step.path_params["fabric_subscriber_id"] = "{{subscriber}}";
-    for (auto& [name, value] : step.path_params)
-      expand_in_place(value, context, c.id, [&] { return prefix + "/path_params/" + pointer_escape(name); });
+    for (auto& param : step.path_params) {
+      const std::string& name = param.first;  // a lambda cannot capture a structured binding in clang 14
+      expand_in_place(param.second, context, c.id, [&] { return prefix + "/path_params/" + pointer_escape(name); });
+    }
     if (step.body) {
       Where root;
       root.prefix = &prefix;
