@@ -14,6 +14,15 @@ build=${LOAD_BUILD_DIR:-build-rel}
 scripts/install-deps.sh --test
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" --target sipcontract test_load
-SIPCONTRACT_LOAD_SECONDS=$seconds SIPCONTRACT_LOAD_CLIENTS=$clients "$build/tests/load/test_load" \
-  | grep -E '^load:|passed|failed|FAILED'
-exit "${PIPESTATUS[0]}"
+# The figures and the verdict; everything the test printed when it failed (what wrk and the
+# server said is in its messages).
+log=$build/load.log
+rc=0
+SIPCONTRACT_LOAD_SECONDS=$seconds SIPCONTRACT_LOAD_CLIENTS=$clients "$build/tests/load/test_load" >"$log" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then
+  grep -E '^load:|passed' "$log"
+else
+  cat "$log"
+  echo "load: FAILED (exit $rc; log: $log)"
+fi
+exit "$rc"
