@@ -137,7 +137,8 @@ Case expand_case(const Case& c, const TemplateContext& context) {
       step.path_params["fabric_subscriber_id"] = "{{subscriber}}";
     for (auto& param : step.path_params) {
       const std::string& name = param.first;  // a lambda cannot capture a structured binding in clang 14
-      expand_in_place(param.second, context, c.id, [&] { return prefix + "/path_params/" + pointer_escape(name); });
+      expand_in_place(param.second, context, c.id,
+                      [&] { return prefix + "/path_params/" + pointer_escape(name); });
     }
     if (step.body) {
       Where root;

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 #include "sipcontract/runner.hpp"
 
 namespace sipcontract {
@@ -75,12 +76,8 @@ std::optional<std::uint64_t> tcp_bytes_received(int fd) {
 }
 
 std::string json_escaped(std::string_view text) {
-  // Printable ASCII other than '"' and '\\' is written as it is: no serialiser needed.
-  if (std::all_of(text.begin(), text.end(),
-                  [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }))
-    return std::string(text);
-  std::string out =
-      nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  append_json_string(out, text);
   return out.substr(1, out.size() - 2);
 }
 

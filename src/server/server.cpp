@@ -51,6 +51,7 @@
 #include <utility>
 
 #include "connection.hpp"
+#include "sipcontract/json_text.hpp"
 #include "store.hpp"
 #include "util.hpp"
 
@@ -254,14 +255,14 @@ OrderedJson endpoint_json(const Endpoint& e) {
 void append_endpoint_text(std::string& out, const Endpoint& e) {
   const auto member = [&out](const char* key, std::string_view value) {
     out += key;
-    refserver::append_json_string(out, value);
+    append_json_string(out, value);
   };
   const auto list = [&out](const char* key, const std::vector<std::string>& values) {
     out += key;
     out.push_back('[');
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (i > 0) out.push_back(',');
-      refserver::append_json_string(out, values[i]);
+      append_json_string(out, values[i]);
     }
     out.push_back(']');
   };
@@ -877,12 +878,12 @@ struct ReferenceServer::Impl {
       body += page->items[i];
     }
     body += "],\"links\":{\"self\":";
-    refserver::append_json_string(body, token.empty() ? sized : sized + "&page_token=" + token);
+    append_json_string(body, token.empty() ? sized : sized + "&page_token=" + token);
     body += ",\"first\":";
-    refserver::append_json_string(body, sized);
+    append_json_string(body, sized);
     if (page->next_after) {
       body += ",\"next\":";
-      refserver::append_json_string(body, sized + "&page_token=PA" + std::to_string(*page->next_after));
+      append_json_string(body, sized + "&page_token=PA" + std::to_string(*page->next_after));
     }
     body += "}}";
     send_json(res, 200, std::move(body));

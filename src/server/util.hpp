@@ -32,12 +32,6 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 /// Replaces every occurrence of each secret (of at least 3 bytes) in `text` with "[redacted]".
 std::string redact(std::string text, const std::vector<std::string>& secrets);
 
-/// Appends `text` as a JSON string (quotes included) to `out`, escaped as nlohmann's dump() does
-/// (short escapes or \u00XX for control characters, `"` and `\` escaped, UTF-8 kept as is). A byte
-/// that starts no well-formed UTF-8 sequence becomes U+FFFD, so the output is JSON whatever the
-/// input (strings from the parser are always UTF-8).
-void append_json_string(std::string& out, std::string_view text);
-
 /// `text` with control and non-ASCII bytes escaped as \\xHH, for one-line logs.
 std::string printable(std::string_view text);
 

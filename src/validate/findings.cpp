@@ -9,6 +9,7 @@
 #include <valijson/validation_results.hpp>
 
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 
 namespace sipcontract {
 
@@ -105,53 +106,6 @@ bool token_less(const Token& a, const Token& b) {
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Appends one code point as UTF-8.
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-// Decodes one UTF-8 sequence at `i`; returns its length, or 0 when ill-formed.
-std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& cp) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t length = 0;
-  char32_t min = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    length = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    length = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    length = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return length;
 }
 
 }  // namespace
@@ -291,46 +245,11 @@ bool context_is_secret(const Context& context) {
 }
 
 std::string quote(std::string_view text, std::size_t max_chars) {
-  std::string out = "\"";
-  std::size_t chars = 0;
+  // At most max_chars characters (an ill-formed subpart counts as one, shown as U+FFFD).
   std::size_t i = 0;
-  while (i < text.size() && chars < max_chars) {
-    char32_t cp = 0;
-    std::size_t length = decode_utf8(text, i, cp);
-    if (length == 0) {
-      cp = 0xFFFD;  // shown as the replacement character, never as a raw byte
-      length = 1;
-    }
-    switch (cp) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (cp < 0x20 || cp == 0x7F) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(cp >> 4) & 0xF];
-          out += kHex[cp & 0xF];
-        } else {
-          append_utf8(out, cp);
-        }
-    }
-    i += length;
-    ++chars;
-  }
-  out += '"';
+  for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) i += utf8_character(text, i);
+  std::string out;
+  append_json_string(out, text.substr(0, i), JsonEscape::kDisplay);
   if (i < text.size()) {
     out += "... (";
     out += std::to_string(utf8_length(text));

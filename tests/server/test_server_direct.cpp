@@ -10,6 +10,7 @@
 
 #include "connection.hpp"
 #include "server_test_support.hpp"
+#include "sipcontract/json_text.hpp"
 #include "util.hpp"
 
 using namespace sipcontract;
@@ -240,7 +241,7 @@ TEST_CASE("JSON the server writes itself is escaped exactly as nlohmann escapes 
   CHECK(listed->body == canonical(listed->body));
 
   std::string out;
-  refserver::append_json_string(out, std::string("a\xff"
+  sipcontract::append_json_string(out, std::string("a\xff"
                                                  "b\xc3",
                                                  4));  // not UTF-8: U+FFFD each
   CHECK(out ==
