@@ -1,0 +1,72 @@
+// sipcontract::append_json_string, the one JSON string writer the server, the runner and the
+// validator's messages share.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sipcontract/json_text.hpp"
+
+using sipcontract::append_json_string;
+using sipcontract::JsonEscape;
+
+namespace {
+std::string written(std::string_view text, JsonEscape escape = JsonEscape::kJson) {
+  std::string out;
+  append_json_string(out, text, escape);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("append_json_string writes valid UTF-8 exactly as nlohmann's dump() does", "[json_text]") {
+  // Every byte from 0x00 to 0x7f, the short escapes among them, and 2- to 4-byte sequences
+  // including U+2028, which JSON allows raw.
+  std::string text;
+  for (int c = 0; c < 0x80; ++c) text.push_back(static_cast<char>(c));
+  text += "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x80\xa8";
+  CHECK(written(text) == nlohmann::json(text).dump());
+  CHECK(written("") == "\"\"");
+  std::string appended = "x:";
+  append_json_string(appended, "y");
+  CHECK(appended == "x:\"y\"");
+}
+
+TEST_CASE("append_json_string replaces each byte that starts no well-formed sequence with U+FFFD",
+          "[json_text]") {
+  const std::string replacement = "\xef\xbf\xbd";
+  CHECK(written(std::string("a\xff", 2)) == "\"a" + replacement + "\"");
+  CHECK(written("\xc3") == "\"" + replacement + "\"");                    // truncated 2-byte
+  CHECK(written("\xc0\xaf") == "\"" + replacement + replacement + "\"");  // overlong '/'
+  CHECK(written("\xed\xa0\x80") == "\"" + replacement + replacement + replacement + "\"");  // surrogate
+  CHECK(written("\xf4\x90\x80\x80") ==
+        "\"" + replacement + replacement + replacement + replacement + "\"");  // past U+10FFFF
+  // Whatever the input, the output parses and is what nlohmann writes after replacing.
+  const std::string messy = "\x80 ok \xe2\x82 \xf0\x9f\x98\x80";
+  CHECK(nlohmann::json::parse(written(messy)) ==
+        nlohmann::json::parse(
+            nlohmann::json(messy).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+}
+
+TEST_CASE("kDisplay also escapes DEL, which a terminal does not show", "[json_text]") {
+  CHECK(written("a\x7f") == "\"a\x7f\"");
+  CHECK(written("a\x7f", JsonEscape::kDisplay) == "\"a\\u007f\"");
+  CHECK(nlohmann::json::parse(written("a\x7f", JsonEscape::kDisplay)) == "a\x7f");
+}
+
+TEST_CASE("utf8_character takes a well-formed sequence or the maximal ill-formed subpart", "[json_text]") {
+  const auto character = [](std::string_view text) {
+    bool well_formed = false;
+    const std::size_t n = sipcontract::utf8_character(text, 0, &well_formed);
+    return std::pair{n, well_formed};
+  };
+  CHECK(character("a") == std::pair{std::size_t{1}, true});
+  CHECK(character("\xc3\xa9") == std::pair{std::size_t{2}, true});
+  CHECK(character("\xe2\x82\xac") == std::pair{std::size_t{3}, true});
+  CHECK(character("\xf0\x9f\x98\x80") == std::pair{std::size_t{4}, true});
+  CHECK(character("\xe2\x82 ") == std::pair{std::size_t{2}, false});         // cut short: one subpart
+  CHECK(character("\xe0\x80\x80") == std::pair{std::size_t{1}, false});      // overlong
+  CHECK(character("\xed\xbf\xbf") == std::pair{std::size_t{1}, false});      // surrogate
+  CHECK(character("\xf4\x90\x80\x80") == std::pair{std::size_t{1}, false});  // past U+10FFFF
+  CHECK(character("\xc3") == std::pair{std::size_t{1}, false});              // at the end
+  CHECK(character("\x80") == std::pair{std::size_t{1}, false});              // a continuation byte
+  CHECK(character("\xff") == std::pair{std::size_t{1}, false});
+}
