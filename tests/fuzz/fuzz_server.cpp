@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,12 @@ constexpr std::size_t kRestartAt = 5000;
 
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "fuzz_server: %s\n", what);
+  std::fflush(stderr);
+  __builtin_trap();
+}
+
+[[noreturn]] void fail_errno(const char* call) {
+  std::fprintf(stderr, "fuzz_server: %s failed: %s\n", call, std::strerror(errno));
   std::fflush(stderr);
   __builtin_trap();
 }
@@ -106,11 +113,23 @@ sipcontract::ReferenceServer& server() {
 std::string exchange(int port, std::string_view input) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) fail("socket() failed");
+  // Every exchange leaves this side in TIME_WAIT (the client half-closes first), which holds its
+  // source port for 60 s: at the ~1,800 exchanges a second of a long run, one source address runs
+  // out of the 28k ephemeral ports within minutes and connect() fails (EADDRNOTAVAIL). Any 127/8
+  // address is this host, so the source rotates over 127.0.0.1-127.0.0.254; IP_BIND_ADDRESS_NO_PORT
+  // leaves the port to connect(), which picks it knowing the whole 4-tuple.
+  static std::uint32_t next_source = 0;
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + next_source++ % 254);
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) fail_errno("bind()");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("connect() failed");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail_errno("connect()");
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
