@@ -9,11 +9,7 @@
 #include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
-using sipcontract::test::read_file;
-using sipcontract::test::run_cli;
-using sipcontract::test::RunOptions;
-using sipcontract::test::split_lines;
-using sipcontract::test::TempDir;
+using namespace sipcontract::test;
 
 namespace {
 
@@ -23,10 +19,6 @@ const fs::path kContractTests = CONTRACT_TESTS_DIR;
 const std::string kMinimal = (kFixtures / "requests/valid/minimal.json").string();
 const std::string kG711 = (kFixtures / "requests/invalid/codec-g711.json").string();
 const std::string k201 = (kFixtures / "responses/201/valid/complete.json").string();
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 }  // namespace
 

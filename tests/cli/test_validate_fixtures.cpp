@@ -10,9 +10,7 @@
 #include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
-using sipcontract::test::read_file;
-using sipcontract::test::run_cli;
-using sipcontract::test::split_lines;
+using namespace sipcontract::test;
 
 namespace {
 

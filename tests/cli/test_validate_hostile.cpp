@@ -11,10 +11,7 @@
 #include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
-using sipcontract::test::run_cli;
-using sipcontract::test::RunResult;
-using sipcontract::test::split_lines;
-using sipcontract::test::TempDir;
+using namespace sipcontract::test;
 
 namespace {
 

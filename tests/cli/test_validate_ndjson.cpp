@@ -11,19 +11,11 @@
 #include "cli_runner.hpp"
 
 namespace fs = std::filesystem;
-using sipcontract::test::read_file;
-using sipcontract::test::run_cli;
-using sipcontract::test::RunOptions;
-using sipcontract::test::split_lines;
-using sipcontract::test::TempDir;
+using namespace sipcontract::test;
 
 namespace {
 
 const fs::path kFixtures = FIXTURES_DIR;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 std::string shown(const std::string& pointer) { return pointer.empty() ? "(root)" : pointer; }
 

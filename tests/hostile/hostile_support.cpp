@@ -1,26 +1,17 @@
 #include "hostile_support.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace sipcontract::test {
 
@@ -30,13 +21,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Waits until `fd` is readable (or closed) for up to `ms`; false on timeout or when stopping.
@@ -55,20 +39,6 @@ bool wait_readable(int fd, const std::atomic<bool>& stopping, int ms) {
 }
 
 }  // namespace
-
-bool sanitizer_build() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
-}
 
 std::string base64(std::string_view in) {
   static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -331,81 +301,6 @@ std::string RunResult::all_output() const { return out + "\n" + err + "\n" + rep
 
 // --- the child -------------------------------------------------------------------------------
 
-Process::Process(const std::string& program, const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env) {
-  char dir_template[] = "/tmp/sipcontract-process-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = dir_template;
-  const std::string out_path = (dir_ / "stdout").string();
-  const std::string err_path = (dir_ / "stderr").string();
-  std::vector<std::string> argv_s = {program};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s;
-  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"})
-    if (const char* value = std::getenv(name)) env_s.push_back(std::string(name) + "=" + value);
-  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || o < 0 || e < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-}
-
-Process::~Process() {
-  if (!done_) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
-std::string Process::first_line(std::chrono::seconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string text = out();
-    if (const auto nl = text.find('\n'); nl != std::string::npos) return text.substr(0, nl);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return "";
-}
-
-int Process::finish(int signal, std::chrono::seconds timeout) {
-  if (done_) return -1;
-  if (signal != 0) ::kill(pid_, signal);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      done_ = true;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return -1;
-}
-
-std::string Process::out() const { return read_file(dir_ / "stdout"); }
-std::string Process::err() const { return read_file(dir_ / "stderr"); }
-
 long rss_bound_kb() {
   // The runner holds at most --max-response-bytes (8 MiB) of body per worker; a sanitizer's shadow
   // memory and quarantine add a few hundred MB on top.
@@ -418,82 +313,34 @@ RunResult run_sipcontract(const RunSpec& spec) {
     return true;
   }();
   (void)sigpipe_ignored;
-  char dir_template[] = "/tmp/sipcontract-hostile-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("mkdtemp failed");
-  const std::filesystem::path dir = dir_template;
-  const std::string out_path = (dir / "stdout").string();
-  const std::string err_path = (dir / "stderr").string();
-  const std::string report_path = (dir / "report.json").string();
-  const std::string junit_path = (dir / "junit.xml").string();
+  const TempDir dir;
+  const std::string report_path = (dir.path() / "report.json").string();
+  const std::string junit_path = (dir.path() / "junit.xml").string();
 
-  std::vector<std::string> argv_s = {SIPCONTRACT_BIN, "run"};
-  argv_s.insert(argv_s.end(), spec.args.begin(), spec.args.end());
-  argv_s.insert(argv_s.end(), {"--report", report_path, "--junit", junit_path});
-  std::vector<std::string> env_s = {std::string("SIGNALWIRE_PROJECT_ID=") + kProjectId,
-                                    std::string("SIGNALWIRE_API_TOKEN=") + kApiToken};
-  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"})
-    if (const char* value = std::getenv(name)) env_s.push_back(std::string(name) + "=" + value);
-  for (const auto& [k, v] : spec.env) env_s.push_back(k + "=" + v);
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const bool limit_as = !sanitizer_build();
-  const rlimit as_limit{spec.address_space_bytes, spec.address_space_bytes};
-
-  const auto start = std::chrono::steady_clock::now();
-  // fork + exec rather than posix_spawn: the limit must be set in the child before exec. Only
-  // async-signal-safe calls between the two.
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    if (limit_as) ::setrlimit(RLIMIT_AS, &as_limit);
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || o < 0 || e < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
+  ProcessOptions options;
+  options.args = {"run"};
+  options.args.insert(options.args.end(), spec.args.begin(), spec.args.end());
+  options.args.insert(options.args.end(), {"--report", report_path, "--junit", junit_path});
+  // The credentials win over a same-named variable of spec.env, as they always have.
+  options.env = spec.env;
+  options.env.insert_or_assign("SIGNALWIRE_PROJECT_ID", kProjectId);
+  options.env.insert_or_assign("SIGNALWIRE_API_TOKEN", kApiToken);
+  options.address_space_limit = spec.address_space_bytes;
+  options.timeout = spec.guard;
+  const ProcessResult child = run_process(options);
 
   RunResult result;
-  const auto deadline = start + spec.guard;
-  int status = 0;
-  rusage usage{};
-  for (;;) {
-    const pid_t r = ::wait4(pid, &status, WNOHANG, &usage);
-    if (r == pid) {
-      result.exited = true;
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::wait4(pid, &status, 0, &usage);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.max_rss_kb = usage.ru_maxrss;
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
-  result.out = read_file(out_path);
-  result.err = read_file(err_path);
-  result.report = read_file(report_path);
-  result.junit = read_file(junit_path);
+  result.exited = !child.timed_out;
+  result.exit_code = child.exit_code;
+  result.term_signal = child.signal;
+  result.seconds = child.seconds;
+  result.max_rss_kb = child.max_rss_kb;
+  result.out = child.out;
+  result.err = child.err;
+  result.report = read_file_or_empty(report_path);
+  result.junit = read_file_or_empty(junit_path);
   result.report_json = nlohmann::json::parse(result.report, nullptr, /*allow_exceptions=*/false);
   if (result.report_json.is_discarded()) result.report_json = nullptr;
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return result;
 }
 

@@ -1,9 +1,8 @@
 // Helpers for the hostile-target tests: a raw POSIX socket server that can misbehave freely (no
 // HTTP library between the test and the wire), and the `sipcontract` binary run as a child under
-// an address-space limit, with its peak memory, exit status, outputs and reports collected.
+// an address-space limit (tests/support's child), with its peak memory, exit status, outputs and
+// reports collected.
 #pragma once
-
-#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace sipcontract::test {
 
 /// Credentials the tests hand to the runner through its environment: distinctive, so any copy of
@@ -27,10 +28,6 @@ namespace sipcontract::test {
 inline constexpr const char* kProjectId = "proj-HOSTILE-4d1c";
 inline constexpr const char* kApiToken = "PT-HOSTILE-SECRET-9e2f7a";
 inline constexpr const char* kSubscriber = "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b";
-
-/// True in an AddressSanitizer or ThreadSanitizer build: they reserve terabytes of address space,
-/// so an RLIMIT_AS cannot apply, and their shadow memory inflates the resident size.
-bool sanitizer_build();
 
 /// RFC 4648 base64 with padding.
 std::string base64(std::string_view data);
@@ -153,34 +150,6 @@ struct RunSpec {
 
 /// Runs `sipcontract run ARGS --report R --junit J` with the credentials above in its environment.
 RunResult run_sipcontract(const RunSpec& spec);
-
-/// A child process (`sipcontract` with any subcommand, or another program) with stdout and stderr on files;
-/// killed with SIGKILL if still running at destruction.
-class Process {
- public:
-  /// Starts SIPCONTRACT_BIN ARGS with PATH, the sanitizer variables and `env` as its environment.
-  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
-      : Process(SIPCONTRACT_BIN, args, env) {}
-  /// Starts `program` ARGS (an absolute path) with the same environment rules.
-  Process(const std::string& program, const std::vector<std::string>& args,
-          const std::map<std::string, std::string>& env);
-  ~Process();
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  /// The first line of stdout, waiting up to `timeout`; "" when none came.
-  std::string first_line(std::chrono::seconds timeout = std::chrono::seconds(30)) const;
-  /// Sends `signal` (0: none) and waits up to `timeout` for the exit; the exit code, 128+signal
-  /// when killed by one, or -1 when it did not exit in time.
-  int finish(int signal, std::chrono::seconds timeout = std::chrono::seconds(60));
-  std::string out() const;
-  std::string err() const;
-
- private:
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  bool done_ = false;
-};
 
 /// The peak resident size a run against a hostile target may reach: generous, but far below what
 /// reading one hostile body whole would take (the bodies here are 300 MB or endless).

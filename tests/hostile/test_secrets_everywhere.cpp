@@ -22,27 +22,6 @@ namespace {
 
 constexpr const char* kPassword = "Pw-E2E-DISTINCTIVE-3b9q";
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A scratch folder removed at the end.
-struct Scratch {
-  fs::path path;
-  Scratch() {
-    char name[] = "/tmp/sipcontract-secrets-XXXXXX";
-    REQUIRE(::mkdtemp(name) != nullptr);
-    path = name;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 // The shipped cases, with the run's generated password replaced by one from the environment, so
 // that the test knows the value to search for.
 fs::path cases_with_known_password(const fs::path& root) {
@@ -50,7 +29,7 @@ fs::path cases_with_known_password(const fs::path& root) {
   fs::create_directories(dir);
   std::size_t replaced = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(CONTRACT_TESTS_DIR) / "cases")) {
-    std::string text = slurp(entry.path());
+    std::string text = read_file_or_empty(entry.path());
     for (std::size_t at; (at = text.find("{{password}}")) != std::string::npos; ++replaced)
       text.replace(at, 12, "{{env:SC_E2E_PASSWORD}}");
     std::ofstream(dir / entry.path().filename(), std::ios::binary) << text;
@@ -80,9 +59,9 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
           "[hostile][secrets]") {
   for (const bool leaky : {false, true}) {
     DYNAMIC_SECTION((leaky ? "a server that leaks the password and the token" : "the conforming server")) {
-      Scratch scratch;
-      const fs::path cases = cases_with_known_password(scratch.path);
-      const fs::path access_log = scratch.path / "access.log";
+      const TempDir scratch;
+      const fs::path cases = cases_with_known_password(scratch.path());
+      const fs::path access_log = scratch.path() / "access.log";
       const std::map<std::string, std::string> credentials = {{"SIGNALWIRE_PROJECT_ID", kProjectId},
                                                               {"SIGNALWIRE_API_TOKEN", kApiToken}};
       std::vector<std::string> serve_args = {
@@ -97,8 +76,8 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
 
       auto run_env = credentials;
       run_env["SC_E2E_PASSWORD"] = kPassword;
-      const fs::path report = scratch.path / "report.json";
-      const fs::path junit = scratch.path / "junit.xml";
+      const fs::path report = scratch.path() / "report.json";
+      const fs::path junit = scratch.path() / "junit.xml";
       Process run({"run", "--base-url", base_url, "--subscriber", kSubscriber, "--cases", cases.string(),
                    "-j", "4", "--report", report.string(), "--junit", junit.string()},
                   run_env);
@@ -107,8 +86,8 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
       INFO("run stdout:\n" << run.out().substr(0, 4000) << "\nrun stderr:\n" << run.err());
       CHECK(run_exit == (leaky ? 1 : 0));
       CHECK(serve_exit == 0);
-      const std::string log = slurp(access_log);
-      const std::string report_text = slurp(report);
+      const std::string log = read_file_or_empty(access_log);
+      const std::string report_text = read_file_or_empty(report);
       CHECK(std::count(log.begin(), log.end(), '\n') > 60);  // a line per request of the suite
       CHECK(report_text.find("\"cases\"") != std::string::npos);
       if (leaky) {
@@ -117,13 +96,13 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
       }
       std::cout << "secrets: " << (leaky ? "leaky" : "conforming") << " server: run exit " << run_exit << ", "
                 << std::count(log.begin(), log.end(), '\n') << " access-log lines, "
-                << run.out().size() + run.err().size() + report_text.size() + slurp(junit).size() +
-                       log.size() + serve.out().size() + serve.err().size()
+                << run.out().size() + run.err().size() + report_text.size() +
+                       read_file_or_empty(junit).size() + log.size() + serve.out().size() + serve.err().size()
                 << " bytes searched" << std::endl;
       check_clean("run stdout", run.out());
       check_clean("run stderr", run.err());
       check_clean("JSON report", report_text);
-      check_clean("JUnit report", slurp(junit));
+      check_clean("JUnit report", read_file_or_empty(junit));
       check_clean("serve stdout", serve.out());
       check_clean("serve stderr", serve.err());
       check_clean("access log", log);
@@ -132,7 +111,7 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
 }
 
 TEST_CASE("sipcontract validate never shows the password of the bodies it checks", "[hostile][secrets]") {
-  Scratch scratch;
+  const TempDir scratch;
   const std::string pw = kPassword;
   const std::vector<std::string> bodies = {
       R"({"username":"u","password":")" + pw + R"(","password_confirmation":")" + pw + R"(-mismatch"})",
@@ -142,18 +121,18 @@ TEST_CASE("sipcontract validate never shows the password of the bodies it checks
   };
   std::string ndjson;
   for (std::size_t i = 0; i < bodies.size(); ++i) {
-    std::ofstream(scratch.path / ("body" + std::to_string(i) + ".json")) << bodies[i];
+    std::ofstream(scratch.path() / ("body" + std::to_string(i) + ".json")) << bodies[i];
     ndjson += bodies[i] + "\n";
   }
-  std::ofstream(scratch.path / "bodies.ndjson") << ndjson;
+  std::ofstream(scratch.path() / "bodies.ndjson") << ndjson;
   for (const char* format : {"text", "json"}) {
     std::vector<std::string> args = {"validate", "--format", format, "request"};
     for (std::size_t i = 0; i < bodies.size(); ++i)
-      args.push_back((scratch.path / ("body" + std::to_string(i) + ".json")).string());
+      args.push_back((scratch.path() / ("body" + std::to_string(i) + ".json")).string());
     Process files(args, {});
     CHECK(files.finish(0) == 1);
     Process lines(
-        {"validate", "--ndjson", "--format", format, "request", (scratch.path / "bodies.ndjson").string()},
+        {"validate", "--ndjson", "--format", format, "request", (scratch.path() / "bodies.ndjson").string()},
         {});
     CHECK(lines.finish(0) == 1);
     INFO("format " << format << "\n" << files.out() << lines.out());

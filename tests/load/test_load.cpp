@@ -29,13 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && std::atoi(v) > 0 ? std::atoi(v) : fallback;
@@ -63,7 +56,7 @@ struct ClientState {
 
 ClientState read_state(const fs::path& path) {
   ClientState s;
-  std::istringstream in(slurp(path));
+  std::istringstream in(read_file_or_empty(path));
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream l(line);
@@ -120,9 +113,8 @@ TEST_CASE("the server stays up and its store matches what clients were told unde
   const int seconds = env_int("SIPCONTRACT_LOAD_SECONDS", 5);
   const int clients = env_int("SIPCONTRACT_LOAD_CLIENTS", 8);
 
-  char dir_template[] = "/tmp/sipcontract-load-XXXXXX";
-  REQUIRE(::mkdtemp(dir_template) != nullptr);
-  const fs::path dir = dir_template;
+  const TempDir scratch;  // removed however the test ends
+  const fs::path& dir = scratch.path();
   const fs::path access_log = dir / "access.log";
   const fs::path state_file = dir / "state.txt";
   const std::map<std::string, std::string> credentials = {{"SIGNALWIRE_PROJECT_ID", kProjectId},
@@ -201,7 +193,7 @@ TEST_CASE("the server stays up and its store matches what clients were told unde
     if (!listed.count(id) && !state.pending_ids.count(id)) ++missing;
 
   const int serve_exit = serve.finish(SIGTERM);
-  const std::string log = slurp(access_log);
+  const std::string log = read_file_or_empty(access_log);
   std::size_t log_lines = 0, log_5xx = 0;
   {
     std::istringstream in(log);
@@ -252,6 +244,4 @@ TEST_CASE("the server stays up and its store matches what clients were told unde
   // The credentials never reach the access log.
   CHECK(log.find(kApiToken) == std::string::npos);
   CHECK(log.find(base64(std::string(kProjectId) + ":" + kApiToken)) == std::string::npos);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }

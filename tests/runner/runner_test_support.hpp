@@ -1,23 +1,21 @@
 // Helpers for the runner tests: a reference server on a free loopback port, run options aimed
-// at it, lookups in a RunReport, the server's list operation, and a child-process runner for
-// the sipcontract binary (with its own environment, so credentials never go on a command line).
+// at it, lookups in a RunReport, the server's list operation, and the sipcontract binary run to
+// completion (tests/support's child, with its own environment, so credentials never go on a
+// command line).
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sipcontract/runner.hpp"
 #include "sipcontract/server.hpp"
+#include "test_support.hpp"
 
 namespace sipcontract::test {
 
@@ -59,54 +57,14 @@ std::string describe_failures(const RunReport& report);
 std::vector<std::string> listed_endpoints(const ServerGuard& server, const std::string& subscriber,
                                           const std::string& marker);
 
-/// A temporary folder removed on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& text) const;
+/// A running sipcontract child process with stdout and stderr captured to files (tests/support).
+using Child = Process;
 
- private:
-  std::filesystem::path path_;
-};
+/// What run_cli() saw: exit_code, out and err (and the rest of ProcessResult).
+using CliResult = ProcessResult;
 
-std::string read_file(const std::filesystem::path& path);
-
-/// A running sipcontract child process with stdout and stderr captured to files.
-class Child {
- public:
-  /// Starts SIPCONTRACT_BIN with `args` and an environment of exactly `env` (plus PATH and the
-  /// sanitizer option variables when set).
-  Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  /// Waits up to `limit`; true when the child exited (exit_code()/term_signal() then valid).
-  bool wait(std::chrono::milliseconds limit);
-  void signal(int sig);
-  int exit_code() const { return exit_code_; }
-  int term_signal() const { return term_signal_; }
-  std::string out() const;
-  std::string err() const;
-
- private:
-  TempDir dir_;
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int exit_code_ = -1;
-  int term_signal_ = 0;
-};
-
-/// Runs the binary to completion (60 s guard) and returns {exit code, stdout, stderr}.
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+/// Runs the binary to completion (120 s guard) with an environment of `env` (plus PATH and the
+/// sanitizer option variables when set).
 CliResult run_cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
 }  // namespace sipcontract::test

@@ -1,128 +1,56 @@
 // `sipcontract serve` as a process: its first line, credentials, flags, signals and exit codes.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <regex>
 
 #include "server_test_support.hpp"
-
-extern char** environ;
+#include "test_support.hpp"
 
 using namespace sipcontract;
 using namespace sipcontract::test;
 
 namespace {
 
-/// A `sipcontract serve` child process with its stdout and stderr on pipes; killed if still alive
-/// when the test ends.
+/// A `sipcontract serve` child process (tests/support's Process): stdout and stderr on files, an
+/// environment of PATH, the sanitizer variables and `extra_env` ("NAME=value" entries) only, so no
+/// SIGNALWIRE_* variable of the test process reaches it (the test decides those); killed if still
+/// alive when the test ends.
 class ServeProcess {
  public:
-  ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-      const std::string entry = *e;
-      if (entry.rfind("SIGNALWIRE_", 0) != 0) env.push_back(entry);  // the test decides these
-    }
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
-    std::vector<std::string> argv = {SIPCONTRACT_BIN, "serve"};
-    argv.insert(argv.end(), args.begin(), args.end());
+  ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& extra_env)
+      : process_(serve_args(args), environment(extra_env)) {}
 
-    int out[2];
-    int err[2];
-    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    std::vector<char*> cenv;
-    for (auto& e : env) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    ::close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
-    REQUIRE(rc == 0);
-  }
-
-  ~ServeProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(out_);
-    ::close(err_);
-  }
-
-  /// The next stdout line (without '\n'), or std::nullopt at EOF or after `timeout`.
+  /// The next stdout line (without '\n'), or std::nullopt at the exit or after `timeout`.
   std::optional<std::string> line(std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      if (const auto nl = out_buffer_.find('\n'); nl != std::string::npos) {
-        std::string l = out_buffer_.substr(0, nl);
-        out_buffer_.erase(0, nl + 1);
-        all_out_ += l + "\n";
-        return l;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buffer[4096];
-      const ssize_t n = ::read(out_, buffer, sizeof buffer);
-      if (n <= 0) return std::nullopt;
-      out_buffer_.append(buffer, static_cast<std::size_t>(n));
-    }
+    return process_.next_line(timeout);
   }
 
   /// Sends `signal` (if given) and waits for the exit; returns the exit code (-1: none in time).
   int finish(int signal = 0, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-    if (signal != 0) ::kill(pid_, signal);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        drain();
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
+    return process_.finish(signal, timeout);
   }
 
-  /// Everything written to stdout (after finish()) and stderr.
-  const std::string& out() const { return all_out_; }
-  const std::string& err() const { return all_err_; }
+  /// Everything written to stdout and stderr so far.
+  std::string out() const { return process_.out(); }
+  std::string err() const { return process_.err(); }
 
  private:
-  void drain() {
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(out_, buffer, sizeof buffer)) > 0)
-      out_buffer_.append(buffer, static_cast<std::size_t>(n));
-    all_out_ += out_buffer_;
-    out_buffer_.clear();
-    while ((n = ::read(err_, buffer, sizeof buffer)) > 0)
-      all_err_.append(buffer, static_cast<std::size_t>(n));
+  static std::vector<std::string> serve_args(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"serve"};
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  }
+  static std::map<std::string, std::string> environment(const std::vector<std::string>& entries) {
+    std::map<std::string, std::string> env;
+    for (const auto& e : entries) {
+      const auto eq = e.find('=');
+      REQUIRE(eq != std::string::npos);
+      env[e.substr(0, eq)] = e.substr(eq + 1);
+    }
+    return env;
   }
 
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int err_ = -1;
-  bool exited_ = false;
-  std::string out_buffer_;
-  std::string all_out_;
-  std::string all_err_;
+  Process process_;
 };
 
 /// The port of a "listening on http://127.0.0.1:PORT/api/fabric" line (0 when it is not one).
