@@ -129,10 +129,32 @@ std::string exchange(int port, std::string_view input) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail_errno("connect()");
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  // Non-blocking, so that a signal cannot end the wait: libFuzzer's timer (SIGALRM) interrupted a
+  // blocking connect() that waited for room in the server's accept queue (EINTR, a 10-minute run).
+  // Not accepted within 15 s is a server that stopped accepting: a finding.
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno != EINPROGRESS) fail_errno("connect()");
+    const auto accept_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          accept_deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) fail("the server did not accept a connection within 15 s");
+      pollfd p{fd, POLLOUT, 0};
+      const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready > 0) break;
+      if (ready < 0 && errno != EINTR) fail_errno("poll() on connect");
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) fail_errno("getsockopt(SO_ERROR)");
+    if (error != 0) {
+      errno = error;
+      fail_errno("connect()");
+    }
+  }
 
   // The server's own bounds (read timeout 2 s, request deadline 4 s, lingering close 2 s) end
   // every connection well before this.
