@@ -114,10 +114,11 @@ std::string exchange(int port, std::string_view input) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) fail("socket() failed");
   // Every exchange leaves this side in TIME_WAIT (the client half-closes first), which holds its
-  // source port for 60 s: at the ~1,800 exchanges a second of a long run, one source address runs
-  // out of the 28k ephemeral ports within minutes and connect() fails (EADDRNOTAVAIL). Any 127/8
-  // address is this host, so the source rotates over 127.0.0.1-127.0.0.254; IP_BIND_ADDRESS_NO_PORT
-  // leaves the port to connect(), which picks it knowing the whole 4-tuple.
+  // source port for 60 s: at the ~1,800 exchanges a second of a long run, one source address would
+  // run out of the 28k ephemeral ports within a minute wherever net.ipv4.tcp_tw_reuse is 0 (Debian's
+  // default 2 reuses them on loopback). Any 127/8 address is this host, so the source rotates over
+  // 127.0.0.1-127.0.0.254; IP_BIND_ADDRESS_NO_PORT leaves the port to connect(), which picks it
+  // knowing the whole 4-tuple.
   static std::uint32_t next_source = 0;
   sockaddr_in source{};
   source.sin_family = AF_INET;
