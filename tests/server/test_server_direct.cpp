@@ -242,8 +242,8 @@ TEST_CASE("JSON the server writes itself is escaped exactly as nlohmann escapes 
 
   std::string out;
   sipcontract::append_json_string(out, std::string("a\xff"
-                                                 "b\xc3",
-                                                 4));  // not UTF-8: U+FFFD each
+                                                   "b\xc3",
+                                                   4));  // not UTF-8: U+FFFD each
   CHECK(out ==
         "\"a\xef\xbf\xbd"
         "b\xef\xbf\xbd\"");
