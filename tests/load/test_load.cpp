@@ -108,8 +108,10 @@ int logged_status(std::string line) {
 TEST_CASE("the server stays up and its store matches what clients were told under mixed load and abuse",
           "[load]") {
   const std::string wrk = find_wrk();
-  INFO("wrk is not installed: scripts/install-deps.sh --test installs it");
-  REQUIRE(!wrk.empty());
+  {
+    INFO("wrk is not installed: scripts/install-deps.sh --test installs it");
+    REQUIRE(!wrk.empty());
+  }
   const int seconds = env_int("SIPCONTRACT_LOAD_SECONDS", 5);
   const int clients = env_int("SIPCONTRACT_LOAD_CLIENTS", 8);
 
