@@ -123,20 +123,7 @@ void Peer::reset() {
 // --- HostileServer ---------------------------------------------------------------------------
 
 HostileServer::HostileServer(Behaviour behaviour, const std::string& host)
-    : behaviour_(std::move(behaviour)), host_(host) {
-  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listener_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  const int one = 1;
-  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
-    throw std::runtime_error("bad address " + host);
-  if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 64) != 0)
-    throw std::runtime_error("cannot listen on " + host + ": " + std::strerror(errno));
-  socklen_t len = sizeof addr;
-  ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+    : behaviour_(std::move(behaviour)), host_(host), listener_(host) {
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -154,11 +141,10 @@ HostileServer::~HostileServer() {
     workers.swap(workers_);
   }
   for (auto& t : workers) t.join();
-  ::close(listener_);
 }
 
 std::string HostileServer::base_url() const {
-  return "http://" + host_ + ":" + std::to_string(port_) + "/api/fabric";
+  return "http://" + host_ + ":" + std::to_string(listener_.port()) + "/api/fabric";
 }
 
 std::vector<RawRequest> HostileServer::requests() const {
@@ -168,9 +154,9 @@ std::vector<RawRequest> HostileServer::requests() const {
 
 void HostileServer::accept_loop() {
   while (!stopping_) {
-    pollfd p{listener_, POLLIN, 0};
+    pollfd p{listener_.fd(), POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
-    const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    const int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -82,7 +82,7 @@ class HostileServer {
   HostileServer(const HostileServer&) = delete;
   HostileServer& operator=(const HostileServer&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return listener_.port(); }
   const std::string& host() const { return host_; }
   /// "http://HOST:PORT/api/fabric"
   std::string base_url() const;
@@ -97,8 +97,7 @@ class HostileServer {
 
   Behaviour behaviour_;
   std::string host_;
-  int listener_ = -1;
-  int port_ = 0;
+  LoopbackListener listener_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> connections_{0};
   std::thread acceptor_;

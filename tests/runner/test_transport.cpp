@@ -190,16 +190,7 @@ TEST_CASE("a secret in a body the schema accepts is reported with its pointer",
 TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
           "[runner][transport][unreachable]") {
   // A port that was free a moment ago and has nothing listening now.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  const int port = ntohs(addr.sin_port);
-  ::close(fd);
+  const int port = LoopbackListener().port();
   auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
   opts.transport.retries = 1;
   auto report =
@@ -449,22 +440,14 @@ TEST_CASE("reading back the same endpoint in other bytes passes, a changed field
 
 TEST_CASE("headers that trickle without end are cut at --max-time", "[runner][transport][slow]") {
   // A raw server: a status line, then one header byte every 20 ms, for as long as anyone reads.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(listener, 8) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  const LoopbackListener listener;  // closed however the test ends
+  const int port = listener.port();
   std::atomic<bool> stop{false};
   std::thread server([&] {
     while (!stop) {
-      pollfd p{listener, POLLIN, 0};
+      pollfd p{listener.fd(), POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(listener, nullptr, nullptr);
+      int c = ::accept(listener.fd(), nullptr, nullptr);
       if (c < 0) continue;
       char buf[4096];
       (void)::recv(c, buf, sizeof buf, 0);
@@ -484,7 +467,6 @@ TEST_CASE("headers that trickle without end are cut at --max-time", "[runner][tr
   auto report = run_contract_tests(Contract::builtin(), builtin_matching({"auth-none"}), opts);
   stop = true;
   server.join();
-  ::close(listener);
   INFO(describe_failures(report));
   const CheckFailure* f = find_failure(report, "max-time");
   REQUIRE(f);
@@ -495,16 +477,8 @@ TEST_CASE("with several workers every stalled answer is cut at --max-time and an
           "[runner][transport][slow]") {
   // A raw keep-alive server: a request without an Authorization header gets a 401 at once; one with
   // it gets a status line and then a header byte every 20 ms, for as long as anyone reads.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(listener, 16) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  const LoopbackListener listener;  // closed however the test ends
+  const int port = listener.port();
   std::atomic<bool> stop{false};
   std::atomic<int> stalled{0};
   std::vector<std::thread> connections;
@@ -555,9 +529,9 @@ TEST_CASE("with several workers every stalled answer is cut at --max-time and an
   };
   std::thread acceptor([&] {
     while (!stop) {
-      pollfd p{listener, POLLIN, 0};
+      pollfd p{listener.fd(), POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(listener, nullptr, nullptr);
+      int c = ::accept(listener.fd(), nullptr, nullptr);
       if (c < 0) continue;
       std::lock_guard lock(connections_mutex);
       connections.emplace_back(serve, c);
@@ -576,7 +550,6 @@ TEST_CASE("with several workers every stalled answer is cut at --max-time and an
   stop = true;
   acceptor.join();
   for (auto& t : connections) t.join();
-  ::close(listener);
   INFO(describe_failures(report));
   REQUIRE(report.cases.size() == 5);
   for (const auto& c : report.cases) {

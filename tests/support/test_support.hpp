@@ -55,6 +55,25 @@ std::vector<std::string> split_lines(const std::string& text);
 /// Whether `needle` occurs in `haystack`.
 bool contains(const std::string& haystack, const std::string& needle);
 
+/// A listening TCP socket on `host` (an IPv4 loopback address) and a port the kernel picked, for
+/// tests that play a raw server; closed on destruction. Throws std::runtime_error naming the
+/// address when it cannot listen.
+class LoopbackListener {
+ public:
+  explicit LoopbackListener(const std::string& host = "127.0.0.1", int backlog = 64);
+  ~LoopbackListener();
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+  /// The listening socket (SOCK_CLOEXEC, SO_REUSEADDR), for poll() and accept().
+  int fd() const { return fd_; }
+  /// The port it listens on.
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 /// How to start a child.
 struct ProcessOptions {
   std::string program;                     ///< an absolute path; empty: sipcontract_binary()
