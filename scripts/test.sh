@@ -26,7 +26,8 @@ report() {
 trap report EXIT
 
 step "install dependencies" scripts/install-deps.sh --test
-step "build" scripts/build.sh build
+# Tests ON explicitly: a build/ configured by an older main.sh may have cached them OFF.
+step "build" scripts/build.sh build -DSIPCONTRACT_BUILD_TESTS=ON
 # The load test runs on its own below (it prints its figures), not among the others.
 step "tests (ctest)" ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 600 -LE load
 step "load test, 10 s" env LOAD_BUILD_DIR=build scripts/load.sh 10
