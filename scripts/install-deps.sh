@@ -10,8 +10,9 @@ packages=(
   curl
 )
 if [ "${1:-}" = "--test" ]; then
-  # what the test suite adds: sanitizer runtimes and libFuzzer (clang), load and benchmark tools
-  packages+=(clang libclang-rt-14-dev wrk)
+  # what the test suite adds: sanitizer runtimes and libFuzzer (clang), load and benchmark tools,
+  # python3 for the independent stand-in server of tests/standin
+  packages+=(clang libclang-rt-14-dev wrk python3)
 fi
 
 missing=()
