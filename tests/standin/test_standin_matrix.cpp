@@ -222,7 +222,7 @@ const std::vector<std::string> kAllVariants = {
 
 // The stand-in on its own, with the httplib client and no sipcontract: a broken stand-in fails
 // here, a broken runner only in the matrix below.
-TEST_CASE("the stand-in answers create, duplicate, list, get, update and delete in every variant",
+TEST_CASE("standin alone: every variant serves create and a duplicate 422 and read and update and delete",
           "[standin]") {
   const auto python = find_python3();
   if (!python) {
@@ -327,7 +327,7 @@ TEST_CASE("the stand-in answers create, duplicate, list, get, update and delete 
   }
 }
 
-TEST_CASE("the stand-in refuses to start without credentials", "[standin]") {
+TEST_CASE("standin alone: the stand-in refuses to start without credentials", "[standin]") {
   const auto python = find_python3();
   if (!python) {
     WARN("python3 is not installed: the stand-in checks are skipped");
@@ -342,45 +342,59 @@ TEST_CASE("the stand-in refuses to start without credentials", "[standin]") {
   CHECK(st::contains(result.err, "SIGNALWIRE_PROJECT_ID"));
 }
 
-TEST_CASE("sipcontract run against the stand-in: plain", "[standin][matrix]") { run_matrix({"plain"}); }
-TEST_CASE("sipcontract run against the stand-in: chunked", "[standin][matrix]") { run_matrix({"chunked"}); }
-TEST_CASE("sipcontract run against the stand-in: gzip", "[standin][matrix]") { run_matrix({"gzip"}); }
-TEST_CASE("sipcontract run against the stand-in: close", "[standin][matrix]") { run_matrix({"close"}); }
-TEST_CASE("sipcontract run against the stand-in: extra-fields", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant plain", "[standin][matrix]") {
+  run_matrix({"plain"});
+}
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant chunked", "[standin][matrix]") {
+  run_matrix({"chunked"});
+}
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant gzip", "[standin][matrix]") {
+  run_matrix({"gzip"});
+}
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant close", "[standin][matrix]") {
+  run_matrix({"close"});
+}
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant extra-fields",
+          "[standin][matrix]") {
   run_matrix({"extra-fields"});
 }
-TEST_CASE("sipcontract run against the stand-in: paginated", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant paginated", "[standin][matrix]") {
   run_matrix({"paginated"});
 }
-TEST_CASE("sipcontract run against the stand-in: delete-200", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant delete-200", "[standin][matrix]") {
   run_matrix({"delete-200"});
 }
-TEST_CASE("sipcontract run against the stand-in: errors-shuffled", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant errors-shuffled",
+          "[standin][matrix]") {
   run_matrix({"errors-shuffled"});
 }
-TEST_CASE("sipcontract run against the stand-in: errors-first", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant errors-first",
+          "[standin][matrix]") {
   run_matrix({"errors-first"});
 }
-TEST_CASE("sipcontract run against the stand-in: media-type", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant media-type", "[standin][matrix]") {
   run_matrix({"media-type"});
 }
-TEST_CASE("sipcontract run against the stand-in: status-400", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant status-400", "[standin][matrix]") {
   run_matrix({"status-400"});
 }
-TEST_CASE("sipcontract run against the stand-in: status-415", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant status-415", "[standin][matrix]") {
   run_matrix({"status-415"});
 }
-TEST_CASE("sipcontract run against the stand-in: status-422", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant status-422", "[standin][matrix]") {
   run_matrix({"status-422"});
 }
-TEST_CASE("sipcontract run against the stand-in: strict-fields", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant strict-fields",
+          "[standin][matrix]") {
   run_matrix({"strict-fields"});
 }
-TEST_CASE("sipcontract run against the stand-in: server-defaults", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in variant server-defaults",
+          "[standin][matrix]") {
   run_matrix({"server-defaults"});
 }
 // The wire-level variants at once: chunked and gzipped bodies on connections that close, with
 // odd header case, reordered pretty JSON, undocumented fields and cursor pagination.
-TEST_CASE("sipcontract run against the stand-in: wire variants combined", "[standin][matrix]") {
+TEST_CASE("standin matrix: sipcontract run against the stand-in in the wire variants combined",
+          "[standin][matrix]") {
   run_matrix({"chunked", "gzip", "close", "media-type", "extra-fields", "paginated"});
 }
