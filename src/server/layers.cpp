@@ -65,6 +65,10 @@ constexpr std::array kOrder = {
     F(ServerFault::kNoAuth),
 };
 
+static_assert(kOrder.size() == static_cast<std::size_t>(ServerFault::kListOmits) +
+                                   static_cast<std::size_t>(ServerVariant::kStatus400) + 1,
+              "every fault (bar kNone) and every variant has its place in the order");
+
 }  // namespace
 
 void Next::operator()(Request& req, Response& res) const {

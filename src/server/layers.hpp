@@ -4,12 +4,13 @@
 // it (and the handler) further requests of its own, or answer by itself. The business logic knows
 // none of them, and none of them knows the transport.
 //
-// Order, outermost first: transport (slow, gzip, chunked, connection-close), representation
-// (wrong-content-type, media-type, non-json-body, huge-body, truncated-body, deep-nesting), status
-// (wrong-status, undocumented-status), error shape (bad-error-shape, wrong-attribute,
-// errors-*), extra members and 201 contents, the list and delete variants, then the faults that
-// change a business decision (accept-*, no-auth, unknown-subscriber-ok, ...) next to the handler.
-// layers.cpp holds the order; faults.cpp and variants.cpp the layers.
+// Layers nest in one fixed order, outermost first (layers.cpp): how the answer leaves (slow,
+// connection-close, gzip, chunked, reset-connection), how its body is represented
+// (wrong-content-type, truncated/huge/deep bodies, non-json-body, media-type, extra-fields), its
+// status and error shape, what a 201 says, the list and delete variants and faults, and next to
+// the handler the faults that change a business decision (bad-uuid, accept-*, no-auth, ...). A
+// layer thus sees the answer after every layer inside it, so those that rewrite a 201 see 201s
+// before wrong-status makes them 200, and the representation layers see the final JSON.
 #pragma once
 
 #include <cstddef>

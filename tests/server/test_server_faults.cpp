@@ -450,3 +450,36 @@ TEST_CASE("faults combine: each layer keeps its own rule", "[server][faults]") {
   CHECK(d->status == 204);
   CHECK(s.server().endpoint_count() == 1);
 }
+
+TEST_CASE("every fault and every variant at once: the server answers each request or resets it",
+          "[server][faults][variants]") {
+  ServerOptions o;
+  o.faults = {all_faults().begin(), all_faults().end()};
+  o.variants = {all_variants().begin(), all_variants().end()};
+  o.fault_delay_ms = 1;
+  o.fault_body_bytes = 1u << 20;
+  o.fault_depth = 1000;
+  RunningServer s(o);
+  auto c = s.client(false);
+  c->set_default_headers({{"Accept-Encoding", "gzip"}});
+  for (const std::string& body :
+       std::vector<std::string>{valid_body(unique_username()).dump(), "{}", "{oops", "[]", ""}) {
+    auto r = post_json(*c, s.collection(), body);
+    REQUIRE(r);
+    CHECK(r->status != 201);
+  }
+  for (const std::string& path :
+       {s.collection(), s.collection() + "?page_size=1&page_token=PA1", s.collection() + "/sip-endpoint-0",
+        s.collection() + "/0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", std::string("/elsewhere")}) {
+    INFO(path);
+    auto got = c->Get(path.c_str());
+    REQUIRE(got);
+    auto deleted = c->Delete(path.c_str());
+    REQUIRE(deleted);
+  }
+  // store-then-500 sits inside reset-connection: each create the repairs let through is stored
+  // and answered 500 (the valid body, {} and []), and none is lost.
+  CHECK(s.server().endpoint_count() == 3);
+  auto still = c->Get(s.collection().c_str());
+  REQUIRE(still);
+}
