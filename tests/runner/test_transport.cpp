@@ -187,7 +187,7 @@ TEST_CASE("a secret in a body the schema accepts is reported with its pointer",
   CHECK(report.failed() == 1);
 }
 
-TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
+TEST_CASE("a target that cannot be reached is diagnosed once, exit code 3, and no case is sent",
           "[runner][transport][unreachable]") {
   // A port that was free a moment ago and has nothing listening now.
   const int port = LoopbackListener().port();
@@ -197,10 +197,37 @@ TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
       run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal", "auth-none"}), opts);
   CHECK(report.unreachable());
   CHECK(report.exit_code() == 3);
+  REQUIRE(report.diagnosis);
+  CHECK_THAT(report.diagnosis.problem, Catch::Contains("cannot be reached"));
+  CHECK_THAT(report.diagnosis.detail, Catch::Contains("could not connect"));
+  CHECK(report.failed() == 0);
+  CHECK(report.skipped() == 2);
+  for (const auto& c : report.cases) CHECK_THAT(c.skip_reason, Catch::Contains("cannot be reached"));
+  CHECK(report.cleanup.clean());  // nothing was sent, so nothing can be left
+  std::ostringstream console;
+  write_summary(report, console);
+  // One diagnosis, not a block per case.
+  CHECK_THAT(console.str(), Catch::Contains("NOT RUN: the target cannot be reached"));
+  CHECK(console.str().find("could not connect") == console.str().rfind("could not connect"));
+}
+
+TEST_CASE("without the preflight, an unreachable target fails every case under transport and exits 3",
+          "[runner][transport][unreachable]") {
+  const int port = LoopbackListener().port();
+  auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
+  opts.transport.retries = 1;
+  opts.preflight = false;
+  auto report =
+      run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal", "auth-none"}), opts);
+  CHECK(report.unreachable());
+  CHECK(report.exit_code() == 3);
   CHECK(report.failed() == 2);
   CHECK(report.retries() == 2);  // a refused connection sent nothing, so even a create is retried
   REQUIRE(find_failure(report, "transport"));
   CHECK_THAT(find_failure(report, "transport")->message, Catch::Contains("could not connect"));
+  std::ostringstream console;
+  write_summary(report, console);
+  CHECK_THAT(console.str(), Catch::Contains("the same transport failure as"));
 }
 
 TEST_CASE("configuration errors are thrown before any request", "[runner][transport][config]") {
@@ -290,12 +317,34 @@ TEST_CASE("TLS is verified by default, against --ca-file, and only skipped with 
   auto cases = builtin_matching({"auth-none"});
   auto opts = stub_options(stub.base_url("https"));
 
-  SECTION("the system CAs do not know the certificate: a transport failure, not retried") {
+  SECTION("the system CAs do not know the certificate: diagnosed once, a configuration error") {
     auto report = run_contract_tests(Contract::builtin(), cases, opts);
-    REQUIRE(find_failure(report, "transport"));
-    CHECK_THAT(find_failure(report, "transport")->message, Catch::Contains("did not verify"));
+    REQUIRE(report.diagnosis);
+    CHECK_THAT(report.diagnosis.problem, Catch::Contains("TLS certificate does not verify"));
+    CHECK_THAT(report.diagnosis.detail, Catch::Contains("did not verify: self-signed certificate"));
+    CHECK_THAT(report.diagnosis.advice, Catch::Contains("--ca-file"));
+    CHECK(report.exit_code() == 2);
     CHECK(report.retries() == 0);
+    CHECK(report.skipped() == 1);
     CHECK_FALSE(report.insecure);
+  }
+  SECTION("the certificate is trusted but names another host: said so, not 'untrusted'") {
+    opts.transport.ca_file = cert.cert_path;
+    opts.target.base_url = "https://localhost:" + std::to_string(stub.port()) + "/api/fabric";
+    auto report = run_contract_tests(Contract::builtin(), cases, opts);
+    REQUIRE(report.diagnosis);
+    CHECK_THAT(report.diagnosis.detail, Catch::Contains("not for host localhost (host name mismatch)"));
+    CHECK_THAT(report.diagnosis.advice, Catch::Contains("host name"));
+    CHECK(report.exit_code() == 2);
+  }
+  SECTION("a --ca-file that holds no PEM certificate is a configuration error before anything is sent") {
+    opts.transport.ca_file = dir.write("not-a-bundle.pem", "hello, I am not a certificate\n").string();
+    try {
+      run_contract_tests(Contract::builtin(), cases, opts);
+      FAIL("no ConfigError");
+    } catch (const ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::StartsWith("--ca-file ") && Catch::Contains("holds no PEM certificate"));
+    }
   }
   SECTION("--ca-file with the certificate verifies it") {
     opts.transport.ca_file = cert.cert_path;
