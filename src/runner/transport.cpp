@@ -195,8 +195,11 @@ class HttpSession {
       client_.enable_server_certificate_verification(!options.insecure);
       if (!options.ca_file.empty()) client_.set_ca_cert_path(options.ca_file);
     }
+    // Compressed answers are asked for, as clients of the API ask for them: a server that gzips is
+    // checked on what it sends (httplib decompresses; the size bound applies to what it yields).
     client_.set_default_headers({{"User-Agent", std::string("sipcontract/") + SIPCONTRACT_RUNNER_VERSION},
-                                 {"Accept", "application/json"}});
+                                 {"Accept", "application/json"},
+                                 {"Accept-Encoding", "gzip, deflate"}});
     // The watchdog reads the socket's received-byte count (see Watchdog::watch()).
     client_.set_socket_options([this](socket_t sock) {
       slot_.socket_fd.store(sock);

@@ -187,6 +187,41 @@ TEST_CASE("a secret in a body the schema accepts is reported with its pointer",
   CHECK(report.failed() == 1);
 }
 
+TEST_CASE("a leaked value is reported once, naming every secret it is and every place it sits",
+          "[runner][transport][secrets]") {
+  // The password (which is also the confirmation's value) comes back at /password, inside a list and
+  // inside another string; the Authorization value in a header (the base64 credentials inside it
+  // are a secret of their own, and must not make a second report for the same leak).
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      auto in = nlohmann::json::parse(req.body);
+      const std::string pw = in["password"];
+      res.status = 401;
+      res.set_header("X-Echo", req.get_header_value("Authorization"));
+      res.set_content(nlohmann::json{{"error", "Unauthorized"},
+                                     {"password", pw},
+                                     {"codecs", {"OPUS", pw}},
+                                     {"note", "was " + pw + "!"}}
+                          .dump(),
+                      "application/json");
+    });
+  });
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"auth-wrong-token"}),
+                                   stub_options(stub.base_url()));
+  INFO(describe_failures(report));
+  std::vector<CheckFailure> leaks;
+  for (const auto& f : report.cases.at(0).steps.at(0).failures)
+    if (f.check == "secrets") leaks.push_back(f);
+  REQUIRE(leaks.size() == 2);  // one for the header, one for the body
+  const auto& header = leaks[0].pointer.empty() ? leaks[0] : leaks[1];
+  const auto& body = leaks[0].pointer.empty() ? leaks[1] : leaks[0];
+  CHECK_THAT(header.message, Catch::Contains("header X-Echo") && Catch::Contains("Authorization header"));
+  CHECK(body.pointer == "/codecs/1");
+  CHECK_THAT(body.message, Catch::Contains("password (the same value as its password_confirmation)"));
+  CHECK_THAT(body.message,
+             Catch::Contains("/codecs/1") && Catch::Contains("/note") && Catch::Contains("/password"));
+}
+
 TEST_CASE("a target that cannot be reached is diagnosed once, exit code 3, and no case is sent",
           "[runner][transport][unreachable]") {
   // A port that was free a moment ago and has nothing listening now.
