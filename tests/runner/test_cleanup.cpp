@@ -145,7 +145,7 @@ TEST_CASE("sipcontract cleanup --run-id sweeps a subscriber's list by the run id
   CHECK(listed_endpoints(server, server.subscriber(), kept.run_id).empty());
 }
 
-TEST_CASE("a second SIGINT still writes complete reports and lists what may be left; a third quits at once",
+TEST_CASE("a second SIGINT still writes complete reports and lists what may be left, a third quits at once",
           "[runner][cli][signal]") {
   ServerOptions so;
   so.faults = {ServerFault::kSlow};  // each answer waits 2 s: cleanup cannot end before the second signal
