@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -33,10 +34,12 @@ struct ServeOptions {
   std::size_t max_body_bytes = ServerOptions{}.max_body_bytes;
   std::size_t max_endpoints = ServerOptions{}.max_endpoints;
   std::size_t threads = 0;
+  int listen_backlog = ServerOptions{}.listen_backlog;
   int read_timeout_ms = ServerOptions{}.read_timeout_ms;
   int request_timeout_ms = ServerOptions{}.request_timeout_ms;
   std::string access_log;
   std::vector<std::string> faults;
+  std::vector<std::string> variants;
   int fault_delay_ms = ServerOptions{}.fault_delay_ms;
   std::size_t fault_body_bytes = ServerOptions{}.fault_body_bytes;
   std::size_t fault_depth = ServerOptions{}.fault_depth;
@@ -45,6 +48,26 @@ struct ServeOptions {
 std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
+}
+
+std::string variant_names() {
+  std::string out;
+  for (auto variant : all_variants()) {
+    if (!out.empty()) out += ", ";
+    out += variant_name(variant);
+  }
+  return out;
+}
+
+// One line per variant, for --help.
+std::string variant_lines() {
+  std::string out;
+  for (auto variant : all_variants()) {
+    std::string name(variant_name(variant));
+    name.resize(std::max<std::size_t>(name.size() + 1, 19), ' ');
+    out += "\n  " + name + std::string(variant_description(variant));
+  }
+  return out;
 }
 
 std::string fault_names() {
@@ -64,6 +87,7 @@ int run_serve(const ServeOptions& cli) {
   options.max_body_bytes = cli.max_body_bytes;
   options.max_endpoints = cli.max_endpoints;
   options.threads = cli.threads;
+  options.listen_backlog = cli.listen_backlog;
   options.read_timeout_ms = cli.read_timeout_ms;
   options.write_timeout_ms = cli.read_timeout_ms;
   options.request_timeout_ms = cli.request_timeout_ms;
@@ -71,6 +95,7 @@ int run_serve(const ServeOptions& cli) {
   options.fault_body_bytes = cli.fault_body_bytes;
   options.fault_depth = cli.fault_depth;
   for (const auto& name : cli.faults) options.faults.insert(*parse_fault(name));  // checked by CLI11
+  for (const auto& name : cli.variants) options.variants.insert(*parse_variant(name));
 
   const std::string project_id = env("SIGNALWIRE_PROJECT_ID");
   const std::string api_token = env("SIGNALWIRE_API_TOKEN");
@@ -139,6 +164,12 @@ int run_serve(const ServeOptions& cli) {
     for (auto fault : effective.faults) names += (names.empty() ? "" : ", ") + std::string(fault_name(fault));
     std::cerr << kTool << ": warning: breaking the contract on purpose (" << names << ")\n";
   }
+  if (!effective.variants.empty()) {
+    std::string names;
+    for (auto variant : effective.variants)
+      names += (names.empty() ? "" : ", ") + std::string(variant_name(variant));
+    std::cerr << kTool << ": conforming variants: " << names << "\n";
+  }
 
   int received = 0;
   while (sigwait(&signals, &received) != 0) {
@@ -183,6 +214,11 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}))
       ->capture_default_str()
       ->group(limits);
+  cmd->add_option("--listen-backlog", cli->listen_backlog,
+                  "Connections the kernel queues until they are accepted (capped by net.core.somaxconn)")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str()
+      ->group(limits);
   cmd->add_option("--read-timeout-ms", cli->read_timeout_ms,
                   "How long one read or write may wait for a client before it is dropped")
       ->check(CLI::Range(1, 3600000))
@@ -198,6 +234,17 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
          "Append one line per request (time, client, method, path, status, bytes, duration) to FILE, "
          "or stdout with -")
       ->type_name("FILE|-");
+
+  auto* variants = "Variants (each a conforming alternative where the contract is silent)";
+  cmd->add_option(
+         "--variant", cli->variants,
+         "Answer as another conforming implementation would (repeatable, combinable):" + variant_lines())
+      ->type_name("NAME")
+      ->check([](const std::string& value) -> std::string {
+        if (parse_variant(value)) return {};
+        return "unknown variant \"" + value + "\"; one of: " + variant_names();
+      })
+      ->group(variants);
 
   auto* testing = "Testing (each breaks one contract rule on purpose)";
   cmd->add_option("--fault", cli->faults, "Break a rule (repeatable): " + fault_names())

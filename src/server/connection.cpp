@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace sipcontract::detail::refserver {
 namespace {
@@ -51,6 +53,8 @@ void ip_and_port(const sockaddr_storage& addr, std::string& ip, int& port) {
   }
   ip = text.data();
 }
+
+}  // namespace
 
 // httplib's own SocketStream lives in its compiled library (not in the header), so the loop below
 // brings its own: buffered reads, a per-read timeout capped by the request's overall deadline (a
@@ -135,6 +139,7 @@ class SocketStream final : public httplib::Stream {
 
   ssize_t write(const char* ptr, std::size_t size) override {
     if (state_.reset) return -1;
+    if (state_.swallow_writes) return static_cast<ssize_t>(size);  // httplib's copy of an answer sent
     out_.append(ptr, size);
     if (out_.size() >= kFlushBytes && !flush()) return -1;
     return static_cast<ssize_t>(size);
@@ -266,6 +271,8 @@ class SocketStream final : public httplib::Stream {
   mutable int local_port_ = 0;
 };
 
+namespace {
+
 // --- Requests of the common shape, parsed here --------------------------------------------------
 //
 // httplib's request parser costs more than everything else a small create needs together (a line
@@ -275,11 +282,12 @@ class SocketStream final : public httplib::Stream {
 // place in the receive buffer: a complete HTTP/1.1 GET, POST or DELETE whose target is a plain
 // path (no query, no percent-escapes) and whose body, if any, has a Content-Length and is already
 // received. Anything else (another version or method, a query, a header that changes framing,
-// decoding or encoding: Transfer-Encoding, Expect, Content-Encoding, Accept-Encoding, Range; a
-// repeated header the server reads; a line that is not plain printable ASCII ending in CRLF; a
-// request not yet fully arrived) is left untouched in the buffer for httplib, which reads it from
-// there exactly as it would have. For an accepted request the result is what httplib's parser
-// would produce, so the handlers see the same Request.
+// decoding or content negotiation: Transfer-Encoding, Expect, Content-Encoding, Accept-Encoding,
+// Range; a repeated header the server reads; a line that is not plain printable ASCII ending in
+// CRLF; a request not yet fully arrived) is left untouched in the buffer for httplib, which reads
+// it from there exactly as it would have. Either way the handler gets the same Request
+// (exchange.hpp) and the answer is written by HttpServer::write(), so the two paths answer alike
+// byte for byte; tests/server/test_server_direct.cpp holds them to it.
 
 constexpr std::size_t kMaxDirectHeaders = 64;
 constexpr std::size_t kMaxDirectTarget = 2048;
@@ -445,32 +453,28 @@ enum class DirectOutcome { kAnswered, kNotDirect };
 
 // Parses and answers one request of the common shape from the buffer (receiving what has already
 // arrived when the buffer holds only part of it); kNotDirect leaves the buffer for httplib.
-DirectOutcome serve_direct(SocketStream& stream, const DirectHandler& handler, std::size_t max_body,
-                           bool last, bool& close_connection) {
+DirectOutcome serve_direct(const HttpServer& server, SocketStream& stream, ConnectionState& state,
+                           std::size_t max_body, bool& close_connection) {
   DirectRequest parsed;
   Scan scan = scan_direct_request(stream.buffered(), max_body, parsed);
   while (scan == Scan::kIncomplete && stream.receive_more())
     scan = scan_direct_request(stream.buffered(), max_body, parsed);
   if (scan != Scan::kDirect) return DirectOutcome::kNotDirect;
 
-  httplib::Request req;
+  Request req;
   req.method.assign(parsed.method);
-  req.target.assign(parsed.target);
-  req.path = req.target;  // a plain path: nothing to decode
-  req.version = "HTTP/1.1";
+  req.path.assign(parsed.target);  // a plain path: nothing to decode
+  req.headers.reserve(parsed.header_count);
   for (std::size_t i = 0; i < parsed.header_count; ++i)
-    req.headers.emplace(std::string(parsed.headers[i].first), std::string(parsed.headers[i].second));
+    req.headers.add(std::string(parsed.headers[i].first), std::string(parsed.headers[i].second));
   req.body.assign(parsed.body);
-  stream.get_remote_ip_and_port(req.remote_addr, req.remote_port);
-  stream.get_local_ip_and_port(req.local_addr, req.local_port);
-  close_connection = last || parsed.connection_close;
+  int port = 0;
+  stream.get_remote_ip_and_port(req.remote_addr, port);
+  close_connection = state.last || parsed.connection_close;
   stream.consume(parsed.size);
 
-  httplib::Response res;
-  handler(req, res, close_connection);
-  std::string out;
-  serialize_response(req, res, out);
-  stream.write(out.data(), out.size());
+  Response res = server.handle(req);
+  server.write(state, req, res, close_connection);
   return DirectOutcome::kAnswered;
 }
 
@@ -545,23 +549,135 @@ bool is_direct_request(std::string_view bytes, std::size_t max_body) {
   return scan_direct_request(bytes, max_body, parsed) == Scan::kDirect;
 }
 
-void serialize_response(const httplib::Request& req, const httplib::Response& res, std::string& out) {
-  std::size_t size = 32 + res.body.size();
-  for (const auto& [name, value] : res.headers) size += name.size() + value.size() + 4;
-  out.reserve(out.size() + size);
-  out += "HTTP/1.1 ";
-  out += std::to_string(res.status);
-  out += ' ';
-  out += reason_phrase(res.status);
-  out += "\r\n";
-  for (const auto& [name, value] : res.headers) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+Response HttpServer::handle(Request& req) const {
+  Response res;
+  try {
+    handler_(req, res);
+  } catch (...) {
+    res = Response{};
+    res.set_error(500, "Internal Server Error");
   }
-  out += "\r\n";
-  if (req.method != "HEAD") out += res.body;
+  // A body the handler did not read is read and dropped, so the connection stays at a request
+  // boundary; when that cannot be done, the connection closes after the answer.
+  if (BodySource* unread = std::exchange(req.body_source, nullptr)) {
+    if (!unread->discard(payload_max_length_)) res.close_after = true;
+  }
+  return res;
+}
+
+namespace {
+
+// The body of an answer, whole or streamed, in the parts it is sent in.
+template <class Fn>
+bool for_each_part(const Response& res, std::size_t size, Fn send) {
+  if (!res.stream) {
+    // Sent whole unless chunked: then in two chunks at least, so a client must put them together.
+    const std::size_t part = res.chunked
+                                 ? std::max<std::size_t>(1, std::min<std::size_t>(16384, (size + 1) / 2))
+                                 : std::max<std::size_t>(1, size);
+    for (std::size_t at = 0; at < size; at += part) {
+      if (!send(std::string_view(res.body).substr(at, part))) return false;
+    }
+    return true;
+  }
+  for (std::size_t at = 0; at < size;) {
+    std::string_view piece = res.stream->bytes(at);
+    if (piece.empty()) return false;
+    piece = piece.substr(0, size - at);
+    if (!send(piece)) return false;
+    at += piece.size();
+  }
+  return true;
+}
+
+}  // namespace
+
+void HttpServer::write(ConnectionState& state, const Request& req, Response& res,
+                       bool close_connection) const {
+  state.answered = true;
+  if (res.delay.count() > 0) sleep_unless_stopping(res.delay);
+  const auto log = [&](std::size_t bytes) {
+    if (logger_) logger_(req, res, bytes, Clock::now() - state.request_start);
+  };
+  if (res.reset) {
+    state.reset = true;
+    log(0);
+    return;
+  }
+  SocketStream& out = *state.stream;
+  // 1xx, 204 and 304 answers have no body and no framing (RFC 9110 6.4.1); HEAD has the framing
+  // of the body GET would send, and no body.
+  const bool bodiless = res.status < 200 || res.status == 204 || res.status == 304;
+  const bool head = req.method == "HEAD";
+  bool gzipped = false;
+  if (res.gzip_when_accepted && !bodiless) {
+    if (!res.stream && !res.body.empty() && accepts_gzip(req.headers.get("Accept-Encoding"))) {
+      res.body = gzip(res.body);
+      gzipped = true;
+    }
+    res.headers.set("Vary", "Accept-Encoding");
+  }
+  const std::size_t size = bodiless ? 0 : res.stream ? res.stream->size : res.body.size();
+  // HTTP/1.0 knows no chunked coding; a truncated body is a Content-Length that lies.
+  const bool chunked = res.chunked && !bodiless && req.version == "HTTP/1.1" && res.missing_bytes == 0;
+  const bool close = close_connection || res.close_after || res.missing_bytes > 0;
+
+  std::string head_text;
+  head_text.reserve(160 + res.headers.size() * 48);
+  head_text += "HTTP/1.1 ";
+  head_text += std::to_string(res.status);
+  head_text += ' ';
+  head_text += reason_phrase(res.status);
+  head_text += "\r\n";
+  const auto header = [&head_text](std::string_view name, std::string_view value) {
+    head_text += name;
+    head_text += ": ";
+    head_text += value;
+    head_text += "\r\n";
+  };
+  for (const auto& field : res.headers) header(field.name, field.value);
+  if (!bodiless) {
+    if (size > 0 && !res.headers.has("Content-Type")) header("Content-Type", "text/plain");
+    if (gzipped) header("Content-Encoding", "gzip");
+    if (chunked) {
+      header("Transfer-Encoding", "chunked");
+    } else {
+      header("Content-Length", std::to_string(size + res.missing_bytes));
+    }
+  }
+  if (close) {
+    header("Connection", "close");
+  } else {
+    header("Keep-Alive", keep_alive_);
+  }
+  head_text += "\r\n";
+  bool ok = out.write(head_text.data(), head_text.size()) >= 0;
+
+  std::size_t sent = 0;
+  if (ok && !head && size > 0) {
+    ok = for_each_part(res, size, [&](std::string_view part) {
+      if (chunked) {
+        char line[24];
+        const int n = std::snprintf(line, sizeof line, "%zx\r\n", part.size());
+        if (out.write(line, static_cast<std::size_t>(n)) < 0) return false;
+      }
+      if (out.write(part.data(), part.size()) < 0) return false;
+      if (chunked && out.write("\r\n", 2) < 0) return false;
+      sent += part.size();
+      return true;
+    });
+    if (ok && chunked) ok = out.write("0\r\n\r\n", 5) >= 0;
+  }
+  if (!ok || res.missing_bytes > 0) {
+    state.close_now = true;  // the client has the answer up to where it broke off
+  } else if (res.close_after) {
+    state.close_after_response = true;  // the request may not have been read to its end
+  } else if (close) {
+    state.close_now = true;
+  }
+  // httplib, when it parsed the request, writes an answer of its own after this; it is dropped.
+  state.swallow_writes = true;
+  log(sent);
 }
 
 HttpServer::HttpServer(ConnectionLimits limits) : limits_(limits) {
@@ -577,11 +693,8 @@ HttpServer::HttpServer(ConnectionLimits limits) : limits_(limits) {
   set_write_timeout(seconds(limits_.write_timeout), micros(limits_.write_timeout));
   set_keep_alive_timeout(std::max<time_t>(1, seconds(limits_.keep_alive_timeout)));
   set_keep_alive_max_count(std::max<std::size_t>(1, limits_.keep_alive_max_requests));
-}
-
-std::string HttpServer::keep_alive_value() const {
-  return "timeout=" + std::to_string(keep_alive_timeout_sec_) +
-         ", max=" + std::to_string(keep_alive_max_count_);
+  keep_alive_ =
+      "timeout=" + std::to_string(keep_alive_timeout_sec_) + ", max=" + std::to_string(keep_alive_max_count_);
 }
 
 HttpServer::~HttpServer() {
@@ -635,6 +748,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   ConnectionState state;
   state.fd = sock;
   SocketStream stream(sock, limits_, state);
+  state.stream = &stream;
   tls_connection = &state;
 
   bool ok = true;
@@ -659,19 +773,20 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     }
     state.request_start = Clock::now();
     state.close_after_response = false;
+    state.answered = false;
+    state.swallow_writes = false;
+    state.last = served + 1 == max_requests || stopping_;
     stream.begin_request(state.request_start + limits_.request_timeout);
-    const bool last = served + 1 == max_requests || stopping_;
     bool connection_closed = false;
-    if (direct_handler_ && serve_direct(stream, direct_handler_, payload_max_length_, last,
-                                        connection_closed) == DirectOutcome::kAnswered) {
-      if (!stream.flush()) ok = false;
-      if (!ok || connection_closed || state.close_after_response || state.reset) break;
-      continue;
+    if (serve_direct(*this, stream, state, payload_max_length_, connection_closed) !=
+        DirectOutcome::kAnswered) {
+      // httplib parses the request; httplib_adapter.cpp answers it through handle() and write().
+      ok = process_request(stream, state.last, connection_closed, nullptr);
+      state.swallow_writes = false;
     }
-    ok = process_request(stream, last, connection_closed, nullptr);
     // The answer leaves here, in one send(), unless it was large enough to go out in parts.
     if (!stream.flush()) ok = false;
-    if (!ok || connection_closed || state.close_after_response || state.reset) break;
+    if (!ok || connection_closed || state.close_after_response || state.close_now || state.reset) break;
   }
   tls_connection = nullptr;
   if (tracked) untrack(sock);

@@ -2,6 +2,11 @@
 // every request has an overall deadline, a handler can close or reset its connection, stop()
 // wakes idle keep-alive connections at once, and requests of the common shape skip httplib's
 // parser (connection.cpp says which and why); plus a thread pool with a bounded queue.
+//
+// Every answer, whichever parser read its request, is written here from the server's own Response
+// (exchange.hpp), with every transport directive it carries (chunked, gzip, close, reset, delay,
+// streamed or truncated bodies): httplib parses requests (httplib_adapter.cpp hands them over) but
+// writes nothing of its own.
 #pragma once
 
 #include <httplib.h>
@@ -19,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "exchange.hpp"
+
 namespace sipcontract::detail::refserver {
 
 /// Timeouts and keep-alive rules of every connection.
@@ -31,31 +38,34 @@ struct ConnectionLimits {
   std::size_t max_header_bytes = 64 * 1024;  ///< request line and headers together, per request
 };
 
-/// What a handler knows and may decide about the connection its request came on.
+class SocketStream;
+
+/// The connection a request came on, as the transport tracks it while answering.
 struct ConnectionState {
   int fd = -1;
+  SocketStream* stream = nullptr;
   std::chrono::steady_clock::time_point request_start;  ///< when the current request began
+  bool last = false;                  ///< the connection's last request (keep-alive maximum, or stopping)
   bool close_after_response = false;  ///< answer, then close (the rest of the request is not read)
+  bool close_now = false;             ///< the answer broke off: close without waiting
   bool reset = false;                 ///< send nothing more and reset the connection (a fault mode)
+  bool answered = false;              ///< the current request has its answer written
+  bool swallow_writes = false;        ///< drop what httplib writes for the current request
 };
 
 /// The connection the calling worker thread is serving, or nullptr outside a request.
 ConnectionState* current_connection();
 
-/// Answers a request the connection loop parsed itself (see HttpServer::set_direct_handler): fills
-/// `res` with the status, every header (including those httplib would add: Content-Length,
-/// Keep-Alive or Connection) and the body. `close_connection` says this is the connection's last
-/// request, so the answer must say "Connection: close".
-using DirectHandler =
-    std::function<void(httplib::Request& req, httplib::Response& res, bool close_connection)>;
+/// Answers a request: fills the response (the handler and the layers around it).
+using ExchangeHandler = std::function<void(Request& req, Response& res)>;
+/// Receives one answered request: what was asked, what was answered, the body bytes sent and the
+/// time since the request began.
+using AnswerLogger = std::function<void(const Request& req, const Response& res, std::size_t body_bytes,
+                                        std::chrono::steady_clock::duration elapsed)>;
 
 /// Whether `bytes` begin with a complete request of the shape the connection loop answers itself
-/// (HttpServer::set_direct_handler), bodies up to `max_body` bytes; false means httplib parses it.
+/// (see HttpServer::set_handler), bodies up to `max_body` bytes; false means httplib parses it.
 bool is_direct_request(std::string_view bytes, std::size_t max_body);
-
-/// The status line, headers and body of `res` as cpp-httplib writes them (no body after HEAD),
-/// appended to `out`.
-void serialize_response(const httplib::Request& req, const httplib::Response& res, std::string& out);
 
 /// A cpp-httplib Server that serves each connection with our own loop (see the file comment).
 class HttpServer : public httplib::Server {
@@ -69,14 +79,21 @@ class HttpServer : public httplib::Server {
   bool sleep_unless_stopping(std::chrono::milliseconds duration) const;
   bool stopping() const { return stopping_.load(); }
 
-  /// Requests of the common simple shape (a complete HTTP/1.1 GET, POST or DELETE with a plain
-  /// path, a Content-Length body and no header that changes how httplib frames, decodes or
-  /// encodes it) are parsed by the connection loop and answered through `handler`, skipping
-  /// httplib's general parser; every other request goes through httplib as before. Set before
-  /// listening.
-  void set_direct_handler(DirectHandler handler) { direct_handler_ = std::move(handler); }
-  /// The Keep-Alive header value httplib sends with these limits ("timeout=5, max=100").
-  std::string keep_alive_value() const;
+  /// The handler of every request. Requests of the common simple shape (a complete HTTP/1.1 GET,
+  /// POST or DELETE with a plain path, a Content-Length body and no header that changes how a
+  /// request is framed or decoded) are parsed by the connection loop and reach it directly,
+  /// skipping httplib's general parser; every other request is parsed by httplib and handed over
+  /// by httplib_adapter.cpp through answer(). Set before listening.
+  void set_handler(ExchangeHandler handler) { handler_ = std::move(handler); }
+  void set_logger(AnswerLogger logger) { logger_ = std::move(logger); }
+
+  /// Runs the handler on `req` (an exception becomes a 500), then drops a request body the
+  /// handler left unread, or marks the answer to close the connection when that is not possible.
+  Response handle(Request& req) const;
+  /// Writes `res` on the connection being served, applying its transport directives; whatever
+  /// httplib writes for this request afterwards is dropped. `close_connection`: the connection
+  /// closes after this answer anyway (the client asked, or it is the last request).
+  void write(ConnectionState& state, const Request& req, Response& res, bool close_connection) const;
 
  private:
   bool process_and_close_socket(socket_t sock) override;
@@ -86,8 +103,10 @@ class HttpServer : public httplib::Server {
   void untrack(int fd);
 
   ConnectionLimits limits_;
-  DirectHandler direct_handler_;
-  int wake_fd_ = -1;  // an eventfd that becomes readable at shutdown()
+  ExchangeHandler handler_;
+  AnswerLogger logger_;
+  std::string keep_alive_;  // the Keep-Alive header value
+  int wake_fd_ = -1;        // an eventfd that becomes readable at shutdown()
   std::mutex open_mutex_;
   std::unordered_map<int, const std::atomic<bool>*> open_;  // connections being served -> idle
   std::atomic<bool> stopping_{false};

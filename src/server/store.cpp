@@ -27,11 +27,11 @@ bool Store::has_subscriber(const std::string& subscriber) const {
   return find_subscriber(subscriber) != nullptr;
 }
 
-bool Store::claim_username(const std::string& username, bool unique) {
+bool Store::claim_username(const std::string& username) {
   UsernameShard& shard = usernames_[shard_of(username)];
   std::lock_guard lock(shard.mutex);
   auto [it, inserted] = shard.users.try_emplace(username, 0);
-  if (!inserted && unique) return false;
+  if (!inserted) return false;
   ++it->second;
   return true;
 }
@@ -76,10 +76,9 @@ std::size_t creator_part(std::size_t parts) {
 
 }  // namespace
 
-CreateOutcome Store::create(const std::string& subscriber, StoredEndpoint&& endpoint, bool unique_usernames,
-                            bool create_subscriber) {
+CreateOutcome Store::create(const std::string& subscriber, StoredEndpoint&& endpoint) {
   Subscriber* sub = find_subscriber(subscriber);
-  if (sub == nullptr && !create_subscriber) return CreateOutcome::kUnknownSubscriber;
+  if (sub == nullptr) return CreateOutcome::kUnknownSubscriber;
 
   // The nodes that will hold the endpoint and its id are allocated and filled before any lock is
   // taken, so the exclusive sections do no copying: they link nodes in.
@@ -93,18 +92,14 @@ CreateOutcome Store::create(const std::string& subscriber, StoredEndpoint&& endp
 
   // Uniqueness is claimed before anything else can fail, so two concurrent creates of one username
   // cannot both succeed.
-  if (!claim_username(stored->username, unique_usernames)) return CreateOutcome::kDuplicateUsername;
+  if (!claim_username(stored->username)) return CreateOutcome::kDuplicateUsername;
   if (!reserve(footprint)) {
     release_username(stored->username);
     return CreateOutcome::kFull;
   }
-  if (sub == nullptr) {  // a fault mode: the subscriber comes into being with its first endpoint
-    add_subscriber(subscriber);
-    sub = find_subscriber(subscriber);
-  }
   {
     // Indexed first, listed second: until it is listed, a lookup by id does not find it either.
-    // (An id already indexed keeps its endpoint: ids are random UUIDs, bar a fault mode's.)
+    // (An id already indexed keeps its endpoint: ids are random UUIDs.)
     IdShard& shard = sub->ids[shard_of(stored->id)];
     std::unique_lock lock(shard.mutex);
     shard.endpoints.insert(std::move(id_node));

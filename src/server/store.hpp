@@ -66,11 +66,9 @@ class Store {
   void add_subscriber(const std::string& subscriber);
   bool has_subscriber(const std::string& subscriber) const;
 
-  /// Stores `endpoint` (moved in) under `subscriber`, assigning its sequence. With
-  /// `unique_usernames` false a username already in use is accepted (a fault mode); with
-  /// `create_subscriber` an unknown subscriber is added first (a fault mode).
-  CreateOutcome create(const std::string& subscriber, StoredEndpoint&& endpoint, bool unique_usernames,
-                       bool create_subscriber);
+  /// Stores `endpoint` (moved in) under `subscriber`, assigning its sequence, unless its username
+  /// is in use or the limits are reached.
+  CreateOutcome create(const std::string& subscriber, StoredEndpoint&& endpoint);
   /// The JSON of endpoint `id` of `subscriber`, if both exist.
   std::optional<std::string> get(const std::string& subscriber, const std::string& id) const;
   /// Up to `limit` endpoints created after cursor `after` (0: from the first); nullopt when the
@@ -113,15 +111,15 @@ class Store {
 
   struct UsernameShard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::size_t> users;  // username -> endpoints using it
+    std::unordered_map<std::string, std::size_t> users;  // username -> endpoints using it (one)
   };
 
   /// The subscriber named `subscriber`, or nullptr. Subscribers are never removed, so the pointer
   /// stays valid.
   Subscriber* find_subscriber(const std::string& subscriber) const;
   static std::size_t shard_of(const std::string& key) { return std::hash<std::string>{}(key) % kShards; }
-  /// Takes one use of `username`; false when it is in use and `unique` is set.
-  bool claim_username(const std::string& username, bool unique);
+  /// Takes `username`; false when it is in use.
+  bool claim_username(const std::string& username);
   void release_username(const std::string& username);
   /// Takes room for one endpoint of `bytes` within the limits; false when there is none.
   bool reserve(std::size_t bytes);

@@ -159,6 +159,22 @@ std::optional<std::string> base64_decode(std::string_view in) {
 
 }  // namespace
 
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t chunk = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
+    if (i + 1 < in.size()) chunk |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    if (i + 2 < in.size()) chunk |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(chunk >> 18) & 63]);
+    out.push_back(kAlphabet[(chunk >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(chunk >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[chunk & 63] : '=');
+  }
+  return out;
+}
+
 std::optional<BasicCredentials> parse_basic_authorization(std::string_view value) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   constexpr std::string_view kScheme = "basic";

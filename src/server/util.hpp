@@ -26,6 +26,9 @@ struct BasicCredentials {
 };
 std::optional<BasicCredentials> parse_basic_authorization(std::string_view header_value);
 
+/// `in` in RFC 4648 base64, padded.
+std::string base64(std::string_view in);
+
 /// Compares two strings in time that depends only on their lengths, not on where they differ.
 bool constant_time_equal(std::string_view a, std::string_view b);
 

@@ -193,6 +193,47 @@ TEST_CASE("serve --help documents the flags and the testing group", "[server][cl
   }
 }
 
+TEST_CASE("serve --help lists every variant with its line", "[server][cli][variants]") {
+  ServeProcess p({"--help"}, {});
+  CHECK(p.finish() == 0);
+  CHECK(p.out().find("--variant") != std::string::npos);
+  CHECK(p.out().find("--listen-backlog") != std::string::npos);
+  for (auto variant : all_variants()) {
+    INFO(variant_name(variant));
+    CHECK(p.out().find(std::string(variant_name(variant)) + " ") != std::string::npos);
+    CHECK(p.out().find(std::string(variant_description(variant))) != std::string::npos);
+  }
+}
+
+TEST_CASE("serve --variant answers as the named variants, combined", "[server][cli][variants]") {
+  ServeProcess p(
+      {"--port", "0", "--variant", "create-only-field", "--variant", "media-type", "--listen-backlog", "64"},
+      {});
+  const auto lines = banner(p);
+  REQUIRE_FALSE(lines.empty());
+  const int port = port_of(lines.front());
+  REQUIRE(port > 0);
+  httplib::Client c("127.0.0.1", port);
+  c.set_basic_auth(value_after(lines, "export SIGNALWIRE_PROJECT_ID=").c_str(),
+                   value_after(lines, "export SIGNALWIRE_API_TOKEN=").c_str());
+  auto r = c.Post(
+      ("/api/fabric/resources/subscribers/" + value_after(lines, "subscriber ") + "/sip_endpoints").c_str(),
+      valid_body(unique_username()).dump(), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  CHECK(r->get_header_value("Content-Type") == "Application/JSON; charset=UTF-8");
+  CHECK(parse_body(r).at("region") == "us-east-1");
+  CHECK(p.finish(SIGTERM) == 0);
+  CHECK(p.err().find("create-only-field") != std::string::npos);
+  CHECK(p.err().find("breaking the contract") == std::string::npos);  // variants conform
+}
+
+TEST_CASE("serve refuses an unknown variant with exit 2", "[server][cli][variants]") {
+  ServeProcess p({"--variant", "no-such-variant"}, {});
+  CHECK(p.finish() == 2);
+  CHECK(p.err().find("unknown variant") != std::string::npos);
+}
+
 TEST_CASE("serve --version prints the version and exits 0", "[server][cli]") {
   ServeProcess p({"--version"}, {});
   CHECK(p.finish() == 0);

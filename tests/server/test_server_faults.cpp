@@ -24,7 +24,7 @@ std::vector<Finding> findings_201(const std::string& text) {
 }  // namespace
 
 TEST_CASE("every fault has a name that parses back to it", "[server][faults]") {
-  CHECK(all_faults().size() == 23);
+  CHECK(all_faults().size() == 28);
   for (auto fault : all_faults()) {
     INFO(fault_name(fault));
     CHECK(parse_fault(fault_name(fault)) == fault);
@@ -332,4 +332,121 @@ TEST_CASE("without faults the server breaks none of these rules", "[server][faul
   auto again = post_json(*c, s.collection(), body.dump());
   REQUIRE(again);
   CHECK(again->status == 422);
+}
+
+TEST_CASE("fault store-then-500 stores the endpoint and answers 500", "[server][faults][cleanup]") {
+  RunningServer s(with_fault(ServerFault::kStoreThen500));
+  auto c = s.client();
+  const std::string username = unique_username();
+  auto r = post_json(*c, s.collection(), valid_body(username).dump());
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(parse_body(r) == Json{{"error", "Internal Server Error"}});
+  require_conforms(r);  // a documented status and body: only the decision behind it is wrong
+  CHECK(s.server().endpoint_count() == 1);
+  const Json list = parse_body(c->Get(s.collection().c_str()));
+  REQUIRE(list.at("data").size() == 1);
+  CHECK(list.at("data").at(0).at("username") == username);
+}
+
+TEST_CASE("fault list-503 answers the list with 503 and Retry-After: 0", "[server][faults][cleanup]") {
+  RunningServer s(with_fault(ServerFault::kList503));
+  auto c = s.client();
+  auto created = post_json(*c, s.collection(), valid_body(unique_username()).dump());
+  REQUIRE(created);
+  REQUIRE(created->status == 201);
+  auto r = c->Get(s.collection().c_str());
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(r->get_header_value("Retry-After") == "0");
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  CHECK(parse_body(r).at("error") == "Service Unavailable");
+  const std::string id = parse_body(created).at("id").get<std::string>();
+  auto got = c->Get((s.collection() + "/" + id).c_str());
+  REQUIRE(got);
+  CHECK(got->status == 200);  // only the list is unavailable
+}
+
+TEST_CASE("fault gateway-delete-404 answers DELETE with a problem+json 404 and keeps the endpoint",
+          "[server][faults][cleanup]") {
+  RunningServer s(with_fault(ServerFault::kGatewayDelete404));
+  auto c = s.client();
+  auto created = post_json(*c, s.collection(), valid_body(unique_username()).dump());
+  REQUIRE(created);
+  const std::string id = parse_body(created).at("id").get<std::string>();
+  auto d = c->Delete((s.collection() + "/" + id).c_str());
+  REQUIRE(d);
+  CHECK(d->status == 404);
+  CHECK(d->get_header_value("Content-Type") == "application/problem+json");
+  CHECK(parse_body(d) == Json{{"type", "about:blank"}, {"title", "Not Found"}, {"status", 404}});
+  auto still = c->Get((s.collection() + "/" + id).c_str());
+  REQUIRE(still);
+  CHECK(still->status == 200);
+  CHECK(s.server().endpoint_count() == 1);
+}
+
+TEST_CASE("fault get-404 answers GET of an endpoint 404 while the list shows it",
+          "[server][faults][cleanup]") {
+  RunningServer s(with_fault(ServerFault::kGet404));
+  auto c = s.client();
+  auto created = post_json(*c, s.collection(), valid_body(unique_username()).dump());
+  REQUIRE(created);
+  const std::string id = parse_body(created).at("id").get<std::string>();
+  auto got = c->Get((s.collection() + "/" + id).c_str());
+  REQUIRE(got);
+  CHECK(got->status == 404);
+  require_conforms(got);
+  CHECK(parse_body(got) == Json{{"error", "Not Found"}});
+  const Json list = parse_body(c->Get(s.collection().c_str()));
+  REQUIRE(list.at("data").size() == 1);
+  CHECK(list.at("data").at(0).at("id") == id);
+  auto d = c->Delete((s.collection() + "/" + id).c_str());
+  REQUIRE(d);
+  CHECK(d->status == 204);  // delete still works
+}
+
+TEST_CASE("fault list-omits answers an empty page while endpoints exist", "[server][faults][cleanup]") {
+  RunningServer s(with_fault(ServerFault::kListOmits));
+  auto c = s.client();
+  for (int i = 0; i < 3; ++i) {
+    auto r = post_json(*c, s.collection(), valid_body(unique_username()).dump());
+    REQUIRE(r);
+    REQUIRE(r->status == 201);
+  }
+  auto r = c->Get((s.collection() + "?page_size=1").c_str());
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  const Json list = parse_body(r);
+  CHECK(list.at("data").empty());
+  CHECK_FALSE(list.at("links").contains("next"));
+  CHECK(Contract::builtin().schema("sip-endpoint-list.json").validate(list).valid());
+  CHECK(s.server().endpoint_count() == 3);
+}
+
+TEST_CASE("faults combine: each layer keeps its own rule", "[server][faults]") {
+  ServerOptions o;
+  o.faults = {ServerFault::kWrongStatus, ServerFault::kLeakToken, ServerFault::kBadUuid,
+              ServerFault::kAcceptDuplicates};
+  RunningServer s(o);
+  auto c = s.client();
+  const std::string body = valid_body(unique_username()).dump();
+  auto first = post_json(*c, s.collection(), body);
+  auto second = post_json(*c, s.collection(), body);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->status == 200);
+  CHECK(second->status == 200);
+  const Json created = parse_body(second);
+  CHECK(created.at("api_token") == s.options().api_token);
+  CHECK(created.at("username") == Json::parse(body).at("username"));
+  const std::string id = created.at("id").get<std::string>();
+  CHECK(id.rfind("sip-endpoint-", 0) == 0);
+  const Json list = parse_body(c->Get(s.collection().c_str()));
+  REQUIRE(list.at("data").size() == 2);
+  CHECK(list.at("data").at(1).at("id") == id);
+  CHECK(list.at("data").at(1).at("username") == Json::parse(body).at("username"));
+  auto d = c->Delete((s.collection() + "/" + id).c_str());
+  REQUIRE(d);
+  CHECK(d->status == 204);
+  CHECK(s.server().endpoint_count() == 1);
 }

@@ -257,3 +257,39 @@ TEST_CASE("endless headers are cut off with a 400 instead of filling memory", "[
   REQUIRE(ok);
   CHECK(ok->status == 200);
 }
+
+TEST_CASE("a server sized for 64 clients answers 64 keep-alive connections opened at once",
+          "[server][sizing]") {
+  constexpr int kClients = 64;
+  ServerOptions o;
+  o.threads = kClients + 8;
+  o.listen_backlog = 4 * kClients;
+  RunningServer s(o);
+  // Every connection is opened before any is read from, and each stays open (keep-alive), so each
+  // holds a worker: with fewer workers than connections, the surplus would wait for an idle
+  // connection to time out.
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < kClients; ++i) connections.push_back(std::make_unique<RawConnection>(s.port()));
+  const std::string request =
+      "GET " + s.collection() + " HTTP/1.1\r\nHost: x\r\n" + authorization_header(s.options()) + "\r\n\r\n";
+  for (auto& c : connections) REQUIRE(c->send(request));
+  int answered = 0;
+  for (auto& c : connections) {
+    const std::string answer = c->read_response(std::chrono::seconds(60));
+    if (answer.rfind("HTTP/1.1 200", 0) == 0) ++answered;
+  }
+  CHECK(answered == kClients);
+  // Still open and usable: a second request on each.
+  answered = 0;
+  for (auto& c : connections) REQUIRE(c->send(request));
+  for (auto& c : connections) {
+    if (c->read_response(std::chrono::seconds(60)).rfind("HTTP/1.1 200", 0) == 0) ++answered;
+  }
+  CHECK(answered == kClients);
+}
+
+TEST_CASE("listen_backlog must be positive", "[server][sizing]") {
+  ServerOptions o;
+  o.listen_backlog = 0;
+  CHECK_THROWS_AS(ReferenceServer(o), std::invalid_argument);
+}

@@ -13,7 +13,12 @@
 // credentials (401), path and subscriber (404), method (405), body size (413), Content-Type,
 // JSON, schema, username unique within the project (each 422). A body that is not JSON or has
 // another Content-Type gets 422 invalid_parameter, keeping every answer to a body inside the
-// contract's documented statuses. server.cpp explains each decision.
+// contract's documented statuses. src/server/api.cpp explains each decision.
+//
+// Fault modes (ServerFault) break one contract rule each, so tests can prove a check fires;
+// variants (ServerVariant) are other CONFORMING answers where the contract is silent, so a client
+// can be run against each and must pass. Both are layers around the business logic
+// (src/server/layers.hpp), combinable freely.
 #pragma once
 
 #include <cstddef>
@@ -56,6 +61,29 @@ enum class ServerFault {
   kTruncatedBody,        ///< a 201 declares a longer Content-Length than the body it sends
   kHugeBody,             ///< a 201 body is padded to ServerOptions::fault_body_bytes
   kDeepNesting,          ///< a 201 body nests arrays ServerOptions::fault_depth levels deep
+  kStoreThen500,         ///< a create stores the endpoint, then answers 500
+  kList503,              ///< the list answers 503 with Retry-After: 0
+  kGatewayDelete404,     ///< DELETE answers a problem+json 404 and keeps the endpoint (a gateway's)
+  kGet404,               ///< GET of one endpoint answers 404 while the endpoint stays listed
+  kListOmits,            ///< the list answers an empty page (no next link) while endpoints exist
+};
+
+/// Conforming alternatives where the contract is silent: a server with any set of variants is
+/// still a correct implementation, and a client that fails against one assumed too much.
+enum class ServerVariant {
+  kChunked,          ///< response bodies are sent with Transfer-Encoding: chunked
+  kGzip,             ///< response bodies are gzip-coded when the request's Accept-Encoding allows it
+  kConnectionClose,  ///< every answer says Connection: close, and the connection closes
+  kExtraFields,      ///< every JSON object answered has undocumented extra members
+  kCreateOnlyField,  ///< the 201 has an undocumented member ("region") that GET and list do not
+  kPaginated,        ///< lists come in pages of 2 with absolute self, first, next and prev links
+  kRelativeLinks,    ///< list links are relative paths ("/api/fabric/...")
+  kDelete200,        ///< DELETE answers 200 with the deleted endpoint instead of 204
+  kErrorsReversed,   ///< a 422 lists its items in reverse order
+  kErrorsFirstOnly,  ///< a 422 names only the first problem
+  kMediaType,        ///< "Application/JSON; charset=UTF-8", pretty-printed, members in another order
+  kStatus415,        ///< a create whose body is empty or not declared JSON gets 415 (JSON error)
+  kStatus400,        ///< a create whose JSON body is malformed or not an object gets 400 (JSON error)
 };
 
 /// How the reference server is configured. Defaults suit a local, single-user run.
@@ -69,13 +97,20 @@ struct ServerOptions {
   std::size_t max_endpoints = 100000;  ///< past this a create is refused (documented answer, see server.cpp)
   std::size_t max_store_bytes = 256u << 20;  ///< past this much stored text a create is refused the same way
   std::size_t max_json_depth = 32;           ///< deeper request bodies are not JSON the server accepts (422)
-  std::size_t threads = 0;           ///< worker threads (one per open connection); 0 = max(16, 2 x cores)
+  /// Worker threads. Each open connection holds one for as long as it stays open, so size this
+  /// to the keep-alive connections expected at once plus a margin (sipcontract run: jobs + 8);
+  /// 0 = max(16, 2 x cores).
+  std::size_t threads = 0;
+  /// Connections the kernel queues before they are accepted (listen(2) backlog; Linux caps it at
+  /// net.core.somaxconn). Size it to the clients that may connect at once (run: 4 x jobs).
+  int listen_backlog = 512;
   int read_timeout_ms = 5000;        ///< one read from a client may wait this long
   int write_timeout_ms = 5000;       ///< one write to a client may wait this long
   int request_timeout_ms = 30000;    ///< a whole request (line, headers, body) must arrive within this
   int keep_alive_timeout_ms = 5000;  ///< an idle keep-alive connection is closed after this
   std::size_t keep_alive_max_requests = 100;  ///< requests served on one connection before it is closed
   std::set<ServerFault> faults;               ///< rules to break on purpose (tests only)
+  std::set<ServerVariant> variants;           ///< conforming alternatives to take (tests only)
   int fault_delay_ms = 2000;                  ///< kSlow: the delay before each answer
   std::size_t fault_body_bytes = 64u << 20;   ///< kHugeBody: the body size
   std::size_t fault_depth = 200000;           ///< kDeepNesting: the nesting depth
@@ -90,6 +125,15 @@ std::string_view fault_name(ServerFault fault);
 std::optional<ServerFault> parse_fault(std::string_view name);
 /// Every fault except kNone, in declaration order.
 const std::vector<ServerFault>& all_faults();
+
+/// The CLI name of a variant ("chunked" for kChunked).
+std::string_view variant_name(ServerVariant variant);
+/// The variant a CLI name denotes, or std::nullopt when the name is unknown.
+std::optional<ServerVariant> parse_variant(std::string_view name);
+/// Every variant, in declaration order.
+const std::vector<ServerVariant>& all_variants();
+/// One line saying what a variant does, for --help.
+std::string_view variant_description(ServerVariant variant);
 
 /// The in-process reference server. Thread-safe; start() and stop() may be called once each.
 /// `contract` must outlive the server.
