@@ -101,68 +101,84 @@ class Cleaner {
         listing.error = "the manifest names no list operation";
       else
         listing = list(sub, known, lost_here);
-      if (listing.complete || listing.no_such_subscriber) {
+      const bool listed = listing.complete || listing.no_such_subscriber;
+      // What the list shows gone still has to read back as gone where a get operation exists: a
+      // list that omits what it holds cannot hide an endpoint that is still readable.
+      std::set<std::string> read_back;
+      if (listed) {
         methods.insert("list");
         // Listed now: never deleted (found by its name), a DELETE that failed, or one that
         // answered success and kept it. One more DELETE, then a second look.
+        for (const auto& [id, name] : listing.names)
+          if (!names.count({sub, id})) names[{sub, id}] = name;  // found by the sweep
         if (!listing.ids.empty() && !op.delete_path.empty()) {
           std::vector<Key> again;
           for (const auto& id : listing.ids) again.push_back({sub, id});
-          auto second = delete_all(again);
-          for (const auto& [key, why] : second) answered.emplace(key, why);
+          for (auto& [key, why] : delete_all(again)) answered.emplace(key, why);
           Listing relisted = list(sub, known, lost_here);
           if (!relisted.complete) {
             for (const auto& id : listing.ids)
               unknown[{sub, id}] =
                   "listed, deleted again, then the list could not be read: " + relisted.error;
           } else {
-            for (const auto& id : relisted.ids) {
-              const auto& first = answered[{sub, id}];
-              left[{sub, id}] = "still listed after DELETE answered " + (first.empty() ? "nothing" : first);
-            }
+            for (const auto& id : relisted.ids)
+              left[{sub, id}] = "still listed after DELETE answered " + answer_of(answered, {sub, id});
             for (const auto& id : listing.ids)
-              if (!relisted.ids.count(id)) gone.insert({sub, id});
+              if (!relisted.ids.count(id)) read_back.insert(id);
           }
-          for (const auto& [id, name] : listing.names)
-            if (!names.count({sub, id})) names[{sub, id}] = name;  // found by the sweep
-        } else if (!listing.ids.empty()) {
+        } else {
           for (const auto& id : listing.ids) left[{sub, id}] = "still listed (no delete operation)";
         }
         for (const auto& id : known)
-          if (!listing.ids.count(id)) gone.insert({sub, id});
+          if (!listing.ids.count(id)) read_back.insert(id);
         for (const auto& [id, name] : listing.ambiguous)
           out.unverified.push_back({sub, id, name,
                                     "listed under a name this run sent without knowing the outcome; the name "
                                     "does not carry the run id, so it may not be the run's: not deleted"});
         // A name sent without a known outcome and not listed was never created or is gone.
-        continue;
+      } else {
+        read_back = known;
       }
-      // No complete list: read each known endpoint back instead.
-      for (const auto& id : known) {
-        if (op.get_path.empty()) {
-          unknown[{sub, id}] =
-              "could not verify: " + listing.error + ", and the manifest names no get operation";
-          continue;
-        }
-        methods.insert("get");
-        auto verdict = read_back_gone(sub, id);
-        if (verdict.empty()) {
-          gone.insert({sub, id});
-        } else if (verdict == "present" && !op.delete_path.empty()) {
-          delete_all({{sub, id}});
-          auto again = read_back_gone(sub, id);
-          if (again.empty())
+      if (op.get_path.empty()) {
+        for (const auto& id : read_back) {
+          if (listed)
             gone.insert({sub, id});
-          else if (again == "present")
-            left[{sub, id}] = "still readable after DELETE answered " + answered[{sub, id}];
           else
-            unknown[{sub, id}] = "could not verify: " + listing.error + "; reading it back gave " + again;
-        } else if (verdict == "present") {
-          left[{sub, id}] = "still readable (no delete operation)";
+            unknown[{sub, id}] =
+                "could not verify: " + listing.error + ", and the manifest names no get operation";
+        }
+      } else if (!read_back.empty()) {
+        methods.insert("get");
+        std::vector<Key> keys;
+        for (const auto& id : read_back) keys.push_back({sub, id});
+        auto first = read_back_all(keys);
+        std::vector<Key> present;
+        for (const auto& [key, verdict] : first) {
+          if (verdict.empty())
+            gone.insert(key);
+          else if (verdict == "present")
+            present.push_back(key);
+          else
+            unknown[key] = (listed ? "the list no longer shows it, but reading it back gave "
+                                   : "could not verify: " + listing.error + "; reading it back gave ") +
+                           verdict;
+        }
+        if (!present.empty() && !op.delete_path.empty()) {
+          for (auto& [key, why] : delete_all(present)) answered.emplace(key, why);
+          for (const auto& [key, verdict] : read_back_all(present)) {
+            if (verdict.empty())
+              gone.insert(key);
+            else if (verdict == "present")
+              left[key] = "still readable after DELETE answered " + answer_of(answered, key) +
+                          (listed ? " (although the list no longer shows it)" : "");
+            else
+              unknown[key] = "deleted again, then reading it back gave " + verdict;
+          }
         } else {
-          unknown[{sub, id}] = "could not verify: " + listing.error + "; reading it back gave " + verdict;
+          for (const auto& key : present) left[key] = "still readable (no delete operation)";
         }
       }
+      if (listed) continue;
       if (!lost_here.empty()) {
         for (const auto& name : lost_here)
           out.unverified.push_back(
@@ -196,8 +212,8 @@ class Cleaner {
     // Found by the sweep only (not among the known): also created by this run.
     out.created = names.size();
     out.verified = out.unverified.empty();
-    std::string by;
-    for (const auto& m : methods) by += (by.empty() ? "" : " and ") + m;
+    std::string by = methods.count("list") ? "list" : "";
+    if (methods.count("get")) by += by.empty() ? "reading back" : " and reading back";
     out.verified_by = by;
     return out;
   }
@@ -238,9 +254,32 @@ class Cleaner {
     return out;
   }
 
+  static std::string answer_of(const std::map<Key, std::string>& answered, const Key& key) {
+    auto it = answered.find(key);
+    return it == answered.end() || it->second.empty() ? "nothing" : it->second;
+  }
+
+  /// read_back_gone() for each key, on the run's workers.
+  std::map<Key, std::string> read_back_all(const std::vector<Key>& keys) {
+    std::map<Key, std::string> out;
+    std::mutex m;
+    std::atomic<std::size_t> next{0};
+    std::function<void(std::size_t)> worker = [&](std::size_t w) {
+      while (true) {
+        const std::size_t i = next.fetch_add(1);
+        if (i >= keys.size()) return;
+        auto verdict = read_back_gone(*(*c_.sessions)[w], keys[i].first, keys[i].second);
+        std::lock_guard lock(m);
+        out[keys[i]] = std::move(verdict);
+      }
+    };
+    c_.pool->run(std::min(c_.sessions->size(), keys.size()), worker);
+    return out;
+  }
+
   /// "" when the endpoint reads back as the contract's 404; "present" when it reads back (2xx);
   /// otherwise what came back.
-  std::string read_back_gone(const std::string& sub, const std::string& id) {
+  std::string read_back_gone(HttpSession& session, const std::string& sub, const std::string& id) {
     if (aborted(c_)) return "nothing (the run was interrupted twice)";
     OutgoingRequest req;
     req.method = "GET";
@@ -248,7 +287,7 @@ class Cleaner {
         c_.url->prefix + fill_path(c_.operation->get_path, {{"fabric_subscriber_id", sub}, {"id", id}});
     req.authorization = *c_.authorization;
     req.bounded = false;
-    auto ex = send(*(*c_.sessions)[0], req, nullptr);
+    auto ex = send(session, req, nullptr);
     if (ex.failure == Exchange::Failure::kNone && ex.status >= 200 && ex.status < 300) return "present";
     if (ex.failure == Exchange::Failure::kNone && ex.status == 404 &&
         is_contract_answer(*c_.contract, ex, 404))

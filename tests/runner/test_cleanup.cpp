@@ -83,7 +83,7 @@ TEST_CASE("without a list, an endpoint that reads back as the contract's 404 is 
   INFO(describe_failures(report));
   CHECK(report.cleanup.clean());
   CHECK(report.cleanup.deleted == 2);
-  CHECK(report.cleanup.verified_by == "get");
+  CHECK(report.cleanup.verified_by == "reading back");
   CHECK(report.exit_code() == 0);
 }
 

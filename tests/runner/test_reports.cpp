@@ -138,7 +138,7 @@ TEST_CASE("the JSON report has the documented shape", "[runner][reports][json]")
         nlohmann::json{
             {"cases", 2}, {"passed", 2}, {"failed", 0}, {"skipped", 0}, {"warnings", 0}, {"retries", 0}});
   CHECK(j["cleanup"]["verified"] == true);
-  CHECK(j["cleanup"]["verified_by"] == "list");
+  CHECK(j["cleanup"]["verified_by"] == "list and reading back");
   CHECK(j["cleanup"]["unverified"].empty());
   CHECK(j["diagnosis"].is_null());
   CHECK(j["assumptions"].contains("error-codes"));

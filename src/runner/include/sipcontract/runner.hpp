@@ -332,7 +332,7 @@ struct LeftoverEndpoint {
 struct CleanupReport {
   bool kept = false;                         ///< --keep: nothing deleted
   bool verified = true;                      ///< every endpoint at risk was seen gone (or listed as left)
-  std::string verified_by;                   ///< "list", "get", "list and get" or "" (nothing to verify)
+  std::string verified_by;                   ///< "list", "reading back", "list and reading back", or "" (nothing to verify)
   std::size_t created = 0;                   ///< endpoints the run knows it created
   std::size_t deleted = 0;                   ///< deleted and verified gone
   std::vector<LeftoverEndpoint> leftovers;   ///< still there after cleanup (or kept), each with why
