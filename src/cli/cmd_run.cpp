@@ -1,14 +1,21 @@
 // `sipcontract run`: the contract-test suite against a target, or against an in-process
 // reference server when no --base-url is given. A thin shell over sipcontract/runner.hpp.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "commands.hpp"
 #include "sipcontract/runner.hpp"
@@ -19,20 +26,41 @@ namespace sipcontract::cli {
 namespace {
 
 // Written by the signal handler, read by the run's workers (lock-free, so async-signal-safe).
-std::atomic<int> g_run_signal{0};
+std::atomic<int> g_run_signal{0};  // the first signal: stop scheduling, clean up, report
+std::atomic<int> g_run_abort{0};   // the second: cut requests and cleanup short, report
+std::atomic<int> g_signal_count{0};
 static_assert(std::atomic<int>::is_always_lock_free);
 
-extern "C" void on_run_signal(int sig) { g_run_signal.store(sig); }
+// The temporary report files being written (see OutputFile), removed by a third signal's exit
+// so that it leaves nothing half-made behind; unlink() is async-signal-safe.
+constexpr std::size_t kMaxTempPath = 4096;
+char g_temp_paths[2][kMaxTempPath] = {};
 
-/// Installs one-shot SIGINT/SIGTERM handlers for the run; a second signal gets the default
-/// action (quit at once). Restores the previous handlers when destroyed.
+extern "C" void on_run_signal(int sig) {
+  const int n = g_signal_count.fetch_add(1) + 1;
+  if (n == 1) {
+    g_run_signal.store(sig);
+  } else if (n == 2) {
+    g_run_abort.store(1);
+  } else {
+    for (auto& path : g_temp_paths)
+      if (path[0]) ::unlink(path);
+    static const char kMessage[] = "\nsipcontract run: interrupted a third time: quitting at once\n";
+    (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    ::_exit(128 + sig);
+  }
+}
+
+/// Installs SIGINT/SIGTERM handlers for the run: the first signal stops scheduling and cleans
+/// up, the second cuts requests in flight and the cleanup short (the reports are still written
+/// whole and list what may be left), a third quits at once. Restores the previous handlers.
 class SignalScope {
  public:
   SignalScope() {
     struct sigaction sa {};
     sa.sa_handler = on_run_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = 0;
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
   }
@@ -68,15 +96,14 @@ struct RunArgs {
   bool insecure = false;
   bool allow_plain_http = false;
   bool keep = false;
+  bool strict = false;
+  std::string ledger;
+  bool no_ledger = false;
   std::string junit;
   std::string report;
 };
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
-}
+std::optional<std::string> env(const char* name) { return env_value(name); }
 
 Selection parse_selection(const RunArgs& a) {
   Selection s;
@@ -101,16 +128,80 @@ Selection parse_selection(const RunArgs& a) {
 
 std::chrono::milliseconds to_ms(double seconds, const char* flag) {
   if (!(seconds > 0) || seconds > 86400)
-    throw ConfigError(std::string(flag) + ": must be between 0 and 86400 seconds");
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0 + 0.5));
+    throw ConfigError(std::string(flag) + ": must be more than 0 and at most 86400 seconds");
+  return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(seconds * 1000.0 + 0.5)));
 }
 
-/// Opens an output file before the run, so a bad path fails fast and not after the work.
-std::unique_ptr<std::ofstream> open_output(const std::string& path, const char* flag) {
+/// A report file written whole or not at all: a temporary file beside it is made before the run
+/// (so a bad path fails fast, before any request), the report goes there, and a rename puts it
+/// in place. A run killed at any moment leaves the previous file (or none), never a cut one.
+class OutputFile {
+ public:
+  OutputFile(std::string path, const char* flag, int slot)
+      : path_(std::move(path)), flag_(flag), slot_(slot) {
+    temp_ = path_ + ".tmp-" + std::to_string(::getpid());
+    if (temp_.size() >= kMaxTempPath) throw ConfigError(flag_ + " " + path_ + ": path too long");
+    const int fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw ConfigError(flag_ + " " + path_ + ": cannot write there: " + std::strerror(errno));
+    ::close(fd);
+    std::memcpy(g_temp_paths[slot_], temp_.c_str(), temp_.size() + 1);
+  }
+  ~OutputFile() {
+    g_temp_paths[slot_][0] = '\0';
+    if (!committed_) ::unlink(temp_.c_str());
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  /// Writes `text` and renames it into place; an error goes to stderr (the run's verdict stands).
+  void commit(const std::string& text) {
+    std::ofstream out(temp_, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out || std::rename(temp_.c_str(), path_.c_str()) != 0) {
+      std::cerr << "sipcontract run: " << flag_ << " " << path_ << ": write failed: " << std::strerror(errno)
+                << '\n';
+      return;
+    }
+    committed_ = true;
+  }
+
+ private:
+  std::string path_;
+  std::string flag_;
+  int slot_;
+  std::string temp_;
+  bool committed_ = false;
+};
+
+std::unique_ptr<OutputFile> open_output(const std::string& path, const char* flag, int slot) {
   if (path.empty()) return nullptr;
-  auto out = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
-  if (!*out) throw ConfigError(std::string(flag) + " " + path + ": cannot open for writing");
-  return out;
+  return std::make_unique<OutputFile>(path, flag, slot);
+}
+
+/// Where a run against a remote target keeps its ledger unless told: the XDG state folder.
+std::filesystem::path default_ledger() {
+  std::filesystem::path base;
+  if (auto state = env("XDG_STATE_HOME"); state && state->front() == '/')
+    base = *state;
+  else if (auto home = env("HOME"); home && home->front() == '/')
+    base = std::filesystem::path(*home) / ".local" / "state";
+  else
+    base = std::filesystem::temp_directory_path();
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  return base / "sipcontract" / "ledgers" /
+         ("run-" + std::string(stamp) + "-" + std::to_string(::getpid()) + ".jsonl");
+}
+
+/// Whether the console gets a progress line rewritten in place: a terminal that can do it.
+bool console_is_terminal() {
+  if (isatty(STDOUT_FILENO) != 1) return false;
+  auto term = env("TERM");
+  return term && *term != "dumb";
 }
 
 int run(const RunArgs& a) {
@@ -125,7 +216,16 @@ int run(const RunArgs& a) {
   auto all = a.cases_dir.empty() ? builtin_cases() : load_cases(a.cases_dir);
   auto selection = parse_selection(a);
   auto cases = select_cases(all, selection);
-  if (cases.empty()) throw ConfigError("no case matches the selection (--case, --tag, --shard); see --list");
+  std::string shard_note;
+  if (cases.empty()) {
+    Selection unsharded = selection;
+    unsharded.shard_index = unsharded.shard_count = 1;
+    // A CI matrix may have more shards than the suite has cases: an empty shard passes.
+    if (selection.shard_count <= 1 || select_cases(all, unsharded).empty())
+      throw ConfigError("no case matches the selection (--case, --tag); see --list");
+    shard_note = "shard " + a.shard + " holds no case (the selection has " +
+                 std::to_string(select_cases(all, unsharded).size()) + "): nothing to run";
+  }
   if (a.list) {
     write_case_list(cases, std::cout);
     return kExitOk;
@@ -135,6 +235,7 @@ int run(const RunArgs& a) {
   opts.jobs = a.jobs;
   opts.skip_unsettled = a.skip_unsettled;
   opts.keep = a.keep;
+  opts.strict = a.strict;
   opts.transport.timeout = to_ms(a.timeout_s, "--timeout");
   opts.transport.max_time = to_ms(a.max_time_s, "--max-time");
   opts.transport.retries = a.retries;
@@ -143,9 +244,10 @@ int run(const RunArgs& a) {
   opts.transport.insecure = a.insecure;
   opts.transport.allow_plain_http = a.allow_plain_http;
   opts.cancel = &g_run_signal;
+  opts.abort = &g_run_abort;
 
-  auto junit = open_output(a.junit, "--junit");
-  auto json = open_output(a.report, "--report");
+  auto junit = open_output(a.junit, "--junit", 0);
+  auto json = open_output(a.report, "--report", 1);
 
   std::unique_ptr<ReferenceServer> server;
   if (a.base_url.empty()) {
@@ -172,21 +274,45 @@ int run(const RunArgs& a) {
     if (a.subscriber.empty()) throw ConfigError("--subscriber UUID is required with --base-url");
     opts.target = {a.base_url, a.subscriber, *project, *token, false};
   }
+  // The ledger: asked for, or by default for a remote target (an in-process server's endpoints
+  // end with the process, so there is nothing a crash could leave).
+  bool default_ledger_path = false;
+  if (!a.ledger.empty()) {
+    opts.ledger = a.ledger;
+  } else if (!a.no_ledger && !server && !a.keep) {
+    opts.ledger = default_ledger();
+    default_ledger_path = true;
+  }
+  if (!opts.ledger.empty() && !cases.empty())
+    std::cout << "ledger: " << opts.ledger.string()
+              << " (if this run is killed: sipcontract cleanup --ledger " << opts.ledger.string() << ")\n";
 
   g_run_signal.store(0);
+  g_run_abort.store(0);
+  g_signal_count.store(0);
   SignalScope signals;
-  ConsoleProgress progress(std::cout, isatty(STDOUT_FILENO) == 1);
+  ConsoleProgress progress(std::cout, console_is_terminal());
+  if (cases.empty()) opts.ledger.clear();
   RunReport report = run_contract_tests(contract, cases, opts, &progress);
+  report.shard_note = shard_note;
   if (server) server->stop();
+  // A ledger nobody asked for goes once it says that nothing is left.
+  if (default_ledger_path && report.cleanup.clean() && !report.interrupted_by) {
+    std::error_code ec;
+    std::filesystem::remove(opts.ledger, ec);
+    report.cleanup.ledger.clear();
+  }
 
   write_summary(report, std::cout);
   if (junit) {
-    write_junit(report, *junit);
-    if (!*junit) std::cerr << "sipcontract run: --junit " << a.junit << ": write failed\n";
+    std::ostringstream text;
+    write_junit(report, text);
+    junit->commit(text.str());
   }
   if (json) {
-    write_json_report(report, *json);
-    if (!*json) std::cerr << "sipcontract run: --report " << a.report << ": write failed\n";
+    std::ostringstream text;
+    write_json_report(report, text);
+    json->commit(text.str());
   }
   return report.exit_code();
 }
@@ -201,6 +327,7 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       "(generated credentials and subscriber); with --base-url against that target, using the credentials "
       "in SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN. Every endpoint the run creates is deleted "
       "before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
+  cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option(
          "--base-url", args->base_url,
          "Target, e.g. https://SPACE.signalwire.com/api/fabric (default: in-process reference server)")
@@ -247,12 +374,21 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       ->check(CLI::PositiveNumber)
       ->type_name("BYTES");
   cmd->add_option("--ca-file", args->ca_file, "PEM CA bundle to verify the target's TLS certificate")
-      ->check(CLI::ExistingFile)
       ->type_name("FILE");
   cmd->add_flag("--insecure", args->insecure, "Do not verify TLS certificates (reported in every output)");
   cmd->add_flag("--allow-plain-http", args->allow_plain_http,
                 "Allow credentials over http:// to a host that is not loopback");
   cmd->add_flag("--keep", args->keep, "Do not delete created endpoints (they are listed)");
+  cmd->add_flag("--strict", args->strict,
+                "A broken assumption (what the suite expects where the contract is silent) fails its case; "
+                "without it, a warning");
+  cmd->add_option(
+         "--ledger", args->ledger,
+         "Append what the run is about to create and has created to FILE, for `sipcontract cleanup "
+         "--ledger FILE` after a crash (default with --base-url: a file under $XDG_STATE_HOME/sipcontract, "
+         "removed when cleanup verifies that nothing is left)")
+      ->type_name("FILE");
+  cmd->add_flag("--no-ledger", args->no_ledger, "Keep no ledger");
   cmd->add_option("--junit", args->junit, "Write a JUnit XML report to FILE")->type_name("FILE");
   cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contract-tests/README.md)")
       ->type_name("FILE");
@@ -260,10 +396,11 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       "Environment: SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN (with --base-url; never taken from the "
       "command "
       "line); SIPCONTRACT_SEND_AS (optional: a number your project owns, for the cases that send send_as).\n"
-      "Exit codes: 0 every case passed; 1 a contract violation, or an endpoint left behind; 2 usage or "
-      "configuration error (bad flag, case file, missing environment variable); 3 the target could not be "
-      "reached (every case failed with a transport error); 130/143 interrupted by SIGINT/SIGTERM (after "
-      "cleanup).");
+      "Exit codes: 0 every case passed (warnings allowed unless --strict) and cleanup verified that nothing "
+      "is left; 1 a contract violation, an endpoint left behind, or a cleanup that could not be verified; 2 "
+      "usage or configuration error (bad flag, case file, missing environment variable, a TLS certificate "
+      "that does not verify, credentials the target refuses); 3 the target could not be reached; 130/143 "
+      "interrupted by SIGINT/SIGTERM (after cleanup; a second signal cuts it short, a third quits at once).");
   cmd->callback([args, &result] {
     try {
       result.exit_code = run(*args);

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <optional>
+#include <string>
 
 namespace sipcontract::cli {
 
@@ -15,8 +18,16 @@ struct CommandResult {
   int exit_code = kExitOk;
 };
 
+/// An environment variable's value; nullopt when it is unset or empty.
+inline std::optional<std::string> env_value(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
 void add_validate_command(CLI::App& app, CommandResult& result);
 void add_serve_command(CLI::App& app, CommandResult& result);
 void add_run_command(CLI::App& app, CommandResult& result);
+void add_cleanup_command(CLI::App& app, CommandResult& result);
 
 }  // namespace sipcontract::cli

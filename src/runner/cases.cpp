@@ -72,12 +72,23 @@ AuthVariant parse_auth(const std::string& s, const Where& where, const std::stri
                           "\" (valid, none, wrong-token, wrong-project, malformed-header)");
 }
 
-int parse_status(const nlohmann::json& v, const Where& where, const std::string& pointer) {
-  if (!v.is_number_integer()) where.fail(pointer, "a status must be an integer, not " + type_name(v));
+/// A status (201) or a class of them ("4xx") into `e`.
+void parse_status(const nlohmann::json& v, const Where& where, const std::string& pointer, Expectation& e) {
+  if (v.is_string()) {
+    const auto& text = v.get_ref<const std::string&>();
+    if (text.size() == 3 && text[0] >= '1' && text[0] <= '5' && (text[1] == 'x' || text[1] == 'X') &&
+        (text[2] == 'x' || text[2] == 'X')) {
+      e.status_classes.push_back(text[0] - '0');
+      return;
+    }
+    where.fail(pointer, "\"" + text + "\" is not a status or a class of them (\"4xx\")");
+  }
+  if (!v.is_number_integer())
+    where.fail(pointer, "a status must be an integer or a class such as \"4xx\", not " + type_name(v));
   auto s = v.get<long long>();
   if (s < 100 || s > 599)
     where.fail(pointer, "status " + std::to_string(s) + " is not an HTTP status (100-599)");
-  return static_cast<int>(s);
+  e.statuses.push_back(static_cast<int>(s));
 }
 
 std::string read_file_limited(const std::filesystem::path& path, std::size_t limit, const std::string& what) {
@@ -94,23 +105,31 @@ std::string read_file_limited(const std::filesystem::path& path, std::size_t lim
   return ss.str();
 }
 
-Expectation parse_expect(const nlohmann::json& v, const Where& where, const std::string& pointer) {
+/// An "expect" object, or (assumption) an "assume" block: the same, with "because" and an
+/// optional status.
+Expectation parse_expect(const nlohmann::json& v, const Where& where, const std::string& pointer,
+                         bool assumption = false) {
   require_object(v, where, pointer);
-  check_keys(v, {"status", "errors"}, where, pointer);
+  if (assumption)
+    check_keys(v, {"status", "errors", "because"}, where, pointer);
+  else
+    check_keys(v, {"status", "errors"}, where, pointer);
   Expectation e;
-  if (!v.contains("status")) where.fail(pointer, "missing \"status\"");
-  const auto& st = v["status"];
-  if (st.is_array()) {
-    if (st.empty()) where.fail(pointer + "/status", "must name at least one status");
-    for (std::size_t i = 0; i < st.size(); ++i)
-      e.statuses.push_back(parse_status(st[i], where, pointer + "/status/" + std::to_string(i)));
-  } else {
-    e.statuses.push_back(parse_status(st, where, pointer + "/status"));
+  if (!v.contains("status") && !assumption) where.fail(pointer, "missing \"status\"");
+  if (v.contains("status")) {
+    const auto& st = v["status"];
+    if (st.is_array()) {
+      if (st.empty()) where.fail(pointer + "/status", "must name at least one status");
+      for (std::size_t i = 0; i < st.size(); ++i)
+        parse_status(st[i], where, pointer + "/status/" + std::to_string(i), e);
+    } else {
+      parse_status(st, where, pointer + "/status", e);
+    }
   }
   if (v.contains("errors")) {
     const auto& errs = v["errors"];
     if (!errs.is_array()) where.fail(pointer + "/errors", "must be an array, not " + type_name(errs));
-    if (std::find(e.statuses.begin(), e.statuses.end(), 422) == e.statuses.end())
+    if (e.has_status() && !e.accepts(422))
       where.fail(pointer + "/errors", "error items are only checked on a 422; add 422 to \"status\"");
     for (std::size_t i = 0; i < errs.size(); ++i) {
       std::string p = pointer + "/errors/" + std::to_string(i);
@@ -173,6 +192,27 @@ Step parse_step(const nlohmann::json& request, const nlohmann::json& expect, con
   return step;
 }
 
+/// "assume": one block or an array of them, each naming the assumption it stands for.
+void parse_assume(const nlohmann::json& v, const Where& where, const std::string& pointer, Step& step) {
+  auto one = [&](const nlohmann::json& block, const std::string& p) {
+    Assumption a;
+    a.expect = parse_expect(block, where, p, true);
+    if (!block.contains("because"))
+      where.fail(p, "an assumption names its id in \"because\" (see the manifest's \"assumptions\")");
+    a.because = require_string(block["because"], where, p + "/because");
+    if (!a.expect.has_status() && a.expect.errors.empty())
+      where.fail(p, "an assumption expects a \"status\", \"errors\" or both");
+    if (!a.expect.errors.empty() && !a.expect.has_status() && !step.expect.accepts(422))
+      where.fail(p + "/errors", "error items are only checked on a 422, which \"expect\" does not allow");
+    step.assume.push_back(std::move(a));
+  };
+  if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i) one(v[i], pointer + "/" + std::to_string(i));
+  } else {
+    one(v, pointer);
+  }
+}
+
 Case parse_case(const nlohmann::json& v, const std::string& source, const std::string& file,
                 const std::filesystem::path& base_dir) {
   Where where{file, ""};
@@ -185,7 +225,8 @@ Case parse_case(const nlohmann::json& v, const std::string& source, const std::s
                "\"" + c.id + "\" is not a case id (letters, digits, '-', '_', '.'; at most 80 characters)");
   where.case_id = c.id;
   c.source = source;
-  check_keys(v, {"id", "description", "tags", "unsettled", "request", "expect", "steps"}, where, "");
+  check_keys(v, {"id", "description", "tags", "unsettled", "request", "expect", "assume", "steps"}, where,
+             "");
   if (v.contains("description")) c.description = require_string(v["description"], where, "/description");
   if (v.contains("tags")) {
     const auto& tags = v["tags"];
@@ -201,23 +242,25 @@ Case parse_case(const nlohmann::json& v, const std::string& source, const std::s
     if (c.unsettled.empty()) where.fail("/unsettled", "say why the expectation is unsettled");
     if (std::find(c.tags.begin(), c.tags.end(), "unsettled") == c.tags.end()) c.tags.push_back("unsettled");
   }
-  bool single = v.contains("request") || v.contains("expect");
+  bool single = v.contains("request") || v.contains("expect") || v.contains("assume");
   if (single && v.contains("steps"))
     where.fail("", "use either \"request\"/\"expect\" or \"steps\", not both");
   if (single) {
     if (!v.contains("request")) where.fail("", "missing \"request\"");
     if (!v.contains("expect")) where.fail("", "missing \"expect\"");
     c.steps.push_back(parse_step(v["request"], v["expect"], where, "", base_dir));
+    if (v.contains("assume")) parse_assume(v["assume"], where, "/assume", c.steps.back());
   } else if (v.contains("steps")) {
     const auto& steps = v["steps"];
     if (!steps.is_array() || steps.empty()) where.fail("/steps", "must be a non-empty array of steps");
     for (std::size_t i = 0; i < steps.size(); ++i) {
       std::string p = "/steps/" + std::to_string(i);
       require_object(steps[i], where, p);
-      check_keys(steps[i], {"request", "expect"}, where, p);
+      check_keys(steps[i], {"request", "expect", "assume"}, where, p);
       if (!steps[i].contains("request")) where.fail(p, "missing \"request\"");
       if (!steps[i].contains("expect")) where.fail(p, "missing \"expect\"");
       c.steps.push_back(parse_step(steps[i]["request"], steps[i]["expect"], where, p, base_dir));
+      if (steps[i].contains("assume")) parse_assume(steps[i]["assume"], where, p + "/assume", c.steps.back());
     }
   } else {
     where.fail("", "a case needs \"request\" and \"expect\", or \"steps\"");
@@ -226,6 +269,47 @@ Case parse_case(const nlohmann::json& v, const std::string& source, const std::s
 }
 
 }  // namespace
+
+bool Expectation::accepts(int status) const {
+  return std::find(statuses.begin(), statuses.end(), status) != statuses.end() ||
+         std::find(status_classes.begin(), status_classes.end(), status / 100) != status_classes.end();
+}
+
+std::string Expectation::status_text() const {
+  std::string out;
+  for (int s : statuses) out += (out.empty() ? "" : " or ") + std::to_string(s);
+  for (int c : status_classes) out += (out.empty() ? "" : " or ") + std::to_string(c) + "xx";
+  return out;
+}
+
+namespace detail {
+
+std::map<std::string, std::string> assumption_table(const Contract& contract) {
+  std::map<std::string, std::string> out;
+  const auto& m = contract.manifest();
+  auto it = m.find("assumptions");
+  if (it == m.end() || !it->is_object()) return out;
+  for (const auto& [id, entry] : it->items()) {
+    if (entry.is_string())
+      out[id] = entry.get<std::string>();
+    else if (entry.is_object() && entry.contains("assumes") && entry["assumes"].is_string())
+      out[id] = entry["assumes"].get<std::string>();
+  }
+  return out;
+}
+
+void check_assumptions(const Case& c, const std::map<std::string, std::string>& table) {
+  for (std::size_t i = 0; i < c.steps.size(); ++i)
+    for (const auto& a : c.steps[i].assume)
+      if (!table.count(a.because)) {
+        std::string known;
+        for (const auto& [id, text] : table) known += (known.empty() ? "" : ", ") + id;
+        throw ConfigError(c.source + ": case \"" + c.id + "\": assume: unknown assumption \"" + a.because +
+                          "\" (the manifest's assumptions: " + (known.empty() ? "none" : known) + ")");
+      }
+}
+
+}  // namespace detail
 
 std::string_view to_string(AuthVariant auth) {
   switch (auth) {

@@ -23,43 +23,37 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
-std::string statuses_text(const std::vector<int>& statuses) {
-  std::vector<std::string> parts;
-  for (int s : statuses) parts.push_back(std::to_string(s));
-  return join(parts, " or ");
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
-/// The media type of a Content-Type value, lowercase, without parameters.
-std::string media_type(std::string_view content_type) {
-  auto semi = content_type.find(';');
-  auto mt = content_type.substr(0, semi);
-  while (!mt.empty() && (mt.back() == ' ' || mt.back() == '\t')) mt.remove_suffix(1);
-  while (!mt.empty() && (mt.front() == ' ' || mt.front() == '\t')) mt.remove_prefix(1);
-  return lower(mt);
-}
-
-/// The first JSON Pointer at which a string (or an object key) contains `needle`.
-std::optional<std::string> find_in_json(const nlohmann::json& v, const std::string& needle,
-                                        const std::string& at) {
+/// Every JSON Pointer (up to `max`) at which a string or an object key contains `needle`; each
+/// string found is masked in place, so that a shorter secret inside it is not reported again.
+void find_in_json(nlohmann::json& v, const std::string& needle, const std::string& at,
+                  std::vector<std::string>& out, std::size_t max) {
+  auto mask = [&](std::string& s) {
+    bool hit = false;
+    for (std::size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + needle.size())) {
+      std::fill(s.begin() + static_cast<std::ptrdiff_t>(p),
+                s.begin() + static_cast<std::ptrdiff_t>(p + needle.size()), '\x01');
+      hit = true;
+    }
+    return hit;
+  };
   if (v.is_string()) {
-    if (v.get_ref<const std::string&>().find(needle) != std::string::npos) return at;
+    if (mask(v.get_ref<std::string&>()) && out.size() < max) out.push_back(at);
   } else if (v.is_array()) {
     for (std::size_t i = 0; i < v.size(); ++i)
-      if (auto p = find_in_json(v[i], needle, at + "/" + std::to_string(i))) return p;
+      find_in_json(v[i], needle, at + "/" + std::to_string(i), out, max);
   } else if (v.is_object()) {
-    for (const auto& [k, val] : v.items()) {
-      std::string child = at + "/" + pointer_escape(k);
-      if (k.find(needle) != std::string::npos) return child;
-      if (auto p = find_in_json(val, needle, child)) return p;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      std::string child = at + "/" + pointer_escape(it.key());
+      if (it.key().find(needle) != std::string::npos && out.size() < max) out.push_back(child);
+      find_in_json(it.value(), needle, child, out, max);
     }
   }
-  return std::nullopt;
 }
 
 std::string json_text(const nlohmann::json& v) {
@@ -102,27 +96,75 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
       std::none_of(ex.headers.begin(), ex.headers.end(),
                    [&](const auto& h) { return in.redactor->contains_secret(h.second); }))
     return;
-  std::vector<const Secret*> secrets;
-  for (const auto* list : {in.secrets, in.case_secrets})
-    if (list)
-      for (const auto& s : *list) secrets.push_back(&s);
-  for (const Secret* secret : secrets) {
-    const Secret& s = *secret;
-    if (s.value.empty()) continue;
-    for (const auto& [name, value] : ex.headers) {
-      if (value.find(s.value) != std::string::npos)
-        out.push_back({"secrets", "", "no secret in the response", "the " + s.label + " in header " + name,
-                       "the response header " + name + " carries the request's " + s.label});
+  // One finding per leaked value, naming every secret that has that value (a password and its
+  // confirmation are usually one value) and every place it sits; longest values first, and each
+  // place found is masked, so that a secret inside another (the base64 credentials inside the
+  // Authorization value) is not reported twice for one leak.
+  struct Leak {
+    const Secret* secret;
+    std::vector<std::string> labels;
+  };
+  std::vector<Leak> leaks;
+  for (const auto* list : {in.secrets, in.case_secrets}) {
+    if (!list) continue;
+    for (const auto& s : *list) {
+      if (s.value.empty()) continue;
+      auto it =
+          std::find_if(leaks.begin(), leaks.end(), [&](const Leak& l) { return l.secret->value == s.value; });
+      if (it == leaks.end()) {
+        leaks.push_back({&s, {s.label}});
+      } else if (std::find(it->labels.begin(), it->labels.end(), s.label) == it->labels.end()) {
+        it->labels.push_back(s.label);
+      }
     }
-    bool in_body = ex.body.find(s.value) != std::string::npos || ex.body.find(s.escaped) != std::string::npos;
+  }
+  std::stable_sort(leaks.begin(), leaks.end(), [](const Leak& a, const Leak& b) {
+    return a.secret->value.size() > b.secret->value.size();
+  });
+  auto what = [](const Leak& l) {
+    std::string text = "the request's " + l.labels[0];
+    if (l.labels.size() > 1) {
+      text += " (the same value as its ";
+      for (std::size_t i = 1; i < l.labels.size(); ++i) text += (i > 1 ? ", " : "") + l.labels[i];
+      text += ")";
+    }
+    return text;
+  };
+  std::vector<std::string> headers;
+  for (const auto& h : ex.headers) headers.push_back(h.second);
+  std::string body = ex.body;
+  std::optional<nlohmann::json> copy;
+  if (doc) copy = *doc;
+  auto mask_all = [](std::string& text, const std::string& needle) {
+    bool hit = false;
+    if (needle.empty()) return hit;
+    for (std::size_t p = text.find(needle); p != std::string::npos;
+         p = text.find(needle, p + needle.size())) {
+      std::fill(text.begin() + static_cast<std::ptrdiff_t>(p),
+                text.begin() + static_cast<std::ptrdiff_t>(p + needle.size()), '\x01');
+      hit = true;
+    }
+    return hit;
+  };
+  for (const Leak& l : leaks) {
+    const Secret& s = *l.secret;
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+      if (mask_all(headers[i], s.value)) {
+        const std::string& name = ex.headers[i].first;
+        out.push_back({"secrets", "", "no secret in the response", what(l) + " in header " + name,
+                       "the response header " + name + " carries " + what(l)});
+      }
+    }
+    const bool in_body = mask_all(body, s.value) | mask_all(body, s.escaped);
     if (!in_body) continue;
-    std::string pointer;
-    if (doc) {
-      if (auto p = find_in_json(*doc, s.value, "")) pointer = *p;
-    }
-    out.push_back({"secrets", pointer, "no secret in the response", "the " + s.label + " in the body",
-                   "the response body carries the request's " + s.label +
-                       (pointer.empty() ? std::string() : " at " + pointer)});
+    std::vector<std::string> pointers;
+    if (copy) find_in_json(*copy, s.value, "", pointers, 8);
+    std::string places;
+    for (std::size_t i = 0; i < pointers.size(); ++i) places += (i ? ", " : "") + pointers[i];
+    out.push_back(
+        {"secrets", pointers.empty() ? "" : pointers.front(), "no secret in the response",
+         what(l) + " in the body",
+         "the response body carries " + what(l) + (places.empty() ? std::string() : " at " + places)});
   }
 }
 
@@ -131,6 +173,7 @@ void check_echo(const CheckInput& in, const nlohmann::json& doc, std::vector<Che
   for (const auto& rule : in.contract->echo_rules()) {
     const nlohmann::json* want = nullptr;  // no copy: texts are made only for a failure
     const char* why = nullptr;
+    const std::string* assumed = nullptr;  // the default is an assumption, not the contract's
     if (auto sent = body.find(rule.field); sent != body.end()) {
       want = &*sent;
       why = "sent";
@@ -139,23 +182,44 @@ void check_echo(const CheckInput& in, const nlohmann::json& doc, std::vector<Che
     } else if (rule.default_value && (rule.unless_sent.empty() || !body.contains(rule.unless_sent))) {
       want = &*rule.default_value;
       why = "not sent, so the default";
+      if (!rule.default_assumption.empty()) assumed = &rule.default_assumption;
     } else {
       continue;
     }
+    CheckFailure f;
     auto got = doc.find(rule.field);
     if (got == doc.end()) {
-      out.push_back({"echo", "/" + pointer_escape(rule.field), json_text(*want), "(absent)",
-                     "the 201 does not report " + rule.field + " (" + why + " " + json_text(*want) + ")"});
+      f = {"echo", "/" + pointer_escape(rule.field), json_text(*want), "(absent)",
+           "the 201 does not report " + rule.field + " (" + why + " " + json_text(*want) + ")"};
     } else if (*got != *want) {
       auto shown_got = shown(json_text(*got), in.redactor);
-      out.push_back({"echo", "/" + pointer_escape(rule.field), json_text(*want), shown_got,
-                     rule.field + ": " + why + " " + json_text(*want) + ", the 201 reports " + shown_got});
+      f = {"echo", "/" + pointer_escape(rule.field), json_text(*want), shown_got,
+           rule.field + ": " + why + " " + json_text(*want) + ", the 201 reports " + shown_got};
+    } else {
+      continue;
     }
+    if (assumed) {
+      f.severity = Severity::kWarning;
+      f.assumption = *assumed;
+      f.message += " (assumed: " + *assumed + ")";
+    }
+    out.push_back(std::move(f));
   }
 }
 
-void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vector<CheckFailure>& out) {
-  const auto& expected = in.step->expect.errors;
+/// An error item's attribute names `expected` when it is that name, or a part of it written as
+/// "codecs[1]", "codecs.1" or "codecs/1" (the contract does not say how a list item is named).
+bool attribute_names(std::string_view actual, std::string_view expected) {
+  if (actual == expected) return true;
+  return actual.size() > expected.size() && actual.substr(0, expected.size()) == expected &&
+         (actual[expected.size()] == '[' || actual[expected.size()] == '.' || actual[expected.size()] == '/');
+}
+
+/// Each expected error item must be matched by an item of the 422's errors[]; a miss is a failure,
+/// or a warning naming `assumption` when the items are assumed rather than stated.
+void check_attributes(const CheckInput& in, const nlohmann::json& doc,
+                      const std::vector<ExpectedError>& expected, const std::string& assumption,
+                      std::vector<CheckFailure>& out) {
   const nlohmann::json* items = nullptr;
   if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) items = &doc["errors"];
   auto attr_of = [](const nlohmann::json& item) -> std::optional<std::string> {
@@ -191,7 +255,8 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vect
     auto attr_ok = [&](const nlohmann::json& item) {
       if (e.attributes.empty()) return true;
       auto a = attr_of(item);
-      return a && std::find(e.attributes.begin(), e.attributes.end(), *a) != e.attributes.end();
+      return a && std::any_of(e.attributes.begin(), e.attributes.end(),
+                              [&](const std::string& want) { return attribute_names(*a, want); });
     };
     auto code_ok = [&](const nlohmann::json& item) { return !e.code || code_of(item) == e.code; };
     if (items &&
@@ -214,12 +279,26 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc, std::vect
       pointed.insert(*idx);
       pointer = "/errors/" + std::to_string(*idx) + "/" + field;
     }
-    out.push_back({"attribute", pointer, expected_error_text(e), actual(),
-                   "the 422 does not name " + expected_error_text(e)});
+    CheckFailure f{"attribute", pointer, expected_error_text(e), actual(),
+                   "the 422 does not name " + expected_error_text(e)};
+    if (!assumption.empty()) {
+      f.severity = Severity::kWarning;
+      f.assumption = assumption;
+      f.message += " (assumed: " + assumption + ")";
+    }
+    out.push_back(std::move(f));
   }
 }
 
 }  // namespace
+
+std::string media_type(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  auto mt = content_type.substr(0, semi);
+  while (!mt.empty() && (mt.back() == ' ' || mt.back() == '\t')) mt.remove_suffix(1);
+  while (!mt.empty() && (mt.front() == ' ' || mt.front() == '\t')) mt.remove_prefix(1);
+  return lower(mt);
+}
 
 std::map<int, std::string> response_content_types(const Contract& contract) {
   std::map<int, std::string> out;
@@ -238,7 +317,11 @@ std::map<int, std::string> response_content_types(const Contract& contract) {
 }
 
 bool needs_document(const Step& step, int status) {
-  return (status >= 200 && status < 300) || (status == 422 && !step.expect.errors.empty());
+  if (status >= 200 && status < 300) return true;
+  if (status != 422) return false;
+  if (!step.expect.errors.empty()) return true;
+  return std::any_of(step.assume.begin(), step.assume.end(),
+                     [](const Assumption& a) { return !a.expect.errors.empty(); });
 }
 
 std::optional<Parsed> parse_body(const Exchange& ex, std::size_t max_bytes, std::size_t max_depth) {
@@ -269,8 +352,7 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
   }
   const auto& expect = in.step->expect;
   const int status = ex.status;
-  const bool expected_status =
-      std::find(expect.statuses.begin(), expect.statuses.end(), status) != expect.statuses.end();
+  const bool expected_status = expect.accepts(status);
 
   if (max_ms > 0 && ex.elapsed_ms > max_ms)
     out.push_back({"max-time", "", "within " + std::to_string(in.max_time.count()) + " ms",
@@ -278,14 +360,27 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
                    "the response took longer than --max-time"});
   if (status >= 300 && status < 400) {
     auto location = ex.header("Location");
-    out.push_back({"redirect", "", statuses_text(expect.statuses), std::to_string(status),
+    out.push_back({"redirect", "", expect.status_text(), std::to_string(status),
                    "the server redirected" +
                        (location.empty() ? std::string() : " to " + shown(location, in.redactor)) +
                        "; not followed, so the credentials stay with the target"});
   }
-  if (!expected_status)
-    out.push_back({"status", "", statuses_text(expect.statuses), std::to_string(status),
-                   "expected " + statuses_text(expect.statuses) + ", got " + std::to_string(status)});
+  if (!expected_status) {
+    out.push_back({"status", "", expect.status_text(), std::to_string(status),
+                   "expected " + expect.status_text() + ", got " + std::to_string(status)});
+  } else {
+    // Within what the contract allows, the status this suite assumes: a miss is a warning.
+    for (const auto& a : in.step->assume) {
+      if (!a.expect.has_status() || a.expect.accepts(status)) continue;
+      CheckFailure f{"status", "", a.expect.status_text(), std::to_string(status),
+                     "assumed " + a.expect.status_text() + ", got " + std::to_string(status) +
+                         ", which the contract allows (" + expect.status_text() + "; assumed: " + a.because +
+                         ")"};
+      f.severity = Severity::kWarning;
+      f.assumption = a.because;
+      out.push_back(std::move(f));
+    }
+  }
   const Schema* schema = in.contract->response_schema(status);
   if (!schema && !expected_status) {
     std::vector<std::string> documented;
@@ -305,7 +400,9 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
 
   check_secrets(in, ex, doc, out);
 
-  if (!ex.body.empty()) {
+  // The media type is checked for the statuses the contract documents; for another one (a 415
+  // a conforming server may send where the contract is silent) it has nothing to say.
+  if (!ex.body.empty() && schema) {
     std::string want = "application/json";
     if (in.content_types) {
       if (auto it = in.content_types->find(status); it != in.content_types->end()) want = it->second;
@@ -350,7 +447,11 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
   }
   if (status == 201 && in.step->body && in.step->body->is_object() && doc->is_object())
     check_echo(in, *doc, out);
-  if (status == 422 && !expect.errors.empty()) check_attributes(in, *doc, out);
+  if (status == 422) {
+    if (!expect.errors.empty()) check_attributes(in, *doc, expect.errors, "", out);
+    for (const auto& a : in.step->assume)
+      if (!a.expect.errors.empty()) check_attributes(in, *doc, a.expect.errors, a.because, out);
+  }
   return out;
 }
 
@@ -392,17 +493,32 @@ std::vector<CheckFailure> check_state(const CheckInput& in, const Exchange& ex,
     }
   }
   if (!same_bytes && created.is_object() && doc->is_object()) {
+    // The fields the read-back's schema documents must agree with the 201; an undocumented one
+    // (a server's own extra, which the contract neither asks for nor forbids) is only a note.
+    std::set<std::string> documented;
+    if (!schema_name.empty()) {
+      auto names = in.contract->documented_properties(schema_name);
+      documented.insert(names.begin(), names.end());
+    }
     for (const auto& [key, value] : created.items()) {
       std::string pointer = "/" + pointer_escape(key);
+      CheckFailure f;
       if (!doc->contains(key)) {
-        out.push_back({"state", pointer, shown(json_text(value), in.redactor), "(absent)",
-                       "reading back the endpoint does not report " + key + ", which the 201 reported"});
+        f = {"state", pointer, shown(json_text(value), in.redactor), "(absent)",
+             "reading back the endpoint does not report " + key + ", which the 201 reported"};
       } else if ((*doc)[key] != value) {
         auto got = shown(json_text((*doc)[key]), in.redactor);
-        out.push_back({"state", pointer, shown(json_text(value), in.redactor), got,
-                       key + ": the 201 reported " + shown(json_text(value), in.redactor) +
-                           ", reading the endpoint back gives " + got});
+        f = {"state", pointer, shown(json_text(value), in.redactor), got,
+             key + ": the 201 reported " + shown(json_text(value), in.redactor) +
+                 ", reading the endpoint back gives " + got};
+      } else {
+        continue;
       }
+      if (!schema_name.empty() && !documented.count(key)) {
+        f.severity = Severity::kNote;
+        f.message += " (an undocumented field: not compared)";
+      }
+      out.push_back(std::move(f));
     }
   }
   return out;
@@ -432,7 +548,8 @@ std::vector<Secret> body_secrets(const Step& step, const Contract& contract) {
 }
 
 std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVariant auth, const Step& step,
-                      const Contract& contract, const TransportOptions& transport) {
+                      const Contract& contract, const TransportOptions& transport,
+                      const SecretExpression& secret) {
   std::string out = "curl -sS -i -X " + request.method + " " + shell_quote(url.origin() + request.path);
   switch (auth) {
     case AuthVariant::kValid:
@@ -450,26 +567,33 @@ std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVa
       out += " -H " + shell_quote("Authorization: " + std::string(kMalformedAuthorization));
       break;
   }
-  bool replaced = false;
   if (request.body) {
     out += " -H " + shell_quote("Content-Type: " + request.content_type);
-    std::string body = *request.body;
     if (step.body && step.body->is_object()) {
+      // Each secret value becomes a marker no JSON text holds ("\u0001N\u0001" once written),
+      // the body is quoted for the shell, then each marker becomes '"<expression>"': the shell
+      // puts the variable's value there, and the line shows no secret.
       nlohmann::json copy = *step.body;
+      std::vector<std::string> expressions;
       for (const auto& field : contract.secret_fields()) {
-        if (copy.contains(field)) {
-          copy[field] = std::string(Redactor::kMask);
-          replaced = true;
-        }
+        auto it = copy.find(field);
+        if (it == copy.end() || !it->is_string()) continue;
+        expressions.push_back(secret(field, it->get<std::string>()));
+        *it = "\x01" + std::to_string(expressions.size() - 1) + "\x01";
       }
-      body = json_text(copy);
+      std::string quoted = shell_quote(json_text(copy));
+      for (std::size_t i = 0; i < expressions.size(); ++i) {
+        const std::string marker = "\\u0001" + std::to_string(i) + "\\u0001";
+        if (auto at = quoted.find(marker); at != std::string::npos)
+          quoted.replace(at, marker.size(), "'\"" + expressions[i] + "\"'");
+      }
+      out += " --data-binary " + quoted;
+    } else {
+      out += " --data-binary " + shell_quote(*request.body);
     }
-    out += " --data-binary " + shell_quote(body);
   }
   if (transport.insecure) out += " --insecure";
   if (!transport.ca_file.empty()) out += " --cacert " + shell_quote(transport.ca_file);
-  if (replaced)
-    out += "  # password fields replaced by \"<redacted>\": put real values back to reproduce exactly";
   return out;
 }
 

@@ -3,14 +3,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -67,8 +72,10 @@ struct Exchange {
     kCanceled,   ///< the run was interrupted while waiting to retry
   };
   Failure failure = Failure::kNone;
-  std::string failure_detail;  ///< one line naming what failed (no secret)
-  bool nothing_sent = false;   ///< the failure happened before the request reached the server
+  std::string failure_detail;      ///< one line naming what failed (no secret)
+  bool nothing_sent = false;       ///< the failure happened before the request reached the server
+  bool tls_problem = false;        ///< the TLS handshake or the certificate check failed
+  std::string tls_problem_advice;  ///< what to do about it (--ca-file, the host name in --base-url)
   int status = -1;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
@@ -98,8 +105,9 @@ using SessionPtr = std::unique_ptr<HttpSession, SessionDeleter>;
 
 /// Enforces the hard deadline of every request of the sessions that share it (one thread).
 class Watchdog;
-/// A watchdog for make_session; its thread starts with the first session.
-std::shared_ptr<Watchdog> make_watchdog();
+/// A watchdog for make_session; its thread starts with the first session. When `abort` becomes
+/// non-zero (a second signal), it cuts every request in flight, which then ends as kCanceled.
+std::shared_ptr<Watchdog> make_watchdog(const std::atomic<int>* abort = nullptr);
 
 /// One keep-alive HTTP client (one per worker thread; a client serialises its requests).
 /// Sessions of one run share `watchdog` (null: the session gets its own).
@@ -164,10 +172,26 @@ std::string created_id(const Exchange& exchange, const std::optional<Parsed>& pa
 /// The secrets a step carries in its body: the values of the contract's secret fields.
 std::vector<Secret> body_secrets(const Step& step, const Contract& contract);
 
-/// A curl command that reproduces `request`; credentials become environment variables and
-/// secret body fields "<redacted>".
+/// The shell text (inside double quotes) that stands for a secret body value in a curl line:
+/// (field, value) -> e.g. "${SC_PASSWORD}". Never the value itself.
+using SecretExpression = std::function<std::string(const std::string& field, const std::string& value)>;
+
+/// A curl command that reproduces `request`: credentials are the SIGNALWIRE_* environment
+/// variables, and the value of each secret body field is `secret(field, value)`, so the line
+/// runs as is once those variables are set, and shows no secret.
 std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVariant auth, const Step& step,
-                      const Contract& contract, const TransportOptions& transport);
+                      const Contract& contract, const TransportOptions& transport,
+                      const SecretExpression& secret);
+
+/// Why `path` is not a usable PEM CA bundle (unreadable, or no certificate in it); nullopt if it is.
+std::optional<std::string> ca_file_problem(const std::string& path);
+
+/// The manifest's "assumptions" table: id -> what is assumed and why.
+std::map<std::string, std::string> assumption_table(const Contract& contract);
+
+/// Throws ConfigError naming the case when one of its "assume" blocks names an assumption the
+/// table does not hold (a typo must not turn a check into nothing).
+void check_assumptions(const Case& c, const std::map<std::string, std::string>& table);
 
 /// The Authorization header value an auth variant sends (nullopt for kNone).
 std::optional<std::string> authorization_for(AuthVariant auth, const Target& target);
@@ -185,5 +209,114 @@ std::string utc_now_iso8601();
 
 /// The case-file text of every built-in case file (generated from contract-tests/cases).
 const std::vector<std::pair<std::string_view, std::string_view>>& embedded_cases();
+
+/// The media type of a Content-Type value, lowercase, without parameters or spaces.
+std::string media_type(std::string_view content_type);
+
+/// The run's worker threads, started once and used for every phase (the cases, then each round
+/// of cleanup): a phase hands its function to the first n workers and waits for them. Workers
+/// sleep on a condition variable between phases only; within a phase they take work from an
+/// atomic counter and never wait on each other.
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t size);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  /// Runs fn(w) on workers 0..n-1 (n is capped at size()) and returns when all have returned.
+  void run(std::size_t n, const std::function<void(std::size_t)>& fn);
+  std::size_t size() const { return threads_.size(); }
+
+ private:
+  void loop(std::size_t w);
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable start_;
+  std::condition_variable done_;
+  const std::function<void(std::size_t)>* fn_ = nullptr;
+  std::uint64_t generation_ = 0;
+  std::size_t active_ = 0;
+  std::size_t running_ = 0;
+  bool quit_ = false;
+};
+
+/// What the manifest says about the operation and its siblings, as the runner uses them.
+struct Operation {
+  std::string id;
+  std::string method = "POST";
+  std::string path;
+  std::string delete_path;  ///< "" when the manifest names no delete sibling
+  std::string list_path;    ///< "" when the manifest names no list sibling
+  std::string get_path;     ///< "" when the manifest names no get sibling
+  std::string get_schema;   ///< the get sibling's body schema ("" = none named)
+  int get_status = 200;
+  /// The request field that names what a create makes (the run id is put in it, so the cleanup
+  /// sweep can find what a lost answer created): the manifest's resource.name_field.
+  std::string name_field = "username";
+};
+/// Reads the operation and its siblings from the contract's manifest; ConfigError when it has no path.
+Operation read_operation(const Contract& contract);
+
+/// True for the contract's answer `status` to the operation: that status, the media type the
+/// manifest declares for it, and a body valid against its schema. A gateway's or proxy's own
+/// answer with the same status (another media type or shape) is not the contract's.
+bool is_contract_answer(const Contract& contract, const Exchange& exchange, int status);
+
+/// Appends what a run is about to create and has created to a file of JSON lines, so that
+/// `sipcontract cleanup --ledger FILE` can find what a killed run left. Each record is written
+/// with one write(2) before the request it announces is sent, so a kill -9 loses nothing already
+/// announced. Thread-safe. Holds no secret: usernames, ids and subscribers only.
+class LedgerWriter {
+ public:
+  /// Creates (or appends to) `path` and writes the run's header (`resume`: a cleanup's mark
+  /// instead, after the records of the run it cleans up); throws ConfigError when it cannot.
+  LedgerWriter(const std::filesystem::path& path, const std::string& run_id, const std::string& base_url,
+               const std::string& operation_id, bool resume = false);
+  ~LedgerWriter();
+  LedgerWriter(const LedgerWriter&) = delete;
+  LedgerWriter& operator=(const LedgerWriter&) = delete;
+  void sending(const std::string& subscriber, const std::string& username, const std::string& case_id);
+  void created(const std::string& subscriber, const std::string& id, const std::string& username);
+  void gone(const std::string& subscriber, const std::string& id);
+  /// The run's cleanup verified that nothing is left.
+  void complete();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  void append(const nlohmann::json& record);
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::mutex mutex_;
+};
+
+/// What cleanup must undo: what a run created (id known), what it sent without knowing the
+/// outcome (username only), and the subscribers creates went to, each with whether a create there
+/// may have succeeded (any answer but a complete 4xx).
+struct CleanupPlan {
+  std::vector<LeftoverEndpoint> entries;    ///< subscriber, id (may be ""), username (may be "")
+  std::map<std::string, bool> subscribers;  ///< subscriber -> at risk
+  std::string run_id;                       ///< the sweep deletes listed endpoints whose name carries it
+};
+
+/// What cleanup works with: the run's clients and workers, and how to reach the siblings.
+struct CleanupContext {
+  const Contract* contract = nullptr;
+  const Operation* operation = nullptr;
+  const BaseUrl* url = nullptr;
+  std::vector<SessionPtr>* sessions = nullptr;  ///< one per worker of `pool`
+  WorkerPool* pool = nullptr;
+  const std::optional<std::string>* authorization = nullptr;  ///< the valid credentials' header
+  ParseLimits limits;
+  const std::atomic<int>* abort = nullptr;  ///< set: stop sending, report what may be left
+  LedgerWriter* ledger = nullptr;           ///< records what is verified gone (may be null)
+  Progress* progress = nullptr;
+};
+
+/// Deletes everything in `plan` (unless `keep`), sweeps each subscriber's list for the run's
+/// endpoints, and verifies: an endpoint counts as deleted only when a complete list no longer
+/// shows it or it reads back as the contract's 404; whatever cannot be verified is reported as
+/// unverified, never as gone.
+CleanupReport clean_up(const CleanupContext& context, const CleanupPlan& plan, bool keep);
 
 }  // namespace sipcontract::detail

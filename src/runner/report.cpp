@@ -4,8 +4,10 @@
 #include <csignal>
 #include <cstring>
 #include <iomanip>
+#include <map>
 #include <ostream>
 #include <pugixml.hpp>
+#include <set>
 #include <sstream>
 
 #include "internal.hpp"
@@ -46,6 +48,18 @@ std::string signal_name(int sig) {
 }
 
 std::string pointer_text(const std::string& pointer) { return pointer.empty() ? "(root)" : pointer; }
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    out.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return out;
+}
 
 std::string checks_of(const CaseResult& c) {
   std::string out;
@@ -88,17 +102,104 @@ std::string failure_detail(const CheckFailure& f) {
   return out;
 }
 
+/// One line for a warning or a note: "[check] pointer: message".
+std::string finding_line(const CheckFailure& f) {
+  return "[" + f.check + "] " + pointer_text(f.pointer) + ": " + f.message;
+}
+
+/// The response of a step as a person reads it: status, type, size, then the body's start.
+std::string response_text(const ResponseExcerpt& r, const std::string& indent) {
+  if (!r.present()) return "";
+  std::string out =
+      indent + "response: " + std::to_string(r.status) + " " +
+      (r.content_type.empty() ? "(no Content-Type)" : r.content_type) + ", " +
+      plural(r.body_bytes, "byte", "bytes") +
+      (r.body_bytes > r.body.size() ? " (first " + std::to_string(r.body.size()) + " shown)" : "") + "\n";
+  if (!r.body.empty()) {
+    std::string body = r.body;
+    // One block, indented: a pretty-printed body keeps its lines.
+    std::string shown;
+    for (char c : body) {
+      shown += c;
+      if (c == '\n') shown += indent + "  ";
+    }
+    out += indent + "  " + shown + "\n";
+  }
+  return out;
+}
+
+/// The failures of a case whose only failures are transport ones, as one text (to group cases
+/// that failed the same way); "" otherwise.
+std::string transport_signature(const CaseResult& c) {
+  std::string out;
+  for (const auto& f : c.failures()) {
+    if (f.check != "transport") return "";
+    out += f.message + "\n";
+  }
+  return out;
+}
+
+std::string tally_text(const RunReport& report) {
+  std::string out;
+  for (const auto& t : report.tally()) {
+    std::vector<std::string> parts;
+    if (t.failures) parts.push_back(plural(t.failures, "failure", "failures"));
+    if (t.warnings) parts.push_back(plural(t.warnings, "warning", "warnings"));
+    if (t.notes) parts.push_back(plural(t.notes, "note", "notes"));
+    std::string joined;
+    for (std::size_t i = 0; i < parts.size(); ++i) joined += (i ? ", " : "") + parts[i];
+    out += "  " + t.check + ": " + joined + "\n";
+  }
+  return out;
+}
+
+std::string leftover_text(const LeftoverEndpoint& l) {
+  return "subscriber " + l.subscriber + (l.id.empty() ? " endpoint (id unknown)" : " endpoint " + l.id) +
+         (l.username.empty() ? "" : " username " + l.username);
+}
+
+/// The cleanup part of a summary: what was created, deleted and verified, and what may be left.
+std::string cleanup_text(const CleanupReport& cl) {
+  std::ostringstream s;
+  if (cl.kept) {
+    s << "Cleanup: --keep: " << plural(cl.leftovers.size(), "endpoint", "endpoints") << " kept\n";
+  } else if (cl.clean()) {
+    s << "Cleanup: " << cl.created << " created, " << cl.deleted << " deleted"
+      << (cl.verified_by.empty() ? "" : ", verified by " + cl.verified_by) << ": nothing left behind\n";
+  } else {
+    s << "Cleanup: " << cl.created << " created, " << cl.deleted << " deleted and verified gone, "
+      << cl.leftovers.size() << " LEFT BEHIND";
+    if (!cl.unverified.empty()) s << ", " << cl.unverified.size() << " UNVERIFIED (may still be there)";
+    s << '\n';
+  }
+  for (const auto& l : cl.leftovers)
+    s << (cl.kept ? "  kept: " : "  LEFT BEHIND: ") << leftover_text(l) << (cl.kept ? "" : ": " + l.reason)
+      << '\n';
+  for (const auto& l : cl.unverified) s << "  UNVERIFIED: " << leftover_text(l) << ": " << l.reason << '\n';
+  for (const auto& n : cl.notes) s << "  note: " << n << '\n';
+  if (!cl.ledger.empty() && !cl.clean() && !cl.kept)
+    s << "  ledger: " << cl.ledger << " (`sipcontract cleanup --ledger " << cl.ledger
+      << "` deletes and verifies what is left)\n";
+  return s.str();
+}
+
 }  // namespace
 
 void ConsoleProgress::on_start(const RunReport& header, std::size_t total) {
   out_ << "sipcontract run " << header.run_id << ": " << plural(total, "case", "cases") << " against "
        << header.base_url << (header.in_process ? " (in-process reference server)" : "") << '\n';
   if (header.insecure) out_ << "WARNING: TLS certificate verification is OFF (--insecure)\n";
+  if (header.strict) out_ << "--strict: a broken assumption fails its case\n";
+  if (header.diagnosis)
+    out_ << "NOT RUN: " << header.diagnosis.problem << "\n  " << header.diagnosis.detail << "\n  "
+         << header.diagnosis.advice << '\n';
   out_.flush();
 }
 
 void ConsoleProgress::on_case(const CaseResult& r, std::size_t done, std::size_t total) {
   (r.outcome == Outcome::kPassed ? passed_ : r.outcome == Outcome::kFailed ? failed_ : skipped_)++;
+  const std::size_t warnings = r.count(Severity::kWarning);
+  warnings_ += warnings;
   std::ostringstream line;
   const int width = static_cast<int>(std::to_string(total).size());
   line << '[' << std::setw(width) << done << '/' << total << "] ";
@@ -113,6 +214,7 @@ void ConsoleProgress::on_case(const CaseResult& r, std::size_t done, std::size_t
       line << "SKIP " << r.id << "  (" << r.skip_reason << ")";
       break;
   }
+  if (warnings) line << "  " << plural(warnings, "warning", "warnings");
   if (r.outcome != Outcome::kSkipped)
     line << "  " << static_cast<long long>(std::llround(r.duration_ms)) << " ms";
   if (auto n = r.retries()) line << "  " << plural(n, "retry", "retries");
@@ -124,6 +226,7 @@ void ConsoleProgress::on_case(const CaseResult& r, std::size_t done, std::size_t
     if (r.outcome == Outcome::kFailed) out_ << line.str() << '\n';
     out_ << '[' << done << '/' << total << "] " << passed_ << " passed, " << failed_ << " failed";
     if (skipped_) out_ << ", " << skipped_ << " skipped";
+    if (warnings_) out_ << ", " << plural(warnings_, "warning", "warnings");
     if (done == total) out_ << '\n';
   }
   out_.flush();
@@ -131,8 +234,8 @@ void ConsoleProgress::on_case(const CaseResult& r, std::size_t done, std::size_t
 
 void ConsoleProgress::on_interrupt(int signal) {
   out_ << (tty_ ? "\r\033[K" : "") << "interrupted (" << signal_name(signal)
-       << "): no new cases; finishing requests in flight, then cleaning up (interrupt again to quit at once, "
-          "leaving what was created)\n";
+       << "): no new cases; finishing requests in flight, then cleaning up (interrupt again to cut "
+          "requests and cleanup short and report what may be left; a third time quits at once)\n";
   out_.flush();
 }
 
@@ -144,15 +247,28 @@ void ConsoleProgress::on_cleanup(std::size_t count) {
 
 void write_summary(const RunReport& report, std::ostream& out) {
   std::ostringstream s;
+  const std::size_t warnings = report.warnings();
   s << "\nSummary: " << plural(report.cases.size(), "case", "cases") << ": " << report.passed() << " passed, "
     << report.failed() << " failed, " << report.skipped() << " skipped; "
-    << plural(report.retries(), "retry", "retries") << "; " << seconds(report.duration_ms) << '\n';
+    << plural(warnings, "warning", "warnings")
+    << (warnings && !report.strict
+            ? " (assumptions where the contract is silent: not failures without --strict)"
+            : "")
+    << "; " << plural(report.retries(), "retry", "retries") << "; " << seconds(report.duration_ms) << '\n';
   s << "Target: " << report.base_url << (report.in_process ? " (in-process reference server)" : "")
     << ", subscriber " << report.subscriber << ", run id " << report.run_id << '\n';
+  if (!report.shard_note.empty()) s << report.shard_note << '\n';
   if (report.insecure) s << "WARNING: TLS certificate verification was OFF (--insecure)\n";
+  if (report.diagnosis) {
+    s << "\nNOT RUN: " << report.diagnosis.problem << "\n  seen:   " << report.diagnosis.detail
+      << "\n  advice: " << report.diagnosis.advice << "\n  (one request told; the " << report.cases.size()
+      << " cases were not sent)\n";
+  }
   if (report.interrupted_by)
-    s << "Interrupted by " << signal_name(report.interrupted_by) << ": " << report.skipped()
-      << " cases not run or not finished\n";
+    s << "Interrupted by " << signal_name(report.interrupted_by)
+      << (report.aborted ? " twice: requests in flight and the cleanup were cut short" : "") << ": "
+      << report.skipped() << " cases not run or not finished\n";
+  if (auto tally = tally_text(report); !tally.empty()) s << "\nChecks:\n" << tally;
 
   bool any_retry = false;
   for (const auto& c : report.cases) {
@@ -166,40 +282,80 @@ void write_summary(const RunReport& report, std::ostream& out) {
   }
 
   if (report.failed() > 0) s << "\nFailures:\n";
+  std::map<std::string, std::string> transport_seen;  // signature -> the first case that had it
   for (const auto& c : report.cases) {
     if (c.outcome != Outcome::kFailed) continue;
+    if (auto sig = transport_signature(c); !sig.empty()) {
+      auto [it, first] = transport_seen.emplace(sig, c.id);
+      if (!first) {
+        s << "  " << c.id << ": the same transport failure as " << it->second << '\n';
+        continue;
+      }
+    }
     s << "  " << c.id << (c.unsettled.empty() ? "" : "  (unsettled: " + c.unsettled + ")") << '\n';
     for (const auto& st : c.steps) {
-      if (st.failures.empty()) continue;
+      if (st.count(Severity::kFailure) == 0) continue;
       s << "    step " << st.index + 1 << " of " << c.steps.size() << ": " << st.method << ' ' << st.url
         << " (auth " << st.auth << ") -> "
         << (st.status < 0 ? std::string("no response") : std::to_string(st.status)) << '\n';
-      for (const auto& f : st.failures) s << "    " << failure_detail(f) << '\n';
-      if (!st.curl.empty()) s << "    reproduce: " << st.curl << '\n';
+      for (const auto& f : st.failures)
+        if (f.severity == Severity::kFailure) s << "    " << failure_detail(f) << '\n';
+      s << response_text(st.response, "    ");
+    }
+    if (!c.reproduce.empty()) {
+      s << "    reproduce:\n";
+      for (const auto& line : split(c.reproduce)) s << "      " << line << '\n';
     }
   }
-
-  const auto& cl = report.cleanup;
-  s << '\n';
-  if (cl.kept) {
-    s << "Cleanup: --keep: " << plural(cl.leftovers.size(), "endpoint", "endpoints") << " kept\n";
-  } else {
-    s << "Cleanup: " << cl.created << " created, " << cl.deleted << " deleted, " << cl.leftovers.size()
-      << " left behind\n";
+  if (!report.reproduce_exports.empty() && report.failed() > 0) {
+    s << "\nThe reproduction lines read the credentials from SIGNALWIRE_PROJECT_ID and "
+         "SIGNALWIRE_API_TOKEN,\n"
+         "and stand-ins for the run's secret values (never shown) from:\n";
+    for (const auto& line : report.reproduce_exports) s << "  " << line << '\n';
   }
-  for (const auto& l : cl.leftovers)
-    s << (cl.kept ? "  kept: " : "  LEFT BEHIND: ") << "subscriber " << l.subscriber << " endpoint " << l.id
-      << (cl.kept ? "" : ": " + l.reason) << '\n';
-  for (const auto& n : cl.notes) s << "  note: " << n << '\n';
+
+  if (warnings > 0) {
+    s << "\nWarnings (assumptions: the contract does not state these"
+      << (report.strict ? "; --strict makes them failures" : "") << "):\n";
+    std::set<std::string> used;
+    for (const auto& c : report.cases)
+      for (const auto& st : c.steps)
+        for (const auto& f : st.failures)
+          if (f.severity == Severity::kWarning) {
+            s << "  " << c.id << " step " << st.index + 1 << ": " << finding_line(f) << '\n';
+            used.insert(f.assumption);
+          }
+    for (const auto& id : used)
+      if (auto it = report.assumptions.find(id); it != report.assumptions.end())
+        s << "  assumption " << id << ": " << it->second << '\n';
+  }
+  bool any_note = false;
+  for (const auto& c : report.cases)
+    for (const auto& st : c.steps)
+      for (const auto& f : st.failures)
+        if (f.severity == Severity::kNote) {
+          if (!any_note) s << "\nNotes:\n";
+          any_note = true;
+          s << "  " << c.id << " step " << st.index + 1 << ": " << finding_line(f) << '\n';
+        }
+
+  s << '\n' << cleanup_text(report.cleanup);
 
   int code = report.exit_code();
   s << "Result: "
     << (code == 0   ? "PASSED"
         : code == 1 ? "FAILED"
+        : code == 2 ? "NOT RUN (configuration)"
         : code == 3 ? "TARGET UNREACHABLE"
                     : "INTERRUPTED")
     << " (exit " << code << ")\n";
   out << redacted(report, s.str());
+  out.flush();
+}
+
+void write_cleanup_summary(const CleanupReport& cleanup, std::ostream& out) {
+  out << cleanup_text(cleanup) << "Result: " << (cleanup.clean() ? "CLEAN (exit 0)" : "NOT CLEAN (exit 1)")
+      << '\n';
   out.flush();
 }
 
@@ -211,14 +367,15 @@ void write_junit(const RunReport& report, std::ostream& out) {
   auto text = [&](std::string_view t) { return xml_safe(redacted(report, t)); };
   const std::string classname = report.operation_id.empty() ? "operation" : report.operation_id;
 
-  const bool cleanup_failed = !report.cleanup.kept && !report.cleanup.leftovers.empty();
+  const bool cleanup_failed = !report.cleanup.kept && !report.cleanup.clean();
   const std::size_t tests = report.cases.size() + 1;
   const std::size_t failures = report.failed() + (cleanup_failed ? 1 : 0);
+  const std::size_t errors = report.diagnosis ? 1 : 0;
   auto suites = doc.append_child("testsuites");
   suites.append_attribute("name") = "sipcontract";
   suites.append_attribute("tests") = static_cast<unsigned long long>(tests);
   suites.append_attribute("failures") = static_cast<unsigned long long>(failures);
-  suites.append_attribute("errors") = 0;
+  suites.append_attribute("errors") = static_cast<unsigned long long>(errors);
   suites.append_attribute("skipped") = static_cast<unsigned long long>(report.skipped());
   suites.append_attribute("time") = junit_time(report.duration_ms).c_str();
 
@@ -226,7 +383,7 @@ void write_junit(const RunReport& report, std::ostream& out) {
   suite.append_attribute("name") = text("sipcontract." + classname).c_str();
   suite.append_attribute("tests") = static_cast<unsigned long long>(tests);
   suite.append_attribute("failures") = static_cast<unsigned long long>(failures);
-  suite.append_attribute("errors") = 0;
+  suite.append_attribute("errors") = static_cast<unsigned long long>(errors);
   suite.append_attribute("skipped") = static_cast<unsigned long long>(report.skipped());
   suite.append_attribute("time") = junit_time(report.duration_ms).c_str();
   suite.append_attribute("timestamp") = report.started_at.c_str();
@@ -241,8 +398,12 @@ void write_junit(const RunReport& report, std::ostream& out) {
   prop("subscriber", report.subscriber);
   prop("in_process", report.in_process ? "true" : "false");
   prop("insecure", report.insecure ? "true" : "false");
+  prop("strict", report.strict ? "true" : "false");
   prop("retries", std::to_string(report.retries()));
+  prop("warnings", std::to_string(report.warnings()));
+  prop("cleanup_verified", report.cleanup.verified ? "true" : "false");
   if (report.interrupted_by) prop("interrupted_by", signal_name(report.interrupted_by));
+  if (report.diagnosis) prop("not_run", report.diagnosis.problem);
 
   for (const auto& c : report.cases) {
     auto tc = suite.append_child("testcase");
@@ -260,12 +421,17 @@ void write_junit(const RunReport& report, std::ostream& out) {
         message += (message.empty() ? "" : "; ") + item;
       }
       for (const auto& st : c.steps) {
-        if (st.failures.empty()) continue;
+        if (st.count(Severity::kFailure) == 0) continue;
         body += "step " + std::to_string(st.index + 1) + ": " + st.method + " " + st.url + " (auth " +
                 st.auth + ") -> " + (st.status < 0 ? std::string("no response") : std::to_string(st.status)) +
                 "\n";
-        for (const auto& f : st.failures) body += "  " + failure_detail(f) + "\n";
-        if (!st.curl.empty()) body += "  reproduce: " + st.curl + "\n";
+        for (const auto& f : st.failures)
+          if (f.severity == Severity::kFailure) body += "  " + failure_detail(f) + "\n";
+        body += response_text(st.response, "  ");
+      }
+      if (!c.reproduce.empty()) {
+        body += "reproduce (after the exports below):\n" + c.reproduce;
+        for (const auto& line : report.reproduce_exports) body += "  " + line + "\n";
       }
       if (!c.unsettled.empty()) body += "unsettled: " + c.unsettled + "\n";
       auto failure = tc.append_child("failure");
@@ -273,27 +439,38 @@ void write_junit(const RunReport& report, std::ostream& out) {
       failure.append_attribute("type") = text(all.empty() ? "" : all.front().check).c_str();
       failure.append_child(pugi::node_pcdata).set_value(text(body).c_str());
     }
-    std::string retries;
-    for (const auto& st : c.steps)
+    std::string system_out;
+    for (const auto& st : c.steps) {
       for (const auto& note : st.retries)
-        retries += "step " + std::to_string(st.index + 1) + ": " + note + "\n";
-    if (!retries.empty())
-      tc.append_child("system-out").append_child(pugi::node_pcdata).set_value(text(retries).c_str());
+        system_out += "step " + std::to_string(st.index + 1) + ": " + note + "\n";
+      for (const auto& f : st.failures) {
+        if (f.severity == Severity::kFailure) continue;
+        system_out += std::string(f.severity == Severity::kWarning ? "WARNING" : "note") + " step " +
+                      std::to_string(st.index + 1) + ": " + finding_line(f) + "\n";
+      }
+      if (c.outcome != Outcome::kFailed && st.count(Severity::kWarning) > 0)
+        system_out += response_text(st.response, "  ");
+    }
+    if (!system_out.empty())
+      tc.append_child("system-out").append_child(pugi::node_pcdata).set_value(text(system_out).c_str());
   }
 
   auto tc = suite.append_child("testcase");
   tc.append_attribute("classname") = text(classname + ".cleanup").c_str();
   tc.append_attribute("name") = "cleanup";
-  if (report.cleanup.kept) {
+  const auto& cl = report.cleanup;
+  if (cl.kept) {
     tc.append_child("skipped").append_attribute("message") = "--keep: nothing deleted";
   } else if (cleanup_failed) {
     std::string body;
-    for (const auto& l : report.cleanup.leftovers)
-      body += "subscriber " + l.subscriber + " endpoint " + l.id + ": " + l.reason + "\n";
+    for (const auto& l : cl.leftovers) body += "LEFT BEHIND: " + leftover_text(l) + ": " + l.reason + "\n";
+    for (const auto& l : cl.unverified) body += "UNVERIFIED: " + leftover_text(l) + ": " + l.reason + "\n";
+    for (const auto& n : cl.notes) body += "note: " + n + "\n";
+    if (!cl.ledger.empty()) body += "ledger: " + cl.ledger + " (sipcontract cleanup --ledger FILE)\n";
+    std::string message = "cleanup: " + plural(cl.leftovers.size(), "endpoint", "endpoints") + " left behind";
+    if (!cl.unverified.empty()) message += ", " + std::to_string(cl.unverified.size()) + " unverified";
     auto failure = tc.append_child("failure");
-    failure.append_attribute("message") =
-        text("cleanup: " + plural(report.cleanup.leftovers.size(), "endpoint", "endpoints") + " left behind")
-            .c_str();
+    failure.append_attribute("message") = text(message).c_str();
     failure.append_attribute("type") = "cleanup";
     failure.append_child(pugi::node_pcdata).set_value(text(body).c_str());
   }
@@ -307,17 +484,27 @@ void write_junit(const RunReport& report, std::ostream& out) {
 nlohmann::ordered_json report_to_json(const RunReport& report) {
   using json = nlohmann::ordered_json;
   auto text = [&](const std::string& t) { return redacted(report, t); };
+  auto finding = [&](const CheckFailure& f) {
+    json item = {{"check", f.check},
+                 {"pointer", text(f.pointer)},
+                 {"expected", text(f.expected)},
+                 {"actual", text(f.actual)},
+                 {"message", text(f.message)}};
+    if (!f.assumption.empty()) item["assumption"] = f.assumption;
+    return item;
+  };
   json cases = json::array();
   for (const auto& c : report.cases) {
     json steps = json::array();
     for (const auto& st : c.steps) {
       json failures = json::array();
+      json warnings = json::array();
+      json notes = json::array();
       for (const auto& f : st.failures)
-        failures.push_back({{"check", f.check},
-                            {"pointer", text(f.pointer)},
-                            {"expected", text(f.expected)},
-                            {"actual", text(f.actual)},
-                            {"message", text(f.message)}});
+        (f.severity == Severity::kFailure   ? failures
+         : f.severity == Severity::kWarning ? warnings
+                                            : notes)
+            .push_back(finding(f));
       json retries = json::array();
       for (const auto& n : st.retries) retries.push_back(text(n));
       json step = {{"index", st.index},
@@ -327,9 +514,21 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
                    {"status", st.status < 0 ? json(nullptr) : json(st.status)},
                    {"duration_ms", round_ms(st.duration_ms)},
                    {"retries", retries},
-                   {"failures", failures}};
+                   {"failures", failures},
+                   {"warnings", warnings},
+                   {"notes", notes}};
       if (!st.created_id.empty()) step["created_id"] = text(st.created_id);
       if (!st.curl.empty()) step["curl"] = text(st.curl);
+      if (st.response.present()) {
+        json headers = json::array();
+        for (const auto& [name, value] : st.response.headers) headers.push_back({text(name), text(value)});
+        step["response"] = {{"status", st.response.status},
+                            {"content_type", text(st.response.content_type)},
+                            {"headers", headers},
+                            {"body", text(st.response.body)},
+                            {"body_bytes", st.response.body_bytes},
+                            {"body_truncated", st.response.body_bytes > st.response.body.size()}};
+      }
       steps.push_back(std::move(step));
     }
     json item = {{"id", c.id},
@@ -338,16 +537,37 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
                  {"outcome", std::string(to_string(c.outcome))},
                  {"duration_ms", round_ms(c.duration_ms)},
                  {"retries", c.retries()},
+                 {"warnings", c.count(Severity::kWarning)},
                  {"steps", steps}};
     item["unsettled"] = c.unsettled.empty() ? json(nullptr) : json(text(c.unsettled));
     if (c.outcome == Outcome::kSkipped) item["skip_reason"] = text(c.skip_reason);
+    if (!c.reproduce.empty()) item["reproduce"] = text(c.reproduce);
     cases.push_back(std::move(item));
   }
-  json leftovers = json::array();
-  for (const auto& l : report.cleanup.leftovers)
-    leftovers.push_back({{"subscriber", text(l.subscriber)}, {"id", text(l.id)}, {"reason", text(l.reason)}});
+  auto endpoints = [&](const std::vector<LeftoverEndpoint>& list) {
+    json out = json::array();
+    for (const auto& l : list)
+      out.push_back({{"subscriber", text(l.subscriber)},
+                     {"id", l.id.empty() ? json(nullptr) : json(text(l.id))},
+                     {"username", l.username.empty() ? json(nullptr) : json(text(l.username))},
+                     {"reason", text(l.reason)}});
+    return out;
+  };
   json notes = json::array();
   for (const auto& n : report.cleanup.notes) notes.push_back(text(n));
+  json checks = json::array();
+  for (const auto& t : report.tally())
+    checks.push_back(
+        {{"check", t.check}, {"failures", t.failures}, {"warnings", t.warnings}, {"notes", t.notes}});
+  json assumptions = json::object();
+  for (const auto& [id, what] : report.assumptions) assumptions[id] = what;
+  json exports = json::array();
+  for (const auto& line : report.reproduce_exports) exports.push_back(line);
+  json diagnosis = nullptr;
+  if (report.diagnosis)
+    diagnosis = {{"problem", text(report.diagnosis.problem)},
+                 {"detail", text(report.diagnosis.detail)},
+                 {"advice", text(report.diagnosis.advice)}};
   json out = {
       {"tool", "sipcontract"},
       {"version", report.tool_version},
@@ -360,23 +580,36 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
         {"insecure", report.insecure}}},
       {"started_at", report.started_at},
       {"duration_ms", round_ms(report.duration_ms)},
+      {"strict", report.strict},
       {"summary",
        {{"cases", report.cases.size()},
         {"passed", report.passed()},
         {"failed", report.failed()},
         {"skipped", report.skipped()},
+        {"warnings", report.warnings()},
         {"retries", report.retries()}}},
+      {"checks", checks},
+      {"diagnosis", diagnosis},
       {"interrupted_by", report.interrupted_by ? json(signal_name(report.interrupted_by)) : json(nullptr)},
+      {"aborted", report.aborted},
       {"unreachable", report.unreachable()},
       {"exit_code", report.exit_code()},
+      {"assumptions", assumptions},
+      {"reproduce_exports", exports},
       {"cases", cases},
       {"cleanup",
        {{"kept", report.cleanup.kept},
+        {"verified", report.cleanup.verified},
+        {"verified_by",
+         report.cleanup.verified_by.empty() ? json(nullptr) : json(report.cleanup.verified_by)},
         {"created", report.cleanup.created},
         {"deleted", report.cleanup.deleted},
-        {"leftovers", leftovers},
-        {"notes", notes}}},
+        {"leftovers", endpoints(report.cleanup.leftovers)},
+        {"unverified", endpoints(report.cleanup.unverified)},
+        {"notes", notes},
+        {"ledger", report.cleanup.ledger.empty() ? json(nullptr) : json(text(report.cleanup.ledger))}}},
   };
+  if (!report.shard_note.empty()) out["shard_note"] = report.shard_note;
   return out;
 }
 

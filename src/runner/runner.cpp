@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 
 namespace sipcontract {
 
@@ -43,10 +45,36 @@ std::size_t CaseResult::retries() const {
   return n;
 }
 
-std::vector<CheckFailure> CaseResult::failures() const {
+std::vector<CheckFailure> CaseResult::failures(Severity severity) const {
   std::vector<CheckFailure> out;
-  for (const auto& s : steps) out.insert(out.end(), s.failures.begin(), s.failures.end());
+  for (const auto& s : steps)
+    for (const auto& f : s.failures)
+      if (f.severity == severity) out.push_back(f);
   return out;
+}
+
+std::size_t CaseResult::count(Severity severity) const {
+  std::size_t n = 0;
+  for (const auto& s : steps) n += s.count(severity);
+  return n;
+}
+
+std::size_t StepResult::count(Severity severity) const {
+  return static_cast<std::size_t>(
+      std::count_if(failures.begin(), failures.end(),
+                    [severity](const CheckFailure& f) { return f.severity == severity; }));
+}
+
+std::string_view to_string(Severity severity) {
+  switch (severity) {
+    case Severity::kFailure:
+      return "failure";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kNote:
+      return "note";
+  }
+  return "failure";
 }
 
 namespace {
@@ -65,7 +93,37 @@ std::size_t RunReport::retries() const {
   return n;
 }
 
+std::size_t RunReport::warnings() const {
+  std::size_t n = 0;
+  for (const auto& c : cases) n += c.count(Severity::kWarning);
+  return n;
+}
+
+std::vector<CheckTally> RunReport::tally() const {
+  std::map<std::string, CheckTally> by_id;
+  for (const auto& c : cases)
+    for (const auto& s : c.steps)
+      for (const auto& f : s.failures) {
+        auto& t = by_id[f.check];
+        t.check = f.check;
+        (f.severity == Severity::kFailure   ? t.failures
+         : f.severity == Severity::kWarning ? t.warnings
+                                            : t.notes)++;
+      }
+  if (!cleanup.kept && (!cleanup.leftovers.empty() || !cleanup.unverified.empty())) {
+    auto& t = by_id["cleanup"];
+    t.check = "cleanup";
+    t.failures += cleanup.leftovers.size() + cleanup.unverified.size();
+  }
+  std::vector<CheckTally> out;
+  for (const auto& id : check_ids())
+    if (auto it = by_id.find(id); it != by_id.end()) out.push_back(it->second), by_id.erase(it);
+  for (auto& [id, t] : by_id) out.push_back(t);
+  return out;
+}
+
 bool RunReport::unreachable() const {
+  if (diagnosis) return diagnosis.exit_code == 3;
   std::size_t ran = 0;
   for (const auto& c : cases) {
     if (c.outcome == Outcome::kSkipped) continue;
@@ -81,31 +139,56 @@ bool RunReport::unreachable() const {
 
 int RunReport::exit_code() const {
   if (interrupted_by != 0) return 128 + interrupted_by;
+  if (diagnosis) return diagnosis.exit_code;
   if (unreachable()) return 3;
-  bool left = !cleanup.kept && !cleanup.leftovers.empty();
+  const bool left = !cleanup.kept && (!cleanup.leftovers.empty() || !cleanup.unverified.empty());
   return failed() > 0 || left ? 1 : 0;
 }
 
-namespace {
+namespace detail {
 
-/// An endpoint a create answer reported.
-struct Created {
-  std::string subscriber;
-  std::string id;
-  std::string case_id;
-};
+WorkerPool::WorkerPool(std::size_t size) {
+  threads_.reserve(size);
+  for (std::size_t w = 0; w < size; ++w) threads_.emplace_back([this, w] { loop(w); });
+}
 
-/// What the manifest says about the operation and its siblings.
-struct Operation {
-  std::string id;
-  std::string method = "POST";
-  std::string path;
-  std::string delete_path;  // "" when the manifest names no delete sibling
-  std::string list_path;    // "" when the manifest names no list sibling
-  std::string get_path;     // "" when the manifest names no get sibling
-  std::string get_schema;   // the get sibling's body schema ("" = none named)
-  int get_status = 200;
-};
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+  }
+  start_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void WorkerPool::run(std::size_t n, const std::function<void(std::size_t)>& fn) {
+  n = std::min(n, threads_.size());
+  if (n == 0) return;
+  std::unique_lock lock(mutex_);
+  fn_ = &fn;
+  active_ = n;
+  running_ = n;
+  ++generation_;
+  start_.notify_all();
+  done_.wait(lock, [this] { return running_ == 0; });
+  fn_ = nullptr;
+}
+
+void WorkerPool::loop(std::size_t w) {
+  std::uint64_t seen = 0;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    start_.wait(lock, [&] { return quit_ || generation_ != seen; });
+    if (quit_) return;
+    seen = generation_;
+    if (w >= active_) continue;
+    const auto* fn = fn_;
+    lock.unlock();
+    (*fn)(w);
+    lock.lock();
+    if (--running_ == 0) done_.notify_one();
+  }
+}
 
 Operation read_operation(const Contract& contract) {
   const auto& m = contract.manifest();
@@ -132,8 +215,14 @@ Operation read_operation(const Contract& contract) {
         op.get_status = get["status"].get<int>();
     }
   }
+  if (m.contains("resource") && m["resource"].is_object())
+    if (auto name = str(m["resource"], "name_field"); !name.empty()) op.name_field = name;
   return op;
 }
+
+}  // namespace detail
+
+namespace {
 
 // Most strings hold no secret: a scan without a copy settles that.
 void redact_in_place(std::string& s, const Redactor& r) {
@@ -143,10 +232,14 @@ void redact_in_place(std::string& s, const Redactor& r) {
 void redact_case(CaseResult& c, const Redactor& r) {
   redact_in_place(c.description, r);
   redact_in_place(c.skip_reason, r);
+  redact_in_place(c.reproduce, r);
   for (auto& s : c.steps) {
     redact_in_place(s.url, r);
     redact_in_place(s.curl, r);
     redact_in_place(s.created_id, r);
+    redact_in_place(s.response.body, r);
+    redact_in_place(s.response.content_type, r);
+    for (auto& [name, value] : s.response.headers) redact_in_place(value, r);
     for (auto& n : s.retries) redact_in_place(n, r);
     for (auto& f : s.failures) {
       redact_in_place(f.pointer, r);
@@ -158,6 +251,7 @@ void redact_case(CaseResult& c, const Redactor& r) {
 }
 
 bool cancelled(const RunOptions& o) { return o.cancel && o.cancel->load() != 0; }
+bool aborted(const RunOptions& o) { return o.abort && o.abort->load() != 0; }
 
 void validate_options(const RunOptions& o, const BaseUrl& url) {
   if (url.scheme == "http" && !url.loopback() && !o.transport.allow_plain_http)
@@ -179,73 +273,89 @@ void validate_options(const RunOptions& o, const BaseUrl& url) {
     throw ConfigError("--retries must be between 0 and 20");
   if (o.transport.max_response_bytes == 0) throw ConfigError("--max-response-bytes must be positive");
   if (!o.transport.ca_file.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(o.transport.ca_file, ec))
-      throw ConfigError("--ca-file " + o.transport.ca_file + ": not a readable file");
+    if (auto problem = detail::ca_file_problem(o.transport.ca_file))
+      throw ConfigError("--ca-file " + o.transport.ca_file + ": " + *problem);
   }
 }
 
-/// The run's worker threads, started once and used for every phase (the cases, then each round
-/// of deletes): a phase hands its function to the first n workers and waits for them. Workers
-/// sleep on a condition variable between phases only; within a phase they take work from an
-/// atomic counter and never wait on each other.
-class WorkerPool {
- public:
-  explicit WorkerPool(std::size_t size) {
-    threads_.reserve(size);
-    for (std::size_t w = 0; w < size; ++w) threads_.emplace_back([this, w] { loop(w); });
-  }
-  ~WorkerPool() {
-    {
-      std::lock_guard lock(mutex_);
-      quit_ = true;
-    }
-    start_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
+/// The start of a response for a report: its status, type, headers and up to kMaxBody bytes of
+/// body as valid UTF-8 (the redactor runs on it with the rest of the case).
+ResponseExcerpt excerpt_of(const Exchange& ex) {
+  ResponseExcerpt out;
+  if (ex.failure != Exchange::Failure::kNone && ex.status < 0) return out;
+  out.status = ex.status;
+  out.content_type = ex.header("Content-Type");
+  out.headers = ex.headers;
+  out.body_bytes = ex.body.size();
+  std::string cut = ex.body.substr(0, ResponseExcerpt::kMaxBody);
+  // Valid UTF-8 for every report (an invalid or cut sequence becomes U+FFFD), as JSON text writes it.
+  std::string quoted;
+  append_json_string(quoted, cut);
+  out.body = nlohmann::json::parse(quoted, nullptr, false).get<std::string>();
+  return out;
+}
 
-  /// Runs fn(w) on workers 0..n-1 (n is capped at size()) and returns when all have returned.
-  void run(std::size_t n, const std::function<void(std::size_t)>& fn) {
-    n = std::min(n, threads_.size());
-    if (n == 0) return;
-    std::unique_lock lock(mutex_);
-    fn_ = &fn;
-    active_ = n;
-    running_ = n;
-    ++generation_;
-    start_.notify_all();
-    done_.wait(lock, [this] { return running_ == 0; });
-    fn_ = nullptr;
+/// Shell variables that stand for the secret values of the run's request bodies in reproduction
+/// lines: the run's password is SC_PASSWORD; a value built around it is an expression of it
+/// ("${SC_PASSWORD}-mismatch"); any other secret value gets a variable of its own named after its
+/// field, which the printed exports set to a fresh random value. No secret value is ever shown.
+class ReproVariables {
+ public:
+  explicit ReproVariables(std::string password) : password_(std::move(password)) {}
+
+  /// The shell text (inside double quotes) that stands for `value` of `field`.
+  std::string expression(const std::string& field, const std::string& value) {
+    std::lock_guard lock(mutex_);
+    if (!password_.empty() && value.find(password_) != std::string::npos) {
+      std::string out;
+      std::size_t at = 0;
+      for (std::size_t hit; (hit = value.find(password_, at)) != std::string::npos;
+           at = hit + password_.size())
+        out += literal(value.substr(at, hit - at)) + "${SC_PASSWORD}";
+      out += literal(value.substr(at));
+      used_password_ = true;
+      // The literal parts came from the case file's text around {{password}}: not secret.
+      return out;
+    }
+    auto it = others_.find(value);
+    if (it == others_.end()) {
+      std::string base = "SC_";
+      for (char c : field)
+        base +=
+            std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(static_cast<unsigned char>(c)) : '_';
+      std::string name = base;
+      for (int n = 2; taken_.count(name); ++n) name = base + "_" + std::to_string(n);
+      taken_.insert(name);
+      it = others_.emplace(value, name).first;
+    }
+    return "${" + it->second + "}";
+  }
+
+  /// The export lines for the variables handed out (fresh random values, never the run's).
+  std::vector<std::string> exports() const {
+    std::lock_guard lock(mutex_);
+    const std::string random = "\"$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \\n')\"";
+    std::vector<std::string> out;
+    if (used_password_) out.push_back("export SC_PASSWORD=" + random + "  # any password will do");
+    for (const auto& name : taken_) out.push_back("export " + name + "=" + random);
+    return out;
   }
 
  private:
-  void loop(std::size_t w) {
-    std::uint64_t seen = 0;
-    std::unique_lock lock(mutex_);
-    while (true) {
-      start_.wait(lock, [&] { return quit_ || generation_ != seen; });
-      if (quit_) return;
-      seen = generation_;
-      if (w >= active_) continue;
-      const auto* fn = fn_;
-      lock.unlock();
-      (*fn)(w);
-      lock.lock();
-      if (--running_ == 0) done_.notify_one();
+  static std::string literal(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '"' || c == '\\' || c == '$' || c == '`') out += '\\';
+      out += c;
     }
+    return out;
   }
 
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;
-  std::condition_variable start_;
-  std::condition_variable done_;
-  const std::function<void(std::size_t)>* fn_ = nullptr;
-  std::uint64_t generation_ = 0;
-  std::size_t active_ = 0;
-  std::size_t running_ = 0;
-  bool quit_ = false;
+  std::string password_;
+  mutable std::mutex mutex_;
+  bool used_password_ = false;
+  std::map<std::string, std::string> others_;  // value -> variable name
+  std::set<std::string> taken_;
 };
 
 /// The shared state of one run.
@@ -257,7 +367,7 @@ class Run {
         progress_(progress),
         url_(BaseUrl::parse(options.target.base_url)) {
     validate_options(options, url_);
-    op_ = read_operation(contract);
+    op_ = detail::read_operation(contract);
     origin_ = url_.origin();
     limits_ = ParseLimits{options.transport.max_response_bytes, options.max_depth};
     content_types_ = detail::response_content_types(contract);
@@ -276,7 +386,9 @@ class Run {
     report.subscriber = options_.target.subscriber;
     report.in_process = options_.target.in_process;
     report.insecure = options_.transport.insecure;
+    report.strict = options_.strict;
     report.started_at = detail::utc_now_iso8601();
+    report.assumptions = detail::assumption_table(contract_);
     run_id_ = report.run_id;
 
     // Everything that can go wrong with the configuration goes wrong here, before any request.
@@ -285,7 +397,11 @@ class Run {
                         options_.env};
     std::vector<Case> cases;
     cases.reserve(input.size());
-    for (const auto& c : input) cases.push_back(expand_case(c, ctx));
+    for (const auto& c : input) {
+      detail::check_assumptions(c, report.assumptions);
+      cases.push_back(expand_case(c, ctx));
+    }
+    repro_ = std::make_unique<ReproVariables>(ctx.password);
 
     auto redactor = std::make_shared<Redactor>();
     const auto& t = options_.target;
@@ -310,29 +426,87 @@ class Run {
     redactor_ = redactor;
     report.redactor = redactor;
 
+    if (!options_.ledger.empty())
+      ledger_ =
+          std::make_unique<detail::LedgerWriter>(options_.ledger, report.run_id, report.base_url, op_.id);
+
     // One client per worker, made here so a TLS or URL problem is a ConfigError, not N failures.
     // The workers are started once and also carry out the cleanup's deletes.
     const std::size_t workers = std::max<std::size_t>(1, std::min(options_.jobs, cases.size()));
-    auto watchdog = detail::make_watchdog();
+    watchdog_ = detail::make_watchdog(options_.abort);
     for (std::size_t i = 0; i < workers; ++i)
-      sessions_.push_back(detail::make_session(url_, options_.transport, watchdog));
-    pool_ = std::make_unique<WorkerPool>(workers);
+      sessions_.push_back(detail::make_session(url_, options_.transport, watchdog_));
+    pool_ = std::make_unique<detail::WorkerPool>(workers);
 
     results_.assign(cases.size(), CaseResult{});
+    if (options_.preflight && !cases.empty()) report.diagnosis = preflight();
     if (progress_) progress_->on_start(report, cases.size());
-    pool_->run(workers, [this, &cases](std::size_t w) { work(*sessions_[w], cases); });
+    if (report.diagnosis) {
+      for (std::size_t i = 0; i < cases.size(); ++i) {
+        auto& r = results_[i];
+        r.id = cases[i].id;
+        r.description = cases[i].description;
+        r.tags = cases[i].tags;
+        r.unsettled = cases[i].unsettled;
+        r.outcome = Outcome::kSkipped;
+        r.skip_reason = "not run: " + report.diagnosis.problem;
+        redact_case(r, *redactor_);
+      }
+    } else {
+      pool_->run(workers, [this, &cases](std::size_t w) { work(*sessions_[w], cases); });
+    }
 
     report.cases = std::move(results_);
     report.cleanup = cleanup();
+    if (ledger_) {
+      report.cleanup.ledger = ledger_->path().string();
+      if (report.cleanup.clean()) ledger_->complete();
+    }
     // Read after cleanup: a signal that arrived while cleaning up still decides the exit code.
     report.interrupted_by = options_.cancel ? options_.cancel->load() : 0;
-    for (auto& l : report.cleanup.leftovers) redact_in_place(l.reason, *redactor);
+    report.aborted = aborted(options_);
+    for (auto* list : {&report.cleanup.leftovers, &report.cleanup.unverified})
+      for (auto& l : *list) redact_in_place(l.reason, *redactor);
     for (auto& n : report.cleanup.notes) redact_in_place(n, *redactor);
+    report.reproduce_exports = repro_->exports();
     report.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     return report;
   }
 
  private:
+  /// One list request before the cases: a target that cannot be reached, whose TLS does not
+  /// verify, or that refuses the run's credentials would fail every case the same way; the run
+  /// then says why once and sends nothing else.
+  Diagnosis preflight() {
+    Diagnosis d;
+    if (op_.list_path.empty()) return d;
+    OutgoingRequest req;
+    req.method = "GET";
+    req.path = url_.prefix +
+               detail::fill_path(op_.list_path, {{"fabric_subscriber_id", options_.target.subscriber}});
+    req.authorization = authorization(AuthVariant::kValid);
+    req.bounded = true;
+    Exchange ex = detail::send(*sessions_[0], req, options_.cancel);
+    if (ex.failure == Exchange::Failure::kTransport && ex.nothing_sent) {
+      d.detail = ex.failure_detail;
+      if (ex.tls_problem) {
+        d.problem = "the target's TLS certificate does not verify";
+        d.advice = ex.tls_problem_advice;
+        d.exit_code = 2;
+      } else {
+        d.problem = "the target cannot be reached at " + origin_;
+        d.advice = "check --base-url and that the server is running and reachable from here";
+        d.exit_code = 3;
+      }
+    } else if (ex.failure == Exchange::Failure::kNone && ex.status == 401) {
+      d.problem = "the target refuses the run's credentials (401 to an authenticated list request)";
+      d.detail = "GET " + origin_ + req.path + " answered 401";
+      d.advice = "check SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN (and the token's scopes)";
+      d.exit_code = 2;
+    }
+    return d;
+  }
+
   void work(HttpSession& session, const std::vector<Case>& cases) {
     while (true) {
       const std::size_t i = next_.fetch_add(1);
@@ -368,9 +542,17 @@ class Run {
     if (progress_) progress_->on_interrupt(options_.cancel->load());
   }
 
+  /// The name a create step sends (its body's name field), "" when none.
+  std::string name_sent(const Step& step) const {
+    if (!step.body || !step.body->is_object()) return "";
+    auto it = step.body->find(op_.name_field);
+    return it != step.body->end() && it->is_string() ? it->get<std::string>() : "";
+  }
+
   void run_case(HttpSession& session, const Case& c, const std::vector<Secret>& secrets, CaseResult& r) {
     const auto started = Clock::now();
     bool failed = false;
+    std::vector<OutgoingRequest> sent;  // for the reproduction lines
     for (std::size_t i = 0; i < c.steps.size(); ++i) {
       if (i > 0 && cancelled(options_)) {
         note_interrupt();
@@ -393,7 +575,11 @@ class Run {
       req.content_type = step.content_type;
       req.bounded = true;
 
+      const std::string& subscriber = step.path_params.at("fabric_subscriber_id");
+      const std::string name = name_sent(step);
+      if (ledger_) ledger_->sending(subscriber, name, c.id);
       Exchange ex = detail::send(session, req, options_.cancel);
+      sent.push_back(req);
 
       StepResult sr;
       sr.index = i;
@@ -415,10 +601,7 @@ class Run {
       if (!known_valid)
         parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
       sr.created_id = detail::created_id(ex, parsed);
-      // A subscriber is swept at cleanup when a create there may have succeeded: a 2xx, or no
-      // (complete) answer to a request that reached the server.
-      bool maybe_created = (ex.status >= 200 && ex.status < 300) || (ex.status == -1 && !ex.nothing_sent);
-      record_created(step, sr.created_id, c.id, maybe_created);
+      record_sent(subscriber, name, sr.created_id, c.id, ex);
 
       detail::CheckInput in;
       in.contract = &contract_;
@@ -435,14 +618,64 @@ class Run {
         auto more = read_back(session, step, sr.created_id, **parsed, ex.body, in);
         sr.failures.insert(sr.failures.end(), more.begin(), more.end());
       }
-      if (!sr.failures.empty()) {
+      if (options_.strict)
+        for (auto& f : sr.failures)
+          if (f.severity == Severity::kWarning) f.severity = Severity::kFailure;
+      const bool step_failed = sr.count(Severity::kFailure) > 0;
+      if (step_failed || sr.count(Severity::kWarning) > 0) sr.response = excerpt_of(ex);
+      if (step_failed) {
         failed = true;
-        sr.curl = detail::curl_line(url_, req, step.auth, step, contract_, options_.transport);
+        sr.curl = curl_for(req, step);
       }
       r.steps.push_back(std::move(sr));
     }
-    if (failed) r.outcome = Outcome::kFailed;
+    if (failed) {
+      r.outcome = Outcome::kFailed;
+      r.reproduce = reproduce(c, sent);
+    }
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  }
+
+  /// The curl line of one request: credentials and secret body values as shell variables.
+  std::string curl_for(const OutgoingRequest& req, const Step& step) {
+    return detail::curl_line(url_, req, step.auth, step, contract_, options_.transport,
+                             [this](const std::string& field, const std::string& value) {
+                               return repro_->expression(field, value);
+                             });
+  }
+
+  /// Shell lines that replay a case's steps in order and then delete what its creates made.
+  std::string reproduce(const Case& c, const std::vector<OutgoingRequest>& sent) {
+    std::string out =
+        "# " + c.id + ": " + std::to_string(sent.size()) + (sent.size() == 1 ? " request" : " requests");
+    if (options_.target.in_process)
+      out += " (the in-process server is gone: point them at `sipcontract serve` to replay)";
+    out += "\n";
+    const bool can_delete = !op_.delete_path.empty();
+    std::string undo;
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      const std::string var = "r" + std::to_string(i + 1);
+      out += var + "=$(" + curl_for(sent[i], c.steps[i]) + "); printf '%s\\n' \"$" + var + "\"\n";
+      if (!can_delete) continue;
+      const std::string id = "id" + std::to_string(i + 1);
+      // The id is only known when the lines run: a marker in the path, quoted, then swapped for it.
+      std::string del_url = detail::shell_quote(
+          origin_ + url_.prefix +
+          detail::fill_path(
+              op_.delete_path,
+              {{"fabric_subscriber_id", c.steps[i].path_params.at("fabric_subscriber_id")}, {"id", "@ID@"}}));
+      del_url.replace(del_url.find("%40ID%40"), 8, "'\"$" + id + "\"'");
+      undo += id + "=$(printf '%s' \"$" + var +
+              "\" | sed -n 's/.*\"id\" *: *\"\\([0-9A-Fa-f-]\\{36\\}\\)\".*/\\1/p' | head -n 1); [ -z \"$" +
+              id + "\" ] || curl -sS -X DELETE " + del_url +
+              " -u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\"" +
+              (options_.transport.insecure ? " --insecure" : "") +
+              (options_.transport.ca_file.empty()
+                   ? ""
+                   : " --cacert " + detail::shell_quote(options_.transport.ca_file)) +
+              "  # undo what the create made\n";
+    }
+    return out + undo;
   }
 
   /// The "state" check: GET the endpoint a 201 reported and compare it with the 201.
@@ -470,176 +703,38 @@ class Run {
     return authorization_[static_cast<std::size_t>(a)];
   }
 
-  void record_created(const Step& step, const std::string& id, const std::string& case_id,
-                      bool maybe_created) {
+  /// Records what a create may have made. Every subscriber a create went to is swept at cleanup;
+  /// it is "at risk" unless the create was refused with a complete 4xx (or never reached the
+  /// server). A create at risk whose answer carried no id is kept by the name it sent.
+  void record_sent(const std::string& subscriber, const std::string& name, const std::string& id,
+                   const std::string& case_id, const Exchange& ex) {
+    const bool refused = ex.failure == Exchange::Failure::kNone && ex.status >= 400 && ex.status < 500;
+    const bool at_risk = !refused && !ex.nothing_sent;
     std::lock_guard lock(mutex_);
-    const auto& subscriber = step.path_params.at("fabric_subscriber_id");
-    if (maybe_created) subscribers_.insert(subscriber);
-    if (!id.empty()) created_.push_back({subscriber, id, case_id});
-  }
-
-  /// GETs the subscriber's list (following same-origin "next" links) and returns the ids of
-  /// endpoints this run made: an id it saw created, or a username carrying the run id.
-  std::optional<std::set<std::string>> list_run_endpoints(HttpSession& session, const std::string& subscriber,
-                                                          const std::set<std::string>& known,
-                                                          std::string& error) {
-    std::set<std::string> found;
-    OutgoingRequest req;
-    req.method = "GET";
-    req.path = url_.prefix + detail::fill_path(op_.list_path, {{"fabric_subscriber_id", subscriber}});
-    req.authorization = authorization(AuthVariant::kValid);
-    req.bounded = false;
-    std::set<std::string> seen_pages;
-    for (int page = 0; page < 100; ++page) {
-      if (!seen_pages.insert(req.path).second) break;
-      auto ex = detail::send(session, req, nullptr);
-      if (ex.failure != Exchange::Failure::kNone) {
-        error = ex.failure_detail;
-        return std::nullopt;
-      }
-      if (ex.status != 200) {
-        error = "the list operation answered " + std::to_string(ex.status);
-        return std::nullopt;
-      }
-      auto parsed =
-          parse_json(ex.body, ParseLimits{options_.transport.max_response_bytes, options_.max_depth});
-      if (!parsed || !parsed->is_object() || !parsed->contains("data") || !(*parsed)["data"].is_array()) {
-        error = "the list operation's body has no \"data\" array";
-        return std::nullopt;
-      }
-      for (const auto& item : (*parsed)["data"]) {
-        if (!item.is_object() || !item.contains("id") || !item["id"].is_string()) continue;
-        auto id = item["id"].get<std::string>();
-        bool ours = known.count(id) > 0;
-        if (!ours && item.contains("username") && item["username"].is_string())
-          ours = item["username"].get<std::string>().find(run_id_) != std::string::npos;
-        if (ours) found.insert(id);
-      }
-      // Follow "links.next" only on the same origin and prefix, so credentials stay with the target.
-      std::string next;
-      const auto& doc = *parsed;
-      if (doc.contains("links") && doc["links"].is_object() && doc["links"].contains("next") &&
-          doc["links"]["next"].is_string())
-        next = doc["links"]["next"].get<std::string>();
-      if (next.empty()) break;
-      const std::string& origin = origin_;
-      std::string plain_origin = url_.scheme + "://" + url_.host;
-      if (next.rfind(origin, 0) == 0)
-        next = next.substr(origin.size());
-      else if (next.rfind(plain_origin + "/", 0) == 0)
-        next = next.substr(plain_origin.size());
-      if (next.empty() || next[0] != '/' || next.rfind(url_.prefix, 0) != 0) break;
-      req.path = next;
+    auto& risk = plan_.subscribers[subscriber];
+    risk = risk || at_risk;
+    if (!id.empty()) {
+      plan_.entries.push_back({subscriber, id, name, "created by case " + case_id});
+      if (ledger_) ledger_->created(subscriber, id, name);
+    } else if (at_risk && !name.empty()) {
+      plan_.entries.push_back({subscriber, "", name, "sent by case " + case_id});
     }
-    return found;
   }
 
   CleanupReport cleanup() {
-    CleanupReport out;
-    // (subscriber, id) -> why it is not (yet) known to be gone; "" = deleted.
-    std::map<std::pair<std::string, std::string>, std::string> state;
-    for (const auto& c : created_) state.emplace(std::make_pair(c.subscriber, c.id), "not deleted yet");
-    if (options_.keep) {
-      out.kept = true;
-      out.created = state.size();
-      for (const auto& [key, why] : state) out.leftovers.push_back({key.first, key.second, "kept (--keep)"});
-      return out;
-    }
-    if (op_.delete_path.empty()) {
-      out.created = state.size();
-      out.notes.push_back("the manifest names no delete operation (siblings.delete): nothing was deleted");
-      for (const auto& [key, why] : state)
-        out.leftovers.push_back({key.first, key.second, "no delete operation in the manifest"});
-      return out;
-    }
-    if (progress_ && !state.empty()) progress_->on_cleanup(state.size());
-    delete_all(state);
-
-    // Verify through the list operation; it also finds endpoints whose create answer was lost
-    // (reset, truncated, unreadable) by the run id in their username.
-    if (!op_.list_path.empty()) {
-      std::set<std::string> subscribers = subscribers_;
-      for (const auto& [key, why] : state) subscribers.insert(key.first);
-      for (const auto& sub : subscribers) {
-        std::set<std::string> known;
-        for (const auto& [key, why] : state)
-          if (key.first == sub) known.insert(key.second);
-        std::string error;
-        auto listed = list_run_endpoints(*sessions_[0], sub, known, error);
-        if (!listed) {
-          // A subscriber the run only sent failing requests to (an unknown one) has no list.
-          if (!known.empty())
-            out.notes.push_back("could not verify cleanup for subscriber " + sub + ": " + error);
-          continue;
-        }
-        if (listed->empty()) continue;
-        // Still listed: never deleted (found by username), a DELETE that failed, or a DELETE
-        // that answered success and kept the endpoint. Delete once more, then look again.
-        std::map<std::pair<std::string, std::string>, std::string> again;
-        std::set<std::pair<std::string, std::string>> claimed_gone;
-        for (const auto& id : *listed) {
-          auto key = std::make_pair(sub, id);
-          auto it = state.find(key);
-          if (it != state.end() && it->second.empty()) claimed_gone.insert(key);
-          again.emplace(key, "not deleted yet");
-        }
-        delete_all(again);
-        for (const auto& [key, why] : again) state[key] = why;
-        for (const auto& id : *listed) known.insert(id);
-        auto relisted = list_run_endpoints(*sessions_[0], sub, known, error);
-        if (!relisted) {
-          out.notes.push_back("could not verify cleanup for subscriber " + sub + ": " + error);
-          continue;
-        }
-        for (const auto& id : *relisted) {
-          auto key = std::make_pair(sub, id);
-          auto& why = state[key];
-          if (claimed_gone.count(key) || why.empty())
-            why = "still listed after DELETE answered success";
-          else if (why == "not deleted yet")
-            why = "still listed";
-        }
-      }
-    }
-    out.created = state.size();
-    for (const auto& [key, why] : state) {
-      if (why.empty())
-        ++out.deleted;
-      else
-        out.leftovers.push_back({key.first, key.second, why});
-    }
-    return out;
-  }
-
-  /// DELETEs every entry on the workers' clients; 204 and 404 both mean gone.
-  void delete_all(std::map<std::pair<std::string, std::string>, std::string>& targets) {
-    std::vector<std::pair<std::string, std::string>> keys;
-    for (const auto& [key, why] : targets) keys.push_back(key);
-    std::atomic<std::size_t> next{0};
-    std::mutex m;
-    std::function<void(std::size_t)> worker = [&](std::size_t w) {
-      HttpSession& session = *sessions_[w];
-      while (true) {
-        std::size_t i = next.fetch_add(1);
-        if (i >= keys.size()) return;
-        const auto& [sub, id] = keys[i];
-        OutgoingRequest req;
-        req.method = "DELETE";
-        req.path =
-            url_.prefix + detail::fill_path(op_.delete_path, {{"fabric_subscriber_id", sub}, {"id", id}});
-        req.authorization = authorization(AuthVariant::kValid);
-        req.bounded = false;
-        auto ex = detail::send(session, req, nullptr);
-        std::string why;
-        if (ex.failure != Exchange::Failure::kNone)
-          why = "DELETE failed: " + ex.failure_detail;
-        else if (!(ex.status >= 200 && ex.status < 300) && ex.status != 404)
-          why = "DELETE answered " + std::to_string(ex.status);
-        std::lock_guard lock(m);
-        targets[keys[i]] = why;
-      }
-    };
-    pool_->run(std::min(sessions_.size(), keys.size()), worker);
+    plan_.run_id = run_id_;
+    detail::CleanupContext context;
+    context.contract = &contract_;
+    context.operation = &op_;
+    context.url = &url_;
+    context.sessions = &sessions_;
+    context.pool = pool_.get();
+    context.authorization = &authorization(AuthVariant::kValid);
+    context.limits = limits_;
+    context.abort = options_.abort;
+    context.ledger = ledger_.get();
+    context.progress = progress_;
+    return detail::clean_up(context, plan_, options_.keep);
   }
 
   const Contract& contract_;
@@ -648,23 +743,25 @@ class Run {
   BaseUrl url_;
   std::string origin_;
   ParseLimits limits_;  // what a response body may be (parse_body's limits)
-  Operation op_;
+  detail::Operation op_;
   std::map<int, std::string> content_types_;
   std::array<std::optional<std::string>, 5> authorization_;  // by AuthVariant
   std::string run_id_;
   std::vector<Secret> run_secrets_;
   std::vector<std::vector<Secret>> case_secrets_;  // by case index: its bodies' secrets
   std::shared_ptr<const Redactor> redactor_;
+  std::unique_ptr<ReproVariables> repro_;
+  std::unique_ptr<detail::LedgerWriter> ledger_;
+  std::shared_ptr<detail::Watchdog> watchdog_;
   std::vector<detail::SessionPtr> sessions_;
-  std::unique_ptr<WorkerPool> pool_;  // after sessions_: its threads stop before the sessions go
+  std::unique_ptr<detail::WorkerPool> pool_;  // after sessions_: its threads stop before the sessions go
 
   std::mutex mutex_;
   std::atomic<std::size_t> next_{0};
   std::size_t done_ = 0;
   bool interrupt_noted_ = false;
   std::vector<CaseResult> results_;
-  std::vector<Created> created_;
-  std::set<std::string> subscribers_;
+  detail::CleanupPlan plan_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // a content receiver stops past --max-response-bytes, and redirects stay unfollowed so the
 // credentials never reach another host (a 3xx is reported by the checks instead).
 #include <httplib.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
@@ -43,12 +44,13 @@ class Watchdog {
     std::optional<Clock::time_point> deadline;
     bool fired = false;
     bool cut_for_size = false;
+    bool cut_for_abort = false;
     std::uint64_t armed_connection = 0;  // which request's bytes are counted, and from where
     bool armed_socket_open = false;
     std::uint64_t base_bytes = 0;
   };
 
-  Watchdog() = default;
+  explicit Watchdog(const std::atomic<int>* abort) : abort_(abort) {}
   ~Watchdog() {
     {
       std::lock_guard lock(mutex_);
@@ -82,6 +84,7 @@ class Watchdog {
       slot.deadline = deadline;
       slot.fired = false;
       slot.cut_for_size = false;
+      slot.cut_for_abort = false;
       slot.armed_connection = slot.connection.load();
       slot.armed_socket_open = socket_open;
       slot.base_bytes = base;
@@ -91,11 +94,12 @@ class Watchdog {
   }
 
   /// Clears the slot's deadline; true when the watchdog cut its request (`for_size`: because of
-  /// its size).
-  bool disarm(Slot& slot, bool& for_size) {
+  /// its size; `for_abort`: because the run was aborted).
+  bool disarm(Slot& slot, bool& for_size, bool& for_abort) {
     std::lock_guard lock(mutex_);
     slot.deadline.reset();
     for_size = slot.cut_for_size;
+    for_abort = slot.cut_for_abort;
     return slot.fired;
   }
 
@@ -119,8 +123,16 @@ class Watchdog {
     while (!quit_) {
       const auto now = Clock::now();
       auto next = Clock::time_point::max();
+      const bool abort = abort_ && abort_->load() != 0;
       for (Slot* slot : slots_) {
         if (!slot->deadline) continue;
+        if (abort) {  // a second signal: every request in flight ends now
+          slot->fired = true;
+          slot->cut_for_abort = true;
+          slot->deadline.reset();
+          slot->client->stop();
+          continue;
+        }
         // httplib bounds neither the number of response headers nor their total size, so a target
         // that sends headers without end would grow memory until the deadline. The kernel's count
         // of received bytes bounds the whole response instead: past max_response_bytes plus 1 MiB
@@ -146,6 +158,7 @@ class Watchdog {
     }
   }
 
+  const std::atomic<int>* abort_ = nullptr;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::thread thread_;
@@ -155,12 +168,15 @@ class Watchdog {
   bool quit_ = false;
 };
 
-std::shared_ptr<Watchdog> make_watchdog() { return std::make_shared<Watchdog>(); }
+std::shared_ptr<Watchdog> make_watchdog(const std::atomic<int>* abort) {
+  return std::make_shared<Watchdog>(abort);
+}
 
 class HttpSession {
  public:
   HttpSession(const BaseUrl& url, const TransportOptions& options, std::shared_ptr<Watchdog> watchdog)
       : client_(url.origin()),
+        host_(url.host),
         options_(options),
         watchdog_(watchdog ? std::move(watchdog) : make_watchdog()) {
     if (!client_.is_valid())
@@ -179,8 +195,11 @@ class HttpSession {
       client_.enable_server_certificate_verification(!options.insecure);
       if (!options.ca_file.empty()) client_.set_ca_cert_path(options.ca_file);
     }
+    // Compressed answers are asked for, as clients of the API ask for them: a server that gzips is
+    // checked on what it sends (httplib decompresses; the size bound applies to what it yields).
     client_.set_default_headers({{"User-Agent", std::string("sipcontract/") + SIPCONTRACT_RUNNER_VERSION},
-                                 {"Accept", "application/json"}});
+                                 {"Accept", "application/json"},
+                                 {"Accept-Encoding", "gzip, deflate"}});
     // The watchdog reads the socket's received-byte count (see Watchdog::watch()).
     client_.set_socket_options([this](socket_t sock) {
       slot_.socket_fd.store(sock);
@@ -250,7 +269,8 @@ class HttpSession {
     watchdog_->arm(slot_, start + total);
     bool ok = client_.send(req, res, err);
     bool cut_for_size = false;
-    const bool cut = watchdog_->disarm(slot_, cut_for_size);
+    bool cut_for_abort = false;
+    const bool cut = watchdog_->disarm(slot_, cut_for_size, cut_for_abort);
     ex.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (ok && err == httplib::Error::Success && !cut) {
       ex.status = res.status;
@@ -261,7 +281,10 @@ class HttpSession {
     ex.status = -1;
     ex.body.clear();
     const bool past_max_time = r.bounded && ex.elapsed_ms >= static_cast<double>(options_.max_time.count());
-    if (too_large || cut_for_size) {
+    if (cut_for_abort) {
+      ex.failure = Exchange::Failure::kCanceled;
+      ex.failure_detail = "cut short: the run was interrupted a second time";
+    } else if (too_large || cut_for_size) {
       ex.failure = Exchange::Failure::kTooLarge;
       ex.status = res.status;
       ex.failure_detail = too_large ? "the response body passed " + std::to_string(cap) +
@@ -288,6 +311,7 @@ class HttpSession {
       write_failed_ = err == httplib::Error::Write;
       tls_verification_failed_ =
           err == httplib::Error::SSLServerVerification || err == httplib::Error::SSLLoadingCerts;
+      describe_tls(err, ex);
     }
     return ex;
   }
@@ -310,8 +334,15 @@ class HttpSession {
         return "sending the request failed (Write)";
       case httplib::Error::SSLConnection:
         return "the TLS handshake failed (SSLConnection)";
-      case httplib::Error::SSLServerVerification:
-        return "the server's TLS certificate did not verify (SSLServerVerification; see --ca-file)";
+      case httplib::Error::SSLServerVerification: {
+        // httplib reports an untrusted chain and a certificate for another host alike; OpenSSL's
+        // verify result tells them apart (X509_V_OK: the chain verified, so the name did not).
+        const long result = client_.get_openssl_verify_result();
+        if (result == X509_V_OK)
+          return "the server's TLS certificate is not for host " + host_ + " (host name mismatch)";
+        return std::string("the server's TLS certificate did not verify: ") +
+               X509_verify_cert_error_string(result);
+      }
       case httplib::Error::SSLLoadingCerts:
         return "the CA certificates could not be loaded (SSLLoadingCerts; see --ca-file)";
       case httplib::Error::Compression:
@@ -323,9 +354,35 @@ class HttpSession {
     }
   }
 
+  /// Marks a TLS failure and says what to do about it.
+  void describe_tls(httplib::Error err, Exchange& ex) {
+    switch (err) {
+      case httplib::Error::SSLServerVerification:
+        ex.tls_problem = true;
+        ex.tls_problem_advice =
+            client_.get_openssl_verify_result() == X509_V_OK
+                ? "use a host name the certificate names in --base-url"
+                : "pass the CA that issued the certificate with --ca-file FILE (or --insecure to skip "
+                  "verification, which every report then says)";
+        break;
+      case httplib::Error::SSLLoadingCerts:
+        ex.tls_problem = true;
+        ex.tls_problem_advice = "check --ca-file, or the system's CA certificates";
+        break;
+      case httplib::Error::SSLConnection:
+        ex.tls_problem = true;
+        ex.tls_problem_advice =
+            "check that the target speaks TLS on this port (or use http:// for a plain one)";
+        break;
+      default:
+        break;
+    }
+  }
+
   static constexpr std::uint64_t kHeaderAllowance = 1u << 20;
 
   httplib::Client client_;
+  std::string host_;
   TransportOptions options_;
   std::shared_ptr<Watchdog> watchdog_;
   Watchdog::Slot slot_;

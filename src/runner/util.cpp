@@ -1,6 +1,9 @@
 // Small helpers of the runner: randomness, URLs, quoting, base64, and the Redactor.
 #include <linux/tcp.h>  // the kernel's tcp_info, with tcpi_bytes_received (glibc's lacks it)
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <uuid/uuid.h>
 
@@ -8,6 +11,7 @@
 #include <charconv>
 #include <cstddef>
 #include <ctime>
+#include <filesystem>
 #include <random>
 
 #include "internal.hpp"
@@ -227,6 +231,27 @@ std::string utc_now_iso8601() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::optional<std::string> ca_file_problem(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return "not a readable file";
+  BIO* bio = BIO_new_file(path.c_str(), "r");
+  if (!bio) {
+    ERR_clear_error();
+    return "cannot be read";
+  }
+  int certificates = 0;
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    ++certificates;
+    X509_free(cert);
+  }
+  // The loop ends at the end of the file (or at text that is not a certificate): not an error.
+  ERR_clear_error();
+  BIO_free(bio);
+  if (certificates == 0)
+    return "holds no PEM certificate (a CA bundle is \"-----BEGIN CERTIFICATE-----\" blocks)";
+  return std::nullopt;
 }
 
 std::optional<std::string> authorization_for(AuthVariant auth, const Target& target) {

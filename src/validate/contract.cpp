@@ -1,6 +1,7 @@
 // Contract: one operation's manifest, with every schema of its store compiled once.
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "internal.hpp"
 
@@ -151,6 +152,55 @@ const Schema& Contract::schema(const std::string& name) const {
   return it->second;
 }
 
+std::vector<std::string> Contract::documented_properties(const std::string& name) const {
+  std::vector<std::string> out;
+  if (!store_) return out;
+  // A root "$ref" ("sip-endpoint.json", "common.json#/definitions/X", "#/definitions/X") or an
+  // "allOf" branch leads to further declarations; each document is visited once.
+  std::vector<std::pair<std::string, std::string>> todo = {{name, ""}};  // file, JSON Pointer
+  std::set<std::pair<std::string, std::string>> seen;
+  while (!todo.empty()) {
+    auto [file, pointer] = todo.back();
+    todo.pop_back();
+    if (!seen.insert({file, pointer}).second || seen.size() > 64) continue;
+    const std::string* text = store_->find(file);
+    if (!text) continue;
+    Parsed doc = parse_json(*text);
+    if (!doc) continue;
+    const Json* node = &*doc;
+    try {
+      if (!pointer.empty()) node = &doc->at(Json::json_pointer(pointer));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!node->is_object()) continue;
+    if (auto props = node->find("properties"); props != node->end() && props->is_object())
+      for (const auto& [key, value] : props->items())
+        if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+    auto follow = [&](const Json& schema) {
+      if (!schema.is_object()) return;
+      auto ref = schema.find("$ref");
+      if (ref == schema.end() || !ref->is_string()) return;
+      const std::string& target = ref->get_ref<const std::string&>();
+      const auto hash = target.find('#');
+      std::string target_file = hash == 0 ? file : target.substr(0, hash);
+      std::string target_pointer = hash == std::string::npos ? "" : target.substr(hash + 1);
+      todo.push_back({target_file, target_pointer});
+    };
+    follow(*node);
+    if (auto all = node->find("allOf"); all != node->end() && all->is_array()) {
+      for (const auto& branch : *all) {
+        follow(branch);
+        if (branch.is_object())
+          if (auto props = branch.find("properties"); props != branch.end() && props->is_object())
+            for (const auto& [key, value] : props->items())
+              if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+      }
+    }
+  }
+  return out;
+}
+
 namespace detail::validation {
 
 void ContractBuilder::build(Contract& contract, nlohmann::json manifest,
@@ -209,6 +259,8 @@ void ContractBuilder::build(Contract& contract, nlohmann::json manifest,
       }
       if (auto value = rule.find("default"); value != rule.end()) parsed.default_value = *value;
       if (rule.contains("unless_sent")) parsed.unless_sent = read.string(rule, "unless_sent", where);
+      if (rule.contains("default_because"))
+        parsed.default_assumption = read.string(rule, "default_because", where);
       contract.echo_.push_back(std::move(parsed));
     }
   }

@@ -96,7 +96,8 @@ void exercise_cases(std::string_view text) {
         request.content_type = step.content_type;
         for (const auto& secret : detail::body_secrets(step, contract)) redactor.add(secret.value);
         const std::string curl =
-            detail::curl_line(url, request, step.auth, step, contract, TransportOptions{});
+            detail::curl_line(url, request, step.auth, step, contract, TransportOptions{},
+                              [](const std::string&, const std::string&) { return std::string("${SC_X}"); });
         (void)redactor.redact(curl);
       }
     } catch (const ConfigError& e) {

@@ -47,9 +47,13 @@ std::string describe_failures(const RunReport& report) {
   for (const auto& c : report.cases)
     for (const auto& st : c.steps)
       for (const auto& f : st.failures)
-        out += c.id + " step " + std::to_string(st.index + 1) + ": [" + f.check + "] " + f.pointer + ": " +
-               f.message + " (expected " + f.expected + ", actual " + f.actual + ")\n";
+        out += c.id + " step " + std::to_string(st.index + 1) + ": " +
+               (f.severity == Severity::kFailure ? "" : std::string(to_string(f.severity)) + " ") + "[" +
+               f.check + "] " + f.pointer + ": " + f.message + " (expected " + f.expected + ", actual " +
+               f.actual + ")\n";
   for (const auto& l : report.cleanup.leftovers) out += "left: " + l.id + ": " + l.reason + "\n";
+  for (const auto& l : report.cleanup.unverified)
+    out += "unverified: " + l.id + " " + l.username + ": " + l.reason + "\n";
   for (const auto& n : report.cleanup.notes) out += "note: " + n + "\n";
   return out.empty() ? "(no failures)" : out;
 }

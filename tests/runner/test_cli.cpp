@@ -6,6 +6,7 @@
 
 #include "runner_test_support.hpp"
 #include "sipcontract/runner.hpp"
+#include "test_support.hpp"
 
 using namespace sipcontract;
 using namespace sipcontract::test;
@@ -92,6 +93,50 @@ TEST_CASE("configuration errors exit 2 with one line naming the problem", "[runn
     auto r = run_cli({"run", "--subscriber", uuid});
     CHECK(r.exit_code == 2);
   }
+  SECTION("--max-time 0 says what is allowed") {
+    auto r = run_cli({"run", "--max-time", "0"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--max-time: must be more than 0 and at most 86400 seconds"));
+  }
+  SECTION("a --ca-file that is not a PEM bundle, before anything is sent") {
+    TempDir dir;
+    auto bad = dir.write("ca.pem", "not a certificate");
+    auto r = run_cli(
+        {"run", "--base-url", "https://127.0.0.1:9/api/fabric", "--subscriber", uuid, "--ca-file",
+         bad.string()},
+        {{"SIGNALWIRE_PROJECT_ID", "proj-cli-test"}, {"SIGNALWIRE_API_TOKEN", "PTcli0123456789abcdef"}});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("holds no PEM certificate"));
+    CHECK(split_lines(r.err).size() == 1);
+  }
+}
+
+TEST_CASE("run --version prints the version and exits 0", "[runner][cli]") {
+  auto r = run_cli({"run", "--version"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("sipcontract "));
+  auto c = run_cli({"cleanup", "--version"});
+  CHECK(c.exit_code == 0);
+}
+
+TEST_CASE("a shard of a CI matrix larger than the suite passes with nothing to run", "[runner][cli][shard]") {
+  TempDir dir;
+  auto report = (dir.path() / "report.json").string();
+  auto r = run_cli({"run", "--shard", "70/100", "--report", report});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("shard 70/100 holds no case"));
+  auto j = nlohmann::json::parse(read_file(report));
+  CHECK(j["summary"]["cases"] == 0);
+  CHECK(j["exit_code"] == 0);
+}
+
+TEST_CASE("off a terminal, or on a dumb one, the console gets no cursor control", "[runner][cli][console]") {
+  // run_cli's stdout is a file, not a terminal; TERM=dumb is honoured as well.
+  auto r = run_cli({"run", "--case", "valid-minimal"}, {{"TERM", "dumb"}});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find('\r') == std::string::npos);
+  CHECK(r.out.find("\033[") == std::string::npos);
 }
 
 TEST_CASE("an unreachable target exits 3", "[runner][cli]") {
@@ -145,7 +190,7 @@ TEST_CASE("SIGINT mid-run stops scheduling, cleans up, prints the summary and ex
   CHECK_THAT(child.out(), Catch::Contains("interrupted (SIGINT)"));
   CHECK_THAT(child.out(), Catch::Contains("Summary:") && Catch::Contains("Interrupted by SIGINT"));
   CHECK_THAT(child.out(), Catch::Contains("Result: INTERRUPTED (exit 130)"));
-  CHECK_THAT(child.out(), Catch::Contains("0 left behind"));
+  CHECK_THAT(child.out(), Catch::Contains("nothing left behind"));
   CHECK(listed_endpoints(server, server.subscriber(), "").empty());
 }
 

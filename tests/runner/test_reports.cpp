@@ -116,7 +116,11 @@ TEST_CASE("the JUnit report has a testcase per case with check and pointer in ea
   CHECK(std::string(failing.attribute("classname").value()) == "createSubscriberSipEndpoint");
   CHECK_THAT(failing.child("failure").attribute("message").value(), Catch::StartsWith("enum /codecs/0"));
   CHECK(std::string(failing.child("failure").attribute("type").value()) == "enum");
-  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("reproduce: curl"));
+  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("reproduce (after the exports below):"));
+  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("r1=$(curl -sS -i -X POST"));
+  // The response is there for a person to read.
+  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("response: 201 application/json"));
+  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("\"codecs\":[\"opus\"]"));
   auto skipped = suite.find_child_by_attribute("testcase", "name", "drift-codec-opus-variant");
   REQUIRE(skipped.child("skipped"));
   CHECK(suite.find_child_by_attribute("testcase", "name", "auth-none").first_child().empty());
@@ -131,7 +135,13 @@ TEST_CASE("the JSON report has the documented shape", "[runner][reports][json]")
   CHECK(j["operation"] == "createSubscriberSipEndpoint");
   CHECK(j["run_id"] == out.report.run_id);
   CHECK(j["summary"] ==
-        nlohmann::json{{"cases", 2}, {"passed", 2}, {"failed", 0}, {"skipped", 0}, {"retries", 0}});
+        nlohmann::json{
+            {"cases", 2}, {"passed", 2}, {"failed", 0}, {"skipped", 0}, {"warnings", 0}, {"retries", 0}});
+  CHECK(j["cleanup"]["verified"] == true);
+  CHECK(j["cleanup"]["verified_by"] == "list and reading back");
+  CHECK(j["cleanup"]["unverified"].empty());
+  CHECK(j["diagnosis"].is_null());
+  CHECK(j["assumptions"].contains("error-codes"));
   CHECK(j["exit_code"] == 0);
   CHECK(j["interrupted_by"].is_null());
   CHECK(j["unreachable"] == false);
@@ -160,9 +170,13 @@ TEST_CASE("the console shows a line per case off a terminal and one progress lin
     auto out = run_and_write(server, options_for(server), cases, false);
     CHECK_THAT(out.console, Catch::Contains("] FAIL valid-full  (echo, state)"));
     CHECK_THAT(out.console, Catch::Contains("] PASS auth-none"));
-    CHECK_THAT(out.console, Catch::Contains("Summary: 2 cases: 1 passed, 1 failed, 0 skipped; 0 retries"));
+    CHECK_THAT(out.console,
+               Catch::Contains("Summary: 2 cases: 1 passed, 1 failed, 0 skipped; 0 warnings; 0 retries"));
     CHECK_THAT(out.console, Catch::Contains("[echo] /caller_id"));
-    CHECK_THAT(out.console, Catch::Contains("reproduce: curl -sS -i -X POST"));
+    CHECK_THAT(out.console, Catch::Contains("    reproduce:\n      # valid-full: 1 request"));
+    CHECK_THAT(out.console, Catch::Contains("r1=$(curl -sS -i -X POST"));
+    CHECK_THAT(out.console, Catch::Contains("response: 201 application/json"));
+    CHECK_THAT(out.console, Catch::Contains("Checks:\n  echo: 1 failure\n  state: 1 failure"));
     CHECK_THAT(out.console, Catch::Contains("Result: FAILED (exit 1)"));
     CHECK(out.console.find('\r') == std::string::npos);
   }
@@ -186,13 +200,17 @@ TEST_CASE("a failure's curl line reproduces the request with credentials from th
   const auto& curl = report.cases[0].steps[0].curl;
   CHECK_THAT(curl, Catch::StartsWith("curl -sS -i -X POST '" + server.base_url()));
   CHECK_THAT(curl, Catch::Contains("-u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\""));
-  CHECK_THAT(curl, Catch::Contains("\"password\":\"<redacted>\""));
-  CHECK_THAT(curl, Catch::Contains("replaced by \"<redacted>\""));
+  CHECK_THAT(curl, Catch::Contains("\"password\":\"'\"${SC_PASSWORD}\"'\""));
+  CHECK_THAT(curl, Catch::Contains("\"password_confirmation\":\"'\"${SC_PASSWORD}\"'\""));
   CHECK(curl.find("Pw-curl-check-1") == std::string::npos);
-  // Run it: the shell expands the variables, and the server answers (a 201: the redacted
-  // password and confirmation are equal).
+  REQUIRE(report.reproduce_exports.size() == 1);
+  CHECK_THAT(report.reproduce_exports[0],
+             Catch::StartsWith("export SC_PASSWORD=\"$(head -c 12 /dev/urandom"));
+  // Run it: the shell expands the variables, and the server answers (a 201: the password and
+  // its confirmation are the same variable).
   setenv("SIGNALWIRE_PROJECT_ID", server.options().project_id.c_str(), 1);
   setenv("SIGNALWIRE_API_TOKEN", server.options().api_token.c_str(), 1);
+  setenv("SC_PASSWORD", "any-value-1", 1);
   FILE* p = popen((curl + " 2>&1").c_str(), "r");
   REQUIRE(p);
   std::string output;
@@ -201,5 +219,6 @@ TEST_CASE("a failure's curl line reproduces the request with credentials from th
   pclose(p);
   unsetenv("SIGNALWIRE_PROJECT_ID");
   unsetenv("SIGNALWIRE_API_TOKEN");
+  unsetenv("SC_PASSWORD");
   CHECK_THAT(output, Catch::StartsWith("HTTP/1.1 201"));
 }

@@ -187,7 +187,42 @@ TEST_CASE("a secret in a body the schema accepts is reported with its pointer",
   CHECK(report.failed() == 1);
 }
 
-TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
+TEST_CASE("a leaked value is reported once, naming every secret it is and every place it sits",
+          "[runner][transport][secrets]") {
+  // The password (which is also the confirmation's value) comes back at /password, inside a list and
+  // inside another string; the Authorization value in a header (the base64 credentials inside it
+  // are a secret of their own, and must not make a second report for the same leak).
+  Stub<httplib::Server> stub([&](httplib::Server& s) {
+    s.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
+      auto in = nlohmann::json::parse(req.body);
+      const std::string pw = in["password"];
+      res.status = 401;
+      res.set_header("X-Echo", req.get_header_value("Authorization"));
+      res.set_content(nlohmann::json{{"error", "Unauthorized"},
+                                     {"password", pw},
+                                     {"codecs", {"OPUS", pw}},
+                                     {"note", "was " + pw + "!"}}
+                          .dump(),
+                      "application/json");
+    });
+  });
+  auto report = run_contract_tests(Contract::builtin(), builtin_matching({"auth-wrong-token"}),
+                                   stub_options(stub.base_url()));
+  INFO(describe_failures(report));
+  std::vector<CheckFailure> leaks;
+  for (const auto& f : report.cases.at(0).steps.at(0).failures)
+    if (f.check == "secrets") leaks.push_back(f);
+  REQUIRE(leaks.size() == 2);  // one for the header, one for the body
+  const auto& header = leaks[0].pointer.empty() ? leaks[0] : leaks[1];
+  const auto& body = leaks[0].pointer.empty() ? leaks[1] : leaks[0];
+  CHECK_THAT(header.message, Catch::Contains("header X-Echo") && Catch::Contains("Authorization header"));
+  CHECK(body.pointer == "/codecs/1");
+  CHECK_THAT(body.message, Catch::Contains("password (the same value as its password_confirmation)"));
+  CHECK_THAT(body.message,
+             Catch::Contains("/codecs/1") && Catch::Contains("/note") && Catch::Contains("/password"));
+}
+
+TEST_CASE("a target that cannot be reached is diagnosed once, exit code 3, and no case is sent",
           "[runner][transport][unreachable]") {
   // A port that was free a moment ago and has nothing listening now.
   const int port = LoopbackListener().port();
@@ -197,10 +232,37 @@ TEST_CASE("a target that cannot be reached is exit code 3, reported per case",
       run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal", "auth-none"}), opts);
   CHECK(report.unreachable());
   CHECK(report.exit_code() == 3);
+  REQUIRE(report.diagnosis);
+  CHECK_THAT(report.diagnosis.problem, Catch::Contains("cannot be reached"));
+  CHECK_THAT(report.diagnosis.detail, Catch::Contains("could not connect"));
+  CHECK(report.failed() == 0);
+  CHECK(report.skipped() == 2);
+  for (const auto& c : report.cases) CHECK_THAT(c.skip_reason, Catch::Contains("cannot be reached"));
+  CHECK(report.cleanup.clean());  // nothing was sent, so nothing can be left
+  std::ostringstream console;
+  write_summary(report, console);
+  // One diagnosis, not a block per case.
+  CHECK_THAT(console.str(), Catch::Contains("NOT RUN: the target cannot be reached"));
+  CHECK(console.str().find("could not connect") == console.str().rfind("could not connect"));
+}
+
+TEST_CASE("without the preflight, an unreachable target fails every case under transport and exits 3",
+          "[runner][transport][unreachable]") {
+  const int port = LoopbackListener().port();
+  auto opts = stub_options("http://127.0.0.1:" + std::to_string(port) + "/api/fabric");
+  opts.transport.retries = 1;
+  opts.preflight = false;
+  auto report =
+      run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal", "auth-none"}), opts);
+  CHECK(report.unreachable());
+  CHECK(report.exit_code() == 3);
   CHECK(report.failed() == 2);
   CHECK(report.retries() == 2);  // a refused connection sent nothing, so even a create is retried
   REQUIRE(find_failure(report, "transport"));
   CHECK_THAT(find_failure(report, "transport")->message, Catch::Contains("could not connect"));
+  std::ostringstream console;
+  write_summary(report, console);
+  CHECK_THAT(console.str(), Catch::Contains("the same transport failure as"));
 }
 
 TEST_CASE("configuration errors are thrown before any request", "[runner][transport][config]") {
@@ -290,12 +352,34 @@ TEST_CASE("TLS is verified by default, against --ca-file, and only skipped with 
   auto cases = builtin_matching({"auth-none"});
   auto opts = stub_options(stub.base_url("https"));
 
-  SECTION("the system CAs do not know the certificate: a transport failure, not retried") {
+  SECTION("the system CAs do not know the certificate: diagnosed once, a configuration error") {
     auto report = run_contract_tests(Contract::builtin(), cases, opts);
-    REQUIRE(find_failure(report, "transport"));
-    CHECK_THAT(find_failure(report, "transport")->message, Catch::Contains("did not verify"));
+    REQUIRE(report.diagnosis);
+    CHECK_THAT(report.diagnosis.problem, Catch::Contains("TLS certificate does not verify"));
+    CHECK_THAT(report.diagnosis.detail, Catch::Contains("did not verify: self-signed certificate"));
+    CHECK_THAT(report.diagnosis.advice, Catch::Contains("--ca-file"));
+    CHECK(report.exit_code() == 2);
     CHECK(report.retries() == 0);
+    CHECK(report.skipped() == 1);
     CHECK_FALSE(report.insecure);
+  }
+  SECTION("the certificate is trusted but names another host: said so, not 'untrusted'") {
+    opts.transport.ca_file = cert.cert_path;
+    opts.target.base_url = "https://localhost:" + std::to_string(stub.port()) + "/api/fabric";
+    auto report = run_contract_tests(Contract::builtin(), cases, opts);
+    REQUIRE(report.diagnosis);
+    CHECK_THAT(report.diagnosis.detail, Catch::Contains("not for host localhost (host name mismatch)"));
+    CHECK_THAT(report.diagnosis.advice, Catch::Contains("host name"));
+    CHECK(report.exit_code() == 2);
+  }
+  SECTION("a --ca-file that holds no PEM certificate is a configuration error before anything is sent") {
+    opts.transport.ca_file = dir.write("not-a-bundle.pem", "hello, I am not a certificate\n").string();
+    try {
+      run_contract_tests(Contract::builtin(), cases, opts);
+      FAIL("no ConfigError");
+    } catch (const ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::StartsWith("--ca-file ") && Catch::Contains("holds no PEM certificate"));
+    }
   }
   SECTION("--ca-file with the certificate verifies it") {
     opts.transport.ca_file = cert.cert_path;

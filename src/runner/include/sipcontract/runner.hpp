@@ -69,8 +69,22 @@ struct ExpectedError {
 
 /// What must come back for one request.
 struct Expectation {
-  std::vector<int> statuses;          ///< any of these statuses (usually one)
+  std::vector<int> statuses;          ///< any of these statuses (usually one) ...
+  std::vector<int> status_classes;    ///< ... or any status of these classes (4 for "4xx")
   std::vector<ExpectedError> errors;  ///< checked when the response is a 422
+  /// True when `status` is one of `statuses` or of `status_classes`.
+  bool accepts(int status) const;
+  /// True when the expectation names a status at all.
+  bool has_status() const { return !statuses.empty() || !status_classes.empty(); }
+  /// "201", "201 or 422", "4xx or 404".
+  std::string status_text() const;
+};
+
+/// What a case expects where the contract is silent: checked like an Expectation, but a miss is
+/// a warning (an assumption the target need not share), and a failure only with --strict.
+struct Assumption {
+  std::string because;  ///< the id of the assumption (the manifest's "assumptions" table)
+  Expectation expect;   ///< its status (optional) and error items
 };
 
 /// One request of a case: a POST to the operation, then the expectation for its answer.
@@ -81,7 +95,8 @@ struct Step {
   std::optional<nlohmann::json> body;   ///< a JSON body ("body" or "body_file")
   std::optional<std::string> raw_body;  ///< a body sent verbatim ("raw_body"), e.g. text that is not JSON
   std::string content_type = "application/json";
-  Expectation expect;
+  Expectation expect;              ///< what the contract states (a miss fails the case)
+  std::vector<Assumption> assume;  ///< what this suite assumes where the contract is silent
 };
 
 /// One contract test: an id, tags, an optional "unsettled" reason, and its ordered steps.
@@ -204,6 +219,11 @@ struct RunOptions {
   std::size_t jobs = 4;         ///< cases run concurrently (a case's steps stay in order)
   bool skip_unsettled = false;  ///< report unsettled cases as skipped instead of running them
   bool keep = false;            ///< do not delete what the run created (the report lists it)
+  bool strict = false;          ///< a broken assumption is a failure, not a warning
+  bool preflight = true;        ///< one list request first, to diagnose an unusable target once
+  /// Where to append what the run is about to create and has created, so that
+  /// `sipcontract cleanup --ledger FILE` can undo a run that was killed; "" = no ledger.
+  std::filesystem::path ledger;
   std::size_t max_depth = 256;  ///< JSON nesting accepted in a response (deeper: check "json")
   std::string run_id;           ///< {{run_id}}; empty = 10 random hex digits
   std::string password;         ///< {{password}}; empty = a random 24-character password
@@ -211,21 +231,55 @@ struct RunOptions {
   std::function<std::optional<std::string>(const std::string&)> env;
   /// Set (to a signal number) by a signal handler: stop scheduling, clean up, report.
   const std::atomic<int>* cancel = nullptr;
+  /// Set (non-zero) by a second signal: cut requests in flight and the cleanup short, and report
+  /// what may be left.
+  const std::atomic<int>* abort = nullptr;
 };
+
+/// How much a finding weighs. A failure breaks what the contract states; a warning breaks an
+/// assumption (what this suite expects where the contract is silent: a conforming target may
+/// differ); a note says something worth knowing that breaks nothing.
+enum class Severity { kFailure, kWarning, kNote };
+/// "failure", "warning", "note".
+std::string_view to_string(Severity severity);
 
 /// One way a response broke a rule. `check` is a stable id:
 /// transport, size, max-time, redirect, status, undocumented-status, content-type, json,
 /// schema, enum, echo, secrets, attribute, state (and cleanup for run-level failures).
 struct CheckFailure {
+  CheckFailure() = default;
+  CheckFailure(std::string check_, std::string pointer_, std::string expected_, std::string actual_,
+               std::string message_, Severity severity_ = Severity::kFailure, std::string assumption_ = {})
+      : check(std::move(check_)),
+        pointer(std::move(pointer_)),
+        expected(std::move(expected_)),
+        actual(std::move(actual_)),
+        message(std::move(message_)),
+        severity(severity_),
+        assumption(std::move(assumption_)) {}
   std::string check;
   std::string pointer;  ///< JSON Pointer into the response body ("" = the root or not applicable)
   std::string expected;
   std::string actual;
   std::string message;  ///< one line a person can act on
+  Severity severity = Severity::kFailure;
+  std::string assumption;  ///< for a warning (or a failure under --strict): the assumption's id
 };
 
 /// The stable check ids, in the order they are reported.
 const std::vector<std::string>& check_ids();
+
+/// What a response was, kept for a step with a finding so that a person can see it: the status,
+/// the Content-Type, the headers and the start of the body (cut to a bound, secrets redacted).
+struct ResponseExcerpt {
+  int status = -1;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;            ///< at most kMaxBody bytes of it, valid UTF-8
+  std::size_t body_bytes = 0;  ///< the whole body's size
+  static constexpr std::size_t kMaxBody = 2048;
+  bool present() const { return status >= 0; }
+};
 
 /// One request of a case as sent and what came back.
 struct StepResult {
@@ -235,10 +289,13 @@ struct StepResult {
   std::string auth;  ///< the auth variant's name
   int status = -1;   ///< -1: no response
   double duration_ms = 0;
-  std::vector<std::string> retries;  ///< one line per retry ("attempt 2 after 503, waited 250 ms")
-  std::vector<CheckFailure> failures;
-  std::string curl;        ///< a command that reproduces the request (secrets replaced)
-  std::string created_id;  ///< the id a 2xx answer carried, if any
+  std::vector<std::string> retries;    ///< one line per retry ("attempt 2 after 503, waited 250 ms")
+  std::vector<CheckFailure> failures;  ///< every finding of the step: failures, warnings and notes
+  std::string curl;                    ///< a command that reproduces the request (secrets replaced)
+  std::string created_id;              ///< the id a 2xx answer carried, if any
+  ResponseExcerpt response;            ///< for a step with a failure or warning
+  /// How many of `failures` have `severity`.
+  std::size_t count(Severity severity) const;
 };
 
 enum class Outcome { kPassed, kFailed, kSkipped };
@@ -254,25 +311,55 @@ struct CaseResult {
   std::string skip_reason;
   std::vector<StepResult> steps;
   double duration_ms = 0;
+  std::string reproduce;  ///< for a failed case: shell lines that replay its steps and undo its creates
   std::size_t retries() const;
-  /// Every failure of every step (a copy).
-  std::vector<CheckFailure> failures() const;
+  /// Every failure of every step (a copy; only findings of `severity`).
+  std::vector<CheckFailure> failures(Severity severity = Severity::kFailure) const;
+  /// How many findings of `severity` its steps have.
+  std::size_t count(Severity severity) const;
 };
 
-/// An endpoint the run created and did not (or could not) delete.
+/// An endpoint the run created and did not (or could not) delete, or whose fate is unknown.
 struct LeftoverEndpoint {
   std::string subscriber;
-  std::string id;
+  std::string id;        ///< "" when only the username is known (a create whose answer was lost)
+  std::string username;  ///< when known
   std::string reason;
 };
 
-/// What cleanup did.
+/// What cleanup did, and what it could verify. "Gone" is claimed only for an endpoint that a
+/// complete list no longer shows or that reads back as the contract's 404.
 struct CleanupReport {
-  bool kept = false;                        ///< --keep: nothing deleted
-  std::size_t created = 0;                  ///< endpoints the run saw created
-  std::size_t deleted = 0;                  ///< deleted (204, or already gone: 404)
-  std::vector<LeftoverEndpoint> leftovers;  ///< not deleted (or kept), each with why
-  std::vector<std::string> notes;           ///< e.g. a list call that failed, so nothing was verified
+  bool kept = false;                         ///< --keep: nothing deleted
+  bool verified = true;                      ///< every endpoint at risk was seen gone (or listed as left)
+  std::string verified_by;                   ///< "list", "reading back", "list and reading back", or "" (nothing to verify)
+  std::size_t created = 0;                   ///< endpoints the run knows it created
+  std::size_t deleted = 0;                   ///< deleted and verified gone
+  std::vector<LeftoverEndpoint> leftovers;   ///< still there after cleanup (or kept), each with why
+  std::vector<LeftoverEndpoint> unverified;  ///< may still be there: could not be verified, each with why
+  std::vector<std::string> notes;            ///< what else a person should know
+  std::string ledger;                        ///< the ledger file the run kept ("" = none)
+  /// True when nothing may be left: verified, no leftovers, not kept.
+  bool clean() const { return !kept && verified && leftovers.empty() && unverified.empty(); }
+};
+
+/// A problem found before the cases ran that would make every case fail the same way (the
+/// target cannot be reached, TLS does not verify, the credentials are refused). The cases are
+/// then not run; the report says why once.
+struct Diagnosis {
+  std::string problem;  ///< one line; "" when the target looked usable
+  std::string detail;   ///< what was seen (the transport error, or the status and body)
+  std::string advice;   ///< what to do about it
+  int exit_code = 0;    ///< 3 unreachable, 2 configuration (TLS, credentials)
+  explicit operator bool() const { return !problem.empty(); }
+};
+
+/// How many findings one check id had in a run, by severity.
+struct CheckTally {
+  std::string check;
+  std::size_t failures = 0;
+  std::size_t warnings = 0;
+  std::size_t notes = 0;
 };
 
 /// Everything a run found. Strings are already redacted.
@@ -288,16 +375,29 @@ struct RunReport {
   double duration_ms = 0;
   std::vector<CaseResult> cases;
   CleanupReport cleanup;
+  Diagnosis diagnosis;                             ///< set when the cases were not run (see Diagnosis)
+  bool strict = false;                             ///< --strict: assumptions count as failures
+  std::map<std::string, std::string> assumptions;  ///< id -> what is assumed (the manifest's table)
+  /// Shell lines that set the environment variables the reproduction lines use (no secret value).
+  std::vector<std::string> reproduce_exports;
+  std::string shard_note;                    ///< set when the selected shard holds no case
   int interrupted_by = 0;                    ///< the signal that stopped the run, 0 = none
+  bool aborted = false;                      ///< a second signal cut requests and cleanup short
   std::shared_ptr<const Redactor> redactor;  ///< the run's secrets; writers pass their text through it
 
   std::size_t passed() const;
   std::size_t failed() const;
   std::size_t skipped() const;
   std::size_t retries() const;
-  /// True when cases ran and every one of them failed with a transport error.
+  std::size_t warnings() const;  ///< findings of severity warning, over every case
+  /// Per check id (in check_ids() order), how many failures, warnings and notes; only ids seen.
+  std::vector<CheckTally> tally() const;
+  /// True when cases ran and every one of them failed with a transport error, or the diagnosis
+  /// found the target unreachable.
   bool unreachable() const;
-  /// 0 all passed; 1 any violation or endpoint left behind; 3 unreachable; 128+signal when interrupted.
+  /// 0 all passed and cleanup verified; 1 any violation, an endpoint left behind or cleanup not
+  /// verified; 2 a configuration problem the diagnosis found; 3 unreachable; 128+signal when
+  /// interrupted.
   int exit_code() const;
 };
 
@@ -330,6 +430,7 @@ class ConsoleProgress : public Progress {
   std::size_t passed_ = 0;
   std::size_t failed_ = 0;
   std::size_t skipped_ = 0;
+  std::size_t warnings_ = 0;
 };
 
 /// Runs `cases` against `options.target`, checks every response, deletes what was created
@@ -338,6 +439,43 @@ class ConsoleProgress : public Progress {
 /// Sets SIGPIPE to ignored if its action is the default (TLS writes to a closed peer raise it).
 RunReport run_contract_tests(const Contract& contract, const std::vector<Case>& cases,
                              const RunOptions& options, Progress* progress = nullptr);
+
+// ---------------------------------------------------------------------------------------------
+// Cleaning up after a run that did not finish
+// ---------------------------------------------------------------------------------------------
+
+/// What a ledger file (RunOptions::ledger) says about one run: what it was about to create and
+/// what it created, by subscriber, and whether its own cleanup verified that nothing was left.
+struct Ledger {
+  std::string run_id;
+  std::string base_url;
+  std::string operation_id;
+  std::vector<LeftoverEndpoint> entries;  ///< a create sent (username) or made (id and username)
+  std::vector<std::string> subscribers;   ///< every subscriber a create was sent to
+  std::size_t gone = 0;                   ///< ids the run verified gone (not in `entries`)
+  bool complete = false;                  ///< the run's cleanup verified that nothing was left
+};
+
+/// Reads a ledger; throws ConfigError naming the file and line when it is not one.
+Ledger read_ledger(const std::filesystem::path& path);
+
+/// What `sipcontract cleanup` works on: a target, and what may be left there.
+struct CleanupOptions {
+  Target target;  ///< base URL and credentials (subscriber unused)
+  TransportOptions transport;
+  std::size_t jobs = 4;                   ///< DELETEs in flight
+  std::string run_id;                     ///< the sweep deletes listed endpoints whose name carries it
+  std::vector<LeftoverEndpoint> entries;  ///< known ids and names sent (from a ledger)
+  std::vector<std::string> subscribers;   ///< whose lists are swept
+  std::filesystem::path ledger;           ///< records what is verified gone ("" = none)
+  const std::atomic<int>* abort = nullptr;
+};
+
+/// Deletes and verifies what a run left: every known id, then every listed endpoint whose name
+/// carries the run id, with the same verification as a run's own cleanup. Throws ConfigError
+/// for an unusable option; never for what the target does.
+CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& options,
+                          Progress* progress = nullptr);
 
 // ---------------------------------------------------------------------------------------------
 // Reports
@@ -353,5 +491,7 @@ nlohmann::ordered_json report_to_json(const RunReport& report);
 void write_json_report(const RunReport& report, std::ostream& out);
 /// The --list view: one line per case (id, tags, unsettled reason).
 void write_case_list(const std::vector<Case>& cases, std::ostream& out);
+/// The cleanup part of the summary (what `sipcontract cleanup` prints), ending with its result.
+void write_cleanup_summary(const CleanupReport& cleanup, std::ostream& out);
 
 }  // namespace sipcontract

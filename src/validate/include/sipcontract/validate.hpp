@@ -174,6 +174,9 @@ struct EchoRule {
   bool when_sent = false;                       ///< checked only when the request sent the field
   std::optional<nlohmann::json> default_value;  ///< expected when the request did not send it
   std::string unless_sent;                      ///< skip the default when the request sent this field
+  /// When the default is an assumption rather than the contract's (manifest "default_because"):
+  /// the assumption's id; a 201 that reports another value then gets a warning, not a failure.
+  std::string default_assumption;
 };
 
 /// One operation's contract: request schema, response schema per status, echo rules.
@@ -208,6 +211,9 @@ class Contract {
   const std::vector<std::string>& secret_fields() const { return secret_fields_; }
   /// The compiled schema for any schema file of the contract's store (e.g. "sip-endpoint.json").
   const Schema& schema(const std::string& name) const;
+  /// The property names the schema `name` declares at its root (following a root "$ref" and
+  /// "allOf"): the fields the contract documents for such a document. Empty when unknown.
+  std::vector<std::string> documented_properties(const std::string& name) const;
 
  private:
   friend struct detail::validation::ContractBuilder;  // fills the members from a manifest

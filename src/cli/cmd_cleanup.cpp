@@ -1,0 +1,152 @@
+// `sipcontract cleanup`: deletes and verifies what a run left on a target, from the run's ledger
+// (--ledger FILE) or by its run id (--run-id ID with --base-url and --subscriber). A thin shell
+// over sipcontract::cleanup_run (sipcontract/runner.hpp).
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "sipcontract/runner.hpp"
+#include "sipcontract/validate.hpp"
+
+namespace sipcontract::cli {
+namespace {
+
+std::atomic<int> g_cleanup_abort{0};
+extern "C" void on_cleanup_signal(int) { g_cleanup_abort.store(1); }
+
+struct CleanupArgs {
+  std::string ledger;
+  std::string run_id;
+  std::string base_url;
+  std::vector<std::string> subscribers;
+  std::string manifest;
+  std::string schemas;
+  std::size_t jobs = 4;
+  double timeout_s = 30;
+  std::string ca_file;
+  bool insecure = false;
+  bool allow_plain_http = false;
+};
+
+int cleanup(const CleanupArgs& a) {
+  std::optional<Contract> loaded;
+  if (!a.manifest.empty() || !a.schemas.empty()) {
+    if (a.manifest.empty() || a.schemas.empty()) throw ConfigError("--manifest and --schemas go together");
+    loaded = Contract::load(a.manifest, a.schemas);
+  }
+  const Contract& contract = loaded ? *loaded : Contract::builtin();
+
+  CleanupOptions opts;
+  if (!a.ledger.empty()) {
+    Ledger ledger = read_ledger(a.ledger);
+    opts.run_id = ledger.run_id;
+    opts.entries = ledger.entries;
+    opts.subscribers = ledger.subscribers;
+    opts.target.base_url = ledger.base_url;
+    opts.ledger = a.ledger;
+    if (!a.run_id.empty() && a.run_id != ledger.run_id)
+      throw ConfigError("--run-id " + a.run_id + " is not the ledger's run (" + ledger.run_id + ")");
+    std::cout << "ledger " << a.ledger << ": run " << ledger.run_id << ", " << ledger.entries.size()
+              << (ledger.entries.size() == 1 ? " endpoint" : " endpoints") << " to look for under "
+              << ledger.subscribers.size()
+              << (ledger.subscribers.size() == 1 ? " subscriber" : " subscribers")
+              << (ledger.complete ? " (the run's own cleanup verified that nothing was left)" : "") << '\n';
+  } else {
+    if (a.run_id.empty())
+      throw ConfigError("give --ledger FILE, or --run-id ID with --base-url and --subscriber");
+    if (a.base_url.empty()) throw ConfigError("--run-id needs --base-url (the ledger would have said)");
+    if (a.subscribers.empty()) throw ConfigError("--run-id needs --subscriber UUID (repeatable)");
+    if (a.run_id.size() < 6)
+      throw ConfigError("--run-id " + a.run_id +
+                        ": too short to tell the run's endpoints from others by name");
+    opts.run_id = a.run_id;
+  }
+  for (const auto& sub : a.subscribers) opts.subscribers.push_back(sub);
+  if (!a.base_url.empty()) opts.target.base_url = a.base_url;
+  if (opts.target.base_url.empty()) throw ConfigError("no base URL: the ledger names none; give --base-url");
+  auto project = env_value("SIGNALWIRE_PROJECT_ID");
+  auto token = env_value("SIGNALWIRE_API_TOKEN");
+  if (!project) throw ConfigError("SIGNALWIRE_PROJECT_ID is not set (credentials come from the environment)");
+  if (!token) throw ConfigError("SIGNALWIRE_API_TOKEN is not set (credentials come from the environment)");
+  opts.target.project_id = *project;
+  opts.target.api_token = *token;
+  opts.jobs = a.jobs;
+  if (!(a.timeout_s > 0) || a.timeout_s > 86400)
+    throw ConfigError("--timeout: must be more than 0 and at most 86400 seconds");
+  opts.transport.timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout_s * 1000.0 + 0.5));
+  opts.transport.ca_file = a.ca_file;
+  opts.transport.insecure = a.insecure;
+  opts.transport.allow_plain_http = a.allow_plain_http;
+  opts.abort = &g_cleanup_abort;
+
+  g_cleanup_abort.store(0);
+  struct sigaction sa {};
+  sa.sa_handler = on_cleanup_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second signal quits at once
+  struct sigaction old_int {
+  }, old_term{};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  CleanupReport report = cleanup_run(contract, opts);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  write_cleanup_summary(report, std::cout);
+  return report.clean() ? kExitOk : kExitViolation;
+}
+
+}  // namespace
+
+void add_cleanup_command(CLI::App& app, CommandResult& result) {
+  auto args = std::make_shared<CleanupArgs>();
+  auto* cmd = app.add_subcommand(
+      "cleanup",
+      "Delete what a run left on a target and verify it is gone: from the run's ledger (--ledger FILE, "
+      "which `sipcontract run` keeps for a remote target), or by the run id in the endpoints' names "
+      "(--run-id ID --base-url URL --subscriber UUID). Credentials come from SIGNALWIRE_PROJECT_ID and "
+      "SIGNALWIRE_API_TOKEN.");
+  cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
+  cmd->add_option("--ledger", args->ledger, "The ledger a run kept (its path is printed when the run starts)")
+      ->type_name("FILE");
+  cmd->add_option("--run-id", args->run_id, "Delete listed endpoints whose name carries this run id")
+      ->type_name("ID");
+  cmd->add_option("--base-url", args->base_url, "Target (default: the ledger's)")->type_name("URL");
+  cmd->add_option("--subscriber", args->subscribers, "A subscriber whose list is swept (repeatable)")
+      ->take_all()
+      ->type_name("UUID");
+  cmd->add_option("--manifest", args->manifest, "Contract manifest (default: built in); needs --schemas")
+      ->type_name("FILE");
+  cmd->add_option("--schemas", args->schemas, "Schema folder for --manifest")->type_name("DIR");
+  cmd->add_option("-j,--jobs", args->jobs, "DELETEs in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64))
+      ->type_name("N");
+  cmd->add_option("--timeout", args->timeout_s, "Connect, read and write timeout, seconds")
+      ->capture_default_str()
+      ->type_name("SEC");
+  cmd->add_option("--ca-file", args->ca_file, "PEM CA bundle to verify the target's TLS certificate")
+      ->type_name("FILE");
+  cmd->add_flag("--insecure", args->insecure, "Do not verify TLS certificates");
+  cmd->add_flag("--allow-plain-http", args->allow_plain_http,
+                "Allow credentials over http:// to a host that is not loopback");
+  cmd->footer(
+      "Exit codes: 0 nothing of the run is left (verified); 1 something is left or could not be verified "
+      "(each listed with why); 2 usage or configuration error (bad flag, unreadable ledger, missing "
+      "environment variable). SIGINT/SIGTERM cuts the cleanup short and reports what may be left; a second "
+      "quits at once.");
+  cmd->callback([args, &result] {
+    try {
+      result.exit_code = cleanup(*args);
+    } catch (const ConfigError& e) {
+      std::cerr << "sipcontract cleanup: " << e.what() << '\n';
+      result.exit_code = kExitUsage;
+    } catch (const SchemaError& e) {
+      std::cerr << "sipcontract cleanup: " << e.what() << '\n';
+      result.exit_code = kExitUsage;
+    }
+  });
+}
+
+}  // namespace sipcontract::cli
