@@ -160,7 +160,8 @@ std::vector<std::string> Contract::documented_properties(const std::string& name
   std::vector<std::pair<std::string, std::string>> todo = {{name, ""}};  // file, JSON Pointer
   std::set<std::pair<std::string, std::string>> seen;
   while (!todo.empty()) {
-    auto [file, pointer] = todo.back();
+    const auto [file, pointer] = todo.back();
+    const std::string current_file = file;  // a lambda may not capture a structured binding (clang 14)
     todo.pop_back();
     if (!seen.insert({file, pointer}).second || seen.size() > 64) continue;
     const std::string* text = store_->find(file);
@@ -183,7 +184,7 @@ std::vector<std::string> Contract::documented_properties(const std::string& name
       if (ref == schema.end() || !ref->is_string()) return;
       const std::string& target = ref->get_ref<const std::string&>();
       const auto hash = target.find('#');
-      std::string target_file = hash == 0 ? file : target.substr(0, hash);
+      std::string target_file = hash == 0 ? current_file : target.substr(0, hash);
       std::string target_pointer = hash == std::string::npos ? "" : target.substr(hash + 1);
       todo.push_back({target_file, target_pointer});
     };
