@@ -98,7 +98,7 @@ corpus_bytes=$(stat -c %s "$corpus")
 # Every measured command runs under a time limit, so a hang ends the run instead of the machine's day.
 bounded() { timeout --kill-after=5 "$@"; }
 lib() { bounded 300 "$bin/sipcontract-bench-validate" --corpus "$corpus" --min-time "$min_time" "$@"; }
-ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/schemas" --min-time "$min_time" "$@"; }
+ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/contracts/v1/schemas" --min-time "$min_time" "$@"; }
 # `sipcontract validate` as a user runs it: a process from start to exit, JSON lines to a pipe.
 cli_ndjson() {  # cli_ndjson JOBS
   local t0 t1 summary
@@ -248,7 +248,7 @@ say "measured in $(( $(date +%s) - start )) s"
 {
   echo "bench/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(node --version), $(g++ --version | head -1)"
   if git -C "$root" rev-parse --short HEAD >/dev/null 2>&1; then
-    dirty=$(git -C "$root" status --porcelain --untracked-files=no -- src cmake CMakeLists.txt schemas contract-tests | awk '{print $2}' | tr '\n' ' ')
+    dirty=$(git -C "$root" status --porcelain --untracked-files=no -- src cmake CMakeLists.txt contracts | awk '{print $2}' | tr '\n' ' ')
     echo "source: commit $(git -C "$root" rev-parse --short HEAD)${dirty:+, with uncommitted changes in: $dirty}"
   fi
   echo "command: bench/run.sh --reps $reps --count $count --seed $seed --min-time $min_time --wrk-duration $wrk_duration --only $only"

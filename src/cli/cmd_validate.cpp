@@ -18,7 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sipcontract/validate.hpp>
+#include <sipcontract/contract.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -44,10 +44,11 @@ struct Options {
   std::vector<std::string> files;          // `validate --schema S FILE...`
   std::vector<std::string> request_files;  // `validate request FILE...`
   std::vector<std::string> response_files;
-  int status = 201;
+  int status = 0;  // 0: the operation's first documented 2xx
   std::string schema;
   std::string schema_dir;
-  std::string manifest;
+  std::string contract;
+  std::string operation;
   bool ndjson = false;
   unsigned jobs = 0;  // 0: one per core
   std::string format = "text";
@@ -727,49 +728,26 @@ std::string join_statuses(const std::vector<int>& statuses) {
   return s;
 }
 
-/// The contract the request/response modes use: built in, or loaded from --manifest/--schema-dir.
+/// The contract the request/response modes use: --contract (a built-in name or a folder), else the
+/// built-in contract of record.
 const Contract& load_contract(const Options& options, std::optional<Contract>& storage) {
-  if (options.manifest.empty() && options.schema_dir.empty()) return Contract::builtin();
+  if (options.contract.empty()) return Contract::builtin();
   try {
-    if (!options.manifest.empty()) {
-      fs::path manifest = options.manifest;
-      fs::path dir = options.schema_dir;
-      if (dir.empty()) {
-        // The repository layout (contract-tests/ beside schemas/), else the manifest's own folder.
-        fs::path sibling = manifest.parent_path().empty() ? fs::path("..") / "schemas"
-                                                          : manifest.parent_path() / ".." / "schemas";
-        std::error_code ec;
-        dir = fs::is_directory(sibling, ec)
-                  ? sibling
-                  : (manifest.parent_path().empty() ? fs::path(".") : manifest.parent_path());
-      }
-      storage.emplace(Contract::load(manifest, dir));
-      return *storage;
-    }
-    // --schema-dir alone: the built-in manifest over other schema files. Contract::load reads a
-    // manifest from a file, so the built-in one is written to a private temporary folder.
-    std::string pattern = (fs::temp_directory_path() / "sipcontract-manifest-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw UsageError(std::string("cannot create a temporary folder: ") + std::strerror(errno));
-    fs::path temp = pattern;
-    struct Cleanup {
-      fs::path dir;
-      ~Cleanup() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-      }
-    } cleanup{temp};
-    fs::path manifest = temp / "builtin.manifest.json";
-    {
-      std::ofstream out(manifest);
-      out << Contract::builtin().manifest().dump(2) << '\n';
-      if (!out) throw UsageError("cannot write " + manifest.string());
-    }
-    storage.emplace(Contract::load(manifest, options.schema_dir));
+    storage.emplace(Contract::resolve(options.contract));
     return *storage;
   } catch (const SchemaError& e) {
     throw UsageError(e.what());
   }
+}
+
+/// The operation whose request or responses are checked: --operation, else the contract's one of
+/// record.
+const Operation& pick_operation(const Options& options, const Contract& contract) {
+  if (options.operation.empty()) return contract.operation_of_record();
+  if (const Operation* op = contract.operation(options.operation)) return *op;
+  std::string known;
+  for (const auto& [key, op] : contract.operations()) known += (known.empty() ? "" : ", ") + key;
+  throw UsageError("--operation " + options.operation + ": contract " + contract.name() + " has " + known);
 }
 
 /// Compiles --schema, resolving its cross-file "$ref"s in --schema-dir or in its own folder.
@@ -801,7 +779,9 @@ int run(const Options& options, bool request_mode, bool response_mode) {
   if (!options.schema.empty()) {
     if (request_mode || response_mode)
       throw UsageError("--schema replaces `request`/`response`: give one or the other");
-    if (!options.manifest.empty()) throw UsageError("--schema and --manifest cannot be combined");
+    if (!options.contract.empty() || !options.operation.empty())
+      throw UsageError(
+          "--schema replaces the contract: --contract and --operation go with `request`/`response`");
     if (options.files.empty()) throw UsageError("no FILE given (use - for stdin)");
     own_schema.emplace(load_schema(options));
     schema = &*own_schema;
@@ -810,16 +790,24 @@ int run(const Options& options, bool request_mode, bool response_mode) {
     if (!options.files.empty())
       throw UsageError("unexpected argument '" + options.files.front() +
                        "' before the subcommand (put FILEs after `request` or `response`)");
+    if (!options.schema_dir.empty())
+      throw UsageError("--schema-dir goes with --schema (a contract holds its own schemas)");
     const Contract& contract = load_contract(options, contract_storage);
+    const Operation& op = pick_operation(options, contract);
     if (request_mode) {
-      schema = &contract.request_schema();
+      if (!op.request) throw UsageError(op.name + " (" + op.id + ") takes no request body");
+      schema = op.request->schema;
       files = &options.request_files;
     } else {
-      schema = contract.response_schema(options.status);
-      if (schema == nullptr)
-        throw UsageError("status " + std::to_string(options.status) +
-                         " is not documented by the contract; documented statuses: " +
-                         join_statuses(contract.documented_statuses()));
+      const auto successes = op.success_statuses();
+      const int status = options.status != 0 ? options.status : successes.empty() ? 0 : successes.front();
+      const ResponseSpec* response = op.response(status);
+      if (response == nullptr)
+        throw UsageError("status " + std::to_string(status) + " is not documented for " + op.id +
+                         "; documented statuses: " + join_statuses(op.statuses()));
+      if (response->schema == nullptr)
+        throw UsageError("status " + std::to_string(status) + " of " + op.id + " has no body to validate");
+      schema = response->schema;
       files = &options.response_files;
     }
   } else {
@@ -883,13 +871,17 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
       ->type_name("FILE");
   validate
       ->add_option("--schema-dir", options->schema_dir,
-                   "Folder of schema files to use instead of the built-in ones")
+                   "With --schema: the folder its \"$ref\"s to other files resolve in")
       ->type_name("DIR");
   validate
-      ->add_option("--manifest", options->manifest,
-                   "Contract manifest to use instead of the built-in one; its schemas are looked up in "
-                   "--schema-dir, else in ../schemas beside it, else in its folder")
-      ->type_name("FILE");
+      ->add_option("--contract", options->contract,
+                   "The contract: a built-in one (" + builtin_contract_names() +
+                       ") or a contract folder (contract.json, schemas/, cases/); default: the built-in v1")
+      ->type_name("NAME|DIR");
+  validate
+      ->add_option("--operation", options->operation,
+                   "The contract operation whose request or response to check (default: the one of record)")
+      ->type_name("NAME");
   validate->add_flag("--ndjson", options->ndjson,
                      "Each FILE holds one JSON document a line; report by FILE:LINE");
   validate->add_option("-j,--jobs", options->jobs, "Worker threads for --ndjson (default: one per core)")
@@ -934,7 +926,9 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
 
   CLI::App* response = validate->add_subcommand("response", "Validate response bodies of one status");
   response->fallthrough();
-  response->add_option("--status", options->status, "HTTP status whose documented body to check against")
+  response
+      ->add_option("--status", options->status,
+                   "HTTP status whose documented body to check against (default: the operation's 2xx)")
       ->capture_default_str();
   response->add_option("files", options->response_files, "Response documents (- for stdin)")
       ->type_name("FILE")

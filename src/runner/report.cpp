@@ -153,16 +153,16 @@ std::string tally_text(const RunReport& report) {
   return out;
 }
 
-std::string leftover_text(const LeftoverEndpoint& l) {
-  return "subscriber " + l.subscriber + (l.id.empty() ? " endpoint (id unknown)" : " endpoint " + l.id) +
-         (l.username.empty() ? "" : " username " + l.username);
+std::string leftover_text(const LeftoverItem& l, const CleanupReport& cl) {
+  return cl.parent_title + " " + l.parent + " " + cl.item_title + " " +
+         (l.id.empty() ? "(id unknown)" : l.id) + (l.name.empty() ? "" : " named " + l.name);
 }
 
 /// The cleanup part of a summary: what was created, deleted and verified, and what may be left.
 std::string cleanup_text(const CleanupReport& cl) {
   std::ostringstream s;
   if (cl.kept) {
-    s << "Cleanup: --keep: " << plural(cl.leftovers.size(), "endpoint", "endpoints") << " kept\n";
+    s << "Cleanup: --keep: " << cl.leftovers.size() << " kept\n";
   } else if (cl.clean()) {
     s << "Cleanup: " << cl.created << " created, " << cl.deleted << " deleted"
       << (cl.verified_by.empty() ? "" : ", verified by " + cl.verified_by) << ": nothing left behind\n";
@@ -173,9 +173,10 @@ std::string cleanup_text(const CleanupReport& cl) {
     s << '\n';
   }
   for (const auto& l : cl.leftovers)
-    s << (cl.kept ? "  kept: " : "  LEFT BEHIND: ") << leftover_text(l) << (cl.kept ? "" : ": " + l.reason)
-      << '\n';
-  for (const auto& l : cl.unverified) s << "  UNVERIFIED: " << leftover_text(l) << ": " << l.reason << '\n';
+    s << (cl.kept ? "  kept: " : "  LEFT BEHIND: ") << leftover_text(l, cl)
+      << (cl.kept ? "" : ": " + l.reason) << '\n';
+  for (const auto& l : cl.unverified)
+    s << "  UNVERIFIED: " << leftover_text(l, cl) << ": " << l.reason << '\n';
   for (const auto& n : cl.notes) s << "  note: " << n << '\n';
   if (!cl.ledger.empty() && !cl.clean() && !cl.kept)
     s << "  ledger: " << cl.ledger << " (`sipcontract cleanup --ledger " << cl.ledger
@@ -240,7 +241,7 @@ void ConsoleProgress::on_interrupt(int signal) {
 }
 
 void ConsoleProgress::on_cleanup(std::size_t count) {
-  out_ << (tty_ ? "\r\033[K" : "") << "cleanup: deleting " << plural(count, "endpoint", "endpoints")
+  out_ << (tty_ ? "\r\033[K" : "") << "cleanup: deleting " << plural(count, "item", "items")
        << " the run created\n";
   out_.flush();
 }
@@ -255,8 +256,9 @@ void write_summary(const RunReport& report, std::ostream& out) {
             ? " (assumptions where the contract is silent: not failures without --strict)"
             : "")
     << "; " << plural(report.retries(), "retry", "retries") << "; " << seconds(report.duration_ms) << '\n';
-  s << "Target: " << report.base_url << (report.in_process ? " (in-process reference server)" : "")
-    << ", subscriber " << report.subscriber << ", run id " << report.run_id << '\n';
+  s << "Target: " << report.base_url << (report.in_process ? " (in-process reference server)" : "") << ", "
+    << report.parent_title << " " << report.parent << ", contract " << report.contract << ", run id "
+    << report.run_id << '\n';
   if (!report.shard_note.empty()) s << report.shard_note << '\n';
   if (report.insecure) s << "WARNING: TLS certificate verification was OFF (--insecure)\n";
   if (report.diagnosis) {
@@ -308,8 +310,7 @@ void write_summary(const RunReport& report, std::ostream& out) {
     }
   }
   if (!report.reproduce_exports.empty() && report.failed() > 0) {
-    s << "\nThe reproduction lines read the credentials from SIGNALWIRE_PROJECT_ID and "
-         "SIGNALWIRE_API_TOKEN,\n"
+    s << "\nThe reproduction lines read the credentials from the environment (as the run did),\n"
          "and stand-ins for the run's secret values (never shown) from:\n";
     for (const auto& line : report.reproduce_exports) s << "  " << line << '\n';
   }
@@ -395,7 +396,8 @@ void write_junit(const RunReport& report, std::ostream& out) {
   };
   prop("run_id", report.run_id);
   prop("base_url", report.base_url);
-  prop("subscriber", report.subscriber);
+  prop("contract", report.contract);
+  prop("parent", report.parent);
   prop("in_process", report.in_process ? "true" : "false");
   prop("insecure", report.insecure ? "true" : "false");
   prop("strict", report.strict ? "true" : "false");
@@ -463,11 +465,13 @@ void write_junit(const RunReport& report, std::ostream& out) {
     tc.append_child("skipped").append_attribute("message") = "--keep: nothing deleted";
   } else if (cleanup_failed) {
     std::string body;
-    for (const auto& l : cl.leftovers) body += "LEFT BEHIND: " + leftover_text(l) + ": " + l.reason + "\n";
-    for (const auto& l : cl.unverified) body += "UNVERIFIED: " + leftover_text(l) + ": " + l.reason + "\n";
+    for (const auto& l : cl.leftovers)
+      body += "LEFT BEHIND: " + leftover_text(l, cl) + ": " + l.reason + "\n";
+    for (const auto& l : cl.unverified)
+      body += "UNVERIFIED: " + leftover_text(l, cl) + ": " + l.reason + "\n";
     for (const auto& n : cl.notes) body += "note: " + n + "\n";
     if (!cl.ledger.empty()) body += "ledger: " + cl.ledger + " (sipcontract cleanup --ledger FILE)\n";
-    std::string message = "cleanup: " + plural(cl.leftovers.size(), "endpoint", "endpoints") + " left behind";
+    std::string message = "cleanup: " + std::to_string(cl.leftovers.size()) + " left behind";
     if (!cl.unverified.empty()) message += ", " + std::to_string(cl.unverified.size()) + " unverified";
     auto failure = tc.append_child("failure");
     failure.append_attribute("message") = text(message).c_str();
@@ -544,12 +548,12 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
     if (!c.reproduce.empty()) item["reproduce"] = text(c.reproduce);
     cases.push_back(std::move(item));
   }
-  auto endpoints = [&](const std::vector<LeftoverEndpoint>& list) {
+  auto endpoints = [&](const std::vector<LeftoverItem>& list) {
     json out = json::array();
     for (const auto& l : list)
-      out.push_back({{"subscriber", text(l.subscriber)},
+      out.push_back({{"parent", text(l.parent)},
                      {"id", l.id.empty() ? json(nullptr) : json(text(l.id))},
-                     {"username", l.username.empty() ? json(nullptr) : json(text(l.username))},
+                     {"name", l.name.empty() ? json(nullptr) : json(text(l.name))},
                      {"reason", text(l.reason)}});
     return out;
   };
@@ -573,9 +577,10 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
       {"version", report.tool_version},
       {"run_id", report.run_id},
       {"operation", report.operation_id},
+      {"contract", report.contract},
       {"target",
        {{"base_url", text(report.base_url)},
-        {"subscriber", text(report.subscriber)},
+        {"parent", text(report.parent)},
         {"in_process", report.in_process},
         {"insecure", report.insecure}}},
       {"started_at", report.started_at},

@@ -10,9 +10,7 @@
 #include "schema_compiler.hpp"
 #include "testing.hpp"
 
-namespace sipcontract::detail {
-const std::vector<std::pair<std::string_view, std::string_view>>& embedded_schemas();
-}  // namespace sipcontract::detail
+namespace sipcontract::detail {}  // namespace sipcontract::detail
 
 namespace sipcontract::detail::validation {
 
@@ -101,12 +99,6 @@ SchemaStore SchemaStore::from_directory(const std::filesystem::path& dir) {
     store.add(name, detail::validation::read_text_file(it->path(), "schema"));
   }
   if (ec) throw SchemaError("cannot read schema folder " + dir.string() + ": " + ec.message());
-  return store;
-}
-
-SchemaStore SchemaStore::builtin() {
-  SchemaStore store;
-  for (const auto& [name, text] : detail::embedded_schemas()) store.add(std::string(name), std::string(text));
   return store;
 }
 

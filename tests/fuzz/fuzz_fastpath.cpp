@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 #include "testing.hpp"
 
 namespace {
@@ -20,7 +20,7 @@ using sipcontract::Schema;
 using sipcontract::Verdict;
 
 Schema compile(const std::string& text) {
-  sipcontract::SchemaStore store = sipcontract::SchemaStore::builtin();
+  sipcontract::SchemaStore store = sipcontract::Contract::builtin().schema_store();
   store.add("(fuzz).json", text);
   return Schema::compile(store, "(fuzz).json");
 }
@@ -29,7 +29,8 @@ const std::vector<Schema>& schemas() {
   static const std::vector<Schema> all = [] {
     std::vector<Schema> out;
     const auto& contract = sipcontract::Contract::builtin();
-    for (const auto& name : sipcontract::SchemaStore::builtin().names()) out.push_back(contract.schema(name));
+    for (const auto& name : sipcontract::Contract::builtin().schema_store().names())
+      out.push_back(contract.schema(name));
     // Every keyword the verdict program compiles, in shapes a random text can reach.
     for (
         const char* text : {

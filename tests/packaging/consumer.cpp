@@ -1,9 +1,9 @@
-// Links the installed libraries and uses each: validates a request, serves the contract
+// Links the installed libraries and uses each: validates a request against the built-in contract, serves it
 // in-process, and runs the built-in contract suite against that server.
 #include <iostream>
+#include <sipcontract/contract.hpp>
 #include <sipcontract/runner.hpp>
 #include <sipcontract/server.hpp>
-#include <sipcontract/validate.hpp>
 
 int main() {
   const auto& contract = sipcontract::Contract::builtin();

@@ -115,7 +115,7 @@ TEST_CASE("a server that stores and then answers 500, with its list failing, get
   REQUIRE(report.cleanup.unverified.size() == server.server().endpoint_count());
   for (const auto& u : report.cleanup.unverified) {
     CHECK(u.id.empty());  // no 201 ever told an id
-    CHECK_THAT(u.username, Catch::Contains(report.run_id));
+    CHECK_THAT(u.name, Catch::Contains(report.run_id));
     CHECK_THAT(u.reason, Catch::Contains("the list answered 503"));
   }
   std::ostringstream console;

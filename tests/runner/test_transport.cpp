@@ -282,10 +282,10 @@ TEST_CASE("configuration errors are thrown before any request", "[runner][transp
   o = stub_options("https://user:pw@127.0.0.1/api/fabric");
   CHECK_THAT(error_of(o), Catch::Contains("credentials do not belong in the URL"));
   o = stub_options("http://127.0.0.1:9/api/fabric");
-  o.target.api_token.clear();
+  o.target.token.clear();
   CHECK_THAT(error_of(o), Catch::Contains("SIGNALWIRE_API_TOKEN"));
   o = stub_options("http://127.0.0.1:9/api/fabric");
-  o.target.subscriber = "not-a-uuid";
+  o.target.parent = "not-a-uuid";
   CHECK_THAT(error_of(o), Catch::Contains("--subscriber not-a-uuid"));
   o = stub_options("http://127.0.0.1:9/api/fabric");
   o.transport.ca_file = "/nonexistent/ca.pem";

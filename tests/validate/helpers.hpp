@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 namespace sipcontract::test {
 

@@ -179,7 +179,7 @@ TEST_CASE("an undocumented status gives one status finding", "[validate][contrac
   CHECK(result.findings[0].keyword == "status");
   CHECK(result.findings[0].pointer == "");
   CHECK(result.findings[0].message ==
-        "status 418 is not documented for this operation; documented: 201, 401, 404, 422, 500");
+        "status 418 is not documented for createSubscriberSipEndpoint; documented: 201, 401, 404, 422, 500");
 }
 
 TEST_CASE("to_string and to_json render a finding", "[validate][findings]") {

@@ -162,7 +162,7 @@ TEST_CASE("SchemaStore reads a folder's schemas but not its test files", "[valid
 }
 
 TEST_CASE("the built-in store holds the repository's schemas", "[validate][files]") {
-  const SchemaStore builtin = SchemaStore::builtin();
+  const SchemaStore builtin = Contract::builtin().schema_store();
   const SchemaStore folder = SchemaStore::from_directory(SCHEMAS_DIR);
   CHECK(builtin.names() == folder.names());
   for (const auto& name : folder.names()) {

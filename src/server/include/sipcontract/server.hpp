@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 namespace sipcontract {
 

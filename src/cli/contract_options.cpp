@@ -1,0 +1,36 @@
+// What the command line offers from the built-in contracts: their names, and the names they give
+// the parent items are created under (so `--subscriber` exists because a contract says so).
+#include <set>
+
+#include "commands.hpp"
+#include "sipcontract/contract.hpp"
+
+namespace sipcontract::cli {
+
+std::string builtin_contract_names() {
+  std::string out;
+  for (const auto& name : Contract::builtin_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+std::string parent_option_names() {
+  std::set<std::string> names;
+  for (const auto& name : Contract::builtin_names())
+    for (const auto& [key, resource] : Contract::builtin(name).resources())
+      if (resource.parent_option != "parent") names.insert(resource.parent_option);
+  std::string out = "--parent";
+  for (const auto& n : names) out += ",--" + n;
+  return out;
+}
+
+std::string parent_titles() {
+  std::set<std::string> titles;
+  for (const auto& name : Contract::builtin_names())
+    for (const auto& [key, resource] : Contract::builtin(name).resources())
+      titles.insert(resource.parent_title);
+  std::string out;
+  for (const auto& t : titles) out += (out.empty() ? "" : ", ") + t;
+  return out;
+}
+
+}  // namespace sipcontract::cli
