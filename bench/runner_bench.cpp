@@ -131,7 +131,7 @@ std::vector<std::vector<RawRequest>> plan(const std::vector<sipcontract::Case>& 
   context.run_id = random_hex(10);
   context.parent = subscriber;
   context.parent_alias = contract.main_resource().parent_option;
-  context.password = random_hex(24);
+  context.secret = random_hex(24);
   context.env = [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;

@@ -66,9 +66,9 @@ int cleanup(const CleanupArgs& a) {
   if (opts.target.base_url.empty()) throw ConfigError("no base URL: the ledger names none; give --base-url");
   const auto& auth = contract.auth();
   auto user = env_value(auth.user_env.c_str());
-  auto token = env_value(auth.password_env.c_str());
+  auto token = env_value(auth.token_env.c_str());
   if (!user) throw ConfigError(auth.user_env + " is not set (credentials come from the environment)");
-  if (!token) throw ConfigError(auth.password_env + " is not set (credentials come from the environment)");
+  if (!token) throw ConfigError(auth.token_env + " is not set (credentials come from the environment)");
   opts.target.user = *user;
   opts.target.token = *token;
   opts.jobs = a.jobs;

@@ -267,9 +267,9 @@ int run(const RunArgs& a) {
   } else {
     const auto& auth = contract.auth();
     auto user = env(auth.user_env.c_str());
-    auto token = env(auth.password_env.c_str());
+    auto token = env(auth.token_env.c_str());
     if (!user) throw ConfigError(auth.user_env + " is not set (credentials come from the environment)");
-    if (!token) throw ConfigError(auth.password_env + " is not set (credentials come from the environment)");
+    if (!token) throw ConfigError(auth.token_env + " is not set (credentials come from the environment)");
     if (a.parent.empty())
       throw ConfigError("--" + resource.parent_option + " ID is required with --base-url (the " +
                         resource.parent_title + " to create under)");

@@ -182,10 +182,10 @@ struct ContractLoader {
       c.auth_.user_env = user.string("env");
       c.auth_.user_title = user.string("title");
       user.finish();
-      Reader password(auth.object("password"), "auth.password", file);
-      c.auth_.password_env = password.string("env");
-      c.auth_.password_title = password.string("title");
-      password.finish();
+      Reader token(auth.object("token"), "auth.token", file);
+      c.auth_.token_env = token.string("env");
+      c.auth_.token_title = token.string("title");
+      token.finish();
       auth.finish();
     }
     if (const Json* secrets = root.find("secret_fields")) {

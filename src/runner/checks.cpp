@@ -106,7 +106,7 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
     std::vector<std::string> labels;
   };
   std::vector<Leak> leaks;
-  for (const auto* list : {in.secrets, in.case_secrets}) {
+  for (const auto* list : {in.case_secrets, in.secrets}) {
     if (!list) continue;
     for (const auto& s : *list) {
       if (s.value.empty()) continue;
@@ -125,8 +125,9 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
   auto what = [](const Leak& l) {
     std::string text = "the request's " + l.labels[0];
     if (l.labels.size() > 1) {
-      text += " (the same value as its ";
-      for (std::size_t i = 1; i < l.labels.size(); ++i) text += (i > 1 ? ", " : "") + l.labels[i];
+      text += " (the same value as ";
+      for (std::size_t i = 1; i < l.labels.size(); ++i)
+        text += (i == 1 ? "" : i + 1 == l.labels.size() ? " and " : ", ") + l.labels[i];
       text += ")";
     }
     return text;
@@ -566,10 +567,10 @@ std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVa
                       const SecretExpression& secret) {
   std::string out = "curl -sS -i -X " + request.method + " " + shell_quote(url.origin() + request.path);
   const std::string user = "$" + contract.auth().user_env;
-  const std::string password = "$" + contract.auth().password_env;
+  const std::string token = "$" + contract.auth().token_env;
   switch (auth) {
     case AuthVariant::kValid:
-      out += " -u \"" + user + ":" + password + "\"";
+      out += " -u \"" + user + ":" + token + "\"";
       break;
     case AuthVariant::kNone:
       break;
@@ -577,7 +578,7 @@ std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVa
       out += " -u \"" + user + ":" + std::string(kWrongToken) + "\"";
       break;
     case AuthVariant::kWrongProject:
-      out += " -u \"" + std::string(kWrongProject) + ":" + password + "\"";
+      out += " -u \"" + std::string(kWrongProject) + ":" + token + "\"";
       break;
     case AuthVariant::kMalformedHeader:
       out += " -H " + shell_quote("Authorization: " + std::string(kMalformedAuthorization));

@@ -549,7 +549,7 @@ CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& option
     throw ConfigError("no " + contract.auth().user_title + ": set " + contract.auth().user_env +
                       " (credentials come from the environment)");
   if (options.target.token.empty())
-    throw ConfigError("no " + contract.auth().password_title + ": set " + contract.auth().password_env +
+    throw ConfigError("no " + contract.auth().token_title + ": set " + contract.auth().token_env +
                       " (credentials come from the environment)");
   if (!options.transport.ca_file.empty())
     if (auto problem = ca_file_problem(options.transport.ca_file))

@@ -29,7 +29,7 @@ std::string random_hex(std::size_t n);
 /// A fresh random (v4) UUID, lowercase.
 std::string fresh_uuid();
 /// A random password with upper, lower, digit and symbol characters (never logged).
-std::string random_password();
+std::string random_secret();
 /// True for the textual form of a UUID (8-4-4-4-12 hex digits, any case).
 bool is_uuid(std::string_view text);
 /// Bytes the kernel has received on TCP socket `fd` (TCP_INFO tcpi_bytes_received), or

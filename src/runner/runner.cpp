@@ -232,7 +232,7 @@ void validate_options(const RunOptions& o, const BaseUrl& url, const Contract& c
     throw ConfigError("no " + auth.user_title + ": set " + auth.user_env +
                       " (credentials come from the environment)");
   if (o.target.token.empty())
-    throw ConfigError("no " + auth.password_title + ": set " + auth.password_env +
+    throw ConfigError("no " + auth.token_title + ": set " + auth.token_env +
                       " (credentials come from the environment)");
   const Resource& resource = contract.main_resource();
   if (o.target.parent.empty())
@@ -273,23 +273,22 @@ ResponseExcerpt excerpt_of(const Exchange& ex) {
 
 /// Shell variables that stand for the secret values of the run's request bodies in reproduction
 /// lines: the run's password is SC_PASSWORD; a value built around it is an expression of it
-/// ("${SC_PASSWORD}-mismatch"); any other secret value gets a variable of its own named after its
+/// ("${SC_SECRET}-mismatch"); any other secret value gets a variable of its own named after its
 /// field, which the printed exports set to a fresh random value. No secret value is ever shown.
 class ReproVariables {
  public:
-  explicit ReproVariables(std::string password) : password_(std::move(password)) {}
+  explicit ReproVariables(std::string secret) : secret_(std::move(secret)) {}
 
   /// The shell text (inside double quotes) that stands for `value` of `field`.
   std::string expression(const std::string& field, const std::string& value) {
     std::lock_guard lock(mutex_);
-    if (!password_.empty() && value.find(password_) != std::string::npos) {
+    if (!secret_.empty() && value.find(secret_) != std::string::npos) {
       std::string out;
       std::size_t at = 0;
-      for (std::size_t hit; (hit = value.find(password_, at)) != std::string::npos;
-           at = hit + password_.size())
-        out += literal(value.substr(at, hit - at)) + "${SC_PASSWORD}";
+      for (std::size_t hit; (hit = value.find(secret_, at)) != std::string::npos; at = hit + secret_.size())
+        out += literal(value.substr(at, hit - at)) + "${SC_SECRET}";
       out += literal(value.substr(at));
-      used_password_ = true;
+      used_secret_ = true;
       // The literal parts came from the case file's text around {{password}}: not secret.
       return out;
     }
@@ -312,7 +311,7 @@ class ReproVariables {
     std::lock_guard lock(mutex_);
     const std::string random = "\"$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \\n')\"";
     std::vector<std::string> out;
-    if (used_password_) out.push_back("export SC_PASSWORD=" + random + "  # any password will do");
+    if (used_secret_) out.push_back("export SC_SECRET=" + random + "  # any value will do");
     for (const auto& name : taken_) out.push_back("export " + name + "=" + random);
     return out;
   }
@@ -327,9 +326,9 @@ class ReproVariables {
     return out;
   }
 
-  std::string password_;
+  std::string secret_;
   mutable std::mutex mutex_;
-  bool used_password_ = false;
+  bool used_secret_ = false;
   std::map<std::string, std::string> others_;  // value -> variable name
   std::set<std::string> taken_;
 };
@@ -372,17 +371,16 @@ class Run {
     // Everything that can go wrong with the configuration goes wrong here, before any request.
     check_cases(input, contract_);
     TemplateContext ctx{report.run_id, options_.target.parent, resource_.parent_option,
-                        options_.password.empty() ? detail::random_password() : options_.password,
-                        options_.env};
+                        options_.secret.empty() ? detail::random_secret() : options_.secret, options_.env};
     std::vector<Case> cases;
     cases.reserve(input.size());
     for (const auto& c : input) cases.push_back(expand_case(c, ctx, resource_.parent_parameter));
-    repro_ = std::make_unique<ReproVariables>(ctx.password);
+    repro_ = std::make_unique<ReproVariables>(ctx.secret);
 
     auto redactor = std::make_shared<Redactor>();
     const auto& t = options_.target;
-    run_secrets_.push_back({contract_.auth().password_title, t.token});
-    run_secrets_.push_back({"password", ctx.password});
+    run_secrets_.push_back({contract_.auth().token_title, t.token});
+    run_secrets_.push_back({"the run's generated secret", ctx.secret});
     for (auto a : {AuthVariant::kValid, AuthVariant::kWrongToken, AuthVariant::kWrongProject}) {
       auto value = detail::authorization_for(a, t);
       run_secrets_.push_back({"Authorization header", *value});
@@ -479,7 +477,7 @@ class Run {
       const auto& auth = contract_.auth();
       d.problem = "the target refuses the run's credentials (401 to an authenticated list request)";
       d.detail = list->method + " " + origin_ + req.path + " answered 401";
-      d.advice = "check " + auth.user_env + " and " + auth.password_env + " (and the token's scopes)";
+      d.advice = "check " + auth.user_env + " and " + auth.token_env + " (and the token's scopes)";
       d.exit_code = 2;
     }
     return d;
@@ -721,7 +719,7 @@ class Run {
     out += "\n";
     const Operation* del = resource_.operation(Role::kDelete);
     const auto& auth = contract_.auth();
-    const std::string credentials = " -u \"$" + auth.user_env + ":$" + auth.password_env + "\"";
+    const std::string credentials = " -u \"$" + auth.user_env + ":$" + auth.token_env + "\"";
     // The value of a top-level member of an answer ("id"), as sed finds it in the printed answer.
     auto member = [](const std::string& answer, const std::string& key) {
       return "$(printf '%s' \"$" + answer + "\" | sed -n 's/.*\"" + key +

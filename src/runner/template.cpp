@@ -1,4 +1,4 @@
-// Fixture templating: every run gets fresh usernames, ids and passwords, so runs never collide
+// Fixture templating: every run gets fresh names, ids and secrets, so runs never collide
 // with each other or with what an earlier run left behind.
 #include <cstdlib>
 
@@ -56,7 +56,7 @@ std::string value_of(std::string_view name, const TemplateContext& ctx, const st
   if (name == "case_id") return case_id;
   if (name == "uuid") return detail::fresh_uuid();
   if (name == "parent" || (!ctx.parent_alias.empty() && name == ctx.parent_alias)) return ctx.parent;
-  if (name == "password") return ctx.password;
+  if (name == "secret") return ctx.secret;
   if (name.starts_with("env:")) {
     std::string_view rest = name.substr(4);
     std::optional<std::string> fallback;
@@ -73,7 +73,7 @@ std::string value_of(std::string_view name, const TemplateContext& ctx, const st
   }
   return fail("unknown placeholder {{" + std::string(name) + "}} (run_id, case_id, uuid, parent" +
               (ctx.parent_alias.empty() ? std::string() : ", " + ctx.parent_alias) +
-              ", password, env:NAME, var:NAME)");
+              ", secret, env:NAME, var:NAME)");
 }
 
 template <typename WhereFn>

@@ -47,7 +47,7 @@ std::string fresh_uuid() {
   return text;
 }
 
-std::string random_password() {
+std::string random_secret() {
   static constexpr std::string_view kAlnum = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
   std::string out;
   for (int i = 0; i < 20; ++i) out += kAlnum[random_u32() % kAlnum.size()];

@@ -20,7 +20,7 @@ TemplateContext fixed_context() {
   ctx.run_id = "r1d2e3";
   ctx.parent = "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b";
   ctx.parent_alias = "subscriber";
-  ctx.password = "Pw-fixed-1";
+  ctx.secret = "Pw-fixed-1";
   ctx.env = [](const std::string& name) -> std::optional<std::string> {
     if (name == "SET_VAR") return std::string("from-env");
     return std::nullopt;
@@ -212,7 +212,7 @@ TEST_CASE("placeholders expand in strings only", "[runner][template]") {
   c.id = "tmpl";
   Step s;
   s.body = nlohmann::json{{"username", "sc-{{run_id}}-{{case_id}}"},
-                          {"password", "{{password}}"},
+                          {"password", "{{secret}}"},
                           {"n", 42},
                           {"list", {"{{ subscriber }}", true}},
                           {"{{run_id}}", "key stays"},
@@ -250,7 +250,7 @@ TEST_CASE("template errors name the case, the field and the problem", "[runner][
         "case \"bad-template\": /request/body/caller_id: environment variable UNSET_VAR is not set");
   CHECK(error_of([&] { expand_template("x {{nope}}", ctx, "c1", "/request/body/u"); }) ==
         "case \"c1\": /request/body/u: unknown placeholder {{nope}} (run_id, case_id, uuid, parent, "
-        "subscriber, password, env:NAME, var:NAME)");
+        "subscriber, secret, env:NAME, var:NAME)");
   CHECK_THAT(error_of([&] { expand_template("x {{run_id", ctx, "c1", "/f"); }), Catch::Contains("unclosed"));
   CHECK_THAT(error_of([&] { expand_template("{{env:1BAD}}", ctx, "c1", "/f"); }),
              Catch::Contains("not an environment variable name"));
@@ -383,7 +383,7 @@ TEST_CASE("mutated case files give a ConfigError or cases, never another excepti
           TemplateContext ctx;
           ctx.run_id = "r";
           ctx.parent = "s";
-          ctx.password = "p";
+          ctx.secret = "p";
           ctx.env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
           try {
             expand_case(c, ctx);

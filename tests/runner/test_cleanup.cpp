@@ -228,7 +228,7 @@ TEST_CASE("a failing case's reproduction lines, after the exports, reproduce it 
   REQUIRE(server.server().endpoint_count() == 0);
   std::string exports;
   for (const auto& line : report.reproduce_exports) exports += line + "\n";
-  CHECK_THAT(exports, Catch::Contains("export SC_PASSWORD="));
+  CHECK_THAT(exports, Catch::Contains("export SC_SECRET="));
   for (const auto& c : report.cases) {
     INFO(c.id << ":\n" << c.reproduce);
     REQUIRE_FALSE(c.reproduce.empty());

@@ -160,8 +160,8 @@ struct AuthSpec {
   std::string scheme = "basic";
   std::string user_env;      ///< the environment variable holding the user (SIGNALWIRE_PROJECT_ID)
   std::string user_title;    ///< what a person calls it ("Project ID")
-  std::string password_env;  ///< the environment variable holding the password
-  std::string password_title;
+  std::string token_env;  ///< the environment variable holding the token (the Basic auth secret)
+  std::string token_title;
 };
 
 /// Where a rule comes from.

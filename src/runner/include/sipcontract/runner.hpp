@@ -13,7 +13,7 @@
 // A target that breaks the contract, or misbehaves on the wire, is a result value (failures in
 // the RunReport); a misuse (unreadable case file, missing environment variable, bad option) is
 // a ConfigError thrown before any request is sent. Every text a report holds has passed through
-// the run's Redactor: no password, API token or Authorization value reaches any output.
+// the run's Redactor: no secret field's value, token or Authorization value reaches any output.
 #pragma once
 
 #include <array>
@@ -155,13 +155,13 @@ std::vector<Case> select_cases(const std::vector<Case>& cases, const Selection& 
 
 /// The values placeholders expand to. {{run_id}}, {{case_id}}, {{uuid}} (a fresh v4 UUID per
 /// occurrence), {{parent}} (also under the contract's name for it, e.g. {{subscriber}}),
-/// {{password}} (the run's generated password), {{env:NAME}} or {{env:NAME|default}}. A
+/// {{secret}} (a secret generated for the run), {{env:NAME}} or {{env:NAME|default}}. A
 /// {{var:NAME}} (a value captured by an earlier step) is left for the step that runs.
 struct TemplateContext {
   std::string run_id;
   std::string parent;
   std::string parent_alias;  ///< the contract's name for {{parent}} ("subscriber"), or ""
-  std::string password;
+  std::string secret;
   /// Looks up an environment variable; nullopt when unset. Default: ::getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
 };
@@ -216,7 +216,7 @@ struct Target {
   std::string base_url;     ///< e.g. "https://SPACE.signalwire.com/api/fabric"
   std::string parent;       ///< the parent the items are created under ({{parent}})
   std::string user;         ///< Basic auth user (from the contract's auth.user.env)
-  std::string token;        ///< Basic auth password (from the contract's auth.password.env)
+  std::string token;        ///< Basic auth secret (from the contract's auth.token.env)
   bool in_process = false;  ///< the in-process reference server (reports say so)
 };
 
@@ -247,7 +247,7 @@ struct RunOptions {
   std::filesystem::path ledger;
   std::size_t max_depth = 256;  ///< JSON nesting accepted in a response (deeper: check "json")
   std::string run_id;           ///< {{run_id}}; empty = 10 random hex digits
-  std::string password;         ///< {{password}}; empty = a random 24-character password
+  std::string secret;           ///< {{secret}}; empty = a random 24-character secret
   /// Environment lookup for {{env:NAME}}; null = ::getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
   /// Set (to a signal number) by a signal handler: stop scheduling, clean up, report.
