@@ -117,8 +117,8 @@ Number to_number(const Json& value);
 int compare_numbers(const Number& a, const Number& b);
 /// True for a number with no fractional part.
 bool is_integral(const Number& value);
-/// True when `value` is a multiple of `divisor` (> 0): exact for integers, within 1e-9 of a
-/// whole quotient otherwise (decimal divisors such as 0.1 have no exact binary form).
+/// True when `value` is a multiple of `divisor` (> 0), exactly: integers as integers, doubles as
+/// the shortest decimals that read back as them (0.3 is a multiple of 0.1); bounded work.
 bool is_multiple(const Number& value, const Number& divisor);
 
 /// Draft-7 equality: numbers by value (1 == 1.0), objects by members, arrays in order.

@@ -111,8 +111,8 @@ TEST_CASE("broken references and schemas are load-time errors that name the plac
         "test.json: /minLength: minLength must be a non-negative integer");
   CHECK(error_of([] { schema_of(R"({"required": "a"})"); }) ==
         "test.json: /required: must be an array of strings");
-  CHECK(error_of([] { schema_of(R"({"$ref": "#foo"})"); }).find("only JSON Pointer fragments") !=
-        std::string::npos);
+  CHECK(error_of([] { schema_of(R"({"$ref": "#foo"})"); }) ==
+        "test.json: /$ref: $ref \"#foo\": no schema has the $id \"#foo\"");
   CHECK(error_of([] { schema_of("{\"type\": \n}"); }) ==
         "test.json: line 2, column 1: unexpected '}'; expected '[', "
         "'{', or a literal");
