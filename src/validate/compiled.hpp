@@ -65,6 +65,7 @@ class Check {
 /// The checks of one schema object, in the order they run.
 struct Bundle {
   std::vector<std::unique_ptr<Check>> checks;
+  bool typed = false;  ///< checks.front() is the "type" check
   bool validate(const Json& value, const Context& context, valijson::ValidationResults* results) const;
 };
 

@@ -664,7 +664,10 @@ class Compiler {
     const auto has = [&](const char* keyword) { return node.contains(keyword); };
     fast_.object(&node);
 
-    if (has("type")) fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
+    if (has("type")) {
+      fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
+      bundle->typed = true;
+    }
     if (has("enum")) {
       const Json& values = rename(node, "enum", where);
       if (!values.is_array()) fail(where / "enum", "enum must be an array");
@@ -891,16 +894,19 @@ class Compiler {
     Unit* additional = nullptr;
     const Json* fast_additional = nullptr;
     bool forbidden = false;
+    bool open = false;
     if (node.contains("additionalProperties")) {
       Json& value = rename(node, "additionalProperties", where);
       if (value.is_boolean()) {
         forbidden = !value.get<bool>();
+        open = value.get<bool>();
       } else {
         additional = child_unit(node, value, where / "additionalProperties");
         fast_additional = &value;
       }
     }
-    fast_.properties(&node, std::move(fast_properties), std::move(fast_patterns), fast_additional, forbidden);
+    fast_.properties(&node, std::move(fast_properties), std::move(fast_patterns), fast_additional, forbidden,
+                     open);
     if (patterns.empty() && additional == nullptr && !forbidden) return;
     checks.push_back(
         make_extra_properties_check(std::move(declared), std::move(patterns), additional, forbidden));

@@ -30,6 +30,7 @@ struct PendingObject {
   std::vector<std::pair<std::uint32_t, const Json*>> patterns;
   const Json* additional = nullptr;
   bool forbidden = false;
+  bool open = false;
 };
 
 struct PendingTuple {
@@ -155,7 +156,7 @@ void Builder::property_names(const Json* node, const Json* schema) {
 
 void Builder::properties(const Json* node, std::vector<std::pair<std::string, const Json*>> properties,
                          std::vector<std::pair<std::string, const Json*>> patterns, const Json* additional,
-                         bool forbidden) {
+                         bool forbidden, bool open) {
   if (properties.empty() && patterns.empty() && additional == nullptr && !forbidden) return;
   PendingObject object;
   object.properties = std::move(properties);
@@ -166,6 +167,7 @@ void Builder::properties(const Json* node, std::vector<std::pair<std::string, co
   }
   object.additional = additional;
   object.forbidden = forbidden;
+  object.open = open;
   impl_->objects.push_back(std::move(object));
   impl_->add(node, Step{Op::kObject, index_of(impl_->objects.size())});
 }
@@ -239,6 +241,7 @@ std::unique_ptr<Program> Builder::finish(const Json* root) {
     for (const auto& [regex, schema] : object.patterns) rule.patterns.emplace_back(regex, resolve(schema));
     rule.additional = resolve(object.additional);
     rule.forbidden = object.forbidden;
+    rule.open = object.open;
     out.objects.push_back(std::move(rule));
   }
   for (const auto& tuple : in.tuples) {

@@ -19,8 +19,9 @@ enum class TextVerdict {
 };
 
 /// Parses `text` (size already checked against limits.max_bytes) and runs `program` on it.
-/// A document nesting deeper than `recursion_limit` is invalid (recursive schemas).
+/// A document nesting deeper than `recursion_limit` is invalid (recursive schemas). `strict`
+/// adds strict_valid() (fast.hpp) to the verdict.
 TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
-                       std::size_t recursion_limit);
+                       std::size_t recursion_limit, bool strict = false);
 
 }  // namespace sipcontract::detail::fast

@@ -68,12 +68,41 @@ inline constexpr std::size_t kMaxRawFindings = 4000;
 /// The most findings a Result carries.
 inline constexpr std::size_t kMaxFindings = 1000;
 
+/// The name among `candidates` that `text` most likely misspells: equal ignoring case, "_" and
+/// "-", or uniquely within a small edit distance; nothing when no candidate is obvious.
+std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates);
+
+/// The strict-mode finding for a member no applying schema declares (`declared`: the names the
+/// schema does declare there, for a suggestion).
+RawFinding undeclared_property(std::string_view name, const std::vector<std::string>& declared);
+
 /// The name inside one context token ("[name]" -> "name").
 std::string token_name(const std::string& token);
 /// True when a value at `context` sits under a secret field.
 bool context_is_secret(const Context& context);
 
-/// A string as a JSON string literal, shortened past `max_chars` code points.
+/// While it lives (on this thread), the values of the document's secret fields (password,
+/// password_confirmation, wherever they sit) are hidden from every message, property and
+/// pointer, also where the same value appears in another field. Nests.
+class SecretScope {
+ public:
+  explicit SecretScope(const Json& instance);
+  ~SecretScope();
+  SecretScope(const SecretScope&) = delete;
+  SecretScope& operator=(const SecretScope&) = delete;
+
+ private:
+  std::vector<std::string> secrets_;
+  const std::vector<std::string>* previous_;
+};
+/// True when `text` is, or (for secrets of 4 characters or more) contains, a secret value of the
+/// document being validated (SecretScope).
+bool is_secret_text(std::string_view text);
+/// What a message shows instead of a secret.
+inline constexpr const char* kHiddenText = "(hidden)";
+
+/// A string as a JSON string literal, shortened past `max_chars` code points; "(hidden)" when it
+/// holds a secret value (is_secret_text).
 std::string quote(std::string_view text, std::size_t max_chars = 64);
 /// A short rendering of any value for a message ("\"abc\"", "12", "an object with 3 properties").
 std::string render_value(const Json& value);

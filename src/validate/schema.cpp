@@ -175,9 +175,19 @@ Result Schema::validate(const nlohmann::json& instance) const {
   // Most documents are valid: the verdict program says so without building a finding.
   if (compiled.fast && !(compiled.recursive && detail::validation::deeper_than(
                                                    instance, detail::validation::kMaxValidationDepth))) {
-    if (detail::fast::valid(*compiled.fast, instance)) return Result{};
+    if (detail::fast::valid(*compiled.fast, instance) &&
+        (!strict_ || detail::fast::strict_valid(*compiled.fast, instance)))
+      return Result{};
   }
   return detail::SchemaAccess::slow_validate(*this, instance);
+}
+
+Schema Schema::strict(bool on) const {
+  if (on && impl_->fast == nullptr)
+    throw SchemaError(impl_->title + ": strict mode needs the verdict program, which this schema has not");
+  Schema out = *this;
+  out.strict_ = on;
+  return out;
 }
 
 }  // namespace sipcontract
@@ -187,6 +197,7 @@ namespace sipcontract::detail {
 Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
+  const v::SecretScope secrets(instance);  // no secret value of this document in any finding
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",
@@ -207,8 +218,15 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
   } catch (const v::TooManyFindings&) {
     stopped = true;
   }
+  std::vector<v::LocatedFinding> located;
+  if (!valid) located = v::collect_findings(results);
+  if (schema.strict_) {
+    const std::size_t before = located.size();
+    fast::strict_findings(*compiled.fast, instance, located);
+    valid = valid && located.size() == before;
+  }
   if (valid) return result;
-  result.findings = v::locate_findings(v::collect_findings(results), instance);
+  result.findings = v::locate_findings(std::move(located), instance);
   if (result.findings.size() > v::kMaxFindings) {
     result.findings.resize(v::kMaxFindings);
     stopped = true;
@@ -233,14 +251,16 @@ bool SchemaAccess::slow_is_valid(const Schema& schema, const nlohmann::json& ins
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
-  return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
+  return v::run_unit(*compiled.root, instance, v::root_context(), nullptr) &&
+         (!schema.strict_ || fast::strict_valid(*compiled.fast, instance));
 }
 
 std::optional<bool> SchemaAccess::fast_is_valid(const Schema& schema, const nlohmann::json& instance) {
   const auto& compiled = *schema.impl_;
   if (!compiled.fast) return std::nullopt;
   if (compiled.recursive && validation::deeper_than(instance, validation::kMaxValidationDepth)) return false;
-  return fast::valid(*compiled.fast, instance);
+  return fast::valid(*compiled.fast, instance) &&
+         (!schema.strict_ || fast::strict_valid(*compiled.fast, instance));
 }
 
 Verdict SchemaAccess::slow_check(const Schema& schema, std::string_view text, const ParseLimits& limits) {
@@ -257,7 +277,10 @@ bool Schema::is_valid(const nlohmann::json& instance) const {
   namespace v = detail::validation;
   const auto& compiled = *impl_;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
-  if (compiled.fast) return detail::fast::valid(*compiled.fast, instance);
+  if (compiled.fast) {
+    return detail::fast::valid(*compiled.fast, instance) &&
+           (!strict_ || detail::fast::strict_valid(*compiled.fast, instance));
+  }
   return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
 }
 
@@ -268,7 +291,7 @@ Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
   if (compiled.fast) {
     const std::size_t recursion_limit =
         compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
-    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit)) {
+    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_)) {
       case detail::fast::TextVerdict::kValid:
         return Verdict::kValid;
       case detail::fast::TextVerdict::kInvalid:

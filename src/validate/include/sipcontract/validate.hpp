@@ -162,10 +162,19 @@ class Schema {
   /// The schema's "title" (or its name when it has none).
   const std::string& title() const;
 
+  /// The same schema in strict mode (cheap: the compiled form is shared). Strict mode adds a
+  /// finding (keyword "strict") for every member of an object that no schema object applying to
+  /// it declares in "properties" or "patternProperties", with the closest declared name as its
+  /// suggestion; objects whose schema declares no member, or says "additionalProperties", are
+  /// not judged. Every verdict (check, is_valid, validate) includes it.
+  Schema strict(bool on = true) const;
+  bool is_strict() const { return strict_; }
+
  private:
   friend struct detail::SchemaAccess;
   explicit Schema(std::shared_ptr<const detail::CompiledSchema> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const detail::CompiledSchema> impl_;
+  bool strict_ = false;
 };
 
 /// What a 201 must echo of the request (manifest "echo").
