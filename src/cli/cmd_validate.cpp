@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sipcontract/json_text.hpp>
 #include <sipcontract/validate.hpp>
 #include <sstream>
 #include <string>
@@ -193,12 +194,48 @@ std::string too_large_message(std::size_t max_bytes) {
   return "larger than the limit of " + std::to_string(max_bytes) + " bytes (--max-bytes)";
 }
 
-/// What checking one document produced: the lines (text) or object (json) to print, and counts.
+/// What checking one document produced, and its counts: the lines to print (text), or in JSON
+/// the record, written directly (text, without a newline) or as an object (json, when not null).
 struct Checked {
   Counts counts;
   std::string text;
   nlohmann::json json;
 };
+
+/// A JSON record's text: `checked.json` serialised, or the record written directly.
+void append_record(std::string& out, const Checked& checked) {
+  if (checked.json.is_null()) {
+    out += checked.text;
+  } else {
+    out += dump(checked.json);
+  }
+}
+
+/// A finding as to_json() then dump() would write it (members in alphabetical order), without
+/// building the object: most findings are a few short strings.
+void append_finding(std::string& out, const Finding& f) {
+  out += '{';
+  if (!f.allowed.empty()) {
+    out += "\"allowed\":";
+    out += dump(nlohmann::json(f.allowed));
+    out += ',';
+  }
+  out += "\"keyword\":";
+  append_json_string(out, f.keyword);
+  out += ",\"message\":";
+  append_json_string(out, f.message);
+  out += ",\"pointer\":";
+  append_json_string(out, f.pointer);
+  if (!f.property.empty()) {
+    out += ",\"property\":";
+    append_json_string(out, f.property);
+  }
+  if (f.suggestion) {
+    out += ",\"suggestion\":";
+    out += dump(*f.suggestion);
+  }
+  out += '}';
+}
 
 /// Validates one document and formats the verdict under `label` ("FILE" or "FILE:LINE").
 class Checker {
@@ -232,7 +269,7 @@ class Checker {
       out.text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
       out.text += ",\"findings\":[],\"line\":";
       out.text += std::to_string(line);
-      out.text += ",\"valid\":true}\n";
+      out.text += ",\"valid\":true}";
       return out;
     }
     const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
@@ -262,15 +299,25 @@ class Checker {
     }
     const std::size_t shown = options_.max_findings == 0 ? real : std::min(real, options_.max_findings);
     if (json_) {
-      out.json = nlohmann::json{{"file", file}};
-      if (line != 0) out.json["line"] = line;
-      out.json["valid"] = findings.empty();
-      nlohmann::json list = nlohmann::json::array();
-      for (std::size_t i = 0; i < shown; ++i) list.push_back(to_json(findings[i]));
-      if (stopped) list.push_back(to_json(findings.back()));
-      out.json["findings"] = std::move(list);
-      if (shown < real) out.json["findings_total"] = real;
-      if (stopped) out.json["findings_complete"] = false;
+      // The record as dump() would write it: file, findings, findings_complete, findings_total,
+      // line, valid.
+      std::string& text = out.text;
+      text += "{\"file\":";
+      text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
+      text += ",\"findings\":[";
+      for (std::size_t i = 0; i < shown; ++i) {
+        if (i > 0) text += ',';
+        append_finding(text, findings[i]);
+      }
+      if (stopped) {
+        if (shown > 0) text += ',';
+        append_finding(text, findings.back());
+      }
+      text += ']';
+      if (stopped) text += ",\"findings_complete\":false";
+      if (shown < real) text += ",\"findings_total\":" + std::to_string(real);
+      if (line != 0) text += ",\"line\":" + std::to_string(line);
+      text += findings.empty() ? ",\"valid\":true}" : ",\"valid\":false}";
     } else if (findings.empty()) {
       out.text = label + ": valid\n";
     } else {
@@ -474,10 +521,11 @@ BatchOutput check_batch(const Checker& checker, const std::string& file, const B
         checked.text = file + ":" + std::to_string(item.line) + ": " + message + "\n";
     }
     out.counts.add(checked.counts);
-    if (checker.json() && !checked.json.is_null()) {
-      out.text += dump(checked.json) + "\n";
+    if (checker.json()) {
+      append_record(out.text, checked);
+      out.text += '\n';
     } else {
-      out.text += checked.text;  // text output, or a valid NDJSON line already written as JSON
+      out.text += checked.text;
     }
   }
   return out;
@@ -708,10 +756,10 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
     }
     total.add(checked.counts);
     if (checker.json()) {
-      if (!checked.json.is_null()) {
-        output.write((first ? "" : ",") + dump(checked.json));
-        first = false;
-      }
+      std::string record = first ? "" : ",";
+      append_record(record, checked);
+      output.write(record);
+      first = false;
     } else {
       output.write(checked.text);
     }

@@ -866,8 +866,53 @@ void strict_findings(const Program& program, const Json& instance,
   strict_walk(program, {program.root}, NlohmannValue(instance), &context, &out);
 }
 
+namespace {
+
+/// The nlohmann document parse_json() builds from the same text: integers >= 0 unsigned and
+/// negative ones signed, as nlohmann's lexer types them ("-0", which simdjson reads as the
+/// integer 0, becomes unsigned 0: the same value, rendered and compared alike).
+Json to_nlohmann(simdjson::dom::element element) {
+  using simdjson::dom::element_type;
+  switch (element.type()) {
+    case element_type::ARRAY: {
+      Json out = Json::array();
+      auto& items = out.get_ref<Json::array_t&>();
+      const auto array = as_array(element);
+      items.reserve(array.size());
+      for (simdjson::dom::element item : array) items.push_back(to_nlohmann(item));
+      return out;
+    }
+    case element_type::OBJECT: {
+      Json out = Json::object();
+      auto& members = out.get_ref<Json::object_t&>();
+      for (const auto& member : as_object(element)) members.emplace(member.key, to_nlohmann(member.value));
+      return out;
+    }
+    case element_type::STRING:
+      return Json(std::string(SimdValue(element).str()));
+    case element_type::BOOL:
+      return Json(SimdValue(element).boolean());
+    case element_type::NULL_VALUE:
+      return Json(nullptr);
+    default: {
+      const Number number = SimdValue(element).num();
+      switch (number.kind) {
+        case Number::Kind::kInt:
+          return number.i >= 0 ? Json(static_cast<std::uint64_t>(number.i)) : Json(number.i);
+        case Number::Kind::kUint:
+          return Json(number.u);
+        case Number::Kind::kDouble:
+          break;
+      }
+      return Json(number.d);
+    }
+  }
+}
+
+}  // namespace
+
 TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
-                       std::size_t recursion_limit, bool strict) {
+                       std::size_t recursion_limit, bool strict, Json* invalid_document) {
   // parse_json accepts (and skips) one UTF-8 byte order mark; simdjson does not.
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.remove_prefix(3);
   thread_local simdjson::dom::parser thread_parser;
@@ -883,10 +928,12 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
   std::size_t depth = 0;
   if (shape_of(root, limits.max_depth, depth) != Shape::kOk) return TextVerdict::kNotJson;
   if (depth > recursion_limit) return TextVerdict::kInvalid;
-  if (!eval(program, program.root, SimdValue(root))) return TextVerdict::kInvalid;
-  if (strict && !strict_walk(program, {program.root}, SimdValue(root), nullptr, nullptr))
-    return TextVerdict::kInvalid;
-  return TextVerdict::kValid;
+  if (eval(program, program.root, SimdValue(root)) &&
+      (!strict || strict_walk(program, {program.root}, SimdValue(root), nullptr, nullptr)))
+    return TextVerdict::kValid;
+  // Findings are wanted: the document as parse_json() would build it, without a second parse.
+  if (invalid_document != nullptr) *invalid_document = to_nlohmann(root);
+  return TextVerdict::kInvalid;
 }
 
 }  // namespace sipcontract::detail::fast

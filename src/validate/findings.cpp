@@ -113,7 +113,32 @@ bool all_digits(std::string_view text) {
 
 }  // namespace
 
+namespace {
+// Findings reported during one validation, by index (FindingArena).
+struct Arena {
+  std::vector<RawFinding> findings;
+  int depth = 0;
+};
+thread_local Arena arena;
+constexpr char kArenaMark = '\x1e';
+}  // namespace
+
+FindingArena::FindingArena() { ++arena.depth; }
+
+FindingArena::~FindingArena() {
+  if (--arena.depth != 0) return;
+  arena.findings.clear();
+  if (arena.findings.capacity() > 4096) std::vector<RawFinding>().swap(arena.findings);
+}
+
 std::string encode(const RawFinding& finding) {
+  if (arena.depth > 0) {
+    // Within a validation: the finding stays in the arena, the description names its index.
+    arena.findings.push_back(finding);
+    std::string text(1, kArenaMark);
+    text += std::to_string(arena.findings.size() - 1);
+    return text;
+  }
   Json out = {{"k", finding.keyword}, {"m", finding.message}};
   if (!finding.property.empty()) out["p"] = finding.property;
   if (!finding.allowed.empty()) out["a"] = finding.allowed;
@@ -127,6 +152,12 @@ std::string encode(const RawFinding& finding) {
 
 RawFinding decode(const std::string& description) {
   RawFinding finding;
+  if (!description.empty() && description[0] == kArenaMark && arena.depth > 0) {
+    std::size_t index = 0;
+    const auto [end, ec] =
+        std::from_chars(description.data() + 1, description.data() + description.size(), index);
+    if (ec == std::errc() && index < arena.findings.size()) return arena.findings[index];
+  }
   if (!description.empty() && description[0] == kEncodedMark) {
     const Json in = Json::parse(description.begin() + 1, description.end(), nullptr, false);
     if (in.is_object()) {
@@ -264,22 +295,28 @@ std::string folded(std::string_view text) {
   return out;
 }
 
-// Optimal string alignment distance (edits plus adjacent transpositions).
+// Optimal string alignment distance (edits plus adjacent transpositions); three rows, since the
+// names compared are at most 64 characters.
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  std::vector<std::size_t> rows(3 * (m + 1));
+  std::size_t* before = rows.data();
+  std::size_t* previous = before + (m + 1);
+  std::size_t* current = previous + (m + 1);
+  for (std::size_t j = 0; j <= m; ++j) previous[j] = j;
   for (std::size_t i = 1; i <= n; ++i) {
+    current[0] = i;
     for (std::size_t j = 1; j <= m; ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        current[j] = std::min(current[j], before[j - 2] + 1);
       }
     }
+    std::swap(before, previous);
+    std::swap(previous, current);
   }
-  return d[n][m];
+  return previous[m];
 }
 
 }  // namespace

@@ -43,6 +43,16 @@ struct RawFinding {
   bool summary = false;            ///< one of valijson's per-level "Failed to validate ..." entries
 };
 
+/// While it lives (on this thread), encode() keeps findings in memory and hands valijson only an
+/// index, which decode() reads back: no JSON text per finding. Nests; the outermost frees them.
+class FindingArena {
+ public:
+  FindingArena();
+  ~FindingArena();
+  FindingArena(const FindingArena&) = delete;
+  FindingArena& operator=(const FindingArena&) = delete;
+};
+
 /// The description a custom check gives valijson for `finding`.
 std::string encode(const RawFinding& finding);
 /// A description back as a finding (valijson's own descriptions become summaries).

@@ -198,6 +198,7 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
   const v::SecretScope secrets(instance);  // no secret value of this document in any finding
+  const v::FindingArena arena;             // findings pass through valijson by index
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",
@@ -308,8 +309,31 @@ Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
 }
 
 TextResult Schema::validate_text(std::string_view text, const ParseLimits& limits) const {
+  namespace v = detail::validation;
   TextResult out;
-  if (check(text, limits) == Verdict::kValid) return out;
+  const auto& compiled = *impl_;
+  if (compiled.fast && text.size() <= limits.max_bytes) {
+    // The verdict program, and for a document it refuses the document itself, from one parse.
+    const std::size_t recursion_limit =
+        compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
+    nlohmann::json document;
+    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_, &document)) {
+      case detail::fast::TextVerdict::kValid:
+        return out;
+      case detail::fast::TextVerdict::kInvalid:
+        if (!document.is_discarded() && !document.is_null()) {
+          out.result = detail::SchemaAccess::slow_validate(*this, document);
+          out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
+          return out;
+        }
+        break;  // too deep for this recursive schema: parse_json's document below says so
+      case detail::fast::TextVerdict::kNotJson:
+      case detail::fast::TextVerdict::kUndecided:
+        break;
+    }
+  } else if (check(text, limits) == Verdict::kValid) {
+    return out;
+  }
   // Not valid: the findings path explains it, with parse_json's exact error or validate()'s findings.
   Parsed parsed = parse_json(text, limits);
   if (!parsed) {
@@ -317,7 +341,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
     out.error = parsed.error();
     return out;
   }
-  out.result = detail::SchemaAccess::slow_validate(*this, *parsed);  // check() ran the verdict program
+  out.result = detail::SchemaAccess::slow_validate(*this, *parsed);
   out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
   return out;
 }
