@@ -9,19 +9,11 @@
 
 using namespace sipcontract;
 using sipcontract::test::doc;
+using sipcontract::test::error_of;
 using sipcontract::test::schema_of;
 using Access = sipcontract::detail::SchemaAccess;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const SchemaError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 /// The verdict on both paths, which must agree.
 bool valid(const Schema& schema, const std::string& text) {

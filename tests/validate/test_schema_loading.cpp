@@ -10,6 +10,7 @@
 using namespace sipcontract;
 using sipcontract::test::describe;
 using sipcontract::test::doc;
+using sipcontract::test::error_of;
 using sipcontract::test::schema_of;
 
 namespace {
@@ -34,15 +35,6 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const SchemaError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
