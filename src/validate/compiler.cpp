@@ -156,6 +156,16 @@ class Compiler {
   // looked up among the resources, the store's documents and the built-in meta-schemas.
   Json& load(const std::string& file, const Location& from) {
     if (auto it = docs_.find(file); it != docs_.end()) return it->second;
+    if (auto it = broken_.find(file); it != broken_.end()) throw SchemaError(it->second);
+    try {
+      return load_new(file, from);
+    } catch (const SchemaError& e) {
+      broken_.emplace(file, e.what());  // refused again, with the same reason, wherever it is named
+      throw;
+    }
+  }
+
+  Json& load_new(const std::string& file, const Location& from) {
     const std::string* text = store_.find(file);
     std::string builtin;
     if (text == nullptr) {
@@ -168,9 +178,8 @@ class Compiler {
     }
     Parsed parsed = parse_json(*text);
     if (!parsed) throw SchemaError(file + ": " + parsed.error().to_string());
+    const Draft draft = draft_of(*parsed, file);  // before the document is kept: a refused one is not
     Json& root = docs_.emplace(file, std::move(*parsed)).first->second;
-    const Draft draft = draft_of(root, file);
-    drafts_[file] = draft;
     if (draft == Draft::k4) translate_draft4(root);
     if (draft == Draft::k6) translate_draft6(root);
     const std::string base = document_uri(file);
@@ -953,7 +962,7 @@ class Compiler {
   std::unordered_set<const Json*> visited_;
   std::vector<Target> targets_;
   std::unordered_map<const Json*, std::size_t> target_index_;
-  std::map<std::string, Draft> drafts_;                // each loaded document's draft
+  std::map<std::string, std::string> broken_;          // documents that could not be loaded, and why
   std::unordered_map<std::string, Json*> uri_index_;   // resources and "#name" identifiers by URI
   std::unordered_map<const Json*, Location> base_of_;  // where each indexed schema object is
   std::vector<std::size_t> pending_;

@@ -146,3 +146,12 @@ TEST_CASE("multipleOf is exact on the numbers as written", "[validate][number]")
   CHECK(valid(big, "6e300"));
   CHECK_FALSE(valid(big, "7"));
 }
+
+TEST_CASE("a refused document stays refused when a $ref names it after a search", "[validate][drafts]") {
+  // The absolute URI is found in no document's $id, so every document of the store is loaded
+  // (new.json is refused then); the fallback by file name must refuse it again, not use it.
+  CHECK(error_of([] {
+          schema_of(R"({"$id": "http://example.com/a.json", "$ref": "new.json"})",
+                    {{"new.json", R"({"$schema": "https://json-schema.org/draft/2020-12/schema"})"}});
+        }).find("declares draft 2020-12") != std::string::npos);
+}
