@@ -739,8 +739,18 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
 /// apply in place: allOf, anyOf, oneOf, if/then/else and dependencies schemas ("$ref"s are
 /// already resolved into node indices). `not` is left out: what it names is not allowed.
 void in_place_closure(const Program& program, std::vector<std::uint32_t>& nodes) {
+  // Seen nodes are marked with this call's epoch: linear in the closure however large the schema.
+  thread_local std::vector<std::uint64_t> marks;
+  thread_local std::uint64_t epoch = 0;
+  if (marks.size() < program.nodes.size()) marks.assign(program.nodes.size(), 0);
+  ++epoch;
+  std::size_t kept = 0;
+  for (std::uint32_t node : nodes) {
+    if (marks[node] != epoch) marks[node] = epoch, nodes[kept++] = node;
+  }
+  nodes.resize(kept);
   const auto add = [&](std::uint32_t node) {
-    if (node != kNone && std::find(nodes.begin(), nodes.end(), node) == nodes.end()) nodes.push_back(node);
+    if (node != kNone && marks[node] != epoch) marks[node] = epoch, nodes.push_back(node);
   };
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = program.nodes[nodes[i]];
