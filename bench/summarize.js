@@ -132,7 +132,7 @@ function main() {
       rows.push({ group: f.group });
       continue;
     }
-    if (!byId.has(f.ours)) continue;
+    if (!byId.has(f.ours) || !byId.has(f.anchor)) continue;  // a part not run (--only)
     const ours = byId.get(f.ours);
     const anchor = byId.get(f.anchor) || new Map();
     const ratios = [];

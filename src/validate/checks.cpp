@@ -18,11 +18,14 @@
 
 #include "adapter.hpp"
 #include "compiled.hpp"
+#include "fast.hpp"
 
 namespace sipcontract::detail::validation {
 namespace {
 
 constexpr const char* kHidden = "the value (hidden: secret field)";
+
+thread_local bool valijson_only = false;  // ValijsonOnly
 
 // valijson's visitor wants a regex cache. No std::regex constraint ever reaches it
 // (pattern and patternProperties are compiled checks using RE2), so it stays empty;
@@ -361,6 +364,43 @@ class RequiredCheck final : public Check {
 
  private:
   std::vector<std::string> names_;
+};
+
+// ---------------------------------------------------------------------------
+class PropertiesCheck final : public Check {
+ public:
+  explicit PropertiesCheck(std::vector<std::pair<std::string, Unit*>> properties)
+      : properties_(std::move(properties)) {
+    std::sort(properties_.begin(), properties_.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+  }
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    // In the object's order (as valijson went), so that findings keep theirs.
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      const Unit* unit = find(it.key());
+      if (unit == nullptr) continue;
+      const bool passed =
+          out.reporting() ? run_unit(*unit, it.value(), child_context(out.context(), it.key()), out.results())
+                          : run_unit(*unit, it.value(), out.context(), nullptr);
+      if (passed) continue;
+      if (!out.reporting()) return false;
+      ok = false;
+    }
+    return ok;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    for (const auto& entry : properties_) into.push_back(entry.second);
+  }
+
+ private:
+  const Unit* find(const std::string& name) const {
+    auto it = std::lower_bound(properties_.begin(), properties_.end(), name,
+                               [](const auto& entry, const std::string& key) { return entry.first < key; });
+    return it != properties_.end() && it->first == name ? it->second : nullptr;
+  }
+  std::vector<std::pair<std::string, Unit*>> properties_;
 };
 
 // ---------------------------------------------------------------------------
@@ -832,15 +872,24 @@ bool Bundle::validate(const Json& value, const Context& context, valijson::Valid
     if (!check->check(value, out)) {
       // A value of the wrong type gets that one finding from this schema object: its other
       // rules (an enum of strings for a number, say) would only say the same again.
-      if (results == nullptr || (typed && check.get() == checks.front().get())) return false;
+      if (results == nullptr || check.get() == type) return false;
       ok = false;
     }
   }
   return ok;
 }
 
+ValijsonOnly::ValijsonOnly() : previous_(valijson_only) { valijson_only = true; }
+ValijsonOnly::~ValijsonOnly() { valijson_only = previous_; }
+
 bool run_unit(const Unit& unit, const Json& value, const Context& context,
               valijson::ValidationResults* results) {
+  // The verdict program decides first: a valid value has no finding (both paths give every value
+  // the same verdict), and a verdict alone is all a run without results wants.
+  if (unit.program != nullptr && !valijson_only) {
+    if (fast::valid_at(*unit.program, unit.fast_node, value)) return true;
+    if (results == nullptr) return false;
+  }
   const JsonAdapter target(value);
   valijson::ValidationVisitor<JsonAdapter> visitor(target, context, true, results, unused_regex_cache());
   return visitor.validateSchema(*unit.schema);
@@ -872,6 +921,9 @@ std::unique_ptr<Check> make_number_check(std::string keyword, Json limit) {
 std::unique_ptr<Check> make_unique_items_check() { return std::make_unique<UniqueItemsCheck>(); }
 std::unique_ptr<Check> make_required_check(std::vector<std::string> names) {
   return std::make_unique<RequiredCheck>(std::move(names));
+}
+std::unique_ptr<Check> make_properties_check(std::vector<std::pair<std::string, Unit*>> properties) {
+  return std::make_unique<PropertiesCheck>(std::move(properties));
 }
 std::unique_ptr<Check> make_dependencies_check(
     std::vector<std::pair<std::string, std::vector<std::string>>> lists,

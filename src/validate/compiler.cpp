@@ -119,6 +119,12 @@ class Compiler {
       out_->fast = fast_.finish(&root);
       out_->root = unit_for(root);
       ensure_compiled(*out_->root);
+      if (out_->fast) {
+        for (auto& unit : out_->units) {
+          unit->fast_node = fast_.node_of(unit->node);
+          if (unit->fast_node != fast::kNone) unit->program = out_->fast.get();
+        }
+      }
     } catch (const SchemaError&) {
       throw;
     } catch (const std::exception& e) {
@@ -675,7 +681,7 @@ class Compiler {
 
     if (has("type")) {
       fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
-      bundle->typed = true;
+      bundle->type = checks.front().get();
     }
     if (has("enum")) {
       const Json& values = rename(node, "enum", where);
@@ -878,13 +884,20 @@ class Compiler {
   void compile_properties(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
     std::vector<std::string> declared;
     std::vector<std::pair<std::string, const Json*>> fast_properties, fast_patterns;
-    if (auto properties = node.find("properties"); properties != node.end()) {
-      if (!properties->is_object()) fail(where / "properties", "properties must be an object of schemas");
-      for (auto it = properties->begin(); it != properties->end(); ++it) {
+    if (node.contains("properties")) {
+      // A compiled check rather than valijson's: each member's unit asks the verdict program first,
+      // so a findings run spends valijson's time on the members that break their schema only.
+      Json& properties = rename(node, "properties", where);
+      if (!properties.is_object()) fail(where / "properties", "properties must be an object of schemas");
+      std::vector<std::pair<std::string, Unit*>> units;
+      for (auto it = properties.begin(); it != properties.end(); ++it) {
         declared.push_back(it.key());
-        child(node, it.value(), where / "properties" / it.key());
+        units.emplace_back(it.key(), child_unit(node, it.value(), where / "properties" / it.key()));
         fast_properties.emplace_back(it.key(), &it.value());
       }
+      // First in the bundle: valijson applied properties before the bundle, and whatever the
+      // value's type (a failed "type" check stops only the checks after it).
+      if (!units.empty()) checks.insert(checks.begin(), make_properties_check(std::move(units)));
     }
     std::vector<PatternProperty> patterns;
     if (node.contains("patternProperties")) {

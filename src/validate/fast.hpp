@@ -182,6 +182,8 @@ class Builder {
 
   /// The program rooted at `root`; nullptr when a schema object it needs was never recorded.
   std::unique_ptr<Program> finish(const Json* root);
+  /// After finish(): the node index of a schema object (through "$ref"s), or kNone.
+  std::uint32_t node_of(const Json* node) const;
 
  private:
   struct Impl;
@@ -190,6 +192,8 @@ class Builder {
 
 /// The verdict of `program` on a nlohmann document (the caller bounds recursion depth).
 bool valid(const Program& program, const Json& instance);
+/// The verdict of one node of `program` (a subschema) on a value.
+bool valid_at(const Program& program, std::uint32_t node, const Json& value);
 
 /// Strict mode: true when every member of every object in `instance` is declared (by
 /// "properties" or "patternProperties") by a schema object that applies to that object in

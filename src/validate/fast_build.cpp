@@ -57,6 +57,7 @@ struct Builder::Impl {
   std::vector<PendingTuple> tuples;
   std::vector<PendingDependencies> dependencies;
   std::vector<std::vector<const Json*>> lists;
+  std::unordered_map<const Json*, std::uint32_t> index;  // filled by finish()
 
   std::vector<PendingStep>& at(const Json* node) {
     auto [it, inserted] = steps.try_emplace(node);
@@ -211,10 +212,20 @@ void Builder::equal_properties(const Json* node, std::vector<std::pair<std::stri
 
 void Builder::always_false(const Json* node) { impl_->add(node, Step{Op::kFalse}); }
 
+std::uint32_t Builder::node_of(const Json* node) const {
+  for (std::size_t hops = 0; node != nullptr && hops <= impl_->aliases.size(); ++hops) {
+    auto alias = impl_->aliases.find(node);
+    if (alias == impl_->aliases.end()) break;
+    node = alias->second;
+  }
+  auto it = impl_->index.find(node);
+  return it == impl_->index.end() ? kNone : it->second;
+}
+
 std::unique_ptr<Program> Builder::finish(const Json* root) {
   Impl& in = *impl_;
   Program& out = *in.program;
-  std::unordered_map<const Json*, std::uint32_t> index;
+  auto& index = in.index;
   for (const Json* node : in.order) index.emplace(node, static_cast<std::uint32_t>(index.size()));
   bool complete = true;
   // The node of a schema address, through "$ref" aliases (chains end: the compiler refuses ref cycles).

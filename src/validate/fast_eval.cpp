@@ -866,6 +866,10 @@ bool valid(const Program& program, const Json& instance) {
   return eval(program, program.root, NlohmannValue(instance));
 }
 
+bool valid_at(const Program& program, std::uint32_t node, const Json& value) {
+  return eval(program, node, NlohmannValue(value));
+}
+
 bool strict_valid(const Program& program, const Json& instance) {
   return strict_walk(program, {program.root}, NlohmannValue(instance), nullptr, nullptr);
 }

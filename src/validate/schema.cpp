@@ -179,7 +179,7 @@ Result Schema::validate(const nlohmann::json& instance) const {
         (!strict_ || detail::fast::strict_valid(*compiled.fast, instance)))
       return Result{};
   }
-  return detail::SchemaAccess::slow_validate(*this, instance);
+  return detail::SchemaAccess::findings(*this, instance);
 }
 
 Schema Schema::strict(bool on) const {
@@ -195,6 +195,11 @@ Schema Schema::strict(bool on) const {
 namespace sipcontract::detail {
 
 Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& instance) {
+  const validation::ValijsonOnly alone;
+  return findings(schema, instance);
+}
+
+Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
   const v::SecretScope secrets(instance);  // no secret value of this document in any finding
@@ -250,6 +255,7 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
 
 bool SchemaAccess::slow_is_valid(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
+  const v::ValijsonOnly alone;
   const auto& compiled = *schema.impl_;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
   return v::run_unit(*compiled.root, instance, v::root_context(), nullptr) &&
@@ -322,7 +328,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
         return out;
       case detail::fast::TextVerdict::kInvalid:
         if (!document.is_discarded() && !document.is_null()) {
-          out.result = detail::SchemaAccess::slow_validate(*this, document);
+          out.result = detail::SchemaAccess::findings(*this, document);
           out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
           return out;
         }
@@ -341,7 +347,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
     out.error = parsed.error();
     return out;
   }
-  out.result = detail::SchemaAccess::slow_validate(*this, *parsed);
+  out.result = detail::SchemaAccess::findings(*this, *parsed);
   out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
   return out;
 }
