@@ -114,7 +114,7 @@ bool all_digits(std::string_view text) {
 }  // namespace
 
 namespace {
-// Findings reported during one validation, by index (FindingArena).
+// Findings reported during one validation, by index (FindingsScope).
 struct Arena {
   std::vector<RawFinding> findings;
   int depth = 0;
@@ -122,14 +122,6 @@ struct Arena {
 thread_local Arena arena;
 constexpr char kArenaMark = '\x1e';
 }  // namespace
-
-FindingArena::FindingArena() { ++arena.depth; }
-
-FindingArena::~FindingArena() {
-  if (--arena.depth != 0) return;
-  arena.findings.clear();
-  if (arena.findings.capacity() > 4096) std::vector<RawFinding>().swap(arena.findings);
-}
 
 std::string encode(const RawFinding& finding) {
   if (arena.depth > 0) {
@@ -371,7 +363,8 @@ bool context_is_secret(const Context& context) {
   return false;
 }
 
-SecretScope::SecretScope(const Json& instance) : previous_(current_secrets) {
+FindingsScope::FindingsScope(const Json& instance) : previous_(current_secrets) {
+  ++arena.depth;
   std::vector<std::pair<const Json*, bool>> stack = {{&instance, false}};
   while (!stack.empty()) {
     const auto [node, secret] = stack.back();
@@ -391,7 +384,12 @@ SecretScope::SecretScope(const Json& instance) : previous_(current_secrets) {
   current_secrets = &secrets_;
 }
 
-SecretScope::~SecretScope() { current_secrets = previous_; }
+FindingsScope::~FindingsScope() {
+  current_secrets = previous_;
+  if (--arena.depth != 0) return;
+  arena.findings.clear();
+  if (arena.findings.capacity() > 4096) std::vector<RawFinding>().swap(arena.findings);
+}
 
 bool is_secret_text(std::string_view text) {
   if (current_secrets == nullptr) return false;

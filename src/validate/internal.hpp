@@ -43,16 +43,6 @@ struct RawFinding {
   bool summary = false;            ///< one of valijson's per-level "Failed to validate ..." entries
 };
 
-/// While it lives (on this thread), encode() keeps findings in memory and hands valijson only an
-/// index, which decode() reads back: no JSON text per finding. Nests; the outermost frees them.
-class FindingArena {
- public:
-  FindingArena();
-  ~FindingArena();
-  FindingArena(const FindingArena&) = delete;
-  FindingArena& operator=(const FindingArena&) = delete;
-};
-
 /// The description a custom check gives valijson for `finding`.
 std::string encode(const RawFinding& finding);
 /// A description back as a finding (valijson's own descriptions become summaries).
@@ -91,22 +81,25 @@ std::string token_name(const std::string& token);
 /// True when a value at `context` sits under a secret field.
 bool context_is_secret(const Context& context);
 
-/// While it lives (on this thread), the values of the document's secret fields (password,
-/// password_confirmation, wherever they sit) are hidden from every message, property and
-/// pointer, also where the same value appears in another field. Nests.
-class SecretScope {
+/// One validation's findings, on this thread while it lives (nests):
+/// - the values of the document's secret fields (password, password_confirmation, wherever they
+///   sit) are hidden from every message, property and pointer, also where the same value appears
+///   in another field;
+/// - encode() keeps findings in memory and hands valijson only an index, which decode() reads
+///   back (no JSON text per finding); the outermost scope frees them.
+class FindingsScope {
  public:
-  explicit SecretScope(const Json& instance);
-  ~SecretScope();
-  SecretScope(const SecretScope&) = delete;
-  SecretScope& operator=(const SecretScope&) = delete;
+  explicit FindingsScope(const Json& instance);
+  ~FindingsScope();
+  FindingsScope(const FindingsScope&) = delete;
+  FindingsScope& operator=(const FindingsScope&) = delete;
 
  private:
   std::vector<std::string> secrets_;
   const std::vector<std::string>* previous_;
 };
 /// True when `text` is, or (for secrets of 4 characters or more) contains, a secret value of the
-/// document being validated (SecretScope).
+/// document being validated (FindingsScope).
 bool is_secret_text(std::string_view text);
 /// What a message shows instead of a secret.
 inline constexpr const char* kHiddenText = "(hidden)";

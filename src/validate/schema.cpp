@@ -202,8 +202,7 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
 Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
-  const v::SecretScope secrets(instance);  // no secret value of this document in any finding
-  const v::FindingArena arena;             // findings pass through valijson by index
+  const v::FindingsScope scope(instance);  // no secret value in any finding; findings by index
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",
