@@ -196,6 +196,8 @@ struct ContractLoader {
         c.secret_fields_.push_back(f);
       }
     }
+    // Every schema of the contract hides the values of its secret fields in its findings.
+    for (auto& [name, schema] : c.schemas_) schema = schema.with_secret_fields(c.secret_fields_);
     read_errors(c, root.object("errors"), file);
     if (const Json* assumptions = root.find("assumptions")) {
       if (!assumptions->is_object()) root.fail("assumptions", "must be an object");

@@ -156,14 +156,26 @@ class Schema {
   /// The schema's "title" (or its name when it has none).
   const std::string& title() const;
 
+  /// The same schema in strict mode (cheap: the compiled form is shared). Strict mode adds a
+  /// finding (keyword "strict") for every member of an object that no schema object applying to
+  /// it declares in "properties" or "patternProperties", with the closest declared name as its
+  /// suggestion; objects whose schema declares no member, or says "additionalProperties", are
+  /// not judged. Every verdict (check, is_valid, validate) includes it.
+  Schema strict(bool on = true) const;
+  bool is_strict() const { return strict_; }
+  /// A copy whose findings never show the value of a member named in `fields` (compared without
+  /// case), nor the same value wherever else it sits in the document: a contract's secret fields.
+  Schema with_secret_fields(std::vector<std::string> fields) const;
+  const std::vector<std::string>& secret_fields() const;
+
  private:
   friend struct detail::SchemaAccess;
   explicit Schema(std::shared_ptr<const detail::CompiledSchema> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const detail::CompiledSchema> impl_;
+  bool strict_ = false;
+  std::shared_ptr<const std::vector<std::string>> secret_fields_;
 };
 
-/// True for field names whose values are never shown (password, password_confirmation).
-bool is_secret_field(std::string_view name);
 
 /// Escapes one reference token for a JSON Pointer ("~" -> "~0", "/" -> "~1").
 std::string pointer_escape(std::string_view token);
