@@ -201,7 +201,7 @@ TEST_CASE("generated credentials and subscribers are filled in and distinct per 
   RunningServer b;
   CHECK_FALSE(a.options().project_id.empty());
   CHECK(a.options().api_token.size() >= 32);
-  CHECK(a.options().subscribers.size() == 1);
+  CHECK(a.options().parents.size() == 1);
   CHECK(a.options().api_token != b.options().api_token);
   CHECK(a.subscriber() != b.subscriber());
   CHECK(a.port() != b.port());
@@ -210,7 +210,7 @@ TEST_CASE("generated credentials and subscribers are filled in and distinct per 
 
 TEST_CASE("a subscriber that is not a UUID is refused at construction", "[server][lifecycle]") {
   ServerOptions o;
-  o.subscribers = {"not-a-uuid"};
+  o.parents = {"not-a-uuid"};
   CHECK_THROWS_AS(ReferenceServer(o), std::invalid_argument);
 }
 

@@ -102,17 +102,17 @@ TEST_CASE("a page_size out of range or a foreign page_token answers 422", "[serv
 
 TEST_CASE("the lists of two subscribers are separate", "[server][siblings][list]") {
   ServerOptions o;
-  o.subscribers = {"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "1c4e2b8f-9d5e-4a7f-8b3c-2d4e6f8a0b1c"};
+  o.parents = {"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "1c4e2b8f-9d5e-4a7f-8b3c-2d4e6f8a0b1c"};
   RunningServer s(o);
   auto c = s.client();
-  auto r = post_json(*c, s.collection(o.subscribers[0]), valid_body(unique_username()).dump());
+  auto r = post_json(*c, s.collection(o.parents[0]), valid_body(unique_username()).dump());
   REQUIRE(r);
   REQUIRE(r->status == 201);
   const std::string id = parse_body(r).at("id").get<std::string>();
-  auto other = c->Get(s.collection(o.subscribers[1]).c_str());
+  auto other = c->Get(s.collection(o.parents[1]).c_str());
   REQUIRE(other);
   CHECK(parse_body(other).at("data").empty());
-  auto wrong_owner = c->Get((s.collection(o.subscribers[1]) + "/" + id).c_str());
+  auto wrong_owner = c->Get((s.collection(o.parents[1]) + "/" + id).c_str());
   REQUIRE(wrong_owner);
   CHECK(wrong_owner->status == 404);
 }
