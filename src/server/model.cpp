@@ -17,23 +17,6 @@ constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
 
 std::string dump(const OrderedJson& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return status >= 500 ? "Server Error" : "Client Error";
-  }
-}
-
 // Writes the top-level members of a JSON object whose names are fields as compact JSON text, one
 // after another into Members::text, as nlohmann's SAX parser reports them. A member named twice
 // keeps its last value, as nlohmann's parser would.
@@ -432,7 +415,10 @@ void Model::error(Response& res, int status) const {
   for (const auto& [s, body] : error_bodies_) {
     if (s == status) return res.set_json(status, body);
   }
-  res.set_error(status, reason_phrase(status));
+  // A status the contract gives no body (it is called with 401, 404 and 500 only): {"error": reason}.
+  res.set_error(status, status == 401   ? "Unauthorized"
+                        : status == 404 ? "Not Found"
+                                        : "Internal Server Error");
 }
 
 OrderedJson Model::error_item(Situation situation, std::string message, const std::string* attribute,

@@ -123,7 +123,7 @@ class Model {
   std::vector<std::string> unique_keys(const Members& item, std::string_view parent) const;
 
   // --- Answers ---
-  /// The contract's error body for `status` (401, 404, 500), else {"error": reason phrase}.
+  /// The contract's error body for `status` (401, 404 or 500), else {"error": its reason phrase}.
   void error(Response& res, int status) const;
   /// A 422 item of the contract's shape: its template, the code for `situation` (or `code` when
   /// given), the message and the attribute (null when none).
