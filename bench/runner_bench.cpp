@@ -121,7 +121,7 @@ std::optional<std::string> authorization(sipcontract::AuthVariant auth,
 std::vector<std::vector<RawRequest>> plan(const std::vector<sipcontract::Case>& cases,
                                           const sipcontract::ReferenceServer& server) {
   const auto& opts = server.options();
-  const std::string subscriber = opts.subscribers.front();
+  const std::string subscriber = opts.parents.front();
   const std::string base_url = server.base_url();
   const std::string base_path = base_url.substr(base_url.find('/', base_url.find("//") + 2));
   const auto& contract = sipcontract::Contract::builtin();
@@ -309,7 +309,7 @@ int main(int argc, char** argv) {
       sipcontract::ReferenceServer server(server_options());
       server.start();
       sipcontract::RunOptions opts;
-      opts.target = {server.base_url(), server.options().subscribers.front(), server.options().project_id,
+      opts.target = {server.base_url(), server.options().parents.front(), server.options().project_id,
                      server.options().api_token, true};
       opts.jobs = jobs;
       const auto t0 = Clock::now();

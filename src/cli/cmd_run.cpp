@@ -263,7 +263,7 @@ int run(const RunArgs& a) {
       throw ConfigError(std::string("could not start the in-process reference server: ") + e.what());
     }
     const auto& so = server->options();
-    opts.target = {server->base_url(), so.subscribers.at(0), so.project_id, so.api_token, true};
+    opts.target = {server->base_url(), so.parents.at(0), so.project_id, so.api_token, true};
   } else {
     const auto& auth = contract.auth();
     auto user = env(auth.user_env.c_str());

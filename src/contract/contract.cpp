@@ -645,46 +645,82 @@ const Schema& Contract::schema(const std::string& name) const {
 
 std::vector<std::string> Contract::documented_properties(const std::string& name) const {
   std::vector<std::string> out;
+  for (auto& property : property_schemas(name)) out.push_back(std::move(property.name));
+  return out;
+}
+
+std::vector<PropertySchema> Contract::property_schemas(const std::string& name) const {
+  using Ordered = nlohmann::ordered_json;
+  std::vector<PropertySchema> out;
   if (!store_) return out;
-  // A root "$ref" ("sip-endpoint.json", "common.json#/definitions/X", "#/definitions/X") or an
-  // "allOf" branch leads to further declarations; each document is visited once.
+  // Each schema file parsed once per call, keeping its members in document order.
+  std::map<std::string, Ordered> docs;
+  const auto node_at = [&](const std::string& file, const std::string& pointer) -> const Ordered* {
+    auto it = docs.find(file);
+    if (it == docs.end()) {
+      const std::string* text = store_->find(file);
+      if (!text) return nullptr;
+      it = docs.emplace(file, Ordered::parse(*text, nullptr, false)).first;
+    }
+    if (it->second.is_discarded()) return nullptr;
+    try {
+      return pointer.empty() ? &it->second : &it->second.at(Ordered::json_pointer(pointer));
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+  };
+  // Where a "$ref" in `file` leads: ("sip-endpoint.json", "common.json#/definitions/X",
+  // "#/definitions/X") -> file and JSON Pointer.
+  const auto target_of = [](const std::string& file,
+                            const Ordered& schema) -> std::optional<std::pair<std::string, std::string>> {
+    if (!schema.is_object()) return std::nullopt;
+    auto ref = schema.find("$ref");
+    if (ref == schema.end() || !ref->is_string()) return std::nullopt;
+    const std::string& target = ref->get_ref<const std::string&>();
+    const auto hash = target.find('#');
+    return std::pair{hash == 0 ? file : target.substr(0, hash),
+                     hash == std::string::npos ? std::string() : target.substr(hash + 1)};
+  };
+  // A schema with its "$ref" chain followed (at most 16 steps), as plain JSON.
+  const auto resolved = [&](std::string file, const Ordered* node) {
+    for (int step = 0; step < 16 && node; ++step) {
+      auto target = target_of(file, *node);
+      if (!target) break;
+      file = target->first;
+      node = node_at(target->first, target->second);
+    }
+    return std::pair{file, node};
+  };
+  const auto plain = [](const Ordered& node) { return nlohmann::json::parse(node.dump()); };
+  const auto add = [&](const std::string& file, const Ordered& node) {
+    auto props = node.find("properties");
+    if (props == node.end() || !props->is_object()) return;
+    for (auto it = props->begin(); it != props->end(); ++it) {
+      if (std::any_of(out.begin(), out.end(), [&](const PropertySchema& p) { return p.name == it.key(); }))
+        continue;
+      auto [where, schema] = resolved(file, &it.value());
+      PropertySchema property{it.key(), schema ? plain(*schema) : nlohmann::json::object()};
+      if (schema && schema->is_object())
+        if (auto items = schema->find("items"); items != schema->end() && items->is_object())
+          if (auto [item_file, item] = resolved(where, &*items); item)
+            property.schema["items"] = plain(*item);
+      out.push_back(std::move(property));
+    }
+  };
+  // A root "$ref" or an "allOf" branch leads to further declarations; each is visited once.
   std::vector<std::pair<std::string, std::string>> todo = {{name, ""}};  // file, JSON Pointer
   std::set<std::pair<std::string, std::string>> seen;
-  auto add = [&out](const Json& node) {
-    if (auto props = node.find("properties"); props != node.end() && props->is_object())
-      for (const auto& [key, value] : props->items())
-        if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
-  };
-  while (!todo.empty()) {
-    auto [file, pointer] = todo.back();
-    todo.pop_back();
-    if (!seen.insert({file, pointer}).second || seen.size() > 64) continue;
-    const std::string* text = store_->find(file);
-    if (!text) continue;
-    Parsed doc = parse_json(*text);
-    if (!doc) continue;
-    const Json* node = &*doc;
-    try {
-      if (!pointer.empty()) node = &doc->at(Json::json_pointer(pointer));
-    } catch (const std::exception&) {
-      continue;
-    }
-    if (!node->is_object()) continue;
-    add(*node);
-    auto follow = [&](const Json& schema) {
-      if (!schema.is_object()) return;
-      auto ref = schema.find("$ref");
-      if (ref == schema.end() || !ref->is_string()) return;
-      const std::string& target = ref->get_ref<const std::string&>();
-      const auto hash = target.find('#');
-      todo.push_back({hash == 0 ? file : target.substr(0, hash),
-                      hash == std::string::npos ? "" : target.substr(hash + 1)});
-    };
-    follow(*node);
+  for (std::size_t next = 0; next < todo.size() && seen.size() < 64; ++next) {
+    const auto [file, pointer] = todo[next];
+    if (!seen.insert({file, pointer}).second) continue;
+    const Ordered* node = node_at(file, pointer);
+    if (!node || !node->is_object()) continue;
+    add(file, *node);
+    if (auto target = target_of(file, *node)) todo.push_back(*target);
     if (auto all = node->find("allOf"); all != node->end() && all->is_array())
       for (const auto& branch : *all) {
-        follow(branch);
-        if (branch.is_object()) add(branch);
+        if (auto target = target_of(file, branch)) todo.push_back(*target);
+        if (branch.is_object()) add(file, branch);
       }
   }
   return out;

@@ -1,6 +1,8 @@
-// The reference server: an in-memory implementation of Create Subscriber SIP Endpoint and its
-// list/get/delete siblings. Its parts:
-//   api.cpp              the business logic (credentials, routing, create/list/get/delete, store)
+// The reference server: an in-memory implementation of the operations a contract gives its main
+// resource. Its parts:
+//   model.cpp            the contract compiled once: routes, fields, unique rules, answers
+//   api.cpp              the business logic (credentials, routing, create/list/get/update/delete)
+//   store.cpp            the items, per parent, for many threads
 //   layers.cpp           fault modes (faults.cpp) and variants (variants.cpp) as layers around it
 //   exchange.hpp         the server's own Request and Response, all the above work on
 //   connection.cpp       the transport: connection loop, direct parser, answer writer
@@ -49,10 +51,11 @@ std::string utc_timestamp() {
 }  // namespace
 
 struct ReferenceServer::Impl {
-  Impl(ServerOptions opts, const Contract& c) : options(std::move(opts)), contract(c) {}
+  Impl(ServerOptions opts, const Contract& c) : options(std::move(opts)), contract(c), model(c) {}
 
   ServerOptions options;
   const Contract& contract;
+  refserver::Model model;                         // the contract, compiled once
   std::unique_ptr<refserver::Api> api;            // made once the options are complete
   std::unique_ptr<refserver::Pipeline> pipeline;  // the api in the layers the options ask for
   std::unique_ptr<refserver::HttpServer> http;
@@ -118,14 +121,30 @@ ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract
   if (o.api_token.empty()) o.api_token = "PT" + refserver::random_hex(24);
   if (o.project_id.find(':') != std::string::npos) {
     throw std::invalid_argument(
-        "the project ID cannot contain ':' (HTTP Basic credentials are user:password)");
+        "the user cannot contain ':' (HTTP Basic credentials are the user, ':' and the secret)");
   }
-  if (o.subscribers.empty()) o.subscribers.push_back(refserver::new_uuid());
-  for (auto& subscriber : o.subscribers) {
-    auto normalised = refserver::normalize_uuid(subscriber);
+  // Parents are UUIDs where the contract's parent parameter is one (as v1's is), and then kept in
+  // lowercase like the paths that name them.
+  const Resource& resource = impl_->model.resource();
+  bool uuid_parent = false;
+  for (const auto& [key, op] : contract.operations()) {
+    if (op.resource != resource.name) continue;
+    for (const auto& p : op.path_parameters)
+      uuid_parent |= p.name == resource.parent_parameter && p.format == "uuid";
+  }
+  if (o.parents.empty()) o.parents.push_back(refserver::new_uuid());
+  for (auto& parent : o.parents) {
+    if (!uuid_parent) {
+      if (parent.empty() || parent.find('/') != std::string::npos)
+        throw std::invalid_argument(resource.parent_title + " \"" + refserver::printable(parent) +
+                                    "\" cannot be a path segment");
+      continue;
+    }
+    auto normalised = refserver::normalize_uuid(parent);
     if (!normalised)
-      throw std::invalid_argument("subscriber \"" + refserver::printable(subscriber) + "\" is not a UUID");
-    subscriber = *normalised;
+      throw std::invalid_argument(resource.parent_title + " \"" + refserver::printable(parent) +
+                                  "\" is not a UUID");
+    parent = *normalised;
   }
   if (o.max_body_bytes == 0) throw std::invalid_argument("max_body_bytes must be at least 1");
   if (o.read_timeout_ms <= 0 || o.write_timeout_ms <= 0 || o.request_timeout_ms <= 0 ||
@@ -133,9 +152,9 @@ ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract
     throw std::invalid_argument("timeouts must be positive");
   }
   if (o.listen_backlog < 1) throw std::invalid_argument("listen_backlog must be at least 1");
-  impl_->api = std::make_unique<refserver::Api>(impl_->options, impl_->contract);
+  impl_->api = std::make_unique<refserver::Api>(impl_->options, impl_->model);
   impl_->pipeline = std::make_unique<refserver::Pipeline>(
-      *impl_->api, refserver::LayerContext{impl_->options, impl_->contract});
+      *impl_->api, refserver::LayerContext{impl_->options, impl_->model});
 }
 
 ReferenceServer::~ReferenceServer() { stop(); }
@@ -201,11 +220,11 @@ std::string ReferenceServer::base_url() const {
   const std::string& host = impl_->options.host;
   const bool v6 = host.find(':') != std::string::npos;
   return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->bound_port) +
-         std::string(refserver::kApiBase);
+         impl_->contract.base_path();
 }
 
 const ServerOptions& ReferenceServer::options() const { return impl_->options; }
 
-std::size_t ReferenceServer::endpoint_count() const { return impl_->api->endpoint_count(); }
+std::size_t ReferenceServer::endpoint_count() const { return impl_->api->item_count(); }
 
 }  // namespace sipcontract

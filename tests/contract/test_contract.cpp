@@ -96,6 +96,30 @@ TEST_CASE("the built-in contract describes the whole resource", "[contract]") {
   CHECK(v1.documented_properties(res.schema_name).size() == 9);
 }
 
+TEST_CASE("a schema's properties come in document order with their referenced schemas", "[contract]") {
+  const Contract& v1 = Contract::builtin();
+  const std::vector<std::string> order = {"id",         "username",     "caller_id",
+                                          "send_as",    "ciphers",      "codecs",
+                                          "encryption", "call_handler", "calling_handler_resource_id"};
+  CHECK(v1.documented_properties("sip-endpoint.json") == order);
+  // A root "$ref" leads to the same declarations.
+  CHECK(v1.documented_properties("create-sip-endpoint.response-201.json") == order);
+  const auto properties = v1.property_schemas("sip-endpoint.json");
+  REQUIRE(properties.size() == order.size());
+  const auto schema_of = [&](const std::string& name) {
+    for (const auto& p : properties)
+      if (p.name == name) return p.schema;
+    return nlohmann::json();
+  };
+  // "$ref" at the property and at its items is followed to common.json's definitions.
+  CHECK(schema_of("id").at("format") == "uuid");
+  CHECK(schema_of("encryption").at("enum") == nlohmann::json({"default", "required", "optional"}));
+  CHECK(schema_of("codecs").at("type") == "array");
+  CHECK(schema_of("codecs").at("items").at("enum").size() == 7);
+  CHECK(schema_of("username").at("type") == "string");
+  CHECK(v1.property_schemas("no-such-schema.json").empty());
+}
+
 TEST_CASE("the error bodies of the contract validate", "[contract]") {
   const Contract& contract = Contract::builtin();
   CHECK(contract.validate_response(401, {{"error", "Unauthorized"}}).valid());

@@ -81,7 +81,7 @@ std::unique_ptr<sipcontract::ReferenceServer> make_server() {
   sipcontract::ServerOptions options;
   options.project_id = kProject;
   options.api_token = kToken;
-  options.subscribers = {kSubscriber};
+  options.parents = {kSubscriber};
   options.threads = 4;
   options.max_body_bytes = 64 * 1024;
   options.read_timeout_ms = 2000;

@@ -66,7 +66,7 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
                                                               {"SIGNALWIRE_API_TOKEN", kApiToken}};
       std::vector<std::string> serve_args = {
           "serve", "--port", "0", "--subscriber", kSubscriber, "--access-log", access_log.string()};
-      if (leaky) serve_args.insert(serve_args.end(), {"--fault", "leak-password", "--fault", "leak-token"});
+      if (leaky) serve_args.insert(serve_args.end(), {"--fault", "leak-secret", "--fault", "leak-token"});
       Process serve(serve_args, credentials);
       const std::string first = serve.first_line();
       std::smatch m;

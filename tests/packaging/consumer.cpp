@@ -24,7 +24,7 @@ int main() {
   server.start();
   sipcontract::RunOptions options;
   const auto& served = server.options();
-  options.target = {server.base_url(), served.subscribers.at(0), served.project_id, served.api_token, true};
+  options.target = {server.base_url(), served.parents.at(0), served.project_id, served.api_token, true};
   const auto report = sipcontract::run_contract_tests(contract, sipcontract::builtin_cases(), options);
   server.stop();
   std::cout << "consumer: " << report.cases.size() << " cases against " << report.base_url << ", "

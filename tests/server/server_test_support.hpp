@@ -35,7 +35,7 @@ class RunningServer {
   ReferenceServer& server() { return server_; }
   const ServerOptions& options() const { return server_.options(); }
   int port() const { return server_.port(); }
-  const std::string& subscriber() const { return server_.options().subscribers.front(); }
+  const std::string& subscriber() const { return server_.options().parents.front(); }
 
   /// "/api/fabric/resources/subscribers/<subscriber>/sip_endpoints"
   std::string collection(const std::string& subscriber = {}) const {

@@ -1,6 +1,7 @@
 // The reference server under load and abuse: concurrency, huge and slow requests, logs, lifecycle.
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -78,6 +79,66 @@ TEST_CASE("concurrent creates and deletes leave the store consistent", "[server]
   const Json page = parse_body(list);
   for (const auto& item : page.at("data")) listed.insert(item.at("id").get<std::string>());
   CHECK(listed == kept);
+}
+
+TEST_CASE("concurrent updates and creates racing for the same usernames never let two items share one",
+          "[server][concurrency][update]") {
+  ServerOptions o;
+  o.threads = 8;
+  RunningServer s(o);
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 30;
+  // Five names, three items; every thread renames items among the names, and now and then creates
+  // an item with one. The first request any thread sends is an update, so the first request the
+  // server takes renames an item (every name is free then).
+  std::vector<std::string> names;
+  for (int i = 0; i < 5; ++i) names.push_back(unique_username("name"));
+  std::vector<std::string> items;
+  {
+    auto c = s.client();
+    for (int i = 0; i < 3; ++i) {
+      auto r = post_json(*c, s.collection(), valid_body(unique_username("item")).dump());
+      REQUIRE(r);
+      REQUIRE(r->status == 201);
+      items.push_back(parse_body(r).at("id").get<std::string>());
+    }
+  }
+  std::atomic<int> unexpected{0};
+  std::atomic<int> renamed{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      auto c = s.client();
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string& name = names[static_cast<std::size_t>(t + i) % names.size()];
+        const std::string& item = items[static_cast<std::size_t>(t * 7 + i) % items.size()];
+        auto r = (i % 5 == 4) ? post_json(*c, s.collection(), valid_body(name).dump())
+                              : c->Patch((s.collection() + "/" + item).c_str(),
+                                         Json{{"username", name}, {"caller_id", std::to_string(i)}}.dump(),
+                                         "application/json");
+        if (!r || (r->status != 200 && r->status != 201 && r->status != 422)) ++unexpected;
+        if (r && r->status == 200) ++renamed;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  CHECK(unexpected == 0);
+  CHECK(renamed > 0);
+  auto c = s.client();
+  auto list = c->Get((s.collection() + "?page_size=1000").c_str());
+  REQUIRE(list);
+  const Json listed = parse_body(list);
+  std::map<std::string, int> holders;
+  for (const auto& item : listed.at("data")) ++holders[item.at("username").get<std::string>()];
+  for (const auto& [name, count] : holders) CHECK(count == 1);
+  CHECK(s.server().endpoint_count() == listed.at("data").size());
+  // A name no item holds any more can be taken again: none was left claimed.
+  for (const auto& name : names) {
+    if (holders.count(name)) continue;
+    auto r = post_json(*c, s.collection(), valid_body(name).dump());
+    REQUIRE(r);
+    CHECK(r->status == 201);
+  }
 }
 
 TEST_CASE("a 50 MB body gets 413 and the server goes on serving", "[server][hostile][413]") {
@@ -201,7 +262,7 @@ TEST_CASE("generated credentials and subscribers are filled in and distinct per 
   RunningServer b;
   CHECK_FALSE(a.options().project_id.empty());
   CHECK(a.options().api_token.size() >= 32);
-  CHECK(a.options().subscribers.size() == 1);
+  CHECK(a.options().parents.size() == 1);
   CHECK(a.options().api_token != b.options().api_token);
   CHECK(a.subscriber() != b.subscriber());
   CHECK(a.port() != b.port());
@@ -210,7 +271,7 @@ TEST_CASE("generated credentials and subscribers are filled in and distinct per 
 
 TEST_CASE("a subscriber that is not a UUID is refused at construction", "[server][lifecycle]") {
   ServerOptions o;
-  o.subscribers = {"not-a-uuid"};
+  o.parents = {"not-a-uuid"};
   CHECK_THROWS_AS(ReferenceServer(o), std::invalid_argument);
 }
 

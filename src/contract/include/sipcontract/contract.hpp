@@ -164,6 +164,14 @@ struct AuthSpec {
   std::string token_title;
 };
 
+/// A property a schema declares at its root, with its own schema: a "$ref" at the property, and
+/// one at its "items", followed to the schema it names (so an enum or a format defined elsewhere
+/// shows). What a server or a tool needs to know of a field without a validator.
+struct PropertySchema {
+  std::string name;
+  nlohmann::json schema;
+};
+
 /// Where a rule comes from.
 struct Source {
   std::string title;
@@ -219,8 +227,10 @@ class Contract {
   const SchemaStore& schema_store() const { return *store_; }
   const Schema& schema(const std::string& name) const;
   /// The property names the schema `name` declares at its root (following a root "$ref" and
-  /// "allOf"): the fields the contract documents for such a document.
+  /// "allOf"), in document order: the fields the contract documents for such a document.
   std::vector<std::string> documented_properties(const std::string& name) const;
+  /// The same properties with their schemas (see PropertySchema), in document order.
+  std::vector<PropertySchema> property_schemas(const std::string& name) const;
   /// The case files: name ("valid.json") -> text, in name order.
   const std::map<std::string, std::string>& case_files() const { return case_files_; }
   /// The folder the cases were read from ("" in memory): body files resolve there.
