@@ -177,13 +177,15 @@ std::vector<std::string> Contract::documented_properties(const std::string& name
     if (auto props = node->find("properties"); props != node->end() && props->is_object())
       for (const auto& [key, value] : props->items())
         if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+    // A named copy: clang 14 cannot capture a structured binding in a lambda (scripts/fuzz.sh).
+    const std::string& current_file = file;
     auto follow = [&](const Json& schema) {
       if (!schema.is_object()) return;
       auto ref = schema.find("$ref");
       if (ref == schema.end() || !ref->is_string()) return;
       const std::string& target = ref->get_ref<const std::string&>();
       const auto hash = target.find('#');
-      std::string target_file = hash == 0 ? file : target.substr(0, hash);
+      std::string target_file = hash == 0 ? current_file : target.substr(0, hash);
       std::string target_pointer = hash == std::string::npos ? "" : target.substr(hash + 1);
       todo.push_back({target_file, target_pointer});
     };
