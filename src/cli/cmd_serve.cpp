@@ -210,7 +210,8 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
                   "SIP endpoints held at most; further creates get 422")
       ->capture_default_str()
       ->group(limits);
-  cmd->add_option("--threads", cli->threads, "Worker threads, one per open connection; 0: max(16, 2 x cores)")
+  cmd->add_option("--threads", cli->threads,
+                  "Worker threads (requests served at once); 0: max(16, 2 x cores)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}))
       ->capture_default_str()
       ->group(limits);
