@@ -1,6 +1,6 @@
 // The server's own HTTP/1.1 transport over loopback: every shape of request on one connection,
-// HTTP/1.0, the transport's refusals, request codings, and what idle, slow or surplus clients cost
-// the others.
+// HTTP/1.0, the transport's refusals, request codings, and what idle or surplus clients cost the
+// others (slow ones: test_server_robustness.cpp).
 #include <cstdio>
 #include <memory>
 #include <regex>
@@ -200,24 +200,6 @@ TEST_CASE("idle keep-alive connections hold no worker", "[server][http][sizing]"
       CHECK(status_of(c->read_response(kWait)) == 200);
     }
   }
-}
-
-TEST_CASE("a client that trickles its head gets 408 while the one worker serves others",
-          "[server][http][hostile][slow]") {
-  ServerOptions o;
-  o.threads = 1;
-  o.request_timeout_ms = 1000;
-  RunningServer s(o);
-  RawConnection slow(s.port());
-  REQUIRE(slow.send("GET " + s.collection() + " HTTP/1.1\r\nHost: x\r\nX-Slow: "));
-  RawConnection other(s.port());
-  REQUIRE(other.send(request(s, "GET", s.collection())));
-  CHECK(status_of(other.read_response(kWait)) == 200);
-  bool closed = false;
-  const std::string answer = slow.read_until_closed(kWait, closed);
-  CHECK(closed);
-  CHECK(status_of(answer) == 408);
-  CHECK(Json::parse(body_of(answer)).at("error") == "Request Timeout");
 }
 
 TEST_CASE("past max_connections new clients wait until a connection closes", "[server][http][sizing]") {

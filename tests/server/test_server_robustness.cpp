@@ -120,24 +120,35 @@ TEST_CASE("a slow client that never finishes does not block others and is droppe
   (void)answer;
 }
 
-TEST_CASE("a client trickling its headers is dropped at the request deadline", "[server][hostile][slow]") {
+TEST_CASE(
+    "a client trickling its headers gets 408 at the request deadline while the one worker serves others",
+    "[server][hostile][slow]") {
   ServerOptions o;
+  o.threads = 1;
   o.read_timeout_ms = 2000;
   o.request_timeout_ms = 300;
   RunningServer s(o);
   RawConnection slow(s.port());
-  REQUIRE(slow.send("GET " + s.collection() + " HTTP/1.1\r\nX-Trickle: "));
+  REQUIRE(slow.send("GET " + s.collection() + " HTTP/1.1\r\nHost: x\r\nX-Trickle: "));
+  // The one worker does not wait for the slow head: another client is answered meanwhile.
+  RawConnection other(s.port());
+  REQUIRE(other.send("GET " + s.collection() + " HTTP/1.1\r\nHost: x\r\n" +
+                     authorization_header(s.options()) + "\r\n\r\n"));
+  CHECK(status_of(other.read_response(std::chrono::seconds(30))) == 200);
   // One byte every few hundred milliseconds: each read is well within the read timeout, so only
   // the request deadline can end this. Bounded: at most about a minute.
   bool closed = false;
+  std::string answer;
   for (int i = 0; i < 200 && !closed; ++i) {
     if (!slow.send("x")) {
       closed = true;  // the server already reset the connection
       break;
     }
-    slow.read_until_closed(std::chrono::milliseconds(300), closed);
+    answer += slow.read_until_closed(std::chrono::milliseconds(300), closed);
   }
   CHECK(closed);
+  CHECK(status_of(answer) == 408);
+  CHECK(body_of(answer).find("\"error\":\"Request Timeout\"") != std::string::npos);
 }
 
 TEST_CASE("idle keep-alive connections do not keep stop() waiting", "[server][lifecycle]") {
