@@ -207,9 +207,10 @@ HeadScanner::State HeadScanner::scan(std::string_view b, const Limits& limits) {
 }
 
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
+  std::size_t plain = in.find_first_of(plus_is_space ? "%+" : "%");
+  if (plain == std::string_view::npos) plain = in.size();
+  out.assign(in.substr(0, plain));  // the common case: nothing to decode
+  for (std::size_t i = plain; i < in.size(); ++i) {
     const char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return false;
