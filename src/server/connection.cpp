@@ -50,9 +50,10 @@ constexpr std::size_t kInitialBuffer = 16 * 1024;
 constexpr std::size_t kFlushBytes = 64 * 1024;
 // A worker keeps a connection that waits for at most kMaxHold, in blocking recv()s of kHoldSlice,
 // and gives it to the poller as soon as another connection waits for a worker (so that one waits at
-// most a slice).
+// most a slice). A slice ends early only when the client takes that long to send again, which
+// costs a wakeup: short slices would cost many on a loaded machine, long ones delay waiting clients.
 constexpr std::chrono::milliseconds kMaxHold{50};
-constexpr std::chrono::milliseconds kHoldSlice{2};
+constexpr std::chrono::milliseconds kHoldSlice{10};
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kMaxLingerBytes = 64u << 20;
 constexpr std::chrono::milliseconds kAcceptRetry{100};
@@ -258,12 +259,15 @@ class WorkerPool {
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(c);
-      waiting_.store(queue_.size(), std::memory_order_relaxed);
+      update_pressure();
     }
     has_work_.notify_one();
   }
-  /// Whether connections wait for a worker (read without a lock: a hint).
-  bool busy() const { return waiting_.load(std::memory_order_relaxed) > 0; }
+  /// Whether connections wait that no idle worker is about to take (read without a lock: a hint).
+  /// Only then does a worker give its own waiting connection to the poller: a connection queued
+  /// while a worker is idle would otherwise make every worker that looks give up its connection,
+  /// each of which then comes back through the queue.
+  bool busy() const { return pressure_.load(std::memory_order_relaxed); }
   /// Serves what is queued, then joins the threads.
   void shutdown() {
     {
@@ -282,22 +286,27 @@ class WorkerPool {
       Connection* c = nullptr;
       {
         std::unique_lock lock(mutex_);
+        ++idle_;
+        update_pressure();
         has_work_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        --idle_;
         if (queue_.empty()) return;
         c = queue_.front();
         queue_.pop_front();
-        waiting_.store(queue_.size(), std::memory_order_relaxed);
+        update_pressure();
       }
       serve_(*c);
     }
   }
+  void update_pressure() { pressure_.store(queue_.size() > idle_, std::memory_order_relaxed); }
 
   std::function<void(Connection&)> serve_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable has_work_;
   std::deque<Connection*> queue_;
-  std::atomic<std::size_t> waiting_{0};
+  std::size_t idle_ = 0;  // workers waiting for a connection
+  std::atomic<bool> pressure_{false};
   bool stopping_ = false;
 };
 
