@@ -162,7 +162,8 @@ void run(std::string_view input, const http::Limits& limits) {
       return;
     }
     check(!request.method.empty() && !request.path.empty(), "a parsed request has no method or path");
-    check(request.version == "HTTP/1.1" || request.version == "HTTP/1.0", "a parsed request has another version");
+    check(request.version == "HTTP/1.1" || request.version == "HTTP/1.0",
+          "a parsed request has another version");
     // (an absolute-form target on HTTP/1.0 may add the one Host field the request did not send)
     check(request.headers.size() <= limits.max_fields + 1, "more fields than the limit were accepted");
     check(head.framing != http::Framing::kLength || head.content_length > 0, "a zero length is framed");
