@@ -252,7 +252,8 @@ int run(const RunArgs& a) {
     if (!a.parent.empty())
       throw ConfigError("--" + resource.parent_option +
                         " needs --base-url (the in-process server makes its own)");
-    // A worker per job's keep-alive connection plus spare, and a backlog for all connecting at once.
+    // A worker per job (each may have a request in flight) plus spare, and a backlog for all
+    // connecting at once.
     ServerOptions sized;
     sized.threads = a.jobs + 16;
     sized.listen_backlog = static_cast<int>(512 + 4 * a.jobs);

@@ -38,6 +38,7 @@ struct ServeOptions {
   std::size_t max_endpoints = ServerOptions{}.max_endpoints;
   std::size_t threads = 0;
   int listen_backlog = ServerOptions{}.listen_backlog;
+  std::size_t max_connections = ServerOptions{}.max_connections;
   int read_timeout_ms = ServerOptions{}.read_timeout_ms;
   int request_timeout_ms = ServerOptions{}.request_timeout_ms;
   std::string access_log;
@@ -103,6 +104,7 @@ int run_serve(const ServeOptions& cli) {
   options.max_endpoints = cli.max_endpoints;
   options.threads = cli.threads;
   options.listen_backlog = cli.listen_backlog;
+  options.max_connections = cli.max_connections;
   options.read_timeout_ms = cli.read_timeout_ms;
   options.write_timeout_ms = cli.read_timeout_ms;
   options.request_timeout_ms = cli.request_timeout_ms;
@@ -233,13 +235,19 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--max-endpoints", cli->max_endpoints, "Items held at most; further creates get 422")
       ->capture_default_str()
       ->group(limits);
-  cmd->add_option("--threads", cli->threads, "Worker threads, one per open connection; 0: max(16, 2 x cores)")
+  cmd->add_option("--threads", cli->threads,
+                  "Worker threads (requests served at once); 0: max(16, 2 x cores)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}))
       ->capture_default_str()
       ->group(limits);
   cmd->add_option("--listen-backlog", cli->listen_backlog,
                   "Connections the kernel queues until they are accepted (capped by net.core.somaxconn)")
       ->check(CLI::Range(1, 65535))
+      ->capture_default_str()
+      ->group(limits);
+  cmd->add_option("--max-connections", cli->max_connections,
+                  "Connections open at once; more wait in the listen backlog until one closes")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str()
       ->group(limits);
   cmd->add_option("--read-timeout-ms", cli->read_timeout_ms,

@@ -16,7 +16,8 @@
 //  10. capacity      422 with the contract's code for a full store, past max_endpoints or
 //                    max_store_bytes
 // A body that cannot be framed (bad Content-Length, cut short, read timeout) gets 400 and the
-// connection is closed; so does a request the transport could not parse (400, 414, ...).
+// connection is closed; so does a request the transport refuses (400, 408, 413, 414, 417, 431, 501,
+// 505: http_parser.hpp says which is which), with a message that says what was wrong.
 //
 // Decisions (docs/contract.md has the table; the variants in layers.hpp take the other conforming
 // answers to several of them):
@@ -231,22 +232,32 @@ void Api::handle(Request& req, Response& res) {
 // follows on the connection cannot be trusted to start a request, so it is closed after the answer.
 void Api::framing_error(const Request& req, Response& res) const {
   res.close_after = true;
+  const std::string_view message = req.framing_message;
   switch (req.framing_error) {
     case 400:
-      return res.set_error(400, "Bad Request");
+      return res.set_error(400, "Bad Request", message);
     case 404:
     case 500:
       return model_.error(res, req.framing_error);
+    case 408:
+      return res.set_error(408, "Request Timeout", message);
     case 413:
-      return res.set_error(413, "Payload Too Large");
+      return res.set_error(413, "Payload Too Large", message);
     case 414:
-      return res.set_error(414, "URI Too Long");
+      return res.set_error(414, "URI Too Long", message);
     case 415:
-      return res.set_error(415, "Unsupported Media Type");
-    case 416:
-      return res.set_error(416, "Range Not Satisfiable");
+      return res.set_error(415, "Unsupported Media Type", message);
+    case 417:
+      return res.set_error(417, "Expectation Failed", message);
+    case 431:
+      return res.set_error(431, "Request Header Fields Too Large", message);
+    case 501:
+      return res.set_error(501, "Not Implemented", message);
+    case 505:
+      return res.set_error(505, "HTTP Version Not Supported", message);
     default:
-      return res.set_error(req.framing_error, req.framing_error >= 500 ? "Server Error" : "Client Error");
+      return res.set_error(req.framing_error, req.framing_error >= 500 ? "Server Error" : "Client Error",
+                           message);
   }
 }
 

@@ -100,10 +100,12 @@ struct ServerOptions {
   std::size_t max_endpoints = 100000;  ///< past this a create is refused (documented answer, see server.cpp)
   std::size_t max_store_bytes = 256u << 20;  ///< past this much stored text a create is refused the same way
   std::size_t max_json_depth = 32;           ///< deeper request bodies are not JSON the server accepts (422)
-  /// Worker threads. Each open connection holds one for as long as it stays open, so size this
-  /// to the keep-alive connections expected at once plus a margin (sipcontract run: jobs + 8);
-  /// 0 = max(16, 2 x cores).
+  /// Worker threads: the requests served at once. A connection holds one while a request is
+  /// arriving or being answered, and between requests only briefly and while no other connection
+  /// waits for one; idle connections cost no thread. 0 = max(16, 2 x cores).
   std::size_t threads = 0;
+  /// Connections open at once; past this, new clients wait in the listen backlog until one closes.
+  std::size_t max_connections = 1024;
   /// Connections the kernel queues before they are accepted (listen(2) backlog; Linux caps it at
   /// net.core.somaxconn). Size it to the clients that may connect at once (run: 4 x jobs).
   int listen_backlog = 512;
