@@ -30,26 +30,37 @@ struct CleanupArgs {
 };
 
 int cleanup(const CleanupArgs& a) {
+  std::optional<Ledger> ledger;
+  if (!a.ledger.empty()) ledger = read_ledger(a.ledger);
+  // The contract: --contract, or the one the ledger's run used, or the default.
   std::optional<Contract> loaded;
-  if (!a.contract.empty()) loaded = Contract::resolve(a.contract);
+  if (!a.contract.empty()) {
+    loaded = Contract::resolve(a.contract);
+  } else if (ledger && !ledger->contract.empty()) {
+    try {
+      loaded = Contract::resolve(ledger->contract);
+    } catch (const SchemaError& e) {
+      throw ConfigError("the ledger's contract cannot be loaded (" + std::string(e.what()) +
+                        "); give --contract");
+    }
+  }
   const Contract& contract = loaded ? *loaded : Contract::builtin();
   const Resource& resource = contract.main_resource();
 
   CleanupOptions opts;
-  if (!a.ledger.empty()) {
-    Ledger ledger = read_ledger(a.ledger);
-    opts.run_id = ledger.run_id;
-    opts.entries = ledger.entries;
-    opts.parents = ledger.parents;
-    opts.target.base_url = ledger.base_url;
+  if (ledger) {
+    opts.run_id = ledger->run_id;
+    opts.entries = ledger->entries;
+    opts.parents = ledger->parents;
+    opts.target.base_url = ledger->base_url;
     opts.ledger = a.ledger;
-    if (!a.run_id.empty() && a.run_id != ledger.run_id)
-      throw ConfigError("--run-id " + a.run_id + " is not the ledger's run (" + ledger.run_id + ")");
-    std::cout << "ledger " << a.ledger << ": run " << ledger.run_id << ", " << ledger.entries.size()
-              << (ledger.entries.size() == 1 ? " item" : " items") << " to look for under "
-              << ledger.parents.size() << " " << resource.parent_title
-              << (ledger.parents.size() == 1 ? "" : "s")
-              << (ledger.complete ? " (the run's own cleanup verified that nothing was left)" : "") << '\n';
+    if (!a.run_id.empty() && a.run_id != ledger->run_id)
+      throw ConfigError("--run-id " + a.run_id + " is not the ledger's run (" + ledger->run_id + ")");
+    std::cout << "ledger " << a.ledger << ": run " << ledger->run_id << ", " << ledger->entries.size()
+              << (ledger->entries.size() == 1 ? " item" : " items") << " to look for under "
+              << ledger->parents.size() << " " << resource.parent_title
+              << (ledger->parents.size() == 1 ? "" : "s")
+              << (ledger->complete ? " (the run's own cleanup verified that nothing was left)" : "") << '\n';
   } else {
     if (a.run_id.empty())
       throw ConfigError("give --ledger FILE, or --run-id ID with --base-url and --" + resource.parent_option);

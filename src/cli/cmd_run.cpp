@@ -327,12 +327,12 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       "run",
       "Run the contract tests. With no --base-url they run against an in-process reference server "
       "(generated credentials and parent); with --base-url against that target, using the credentials "
-      "in SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN. Every endpoint the run creates is deleted "
-      "before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
+      "in the variables the contract names (default contract: " + credential_variables() + "). Every item "
+      "the run creates is deleted before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option(
          "--base-url", args->base_url,
-         "Target, e.g. https://SPACE.signalwire.com/api/fabric (default: in-process reference server)")
+         "Target: the contract's base URL, e.g. https://HOST/BASE-PATH (default: in-process reference server)")
       ->type_name("URL");
   cmd->add_option(
          parent_option_names(), args->parent,
@@ -382,7 +382,7 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_flag("--insecure", args->insecure, "Do not verify TLS certificates (reported in every output)");
   cmd->add_flag("--allow-plain-http", args->allow_plain_http,
                 "Allow credentials over http:// to a host that is not loopback");
-  cmd->add_flag("--keep", args->keep, "Do not delete created endpoints (they are listed)");
+  cmd->add_flag("--keep", args->keep, "Do not delete created items (they are listed)");
   cmd->add_flag("--strict", args->strict,
                 "A broken assumption (what the suite expects where the contract is silent) fails its case; "
                 "without it, a warning");
@@ -397,9 +397,8 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contracts/README.md)")
       ->type_name("FILE");
   cmd->footer(
-      "Environment: SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN (with --base-url; never taken from the "
-      "command "
-      "line); SIPCONTRACT_SEND_AS (optional: a number your project owns, for the cases that send send_as).\n"
+      "Environment: the contract's credential variables (default contract: " + credential_variables() +
+      "; with --base-url; never taken from the command line).\n"
       "Exit codes: 0 every case passed (warnings allowed unless --strict) and cleanup verified that nothing "
       "is left; 1 a contract violation, an endpoint left behind, or a cleanup that could not be verified; 2 "
       "usage or configuration error (bad flag, case file, missing environment variable, a TLS certificate "

@@ -905,8 +905,8 @@ Text output: "FILE: valid", or "FILE: invalid (N findings)" and one line a findi
 ("  POINTER: message [keyword]"), or one line "FILE: line L, column C: message" for input that is
 not JSON. With --ndjson the label is FILE:LINE, and a summary ends each file
 ("FILE: N documents, V valid, I invalid, J not JSON, F findings"). --format json is described, with
-a JSON Schema of it, in docs/validate-json-output.md. Values of secret fields (password,
-password_confirmation) never appear in any output, nor does the same value elsewhere.
+a JSON Schema of it, in docs/validate-json-output.md. Values of the contract's secret fields
+(@SECRETS@) never appear in any output, nor does the same value elsewhere.
 Schemas: draft-07; a "$schema" naming draft-06 or draft-04 gets that draft's semantics, any other
 draft (2019-09, 2020-12, draft-03) is refused (exit 2).
 Exit codes:
@@ -925,7 +925,9 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
   CLI::App* validate = app.add_subcommand(
       "validate",
       "Validate request or response documents against the contract, or against any draft-07 schema");
-  validate->footer(kFooter);
+  std::string footer = kFooter;
+  footer.replace(footer.find("@SECRETS@"), 9, "default contract: " + secret_field_names());
+  validate->footer(footer);
   validate->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   validate->require_subcommand(0, 1);
 
@@ -986,7 +988,8 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
   validate->add_option("files", options->files, "Documents to validate with --schema")->type_name("FILE");
 
   CLI::App* request =
-      validate->add_subcommand("request", "Validate request bodies of Create Subscriber SIP Endpoint");
+      validate->add_subcommand("request", "Validate request bodies of the contract's operation (default: " +
+                                              Contract::builtin().operation_of_record().title + ")");
   request->fallthrough();
   request->add_option("files", options->request_files, "Request documents (- for stdin)")
       ->type_name("FILE")

@@ -32,6 +32,9 @@ std::string builtin_contract_names();
 std::string parent_option_names();
 /// What the built-in contracts call the parent ("subscriber"), for --help.
 std::string parent_titles();
+/// The default contract's credential variables ("A and B") and secret fields ("a, b"), for help texts.
+std::string credential_variables();
+std::string secret_field_names();
 
 void add_validate_command(CLI::App& app, CommandResult& result);
 void add_serve_command(CLI::App& app, CommandResult& result);

@@ -33,4 +33,15 @@ std::string parent_titles() {
   return out;
 }
 
+std::string credential_variables() {
+  const auto& auth = Contract::builtin().auth();
+  return auth.user_env + " and " + auth.token_env;
+}
+
+std::string secret_field_names() {
+  std::string out;
+  for (const auto& f : Contract::builtin().secret_fields()) out += (out.empty() ? "" : ", ") + f;
+  return out;
+}
+
 }  // namespace sipcontract::cli

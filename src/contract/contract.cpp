@@ -624,6 +624,13 @@ Contract Contract::resolve(const std::string& name_or_path) {
   return load(name_or_path);
 }
 
+std::string Contract::reference() const {
+  if (origin_ == "built-in " + name_) return name_;
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(origin_, ec);
+  return ec ? origin_ : absolute.string();
+}
+
 bool Contract::is_secret_field(std::string_view field) const {
   return std::find(secret_fields_.begin(), secret_fields_.end(), field) != secret_fields_.end();
 }

@@ -220,38 +220,36 @@ bool attribute_names(std::string_view actual, std::string_view expected) {
          (actual[expected.size()] == '[' || actual[expected.size()] == '.' || actual[expected.size()] == '/');
 }
 
-/// Each expected error item must be matched by an item of the 422's errors[]; a miss is a failure,
-/// or a warning naming `assumption` when the items are assumed rather than stated.
+/// Each expected error item must be matched by an item of the 422's list of items (the member the
+/// contract's error shape names, with its attribute and code members); a miss is a failure, or a
+/// warning naming `assumption` when the items are assumed rather than stated.
 void check_attributes(const CheckInput& in, const nlohmann::json& doc,
                       const std::vector<ExpectedError>& expected, const std::string& assumption,
                       std::vector<CheckFailure>& out) {
+  const ValidationErrorShape& shape = in.contract->validation_errors();
   const nlohmann::json* items = nullptr;
-  if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) items = &doc["errors"];
-  auto attr_of = [](const nlohmann::json& item) -> std::optional<std::string> {
-    if (item.is_object() && item.contains("attribute") && item["attribute"].is_string())
-      return item["attribute"].get<std::string>();
+  if (doc.is_object() && doc.contains(shape.items) && doc[shape.items].is_array()) items = &doc[shape.items];
+  auto member_of = [](const nlohmann::json& item, const std::string& name) -> std::optional<std::string> {
+    if (item.is_object() && item.contains(name) && item[name].is_string()) return item[name].get<std::string>();
     return std::nullopt;
   };
-  auto code_of = [](const nlohmann::json& item) -> std::optional<std::string> {
-    if (item.is_object() && item.contains("code") && item["code"].is_string())
-      return item["code"].get<std::string>();
-    return std::nullopt;
-  };
+  auto attr_of = [&](const nlohmann::json& item) { return member_of(item, shape.attribute); };
+  auto code_of = [&](const nlohmann::json& item) { return member_of(item, shape.code); };
   // What the 422 named, as text: made only when an expectation is not met.
   std::optional<std::string> actual_text;
   auto actual = [&]() -> const std::string& {
     if (actual_text) return *actual_text;
-    actual_text = "no \"errors\" array";
+    actual_text = "no \"" + shape.items + "\" array";
     if (items) {
       std::vector<std::string> parts;
       for (const auto& item : *items) {
         auto a = attr_of(item);
         auto c = code_of(item);
-        parts.push_back(std::string("attribute ") + (a ? "\"" + *a + "\"" : "null") + " code " +
+        parts.push_back(shape.attribute + " " + (a ? "\"" + *a + "\"" : "null") + " " + shape.code + " " +
                         (c ? "\"" + *c + "\"" : "null"));
       }
-      actual_text =
-          parts.empty() ? "an empty \"errors\" array" : shown("[" + join(parts, "; ") + "]", in.redactor);
+      actual_text = parts.empty() ? "an empty \"" + shape.items + "\" array"
+                                  : shown("[" + join(parts, "; ") + "]", in.redactor);
     }
     return *actual_text;
   };
@@ -269,20 +267,20 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc,
       continue;
     // Point at the item that comes closest (right code but wrong attribute, or the reverse),
     // each unmatched expectation at a different item where there are enough of them.
-    std::string pointer = "/errors";
+    std::string pointer = "/" + pointer_escape(shape.items);
     if (items && !items->empty()) {
       std::optional<std::size_t> idx;
-      std::string field = "attribute";
+      std::string field = shape.attribute;
       auto free_item = [&](std::size_t i) { return !pointed.count(i); };
       for (std::size_t i = 0; i < items->size() && !idx; ++i)
-        if (e.code && code_ok((*items)[i]) && free_item(i)) idx = i, field = "attribute";
+        if (e.code && code_ok((*items)[i]) && free_item(i)) idx = i, field = shape.attribute;
       for (std::size_t i = 0; i < items->size() && !idx; ++i)
-        if (!e.attributes.empty() && attr_ok((*items)[i]) && free_item(i)) idx = i, field = "code";
+        if (!e.attributes.empty() && attr_ok((*items)[i]) && free_item(i)) idx = i, field = shape.code;
       for (std::size_t i = 0; i < items->size() && !idx; ++i)
-        if (free_item(i)) idx = i, field = e.attributes.empty() ? "code" : "attribute";
-      if (!idx) idx = 0, field = e.attributes.empty() ? "code" : "attribute";
+        if (free_item(i)) idx = i, field = e.attributes.empty() ? shape.code : shape.attribute;
+      if (!idx) idx = 0, field = e.attributes.empty() ? shape.code : shape.attribute;
       pointed.insert(*idx);
-      pointer = "/errors/" + std::to_string(*idx) + "/" + field;
+      pointer += "/" + std::to_string(*idx) + "/" + pointer_escape(field);
     }
     CheckFailure f{"attribute", pointer, expected_error_text(e), actual(),
                    "the 422 does not name " + expected_error_text(e)};

@@ -413,7 +413,7 @@ CleanupReport clean_up(const CleanupContext& context, const CleanupPlan& plan, b
 }
 
 LedgerWriter::LedgerWriter(const std::filesystem::path& path, const std::string& run_id,
-                           const std::string& base_url, const std::string& operation_id, bool resume)
+                           const std::string& base_url, const Contract& contract, bool resume)
     : path_(path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
@@ -428,7 +428,8 @@ LedgerWriter::LedgerWriter(const std::filesystem::path& path, const std::string&
           {"version", 1},
           {"run_id", run_id},
           {"base_url", base_url},
-          {"operation", operation_id},
+          {"contract", contract.reference()},
+          {"operation", contract.operation_of_record().id},
           {"started_at", utc_now_iso8601()}});
 }
 
@@ -500,6 +501,7 @@ Ledger read_ledger(const std::filesystem::path& path) {
       ledger.run_id = str(r, "run_id");
       ledger.base_url = str(r, "base_url");
       ledger.operation_id = str(r, "operation");
+      ledger.contract = str(r, "contract");
       header = true;
       continue;
     }
@@ -575,8 +577,8 @@ CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& option
   WorkerPool pool(workers);
   std::unique_ptr<LedgerWriter> ledger;
   if (!options.ledger.empty())
-    ledger = std::make_unique<LedgerWriter>(options.ledger, options.run_id, options.target.base_url,
-                                            contract.operation_of_record().id, true);
+    ledger = std::make_unique<LedgerWriter>(options.ledger, options.run_id, options.target.base_url, contract,
+                                            true);
   const std::optional<std::string> authorization = authorization_for(AuthVariant::kValid, options.target);
 
   CleanupContext context;

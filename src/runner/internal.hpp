@@ -246,7 +246,7 @@ class LedgerWriter {
   /// Creates (or appends to) `path` and writes the run's header (`resume`: a cleanup's mark
   /// instead, after the records of the run it cleans up); throws ConfigError when it cannot.
   LedgerWriter(const std::filesystem::path& path, const std::string& run_id, const std::string& base_url,
-               const std::string& operation_id, bool resume = false);
+               const Contract& contract, bool resume = false);
   ~LedgerWriter();
   LedgerWriter(const LedgerWriter&) = delete;
   LedgerWriter& operator=(const LedgerWriter&) = delete;

@@ -401,8 +401,7 @@ class Run {
     report.redactor = redactor;
 
     if (!options_.ledger.empty())
-      ledger_ = std::make_unique<detail::LedgerWriter>(options_.ledger, report.run_id, report.base_url,
-                                                       report.operation_id);
+      ledger_ = std::make_unique<detail::LedgerWriter>(options_.ledger, report.run_id, report.base_url, contract_);
 
     // One client per worker, made here so a TLS or URL problem is a ConfigError, not N failures.
     // The workers are started once and also carry out the cleanup's deletes.

@@ -199,6 +199,9 @@ class Contract {
   const std::vector<Source>& sources() const { return sources_; }
   /// Where the contract came from ("built-in v1" or a path), for messages.
   const std::string& origin() const { return origin_; }
+  /// What Contract::resolve() takes to load this contract again: a built-in one's name, or the
+  /// absolute path of the folder or contract.json it was loaded from (a ledger records it).
+  std::string reference() const;
   /// The path prefix every operation's path sits under ("/api/fabric").
   const std::string& base_path() const { return base_path_; }
   const AuthSpec& auth() const { return auth_; }

@@ -477,6 +477,7 @@ struct Ledger {
   std::string run_id;
   std::string base_url;
   std::string operation_id;
+  std::string contract;  ///< Contract::reference() of the run's contract ("" in a ledger older than it)
   std::vector<LeftoverItem> entries;  ///< a create sent (name) or made (id and name)
   std::vector<std::string> parents;   ///< every parent a create was sent to
   std::size_t gone = 0;               ///< ids the run verified gone (not in `entries`)
