@@ -356,7 +356,7 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       ->take_all()
       ->type_name("TAG");
   cmd->add_flag("--skip-unsettled", args->skip_unsettled,
-                "Report cases the seed does not settle as skipped (they carry the tag 'unsettled')");
+                "Report cases the reference page does not settle as skipped (they carry the tag 'unsettled')");
   cmd->add_flag("--list", args->list, "List the selected cases and exit");
   cmd->add_option("--timeout", args->timeout_s, "Connect, read and write timeout, seconds")
       ->capture_default_str()
@@ -398,7 +398,8 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       ->type_name("FILE");
   cmd->footer(
       "Environment: the contract's credential variables (default contract: " + credential_variables() +
-      "; with --base-url; never taken from the command line).\n"
+      "; with --base-url; never taken from the command line); the variables the cases' {{env:NAME}} "
+      "placeholders read (default contract: " + case_variables() + "; see contracts/README.md).\n"
       "Exit codes: 0 every case passed (warnings allowed unless --strict) and cleanup verified that nothing "
       "is left; 1 a contract violation, an endpoint left behind, or a cleanup that could not be verified; 2 "
       "usage or configuration error (bad flag, case file, missing environment variable, a TLS certificate "

@@ -35,6 +35,8 @@ std::string parent_titles();
 /// The default contract's credential variables ("A and B") and secret fields ("a, b"), for help texts.
 std::string credential_variables();
 std::string secret_field_names();
+/// The {{env:NAME}} variables the default contract's cases read ("A, B", or "none").
+std::string case_variables();
 
 void add_validate_command(CLI::App& app, CommandResult& result);
 void add_serve_command(CLI::App& app, CommandResult& result);

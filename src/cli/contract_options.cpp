@@ -38,6 +38,20 @@ std::string credential_variables() {
   return auth.user_env + " and " + auth.token_env;
 }
 
+std::string case_variables() {
+  std::set<std::string> names;
+  for (const auto& [file, text] : Contract::builtin().case_files()) {
+    for (auto at = text.find("{{env:"); at != std::string::npos; at = text.find("{{env:", at + 1)) {
+      const auto start = at + 6;
+      const auto end = text.find_first_of("|}", start);
+      if (end != std::string::npos) names.insert(text.substr(start, end - start));
+    }
+  }
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
 std::string secret_field_names() {
   std::string out;
   for (const auto& f : Contract::builtin().secret_fields()) out += (out.empty() ? "" : ", ") + f;

@@ -112,7 +112,7 @@ struct Case {
   std::string id;
   std::string description;
   std::vector<std::string> tags;  ///< includes "unsettled" when `unsettled` is set
-  std::string unsettled;          ///< why the seed does not settle the expectation; empty = settled
+  std::string unsettled;          ///< why the reference page does not settle the expectation; empty = settled
   std::vector<Step> steps;        ///< run in order by one worker
   std::string source;             ///< "file.json" or "file.json[3]": where the case was read
 };
