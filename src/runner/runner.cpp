@@ -567,15 +567,7 @@ class Run {
       }
       const Operation& op = operation_of(c.steps[i]);
       const Step& step = filled.emplace_back(with_vars(c.steps[i], vars));
-      OutgoingRequest req;
-      req.method = op.method;
-      req.path = url_.prefix + detail::fill_path(op.path, step.path_params);
-      req.authorization = authorization(step.auth);
-      if (step.body)
-        req.body = step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      else if (step.raw_body)
-        req.body = *step.raw_body;
-      req.content_type = step.content_type;
+      OutgoingRequest req = request_for(step, op);
       req.bounded = true;
 
       const auto parent_it = step.path_params.find(resource_.parent_parameter);
@@ -695,15 +687,19 @@ class Run {
     for (const auto& [name, value] : step.path_params) mark(value);
     if (step.body) mark(step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (step.raw_body) mark(*step.raw_body);
-    const Step marked = with_vars(step, markers);
+    return request_for(with_vars(step, markers), op);
+  }
+
+  /// The request `step` (its values filled in) sends to `op`.
+  OutgoingRequest request_for(const Step& step, const Operation& op) const {
     OutgoingRequest req;
     req.method = op.method;
-    req.path = url_.prefix + detail::fill_path(op.path, marked.path_params);
+    req.path = url_.prefix + detail::fill_path(op.path, step.path_params);
     req.authorization = authorization(step.auth);
-    if (marked.body)
-      req.body = marked.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    else if (marked.raw_body)
-      req.body = *marked.raw_body;
+    if (step.body)
+      req.body = step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    else if (step.raw_body)
+      req.body = *step.raw_body;
     req.content_type = step.content_type;
     return req;
   }

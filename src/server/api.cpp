@@ -233,32 +233,9 @@ void Api::handle(Request& req, Response& res) {
 void Api::framing_error(const Request& req, Response& res) const {
   res.close_after = true;
   const std::string_view message = req.framing_message;
-  switch (req.framing_error) {
-    case 400:
-      return res.set_error(400, "Bad Request", message);
-    case 404:
-    case 500:
-      return model_.error(res, req.framing_error);
-    case 408:
-      return res.set_error(408, "Request Timeout", message);
-    case 413:
-      return res.set_error(413, "Payload Too Large", message);
-    case 414:
-      return res.set_error(414, "URI Too Long", message);
-    case 415:
-      return res.set_error(415, "Unsupported Media Type", message);
-    case 417:
-      return res.set_error(417, "Expectation Failed", message);
-    case 431:
-      return res.set_error(431, "Request Header Fields Too Large", message);
-    case 501:
-      return res.set_error(501, "Not Implemented", message);
-    case 505:
-      return res.set_error(505, "HTTP Version Not Supported", message);
-    default:
-      return res.set_error(req.framing_error, req.framing_error >= 500 ? "Server Error" : "Client Error",
-                           message);
-  }
+  // 404 and 500 have the contract's own bodies; the others are the transport's, with its phrase.
+  if (req.framing_error == 404 || req.framing_error == 500) return model_.error(res, req.framing_error);
+  res.set_error(req.framing_error, reason_phrase(req.framing_error), message);
 }
 
 bool Api::read_fields(Request& req, Response& res, const sipcontract::Operation& op, Members& sent) const {

@@ -416,6 +416,32 @@ class WithheldBody final : public BodySource {
 
 // --- The writer -----------------------------------------------------------------------------------
 
+
+// The body of an answer, whole or streamed, in the parts it is sent in.
+template <class Fn>
+bool for_each_part(const Response& res, std::size_t size, Fn send) {
+  if (!res.stream) {
+    // Sent whole unless chunked: then in two chunks at least, so a client must put them together.
+    const std::size_t part = res.chunked
+                                 ? std::max<std::size_t>(1, std::min<std::size_t>(16384, (size + 1) / 2))
+                                 : std::max<std::size_t>(1, size);
+    for (std::size_t at = 0; at < size; at += part) {
+      if (!send(std::string_view(res.body).substr(at, part))) return false;
+    }
+    return true;
+  }
+  for (std::size_t at = 0; at < size;) {
+    std::string_view piece = res.stream->bytes(at);
+    if (piece.empty()) return false;
+    piece = piece.substr(0, size - at);
+    if (!send(piece)) return false;
+    at += piece.size();
+  }
+  return true;
+}
+
+}  // namespace
+
 const char* reason_phrase(int status) {
   switch (status) {
     case 100:
@@ -462,31 +488,6 @@ const char* reason_phrase(int status) {
       return status < 500 ? "Client Error" : "Server Error";
   }
 }
-
-// The body of an answer, whole or streamed, in the parts it is sent in.
-template <class Fn>
-bool for_each_part(const Response& res, std::size_t size, Fn send) {
-  if (!res.stream) {
-    // Sent whole unless chunked: then in two chunks at least, so a client must put them together.
-    const std::size_t part = res.chunked
-                                 ? std::max<std::size_t>(1, std::min<std::size_t>(16384, (size + 1) / 2))
-                                 : std::max<std::size_t>(1, size);
-    for (std::size_t at = 0; at < size; at += part) {
-      if (!send(std::string_view(res.body).substr(at, part))) return false;
-    }
-    return true;
-  }
-  for (std::size_t at = 0; at < size;) {
-    std::string_view piece = res.stream->bytes(at);
-    if (piece.empty()) return false;
-    piece = piece.substr(0, size - at);
-    if (!send(piece)) return false;
-    at += piece.size();
-  }
-  return true;
-}
-
-}  // namespace
 
 void HttpServer::write(Connection& c, const Request& req, Response& res, bool close_connection) const {
   if (res.delay.count() > 0) sleep_unless_stopping(res.delay);

@@ -132,6 +132,10 @@ struct Response {
   bool is_json() const;
 };
 
+/// The reason phrase of `status` ("Not Found"), or "Client Error" / "Server Error" for one
+/// without a phrase of its own here.
+const char* reason_phrase(int status);
+
 /// "application/json" (any case), optionally with a charset parameter naming UTF-8 (the only
 /// encoding JSON allows between systems, RFC 8259 section 8.1); other parameters are ignored.
 bool is_json_content_type(std::string_view value);
