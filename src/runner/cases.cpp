@@ -423,11 +423,13 @@ void check_cases(const std::vector<Case>& cases, const Contract& contract) {
         if (!step.path_params.count(p.name) && p.name != resource.parent_parameter)
           throw ConfigError(where + ": path parameter {" + p.name + "} of " + op->name +
                             " has no value (request.path_params)");
-      for (const auto& [name, value] : step.path_params)
+      for (const auto& param : step.path_params) {
+        const std::string& name = param.first;  // not a structured binding: clang 14 cannot capture one
         if (std::none_of(op->path_parameters.begin(), op->path_parameters.end(),
                          [&](const PathParameter& p) { return p.name == name; }))
           throw ConfigError(where + ": request.path_params." + name + ": " + op->name +
                             " has no such parameter");
+      }
       if ((step.body || step.raw_body) && !op->request)
         throw ConfigError(where + ": " + op->name + " takes no request body");
       for (const auto& a : step.assume)
