@@ -42,5 +42,6 @@ void add_validate_command(CLI::App& app, CommandResult& result);
 void add_serve_command(CLI::App& app, CommandResult& result);
 void add_run_command(CLI::App& app, CommandResult& result);
 void add_cleanup_command(CLI::App& app, CommandResult& result);
+void add_diff_command(CLI::App& app, CommandResult& result);
 
 }  // namespace sipcontract::cli

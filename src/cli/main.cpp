@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   sipcontract::cli::add_serve_command(app, result);
   sipcontract::cli::add_run_command(app, result);
   sipcontract::cli::add_cleanup_command(app, result);
+  sipcontract::cli::add_diff_command(app, result);
 
   try {
     app.parse(argc, argv);

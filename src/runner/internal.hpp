@@ -141,6 +141,14 @@ struct CheckInput {
   std::size_t max_depth = 256;
 };
 
+/// Marks each failure of one step that another version explains (CheckFailure::explained_by):
+/// schema and enum failures when the answer conforms to that version's schema for its status; a
+/// status when that version's request schema judges what was sent otherwise and predicts the
+/// status got; echo, fields and read-back failures about a field only the selected version has.
+void explain_failures(const Contract& selected, const Operation& op, const Step& step, const Exchange& exchange,
+                      const std::optional<Parsed>& parsed, const std::vector<const Contract*>& others,
+                      std::size_t max_bytes, std::size_t max_depth, std::vector<CheckFailure>& failures);
+
 /// The response body parsed within the limits; nullopt when there is no complete, non-empty body.
 std::optional<Parsed> parse_body(const Exchange& exchange, std::size_t max_bytes, std::size_t max_depth);
 

@@ -97,6 +97,7 @@ std::string xml_safe(std::string_view in) {
 
 std::string failure_detail(const CheckFailure& f) {
   std::string out = "[" + f.check + "] " + pointer_text(f.pointer) + ": " + f.message;
+  if (!f.explained_by.empty()) out += " (as contract " + f.explained_by + " has it)";
   if (!f.expected.empty() || !f.actual.empty())
     out += "\n      expected: " + f.expected + "\n      actual:   " + f.actual;
   return out;
@@ -259,6 +260,13 @@ void write_summary(const RunReport& report, std::ostream& out) {
   s << "Target: " << report.base_url << (report.in_process ? " (in-process reference server)" : "") << ", "
     << report.parent_title << " " << report.parent << ", contract " << report.contract << ", run id "
     << report.run_id << '\n';
+  if (report.drift)
+    s << "Drift: the target appears to follow contract " << report.drift.version << ", not " << report.contract
+      << ": " << report.drift.version << " explains " << report.drift.explained << " of "
+      << plural(report.drift.failures, "failure", "failures")
+      << " (its schemas accept the answers where " << report.contract
+      << "'s refuse them; they stay failures).\n  Run against " << report.drift.version << ": "
+      << report.drift.command << '\n';
   if (!report.shard_note.empty()) s << report.shard_note << '\n';
   if (report.insecure) s << "WARNING: TLS certificate verification was OFF (--insecure)\n";
   if (report.diagnosis) {
@@ -406,6 +414,11 @@ void write_junit(const RunReport& report, std::ostream& out) {
   prop("cleanup_verified", report.cleanup.verified ? "true" : "false");
   if (report.interrupted_by) prop("interrupted_by", signal_name(report.interrupted_by));
   if (report.diagnosis) prop("not_run", report.diagnosis.problem);
+  if (report.drift) {
+    prop("drift_version", report.drift.version);
+    prop("drift_explained", std::to_string(report.drift.explained) + " of " + std::to_string(report.drift.failures));
+    prop("drift_command", report.drift.command);
+  }
 
   for (const auto& c : report.cases) {
     auto tc = suite.append_child("testcase");
@@ -495,6 +508,7 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
                  {"actual", text(f.actual)},
                  {"message", text(f.message)}};
     if (!f.assumption.empty()) item["assumption"] = f.assumption;
+    if (!f.explained_by.empty()) item["explained_by"] = f.explained_by;
     return item;
   };
   json cases = json::array();
@@ -595,6 +609,11 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
         {"retries", report.retries()}}},
       {"checks", checks},
       {"diagnosis", diagnosis},
+      {"drift", report.drift ? json{{"version", report.drift.version},
+                                    {"explained", report.drift.explained},
+                                    {"failures", report.drift.failures},
+                                    {"command", text(report.drift.command)}}
+                             : json(nullptr)},
       {"interrupted_by", report.interrupted_by ? json(signal_name(report.interrupted_by)) : json(nullptr)},
       {"aborted", report.aborted},
       {"unreachable", report.unreachable()},

@@ -345,6 +345,12 @@ class Run {
     validate_options(options, url_, contract);
     origin_ = url_.origin();
     limits_ = ParseLimits{options.transport.max_response_bytes, options.max_depth};
+    if (options.versions) {
+      versions_ = *options.versions;
+    } else {
+      for (const auto& name : Contract::builtin_names())
+        if (name != contract.name()) versions_.push_back(&Contract::builtin(name));
+    }
     for (auto a : {AuthVariant::kValid, AuthVariant::kNone, AuthVariant::kWrongToken,
                    AuthVariant::kWrongProject, AuthVariant::kMalformedHeader})
       authorization_[static_cast<std::size_t>(a)] = detail::authorization_for(a, options.target);
@@ -430,6 +436,7 @@ class Run {
     }
 
     report.cases = std::move(results_);
+    report.drift = attribute_drift(report);
     report.cleanup = cleanup();
     if (ledger_) {
       report.cleanup.ledger = ledger_->path().string();
@@ -447,6 +454,31 @@ class Run {
   }
 
  private:
+  /// The other version that explains the most failures, when it explains at least half of them.
+  DriftAttribution attribute_drift(const RunReport& report) const {
+    DriftAttribution d;
+    std::map<std::string, std::size_t> by_version;
+    for (const auto& c : report.cases)
+      for (const auto& s : c.steps)
+        for (const auto& f : s.failures) {
+          if (f.severity != Severity::kFailure) continue;
+          ++d.failures;
+          if (!f.explained_by.empty()) ++by_version[f.explained_by];
+        }
+    for (const auto& [version, count] : by_version)
+      if (count > d.explained) {
+        d.version = version;
+        d.explained = count;
+      }
+    if (d.explained == 0 || d.explained * 2 < d.failures) return {};
+    d.command = "sipcontract run --contract " + d.version;
+    if (!report.in_process)
+      d.command += " --base-url " + detail::shell_quote(report.base_url) + " --" + resource_.parent_option + " " +
+                   detail::shell_quote(report.parent);
+    redact_in_place(d.command, *redactor_);
+    return d;
+  }
+
   /// One list request before the cases: a target that cannot be reached, whose TLS does not
   /// verify, or that refuses the run's credentials would fail every case the same way; the run
   /// then says why once and sends nothing else.
@@ -648,6 +680,9 @@ class Run {
       if (options_.strict)
         for (auto& f : sr.failures)
           if (f.severity == Severity::kWarning) f.severity = Severity::kFailure;
+      if (!versions_.empty())
+        detail::explain_failures(contract_, op, step, ex, parsed, versions_, options_.transport.max_response_bytes,
+                                 options_.max_depth, sr.failures);
       const bool step_failed = sr.count(Severity::kFailure) > 0;
       if (step_failed || sr.count(Severity::kWarning) > 0) sr.response = excerpt_of(ex);
       if (step_failed) {
@@ -829,6 +864,7 @@ class Run {
   const Resource& resource_;  // the resource of the operation of record: its parent, name and cleanup
   std::string origin_;
   ParseLimits limits_;  // what a response body may be (parse_body's limits)
+  std::vector<const Contract*> versions_;  // the other versions failures are compared with
   std::array<std::optional<std::string>, 5> authorization_;  // by AuthVariant
   std::string run_id_;
   std::vector<Secret> run_secrets_;

@@ -255,6 +255,18 @@ struct RunOptions {
   /// Set (non-zero) by a second signal: cut requests in flight and the cleanup short, and report
   /// what may be left.
   const std::atomic<int>* abort = nullptr;
+  /// Drift attribution: the other versions a failure may be explained by (RunReport::drift).
+  /// nullopt = every built-in contract but the selected one; empty = none.
+  std::optional<std::vector<const Contract*>> versions;
+};
+
+/// Which other version of the contract a run's failures point to: the target appears to follow it.
+struct DriftAttribution {
+  std::string version;        ///< the other version's name ("v2")
+  std::size_t explained = 0;  ///< failures it explains
+  std::size_t failures = 0;   ///< failures of the run
+  std::string command;        ///< the command that runs against that version (the same target)
+  explicit operator bool() const { return !version.empty(); }
 };
 
 /// How much a finding weighs. A failure breaks what the contract states; a warning breaks an
@@ -285,6 +297,9 @@ struct CheckFailure {
   std::string message;  ///< one line a person can act on
   Severity severity = Severity::kFailure;
   std::string assumption;  ///< for a warning (or a failure under --strict): the assumption's id
+  /// Another known version of the contract ("v2") that explains this failure: the answer conforms
+  /// to that version where it breaks the selected one. The failure stands; reports say so once.
+  std::string explained_by;
 };
 
 /// The stable check ids, in the order they are reported.
@@ -411,6 +426,8 @@ struct RunReport {
   int interrupted_by = 0;                    ///< the signal that stopped the run, 0 = none
   bool aborted = false;                      ///< a second signal cut requests and cleanup short
   std::shared_ptr<const Redactor> redactor;  ///< the run's secrets; writers pass their text through it
+  /// Set when another known version explains at least half of the failures (and one at least).
+  DriftAttribution drift;
 
   std::size_t passed() const;
   std::size_t failed() const;
