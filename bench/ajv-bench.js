@@ -2,7 +2,7 @@
 // ajv-bench.js: the anchor of the validation benchmarks. ajv 8 validates the same NDJSON corpus
 // against the same request schema as sipcontract-bench-validate, JSON.parse included.
 //
-//   node ajv-bench.js --corpus corpus.ndjson --schemas ../schemas [--threads N] [--all-errors]
+//   node ajv-bench.js --corpus corpus.ndjson --schemas ../contracts/v1/schemas [--threads N] [--all-errors]
 //                     [--mode validate|parse] [--min-time 1]
 //
 // The schema is registered so ajv does the work sipcontract does: common.json is added so the
@@ -23,7 +23,7 @@ const { Worker, isMainThread, parentPort, workerData } = require('worker_threads
 const EQUAL_KEYWORD = 'x-sipcontract-equal-properties';
 
 function parseArgs(argv) {
-  const args = { corpus: null, schemas: path.join(__dirname, '..', 'schemas'), threads: 1, allErrors: false,
+  const args = { corpus: null, schemas: path.join(__dirname, '..', 'contracts', 'v1', 'schemas'), threads: 1, allErrors: false,
                  mode: 'validate', minTime: 1.0 };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];

@@ -1,7 +1,8 @@
-// sipcontract-bench-bare-server: the ceiling of the server benchmark. A bare cpp-httplib server that
+// sipcontract-bench-bare-server: the anchor of the server benchmark. A bare cpp-httplib server that
 // answers every create with a fixed 201 body and does nothing else: no auth, no parsing, no
-// validation, no state. `sipcontract serve` runs on the same library, so the gap between the two is
-// what the reference server's own work costs.
+// validation, no state. `sipcontract serve` has a transport of its own (src/server/connection.cpp),
+// so the ratio of the two is what a user gets from it against the plainest server a widely used
+// C++ HTTP library makes.
 //
 //   sipcontract-bench-bare-server --port 0 --threads 8 --keep-alive-max-count 5 --keep-alive-timeout 5
 //

@@ -6,10 +6,12 @@
 #   bench/run.sh                 # the full run (about 3 minutes on 2 cores, plus the build)
 #   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
+#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet) against ajv
+#   bench/run.sh --only check    # Schema::check() against ajv, 1 thread and all cores
 #
 # Options (defaults): --reps N (5), --count DOCS (50000), --seed N (1), --min-time SECONDS per
 # validation measurement (1.0), --wrk-duration SECONDS per server measurement (3), --only PARTS
-# (validation,server,runner), --quick (2 reps, 10000 docs, 0.3 s, 1 s: checks the harness only).
+# (validation,server,runner; also check and ndjson, subsets of validation), --quick (2 reps, 10000 docs, 0.3 s, 1 s: checks the harness only).
 #
 # Installs what it needs (npm ci in bench/, wrk from apt when missing), builds Release in
 # $SIPCONTRACT_BENCH_BUILD (default build-bench/), generates the corpus, runs, and writes
@@ -52,8 +54,8 @@ for v in "reps=$reps" "count=$count" "seed=$seed" "wrk-duration=$wrk_duration"; 
   [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "run.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
 done
 [[ $min_time =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "run.sh: --min-time must be a number of seconds, not '$min_time'" >&2; exit 2; }
-[[ $only =~ ^(validation|server|runner)(,(validation|server|runner))*$ ]] ||
-  { echo "run.sh: --only takes validation, server, runner (comma-separated), not '$only'" >&2; exit 2; }
+[[ $only =~ ^(validation|server|runner|check|ndjson)(,(validation|server|runner|check|ndjson))*$ ]] ||
+  { echo "run.sh: --only takes validation, server, runner, check, ndjson (comma-separated), not '$only'" >&2; exit 2; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
@@ -98,20 +100,26 @@ corpus_bytes=$(stat -c %s "$corpus")
 # Every measured command runs under a time limit, so a hang ends the run instead of the machine's day.
 bounded() { timeout --kill-after=5 "$@"; }
 lib() { bounded 300 "$bin/sipcontract-bench-validate" --corpus "$corpus" --min-time "$min_time" "$@"; }
-ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/schemas" --min-time "$min_time" "$@"; }
-# `sipcontract validate` as a user runs it: a process from start to exit, JSON lines to a pipe.
-cli_ndjson() {  # cli_ndjson JOBS
-  local t0 t1 summary
+ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$root/contracts/v1/schemas" --min-time "$min_time" "$@"; }
+# `sipcontract validate` as a user runs it: a process from start to exit, a JSON line per document
+# to a pipe (or, with quiet, nothing but the exit code).
+cli_ndjson() {  # cli_ndjson JOBS [quiet]
+  local t0 t1 summary=""
   t0=$(now_ns)
-  summary=$(bounded 300 "$cli" validate --ndjson -j "$1" --format json request "$corpus" | tail -n 1) || true
+  if [ "${2:-}" = quiet ]; then
+    bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "$corpus" || true
+  else
+    summary=$(bounded 300 "$cli" validate --ndjson -j "$1" --format json request "$corpus" | tail -n 1) || true
+  fi
   t1=$(now_ns)
   node -e '
-    const [summaryLine, ns, docsBytes] = process.argv.slice(1);
-    const s = JSON.parse(summaryLine).summary;
+    const [summaryLine, ns, docsBytes, jobs, docs] = process.argv.slice(1);
     const seconds = Number(ns) / 1e9;
-    console.log(JSON.stringify({bench: "cli-ndjson", jobs: Number(process.argv[4]), docs: s.documents, valid: s.valid,
-      seconds, docs_per_s: s.documents / seconds, mb_per_s: Number(docsBytes) / seconds / 1e6}));
-  ' "$summary" "$((t1 - t0))" "$corpus_bytes" "$1"
+    const s = summaryLine ? JSON.parse(summaryLine).summary : {documents: Number(docs)};
+    console.log(JSON.stringify({bench: summaryLine ? "cli-ndjson" : "cli-ndjson-quiet", jobs: Number(jobs),
+      docs: s.documents, valid: s.valid, seconds, docs_per_s: s.documents / seconds,
+      mb_per_s: Number(docsBytes) / seconds / 1e6}));
+  ' "$summary" "$((t1 - t0))" "$corpus_bytes" "$1" "$count"
 }
 
 pair() {  # pair REP OURS_ID ANCHOR_ID 'ours command' 'anchor command': back to back, order alternating per rep
@@ -136,11 +144,32 @@ run_validation() {
   # The CLI as a user runs it.
   record cli_ndjson "$rep" "$(cli_ndjson 1)"
   record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")"
+  record cli_ndjson_quiet_n "$rep" "$(cli_ndjson "$cores" quiet)"
   # Parser ceilings.
   pair "$rep" parse_1 json_parse_1 'lib --mode parse --threads 1' 'ajv --threads 1 --mode parse'
   record simdjson_1 "$rep" "$(lib --mode simdjson --threads 1)"
   record sax_1 "$rep" "$(lib --mode sax --threads 1)"
   record rapidjson_1 "$rep" "$(lib --mode rapidjson --threads 1)"
+}
+
+# The verdict program alone (--only check): Schema::check() back to back with ajv.
+run_check() {
+  local rep=$1
+  pair "$rep" lib_check_1 ajv_1 'lib --mode check --threads 1' 'ajv --threads 1'
+  pair "$rep" lib_check_n ajv_n "lib --mode check --threads $cores" "ajv --threads $cores"
+}
+
+# The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, and ajv, in an order that
+# turns each repetition.
+run_ndjson() {
+  local rep=$1 order
+  for order in $(seq 0 2); do
+    case $(( (rep + order) % 3 )) in
+      0) record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")" ;;
+      1) record cli_ndjson_quiet_n "$rep" "$(cli_ndjson "$cores" quiet)" ;;
+      2) record ajv_n "$rep" "$(ajv --threads "$cores")" ;;
+    esac
+  done
 }
 
 # --- server --------------------------------------------------------------------------------------
@@ -239,6 +268,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for rep in $(seq 1 "$reps"); do
   say "repetition $rep/$reps"
   if wants validation; then run_validation "$rep"; fi
+  if wants check && ! wants validation; then run_check "$rep"; fi
+  if wants ndjson && ! wants validation; then run_ndjson "$rep"; fi
   if wants server; then run_server "$rep"; fi
   if wants runner; then run_runner "$rep"; fi
 done
@@ -248,7 +279,7 @@ say "measured in $(( $(date +%s) - start )) s"
 {
   echo "bench/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(node --version), $(g++ --version | head -1)"
   if git -C "$root" rev-parse --short HEAD >/dev/null 2>&1; then
-    dirty=$(git -C "$root" status --porcelain --untracked-files=no -- src cmake CMakeLists.txt schemas contract-tests | awk '{print $2}' | tr '\n' ' ')
+    dirty=$(git -C "$root" status --porcelain --untracked-files=no -- src cmake CMakeLists.txt contracts | awk '{print $2}' | tr '\n' ' ')
     echo "source: commit $(git -C "$root" rev-parse --short HEAD)${dirty:+, with uncommitted changes in: $dirty}"
   fi
   echo "command: bench/run.sh --reps $reps --count $count --seed $seed --min-time $min_time --wrk-duration $wrk_duration --only $only"

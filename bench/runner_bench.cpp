@@ -121,26 +121,28 @@ std::optional<std::string> authorization(sipcontract::AuthVariant auth,
 std::vector<std::vector<RawRequest>> plan(const std::vector<sipcontract::Case>& cases,
                                           const sipcontract::ReferenceServer& server) {
   const auto& opts = server.options();
-  const std::string subscriber = opts.subscribers.front();
+  const std::string subscriber = opts.parents.front();
   const std::string base_url = server.base_url();
   const std::string base_path = base_url.substr(base_url.find('/', base_url.find("//") + 2));
-  const std::string op_path =
-      sipcontract::Contract::builtin().manifest().at("operation").at("path").get<std::string>();
+  const auto& contract = sipcontract::Contract::builtin();
+  const std::string op_path = contract.operation_of_record().path;
+  const std::string parent_parameter = contract.main_resource().parent_parameter;
   sipcontract::TemplateContext context;
   context.run_id = random_hex(10);
-  context.subscriber = subscriber;
-  context.password = random_hex(24);
+  context.parent = subscriber;
+  context.parent_alias = contract.main_resource().parent_option;
+  context.secret = random_hex(24);
   context.env = [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
   std::vector<std::vector<RawRequest>> out;
   for (const auto& c : cases) {
-    const auto expanded = sipcontract::expand_case(c, context);
+    const auto expanded = sipcontract::expand_case(c, context, parent_parameter);
     auto& list = out.emplace_back();
     for (const auto& step : expanded.steps) {
       RawRequest r;
-      const auto sub = step.path_params.find("fabric_subscriber_id");
+      const auto sub = step.path_params.find(parent_parameter);
       r.subscriber = sub == step.path_params.end() ? subscriber : sub->second;
       r.path = fill_path(base_path, op_path, step.path_params, subscriber);
       r.authorization = authorization(step.auth, opts);
@@ -289,7 +291,13 @@ int main(int argc, char** argv) {
   try {
     std::signal(SIGPIPE, SIG_IGN);
 
-    const auto cases = sipcontract::builtin_cases();
+    // The cases of the operation of record only: a raw loop sends requests, it does not carry the
+    // values one step captures into the next (the lifecycle cases do).
+    std::vector<sipcontract::Case> cases;
+    for (auto& c : sipcontract::builtin_cases())
+      if (std::all_of(c.steps.begin(), c.steps.end(),
+                      [](const sipcontract::Step& s) { return s.operation.empty(); }))
+        cases.push_back(std::move(c));
     double runner_seconds = 0;
     std::size_t passed = 0, failed = 0, skipped = 0, steps = 0;
     // "raw" is the anchor: a plain loop with TCP_NODELAY. "raw-nagle" is the same loop with cpp-httplib's
@@ -301,7 +309,7 @@ int main(int argc, char** argv) {
       sipcontract::ReferenceServer server(server_options());
       server.start();
       sipcontract::RunOptions opts;
-      opts.target = {server.base_url(), server.options().subscribers.front(), server.options().project_id,
+      opts.target = {server.base_url(), server.options().parents.front(), server.options().project_id,
                      server.options().api_token, true};
       opts.jobs = jobs;
       const auto t0 = Clock::now();

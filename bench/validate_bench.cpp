@@ -37,7 +37,7 @@
 #include <thread>
 #include <vector>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 namespace {
 

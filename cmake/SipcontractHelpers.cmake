@@ -22,13 +22,14 @@ function(sipcontract_add_library module)
   install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endfunction()
 
-# sipcontract_embed(<output.cpp> <function> FILES ...): a C++ source defining
+# sipcontract_embed(<output.cpp> <function> [BASE dir] FILES ...): a C++ source defining
 #   std::vector<std::pair<std::string_view, std::string_view>> <function>()
-# that returns (file name, file text) for each file, regenerated when a file changes.
+# that returns (file name, or path relative to BASE; file text) for each file, regenerated when a
+# file changes.
 function(sipcontract_embed output function)
-  cmake_parse_arguments(ARG "" "" "FILES" ${ARGN})
+  cmake_parse_arguments(ARG "" "BASE" "FILES" ${ARGN})
   add_custom_command(OUTPUT ${output}
-    COMMAND ${CMAKE_COMMAND} -DOUTPUT=${output} -DFUNCTION=${function} "-DFILES=${ARG_FILES}"
+    COMMAND ${CMAKE_COMMAND} -DOUTPUT=${output} -DFUNCTION=${function} "-DFILES=${ARG_FILES}" "-DBASE=${ARG_BASE}"
             -P ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
     DEPENDS ${ARG_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
     COMMENT "Embedding ${function}"

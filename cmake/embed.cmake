@@ -1,9 +1,13 @@
-# cmake -DOUTPUT=x.cpp -DFUNCTION=name -DFILES=a;b -P embed.cmake
-# Writes a C++ source returning each file's name and text. Raw string literals are
-# split every 16 KiB because compilers cap the length of one literal.
+# cmake -DOUTPUT=x.cpp -DFUNCTION=name -DFILES=a;b [-DBASE=dir] -P embed.cmake
+# Writes a C++ source returning each file's name (its path relative to BASE when given) and text.
+# Raw string literals are split every 16 KiB because compilers cap the length of one literal.
 set(body "")
 foreach(file IN LISTS FILES)
-  get_filename_component(name ${file} NAME)
+  if(BASE)
+    file(RELATIVE_PATH name ${BASE} ${file})
+  else()
+    get_filename_component(name ${file} NAME)
+  endif()
   file(READ ${file} text)
   string(LENGTH "${text}" length)
   set(chunks "")

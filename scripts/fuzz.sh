@@ -2,8 +2,8 @@
 # scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]: builds the libFuzzer targets with clang
 # (ASan+UBSan, -fsanitize=fuzzer-no-link on the libraries) in build-fuzz and runs each target for
 # the given time (default 600 s), one after another. Targets: validate, schema, manifest, server,
-# response, fastpath (default: all). Corpora live in build-fuzz/corpus/<target>, seeded from fixtures/, schemas/,
-# contract-tests/ and tests/fuzz/seeds/server/, and grow from run to run. A crash input lands in
+# http, response, fastpath (default: all). Corpora live in build-fuzz/corpus/<target>, seeded from fixtures/,
+# contracts/v1/schemas/, contracts/v1/ and tests/fuzz/seeds/{server,http}/, and grow from run to run. A crash input lands in
 # tests/fuzz/regressions/<target>/, which CTest replays in every ordinary build: fix the bug and
 # commit the input. Exit 0 when no target found anything.
 #
@@ -16,7 +16,7 @@ shift || true
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 rss_mb=${FUZZ_RSS_MB:-2048}
-all_targets=(validate schema manifest server response fastpath)
+all_targets=(validate schema manifest server http response fastpath)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -27,10 +27,10 @@ scripts/install-deps.sh --test
 CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPCONTRACT_FUZZ=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
-declare -A seeds=([validate]=fixtures [schema]=schemas [manifest]=contract-tests [server]=tests/fuzz/seeds/server
-                  [response]=fixtures/responses [fastpath]=fixtures)
+declare -A seeds=([validate]=fixtures [schema]=contracts/v1/schemas [manifest]=contracts/v1 [server]=tests/fuzz/seeds/server
+                  [http]="tests/fuzz/seeds/http tests/fuzz/seeds/server" [response]=fixtures/responses [fastpath]=fixtures)
 # fuzz_fastpath's first byte picks a schema in the order of the built-in store (file names, bytewise).
-mapfile -t schema_names < <(cd schemas && ls -1 -- *.json | grep -v '\.test\.json$' | LC_ALL=C sort)
+mapfile -t schema_names < <(cd contracts/v1/schemas && ls -1 -- *.json | grep -v '\.test\.json$' | LC_ALL=C sort)
 
 # seed TARGET CORPUS: copies the seed files in, named after their path (so equal names do not
 # collide). fuzz_validate reads its first byte as the status to check against (an index into
@@ -66,7 +66,8 @@ seed() {
     else
       cp "$f" "$corpus/$name"
     fi
-  done < <(find "${seeds[$target]}" -type f -size -64k -print0)
+  # shellcheck disable=SC2086  # a target may have several seed folders
+  done < <(find ${seeds[$target]} -type f -size -64k -print0)
 }
 
 # run_target TARGET: one libFuzzer run; prints a summary line, returns 1 when it found something.

@@ -1,5 +1,5 @@
 // `sipcontract cleanup`: deletes and verifies what a run left on a target, from the run's ledger
-// (--ledger FILE) or by its run id (--run-id ID with --base-url and --subscriber). A thin shell
+// (--ledger FILE) or by its run id (--run-id ID with --base-url and the parent). A thin shell
 // over sipcontract::cleanup_run (sipcontract/runner.hpp).
 #include <atomic>
 #include <csignal>
@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "sipcontract/contract.hpp"
 #include "sipcontract/runner.hpp"
-#include "sipcontract/validate.hpp"
 
 namespace sipcontract::cli {
 namespace {
@@ -20,9 +20,8 @@ struct CleanupArgs {
   std::string ledger;
   std::string run_id;
   std::string base_url;
-  std::vector<std::string> subscribers;
-  std::string manifest;
-  std::string schemas;
+  std::vector<std::string> parents;
+  std::string contract;
   std::size_t jobs = 4;
   double timeout_s = 30;
   std::string ca_file;
@@ -31,47 +30,58 @@ struct CleanupArgs {
 };
 
 int cleanup(const CleanupArgs& a) {
+  std::optional<Ledger> ledger;
+  if (!a.ledger.empty()) ledger = read_ledger(a.ledger);
+  // The contract: --contract, or the one the ledger's run used, or the default.
   std::optional<Contract> loaded;
-  if (!a.manifest.empty() || !a.schemas.empty()) {
-    if (a.manifest.empty() || a.schemas.empty()) throw ConfigError("--manifest and --schemas go together");
-    loaded = Contract::load(a.manifest, a.schemas);
+  if (!a.contract.empty()) {
+    loaded = Contract::resolve(a.contract);
+  } else if (ledger && !ledger->contract.empty()) {
+    try {
+      loaded = Contract::resolve(ledger->contract);
+    } catch (const SchemaError& e) {
+      throw ConfigError("the ledger's contract cannot be loaded (" + std::string(e.what()) +
+                        "); give --contract");
+    }
   }
   const Contract& contract = loaded ? *loaded : Contract::builtin();
+  const Resource& resource = contract.main_resource();
 
   CleanupOptions opts;
-  if (!a.ledger.empty()) {
-    Ledger ledger = read_ledger(a.ledger);
-    opts.run_id = ledger.run_id;
-    opts.entries = ledger.entries;
-    opts.subscribers = ledger.subscribers;
-    opts.target.base_url = ledger.base_url;
+  if (ledger) {
+    opts.run_id = ledger->run_id;
+    opts.entries = ledger->entries;
+    opts.parents = ledger->parents;
+    opts.target.base_url = ledger->base_url;
     opts.ledger = a.ledger;
-    if (!a.run_id.empty() && a.run_id != ledger.run_id)
-      throw ConfigError("--run-id " + a.run_id + " is not the ledger's run (" + ledger.run_id + ")");
-    std::cout << "ledger " << a.ledger << ": run " << ledger.run_id << ", " << ledger.entries.size()
-              << (ledger.entries.size() == 1 ? " endpoint" : " endpoints") << " to look for under "
-              << ledger.subscribers.size()
-              << (ledger.subscribers.size() == 1 ? " subscriber" : " subscribers")
-              << (ledger.complete ? " (the run's own cleanup verified that nothing was left)" : "") << '\n';
+    if (!a.run_id.empty() && a.run_id != ledger->run_id)
+      throw ConfigError("--run-id " + a.run_id + " is not the ledger's run (" + ledger->run_id + ")");
+    std::cout << "ledger " << a.ledger << ": run " << ledger->run_id << ", " << ledger->entries.size()
+              << (ledger->entries.size() == 1 ? " item" : " items") << " to look for under "
+              << ledger->parents.size() << " " << resource.parent_title
+              << (ledger->parents.size() == 1 ? "" : "s")
+              << (ledger->complete ? " (the run's own cleanup verified that nothing was left)" : "") << '\n';
   } else {
     if (a.run_id.empty())
-      throw ConfigError("give --ledger FILE, or --run-id ID with --base-url and --subscriber");
+      throw ConfigError("give --ledger FILE, or --run-id ID with --base-url and --" + resource.parent_option);
     if (a.base_url.empty()) throw ConfigError("--run-id needs --base-url (the ledger would have said)");
-    if (a.subscribers.empty()) throw ConfigError("--run-id needs --subscriber UUID (repeatable)");
+    if (a.parents.empty())
+      throw ConfigError("--run-id needs --" + resource.parent_option + " ID (repeatable): the " +
+                        resource.parent_title + " whose list to sweep");
     if (a.run_id.size() < 6)
-      throw ConfigError("--run-id " + a.run_id +
-                        ": too short to tell the run's endpoints from others by name");
+      throw ConfigError("--run-id " + a.run_id + ": too short to tell the run's items from others by name");
     opts.run_id = a.run_id;
   }
-  for (const auto& sub : a.subscribers) opts.subscribers.push_back(sub);
+  for (const auto& sub : a.parents) opts.parents.push_back(sub);
   if (!a.base_url.empty()) opts.target.base_url = a.base_url;
   if (opts.target.base_url.empty()) throw ConfigError("no base URL: the ledger names none; give --base-url");
-  auto project = env_value("SIGNALWIRE_PROJECT_ID");
-  auto token = env_value("SIGNALWIRE_API_TOKEN");
-  if (!project) throw ConfigError("SIGNALWIRE_PROJECT_ID is not set (credentials come from the environment)");
-  if (!token) throw ConfigError("SIGNALWIRE_API_TOKEN is not set (credentials come from the environment)");
-  opts.target.project_id = *project;
-  opts.target.api_token = *token;
+  const auto& auth = contract.auth();
+  auto user = env_value(auth.user_env.c_str());
+  auto token = env_value(auth.token_env.c_str());
+  if (!user) throw ConfigError(auth.user_env + " is not set (credentials come from the environment)");
+  if (!token) throw ConfigError(auth.token_env + " is not set (credentials come from the environment)");
+  opts.target.user = *user;
+  opts.target.token = *token;
   opts.jobs = a.jobs;
   if (!(a.timeout_s > 0) || a.timeout_s > 86400)
     throw ConfigError("--timeout: must be more than 0 and at most 86400 seconds");
@@ -104,21 +114,23 @@ void add_cleanup_command(CLI::App& app, CommandResult& result) {
   auto* cmd = app.add_subcommand(
       "cleanup",
       "Delete what a run left on a target and verify it is gone: from the run's ledger (--ledger FILE, "
-      "which `sipcontract run` keeps for a remote target), or by the run id in the endpoints' names "
-      "(--run-id ID --base-url URL --subscriber UUID). Credentials come from SIGNALWIRE_PROJECT_ID and "
-      "SIGNALWIRE_API_TOKEN.");
+      "which `sipcontract run` keeps for a remote target), or by the run id in the items' names "
+      "(--run-id ID --base-url URL and the parent). Credentials come from the environment variables the "
+      "contract names.");
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option("--ledger", args->ledger, "The ledger a run kept (its path is printed when the run starts)")
       ->type_name("FILE");
-  cmd->add_option("--run-id", args->run_id, "Delete listed endpoints whose name carries this run id")
+  cmd->add_option("--run-id", args->run_id, "Delete listed items whose name carries this run id")
       ->type_name("ID");
   cmd->add_option("--base-url", args->base_url, "Target (default: the ledger's)")->type_name("URL");
-  cmd->add_option("--subscriber", args->subscribers, "A subscriber whose list is swept (repeatable)")
+  cmd->add_option(parent_option_names(), args->parents,
+                  "A parent (" + parent_titles() + ") whose list is swept (repeatable)")
       ->take_all()
       ->type_name("UUID");
-  cmd->add_option("--manifest", args->manifest, "Contract manifest (default: built in); needs --schemas")
-      ->type_name("FILE");
-  cmd->add_option("--schemas", args->schemas, "Schema folder for --manifest")->type_name("DIR");
+  cmd->add_option("--contract", args->contract,
+                  "The contract the run used: a built-in one (" + builtin_contract_names() +
+                      ") or a contract folder; default: v1")
+      ->type_name("NAME|DIR");
   cmd->add_option("-j,--jobs", args->jobs, "DELETEs in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 64))

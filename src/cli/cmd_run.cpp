@@ -18,9 +18,9 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "sipcontract/contract.hpp"
 #include "sipcontract/runner.hpp"
 #include "sipcontract/server.hpp"
-#include "sipcontract/validate.hpp"
 
 namespace sipcontract::cli {
 namespace {
@@ -78,10 +78,9 @@ class SignalScope {
 
 struct RunArgs {
   std::string base_url;
-  std::string subscriber;
+  std::string parent;
   std::string cases_dir;
-  std::string manifest;
-  std::string schemas;
+  std::string contract;
   std::size_t jobs = 4;
   std::string shard;
   std::vector<std::string> case_globs;
@@ -205,15 +204,14 @@ bool console_is_terminal() {
 }
 
 int run(const RunArgs& a) {
-  // The contract: built in, or a manifest and its schema folder.
+  // The contract: built in (v1 unless --contract names another), or a contract folder.
   std::optional<Contract> loaded;
-  if (!a.manifest.empty() || !a.schemas.empty()) {
-    if (a.manifest.empty() || a.schemas.empty()) throw ConfigError("--manifest and --schemas go together");
-    loaded = Contract::load(a.manifest, a.schemas);
-  }
+  if (!a.contract.empty()) loaded = Contract::resolve(a.contract);
   const Contract& contract = loaded ? *loaded : Contract::builtin();
+  const Resource& resource = contract.main_resource();
 
-  auto all = a.cases_dir.empty() ? builtin_cases() : load_cases(a.cases_dir);
+  auto all = a.cases_dir.empty() ? contract_cases(contract) : load_cases(a.cases_dir);
+  check_cases(all, contract);
   auto selection = parse_selection(a);
   auto cases = select_cases(all, selection);
   std::string shard_note;
@@ -251,9 +249,11 @@ int run(const RunArgs& a) {
 
   std::unique_ptr<ReferenceServer> server;
   if (a.base_url.empty()) {
-    if (!a.subscriber.empty())
-      throw ConfigError("--subscriber needs --base-url (the in-process server makes its own)");
-    // A worker per job's keep-alive connection plus spare, and a backlog for all connecting at once.
+    if (!a.parent.empty())
+      throw ConfigError("--" + resource.parent_option +
+                        " needs --base-url (the in-process server makes its own)");
+    // A worker per job (each may have a request in flight) plus spare, and a backlog for all
+    // connecting at once.
     ServerOptions sized;
     sized.threads = a.jobs + 16;
     sized.listen_backlog = static_cast<int>(512 + 4 * a.jobs);
@@ -264,15 +264,17 @@ int run(const RunArgs& a) {
       throw ConfigError(std::string("could not start the in-process reference server: ") + e.what());
     }
     const auto& so = server->options();
-    opts.target = {server->base_url(), so.subscribers.at(0), so.project_id, so.api_token, true};
+    opts.target = {server->base_url(), so.parents.at(0), so.project_id, so.api_token, true};
   } else {
-    auto project = env("SIGNALWIRE_PROJECT_ID");
-    auto token = env("SIGNALWIRE_API_TOKEN");
-    if (!project)
-      throw ConfigError("SIGNALWIRE_PROJECT_ID is not set (credentials come from the environment)");
-    if (!token) throw ConfigError("SIGNALWIRE_API_TOKEN is not set (credentials come from the environment)");
-    if (a.subscriber.empty()) throw ConfigError("--subscriber UUID is required with --base-url");
-    opts.target = {a.base_url, a.subscriber, *project, *token, false};
+    const auto& auth = contract.auth();
+    auto user = env(auth.user_env.c_str());
+    auto token = env(auth.token_env.c_str());
+    if (!user) throw ConfigError(auth.user_env + " is not set (credentials come from the environment)");
+    if (!token) throw ConfigError(auth.token_env + " is not set (credentials come from the environment)");
+    if (a.parent.empty())
+      throw ConfigError("--" + resource.parent_option + " ID is required with --base-url (the " +
+                        resource.parent_title + " to create under)");
+    opts.target = {a.base_url, a.parent, *user, *token, false};
   }
   // The ledger: asked for, or by default for a remote target (an in-process server's endpoints
   // end with the process, so there is nothing a crash could leave).
@@ -324,22 +326,24 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   auto* cmd = app.add_subcommand(
       "run",
       "Run the contract tests. With no --base-url they run against an in-process reference server "
-      "(generated credentials and subscriber); with --base-url against that target, using the credentials "
-      "in SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN. Every endpoint the run creates is deleted "
-      "before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
+      "(generated credentials and parent); with --base-url against that target, using the credentials "
+      "in the variables the contract names (default contract: " + credential_variables() + "). Every item "
+      "the run creates is deleted before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option(
          "--base-url", args->base_url,
-         "Target, e.g. https://SPACE.signalwire.com/api/fabric (default: in-process reference server)")
+         "Target: the contract's base URL, e.g. https://HOST/BASE-PATH (default: in-process reference server)")
       ->type_name("URL");
-  cmd->add_option("--subscriber", args->subscriber, "fabric_subscriber_id (UUID) to create endpoints under")
-      ->type_name("UUID");
-  cmd->add_option("--cases", args->cases_dir,
-                  "Folder of case files (default: the built-in contract-tests/cases)")
+  cmd->add_option(
+         parent_option_names(), args->parent,
+         "The parent to create items under (the contract names it: " + parent_titles() + "); with --base-url")
+      ->type_name("ID");
+  cmd->add_option("--contract", args->contract,
+                  "The contract: a built-in one (" + builtin_contract_names() +
+                      ") or a contract folder (contract.json, schemas/, cases/); default: v1")
+      ->type_name("NAME|DIR");
+  cmd->add_option("--cases", args->cases_dir, "Folder of case files (default: the contract's own cases)")
       ->type_name("DIR");
-  cmd->add_option("--manifest", args->manifest, "Contract manifest (default: built in); needs --schemas")
-      ->type_name("FILE");
-  cmd->add_option("--schemas", args->schemas, "Schema folder for --manifest")->type_name("DIR");
   cmd->add_option("-j,--jobs", args->jobs, "Cases run concurrently; a case's steps stay in order")
       ->capture_default_str()
       ->check(CLI::Range(1, 256))
@@ -352,7 +356,7 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       ->take_all()
       ->type_name("TAG");
   cmd->add_flag("--skip-unsettled", args->skip_unsettled,
-                "Report cases the seed does not settle as skipped (they carry the tag 'unsettled')");
+                "Report cases the reference page does not settle as skipped (they carry the tag 'unsettled')");
   cmd->add_flag("--list", args->list, "List the selected cases and exit");
   cmd->add_option("--timeout", args->timeout_s, "Connect, read and write timeout, seconds")
       ->capture_default_str()
@@ -378,7 +382,7 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_flag("--insecure", args->insecure, "Do not verify TLS certificates (reported in every output)");
   cmd->add_flag("--allow-plain-http", args->allow_plain_http,
                 "Allow credentials over http:// to a host that is not loopback");
-  cmd->add_flag("--keep", args->keep, "Do not delete created endpoints (they are listed)");
+  cmd->add_flag("--keep", args->keep, "Do not delete created items (they are listed)");
   cmd->add_flag("--strict", args->strict,
                 "A broken assumption (what the suite expects where the contract is silent) fails its case; "
                 "without it, a warning");
@@ -390,12 +394,12 @@ void add_run_command(CLI::App& app, CommandResult& result) {
       ->type_name("FILE");
   cmd->add_flag("--no-ledger", args->no_ledger, "Keep no ledger");
   cmd->add_option("--junit", args->junit, "Write a JUnit XML report to FILE")->type_name("FILE");
-  cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contract-tests/README.md)")
+  cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contracts/README.md)")
       ->type_name("FILE");
   cmd->footer(
-      "Environment: SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN (with --base-url; never taken from the "
-      "command "
-      "line); SIPCONTRACT_SEND_AS (optional: a number your project owns, for the cases that send send_as).\n"
+      "Environment: the contract's credential variables (default contract: " + credential_variables() +
+      "; with --base-url; never taken from the command line); the variables the cases' {{env:NAME}} "
+      "placeholders read (default contract: " + case_variables() + "; see contracts/README.md).\n"
       "Exit codes: 0 every case passed (warnings allowed unless --strict) and cleanup verified that nothing "
       "is left; 1 a contract violation, an endpoint left behind, or a cleanup that could not be verified; 2 "
       "usage or configuration error (bad flag, case file, missing environment variable, a TLS certificate "

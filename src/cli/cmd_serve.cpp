@@ -1,11 +1,12 @@
-// `sipcontract serve`: runs the reference server (an in-memory implementation of the contract and
-// its list/get/delete siblings) until SIGINT or SIGTERM.
+// `sipcontract serve`: runs the reference server (an in-memory implementation of a contract: the
+// built-in v1 unless --contract names another, or a contract folder) until SIGINT or SIGTERM.
 //
-// stdout: the first line is machine-readable, "listening on http://HOST:PORT/api/fabric"; then the
-// subscribers, and (only when they were generated) the credentials with a ready-to-paste curl
-// example. Credentials come from SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN; those are never
-// printed. Exit codes: 0 after a clean shutdown on SIGINT/SIGTERM; 2 for bad flags, a half-set
-// credential pair, an access log that cannot be opened, or an address that cannot be bound.
+// stdout: the first line is machine-readable, "listening on http://HOST:PORT/BASE_PATH"; then the
+// parents, and (only when they were generated) the credentials, and a ready-to-paste curl example.
+// Credentials come from the environment variables the contract names (v1: SIGNALWIRE_PROJECT_ID
+// and SIGNALWIRE_API_TOKEN); those are never printed. Exit codes: 0 after a clean shutdown on
+// SIGINT/SIGTERM; 2 for bad flags, a contract that cannot be loaded, a half-set credential pair,
+// an access log that cannot be opened, or an address that cannot be bound.
 #include <pthread.h>
 #include <signal.h>
 
@@ -15,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sipcontract/server.hpp>
 #include <string>
 #include <vector>
@@ -30,11 +32,13 @@ constexpr const char* kTool = "sipcontract serve";
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 0;
-  std::vector<std::string> subscribers;
+  std::string contract;
+  std::vector<std::string> parents;
   std::size_t max_body_bytes = ServerOptions{}.max_body_bytes;
   std::size_t max_endpoints = ServerOptions{}.max_endpoints;
   std::size_t threads = 0;
   int listen_backlog = ServerOptions{}.listen_backlog;
+  std::size_t max_connections = ServerOptions{}.max_connections;
   int read_timeout_ms = ServerOptions{}.read_timeout_ms;
   int request_timeout_ms = ServerOptions{}.request_timeout_ms;
   std::string access_log;
@@ -45,8 +49,8 @@ struct ServeOptions {
   std::size_t fault_depth = ServerOptions{}.fault_depth;
 };
 
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
+std::string env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
   return value ? value : "";
 }
 
@@ -80,14 +84,27 @@ std::string fault_names() {
 }
 
 int run_serve(const ServeOptions& cli) {
+  std::optional<Contract> loaded;
+  try {
+    if (!cli.contract.empty()) loaded = Contract::resolve(cli.contract);
+  } catch (const std::exception& e) {
+    std::cerr << kTool << ": " << e.what() << '\n';
+    return kExitUsage;
+  }
+  const Contract& contract = loaded ? *loaded : Contract::builtin();
+  // The names of the environment variables holding the credentials (AuthSpec's members, in order).
+  [[maybe_unused]] const auto& [scheme, user_env, user_title, secret_env, secret_title] = contract.auth();
+  const Resource& resource = contract.main_resource();
+
   ServerOptions options;
   options.host = cli.host;
   options.port = cli.port;
-  options.subscribers = cli.subscribers;
+  options.parents = cli.parents;
   options.max_body_bytes = cli.max_body_bytes;
   options.max_endpoints = cli.max_endpoints;
   options.threads = cli.threads;
   options.listen_backlog = cli.listen_backlog;
+  options.max_connections = cli.max_connections;
   options.read_timeout_ms = cli.read_timeout_ms;
   options.write_timeout_ms = cli.read_timeout_ms;
   options.request_timeout_ms = cli.request_timeout_ms;
@@ -97,11 +114,11 @@ int run_serve(const ServeOptions& cli) {
   for (const auto& name : cli.faults) options.faults.insert(*parse_fault(name));  // checked by CLI11
   for (const auto& name : cli.variants) options.variants.insert(*parse_variant(name));
 
-  const std::string project_id = env("SIGNALWIRE_PROJECT_ID");
-  const std::string api_token = env("SIGNALWIRE_API_TOKEN");
+  const std::string project_id = env(user_env);
+  const std::string api_token = env(secret_env);
   if (project_id.empty() != api_token.empty()) {
-    std::cerr << kTool << ": set both SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN, or neither (then "
-              << "credentials are generated for this run)\n";
+    std::cerr << kTool << ": set both " << user_env << " and " << secret_env
+              << ", or neither (then credentials are generated for this run)\n";
     return kExitUsage;
   }
   const bool generated = project_id.empty();
@@ -131,7 +148,7 @@ int run_serve(const ServeOptions& cli) {
 
   std::unique_ptr<ReferenceServer> server;
   try {
-    server = std::make_unique<ReferenceServer>(options);
+    server = std::make_unique<ReferenceServer>(options, contract);
     server->start();
   } catch (const std::exception& e) {
     std::cerr << kTool << ": " << e.what() << '\n';
@@ -141,23 +158,26 @@ int run_serve(const ServeOptions& cli) {
   const ServerOptions& effective = server->options();
   const std::string base = server->base_url();
   std::cout << "listening on " << base << '\n';
-  for (const auto& subscriber : effective.subscribers) std::cout << "subscriber " << subscriber << '\n';
+  for (const auto& parent : effective.parents) std::cout << resource.parent_title << " " << parent << '\n';
   if (generated) {
     // Printed once, for local use; credentials from the environment are never printed.
-    std::cout << "credentials generated for this run (set SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN to "
-                 "choose them):\n"
-              << "  export SIGNALWIRE_PROJECT_ID=" << effective.project_id << '\n'
-              << "  export SIGNALWIRE_API_TOKEN=" << effective.api_token << '\n';
+    std::cout << "credentials generated for this run (set " << user_env << " and " << secret_env
+              << " to choose them):\n"
+              << "  export " << user_env << "=" << effective.project_id << '\n'
+              << "  export " << secret_env << "=" << effective.api_token << '\n';
   } else {
-    std::cout << "credentials from SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN\n";
+    std::cout << "credentials from " << user_env << " and " << secret_env << "\n";
   }
+  // The list of the first parent's items: a request any contract's server answers.
+  const Operation* list = resource.operation(Role::kList);
+  const Operation* example = list ? list : &contract.operation_of_record();
+  std::string path = example->path;
+  const std::string placeholder = "{" + resource.parent_parameter + "}";
+  if (const auto at = path.find(placeholder); at != std::string::npos)
+    path.replace(at, placeholder.size(), effective.parents.front());
   std::cout << "try:\n"
-            << "  curl -sS -u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\" -H 'Content-Type: "
-               "application/json' \\\n"
-            << "    -d '{\"username\":\"justice-league\",\"password\":\"example-only\","
-               "\"password_confirmation\":\"example-only\"}' \\\n"
-            << "    " << base << "/resources/subscribers/" << effective.subscribers.front()
-            << "/sip_endpoints\n"
+            << "  curl -sS -u \"$" << user_env << ":$" << secret_env << "\" -X " << example->method << " \\\n"
+            << "    '" << base << path << "'\n"
             << std::flush;
   if (!effective.faults.empty()) {
     std::string names;
@@ -185,12 +205,13 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
   auto cli = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "Run the reference server: an in-memory implementation of Create Subscriber SIP Endpoint and its\n"
-      "list/get/delete siblings under /api/fabric, with HTTP Basic auth (SIGNALWIRE_PROJECT_ID:\n"
-      "SIGNALWIRE_API_TOKEN from the environment, or generated and printed once). Stops on SIGINT/SIGTERM.");
+      "Run the reference server: an in-memory implementation of a contract (the built-in v1, or\n"
+      "--contract), its create/list/get/update/delete operations under the contract's base path, with\n"
+      "HTTP Basic auth (credentials from the environment variables the contract names, or generated\n"
+      "and printed once). Stops on SIGINT/SIGTERM.");
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->footer(
-      "The first line of stdout is \"listening on http://HOST:PORT/api/fabric\".\n"
+      "The first line of stdout is \"listening on http://HOST:PORT/BASE_PATH\" (the contract's base path).\n"
       "Exit codes: 0 after SIGINT/SIGTERM; 2 bad flags, half-set credentials, unusable access log, or\n"
       "an address that cannot be bound.");
 
@@ -198,25 +219,35 @@ void add_serve_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--port", cli->port, "Port to bind; 0 picks a free one (printed on the first line)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--subscriber", cli->subscribers,
-                  "A subscriber UUID the server knows (repeatable); none: one is generated and printed")
-      ->type_name("UUID");
+  cmd->add_option("--contract", cli->contract,
+                  "The contract to serve: a built-in one (" + builtin_contract_names() +
+                      ") or a contract folder (contract.json, schemas/, cases/); default: v1")
+      ->type_name("NAME|DIR");
+  cmd->add_option(parent_option_names(), cli->parents,
+                  "A parent the server knows (the contract names it: " + parent_titles() +
+                      "; a UUID where its path says so; repeatable); none: one is generated and printed")
+      ->type_name("ID");
   auto* limits = "Limits";
   cmd->add_option("--max-body-bytes", cli->max_body_bytes, "Larger request bodies get 413")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
       ->capture_default_str()
       ->group(limits);
-  cmd->add_option("--max-endpoints", cli->max_endpoints,
-                  "SIP endpoints held at most; further creates get 422")
+  cmd->add_option("--max-endpoints", cli->max_endpoints, "Items held at most; further creates get 422")
       ->capture_default_str()
       ->group(limits);
-  cmd->add_option("--threads", cli->threads, "Worker threads, one per open connection; 0: max(16, 2 x cores)")
+  cmd->add_option("--threads", cli->threads,
+                  "Worker threads (requests served at once); 0: max(16, 2 x cores)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}))
       ->capture_default_str()
       ->group(limits);
   cmd->add_option("--listen-backlog", cli->listen_backlog,
                   "Connections the kernel queues until they are accepted (capped by net.core.somaxconn)")
       ->check(CLI::Range(1, 65535))
+      ->capture_default_str()
+      ->group(limits);
+  cmd->add_option("--max-connections", cli->max_connections,
+                  "Connections open at once; more wait in the listen backlog until one closes")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str()
       ->group(limits);
   cmd->add_option("--read-timeout-ms", cli->read_timeout_ms,

@@ -18,7 +18,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sipcontract/validate.hpp>
+#include <sipcontract/contract.hpp>
+#include <sipcontract/json_text.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -44,26 +45,29 @@ struct Options {
   std::vector<std::string> files;          // `validate --schema S FILE...`
   std::vector<std::string> request_files;  // `validate request FILE...`
   std::vector<std::string> response_files;
-  int status = 201;
+  int status = 0;  // 0: the operation's first documented 2xx
   std::string schema;
   std::string schema_dir;
-  std::string manifest;
+  std::string contract;
+  std::string operation;
   bool ndjson = false;
   unsigned jobs = 0;  // 0: one per core
   std::string format = "text";
   bool quiet = false;
+  bool strict = false;
   std::size_t max_findings = 1000;  // 0: no limit
   std::size_t max_bytes = ParseLimits{}.max_bytes;
   std::size_t max_depth = ParseLimits{}.max_depth;
 };
 
-/// How the documents were checked, for the caller's exit code and the summary line.
+/// How the documents were checked, for the caller's exit code and the summary line. Each count
+/// means one thing: documents = valid + invalid + not_json + internal.
 struct Counts {
   std::size_t documents = 0;   // documents read (NDJSON: non-blank lines)
-  std::size_t valid = 0;       // documents with no finding
-  std::size_t invalid = 0;     // documents that break the schema or are not acceptable JSON
-  std::size_t errors = 0;      // findings, plus one per document that is not acceptable JSON
-  std::size_t not_json = 0;    // of the invalid: documents that are not acceptable JSON
+  std::size_t valid = 0;       // acceptable JSON that satisfies the schema
+  std::size_t invalid = 0;     // acceptable JSON that breaks the schema
+  std::size_t not_json = 0;    // documents that are not acceptable JSON (syntax, size, depth, ...)
+  std::size_t findings = 0;    // findings of the invalid documents (not counted with --quiet)
   std::size_t unreadable = 0;  // FILE arguments that could not be read at all
   std::size_t internal = 0;    // documents the validator could not check (an exception)
 
@@ -71,14 +75,14 @@ struct Counts {
     documents += other.documents;
     valid += other.valid;
     invalid += other.invalid;
-    errors += other.errors;
     not_json += other.not_json;
+    findings += other.findings;
     unreadable += other.unreadable;
     internal += other.internal;
   }
   int exit_code() const {
     if (unreadable > 0 || internal > 0) return kExitUsage;
-    return invalid > 0 ? kExitViolation : kExitOk;
+    return invalid > 0 || not_json > 0 ? kExitViolation : kExitOk;
   }
 };
 
@@ -191,12 +195,48 @@ std::string too_large_message(std::size_t max_bytes) {
   return "larger than the limit of " + std::to_string(max_bytes) + " bytes (--max-bytes)";
 }
 
-/// What checking one document produced: the lines (text) or object (json) to print, and counts.
+/// What checking one document produced, and its counts: the lines to print (text), or in JSON
+/// the record, written directly (text, without a newline) or as an object (json, when not null).
 struct Checked {
   Counts counts;
   std::string text;
   nlohmann::json json;
 };
+
+/// A JSON record's text: `checked.json` serialised, or the record written directly.
+void append_record(std::string& out, const Checked& checked) {
+  if (checked.json.is_null()) {
+    out += checked.text;
+  } else {
+    out += dump(checked.json);
+  }
+}
+
+/// A finding as to_json() then dump() would write it (members in alphabetical order), without
+/// building the object: most findings are a few short strings.
+void append_finding(std::string& out, const Finding& f) {
+  out += '{';
+  if (!f.allowed.empty()) {
+    out += "\"allowed\":";
+    out += dump(nlohmann::json(f.allowed));
+    out += ',';
+  }
+  out += "\"keyword\":";
+  append_json_string(out, f.keyword);
+  out += ",\"message\":";
+  append_json_string(out, f.message);
+  out += ",\"pointer\":";
+  append_json_string(out, f.pointer);
+  if (!f.property.empty()) {
+    out += ",\"property\":";
+    append_json_string(out, f.property);
+  }
+  if (f.suggestion) {
+    out += ",\"suggestion\":";
+    out += dump(*f.suggestion);
+  }
+  out += '}';
+}
 
 /// Validates one document and formats the verdict under `label` ("FILE" or "FILE:LINE").
 class Checker {
@@ -213,9 +253,9 @@ class Checker {
     if (options_.quiet) {
       // Only the verdict is wanted: the fast path, which builds no document for most texts.
       const Verdict verdict = schema_.check(text, limits_);
-      ++(verdict == Verdict::kValid ? out.counts.valid : out.counts.invalid);
-      out.counts.errors += verdict == Verdict::kValid ? 0 : 1;
-      out.counts.not_json += verdict == Verdict::kNotJson ? 1 : 0;
+      ++(verdict == Verdict::kValid
+             ? out.counts.valid
+             : (verdict == Verdict::kInvalid ? out.counts.invalid : out.counts.not_json));
       return out;
     }
     // A valid text costs only the fast path; any other is parsed again and validated, so its
@@ -230,7 +270,7 @@ class Checker {
       out.text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
       out.text += ",\"findings\":[],\"line\":";
       out.text += std::to_string(line);
-      out.text += ",\"valid\":true}\n";
+      out.text += ",\"valid\":true}";
       return out;
     }
     const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
@@ -241,12 +281,11 @@ class Checker {
       std::string where =
           line == 0 ? e.to_string()
                     : (e.column > 0 ? "column " + std::to_string(e.column) + ": " + e.message : e.message);
-      return not_json(std::move(out), label, file, line, where,
-                      nlohmann::json{{"kind", "parse"},
-                                     {"message", e.message},
-                                     {"line", e.line},
-                                     {"column", e.column},
-                                     {"byte_offset", e.byte_offset}});
+      // In JSON an NDJSON line's error has no "line" of its own: the record's "line" says it.
+      nlohmann::json error{
+          {"kind", "parse"}, {"message", e.message}, {"column", e.column}, {"byte_offset", e.byte_offset}};
+      if (line == 0) error["line"] = e.line;
+      return not_json(std::move(out), label, file, line, where, std::move(error));
     }
     const auto& findings = checked.result.findings;
     // The validator stops after a fixed number of findings and says so in a last "limit"
@@ -257,19 +296,29 @@ class Checker {
       ++out.counts.valid;
     } else {
       ++out.counts.invalid;
-      out.counts.errors += std::max<std::size_t>(real, 1);
+      out.counts.findings += std::max<std::size_t>(real, 1);
     }
     const std::size_t shown = options_.max_findings == 0 ? real : std::min(real, options_.max_findings);
     if (json_) {
-      out.json = nlohmann::json{{"file", file}};
-      if (line != 0) out.json["line"] = line;
-      out.json["valid"] = findings.empty();
-      nlohmann::json list = nlohmann::json::array();
-      for (std::size_t i = 0; i < shown; ++i) list.push_back(to_json(findings[i]));
-      if (stopped) list.push_back(to_json(findings.back()));
-      out.json["findings"] = std::move(list);
-      if (shown < real) out.json["findings_total"] = real;
-      if (stopped) out.json["findings_complete"] = false;
+      // The record as dump() would write it: file, findings, findings_complete, findings_total,
+      // line, valid.
+      std::string& text = out.text;
+      text += "{\"file\":";
+      text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
+      text += ",\"findings\":[";
+      for (std::size_t i = 0; i < shown; ++i) {
+        if (i > 0) text += ',';
+        append_finding(text, findings[i]);
+      }
+      if (stopped) {
+        if (shown > 0) text += ',';
+        append_finding(text, findings.back());
+      }
+      text += ']';
+      if (stopped) text += ",\"findings_complete\":false";
+      if (shown < real) text += ",\"findings_total\":" + std::to_string(real);
+      if (line != 0) text += ",\"line\":" + std::to_string(line);
+      text += findings.empty() ? ",\"valid\":true}" : ",\"valid\":false}";
     } else if (findings.empty()) {
       out.text = label + ": valid\n";
     } else {
@@ -298,9 +347,7 @@ class Checker {
  private:
   Checked not_json(Checked out, const std::string& label, const std::string& file, std::size_t line,
                    const std::string& text, nlohmann::json error) const {
-    ++out.counts.invalid;
     ++out.counts.not_json;
-    ++out.counts.errors;
     if (options_.quiet) return out;
     if (json_) {
       out.json = nlohmann::json{{"file", file}};
@@ -475,10 +522,11 @@ BatchOutput check_batch(const Checker& checker, const std::string& file, const B
         checked.text = file + ":" + std::to_string(item.line) + ": " + message + "\n";
     }
     out.counts.add(checked.counts);
-    if (checker.json() && !checked.json.is_null()) {
-      out.text += dump(checked.json) + "\n";
+    if (checker.json()) {
+      append_record(out.text, checked);
+      out.text += '\n';
     } else {
-      out.text += checked.text;  // text output, or a valid NDJSON line already written as JSON
+      out.text += checked.text;
     }
   }
   return out;
@@ -602,13 +650,17 @@ class BatchPipeline {
 };
 
 std::string summary_text(const std::string& file, const Counts& c) {
-  return file + ": " + plural(c.documents, "document") + ", " + std::to_string(c.valid) + " valid, " +
-         std::to_string(c.invalid) + " invalid, " + plural(c.errors, "error") + "\n";
+  std::string text = file + ": " + plural(c.documents, "document") + ", " + std::to_string(c.valid) +
+                     " valid, " + std::to_string(c.invalid) + " invalid, " + std::to_string(c.not_json) +
+                     " not JSON, " + plural(c.findings, "finding");
+  if (c.internal > 0) text += ", " + std::to_string(c.internal) + " not checked (internal error)";
+  return text + "\n";
 }
 
 nlohmann::json summary_json(const Counts& c) {
   return nlohmann::json{{"documents", c.documents}, {"valid", c.valid},       {"invalid", c.invalid},
-                        {"errors", c.errors},       {"not_json", c.not_json}, {"unreadable", c.unreadable}};
+                        {"not_json", c.not_json},   {"findings", c.findings}, {"unreadable", c.unreadable},
+                        {"internal", c.internal}};
 }
 
 /// `--ndjson`: one document a line, checked on every core, reported in input order.
@@ -705,10 +757,10 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
     }
     total.add(checked.counts);
     if (checker.json()) {
-      if (!checked.json.is_null()) {
-        output.write((first ? "" : ",") + dump(checked.json));
-        first = false;
-      }
+      std::string record = first ? "" : ",";
+      append_record(record, checked);
+      output.write(record);
+      first = false;
     } else {
       output.write(checked.text);
     }
@@ -727,49 +779,26 @@ std::string join_statuses(const std::vector<int>& statuses) {
   return s;
 }
 
-/// The contract the request/response modes use: built in, or loaded from --manifest/--schema-dir.
+/// The contract the request/response modes use: --contract (a built-in name or a folder), else the
+/// built-in contract of record.
 const Contract& load_contract(const Options& options, std::optional<Contract>& storage) {
-  if (options.manifest.empty() && options.schema_dir.empty()) return Contract::builtin();
+  if (options.contract.empty()) return Contract::builtin();
   try {
-    if (!options.manifest.empty()) {
-      fs::path manifest = options.manifest;
-      fs::path dir = options.schema_dir;
-      if (dir.empty()) {
-        // The repository layout (contract-tests/ beside schemas/), else the manifest's own folder.
-        fs::path sibling = manifest.parent_path().empty() ? fs::path("..") / "schemas"
-                                                          : manifest.parent_path() / ".." / "schemas";
-        std::error_code ec;
-        dir = fs::is_directory(sibling, ec)
-                  ? sibling
-                  : (manifest.parent_path().empty() ? fs::path(".") : manifest.parent_path());
-      }
-      storage.emplace(Contract::load(manifest, dir));
-      return *storage;
-    }
-    // --schema-dir alone: the built-in manifest over other schema files. Contract::load reads a
-    // manifest from a file, so the built-in one is written to a private temporary folder.
-    std::string pattern = (fs::temp_directory_path() / "sipcontract-manifest-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw UsageError(std::string("cannot create a temporary folder: ") + std::strerror(errno));
-    fs::path temp = pattern;
-    struct Cleanup {
-      fs::path dir;
-      ~Cleanup() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-      }
-    } cleanup{temp};
-    fs::path manifest = temp / "builtin.manifest.json";
-    {
-      std::ofstream out(manifest);
-      out << Contract::builtin().manifest().dump(2) << '\n';
-      if (!out) throw UsageError("cannot write " + manifest.string());
-    }
-    storage.emplace(Contract::load(manifest, options.schema_dir));
+    storage.emplace(Contract::resolve(options.contract));
     return *storage;
   } catch (const SchemaError& e) {
     throw UsageError(e.what());
   }
+}
+
+/// The operation whose request or responses are checked: --operation, else the contract's one of
+/// record.
+const Operation& pick_operation(const Options& options, const Contract& contract) {
+  if (options.operation.empty()) return contract.operation_of_record();
+  if (const Operation* op = contract.operation(options.operation)) return *op;
+  std::string known;
+  for (const auto& [key, op] : contract.operations()) known += (known.empty() ? "" : ", ") + key;
+  throw UsageError("--operation " + options.operation + ": contract " + contract.name() + " has " + known);
 }
 
 /// Compiles --schema, resolving its cross-file "$ref"s in --schema-dir or in its own folder.
@@ -778,7 +807,9 @@ Schema load_schema(const Options& options) {
   if (fs::is_directory(options.schema, ec))
     throw UsageError("--schema " + options.schema + ": is a directory");
   try {
-    if (options.schema_dir.empty()) return Schema::from_file(options.schema);
+    // Any schema hides the values of the built-in contract's secret fields in its findings.
+    const auto& secrets = Contract::builtin().secret_fields();
+    if (options.schema_dir.empty()) return Schema::from_file(options.schema).with_secret_fields(secrets);
     SchemaStore store = SchemaStore::from_directory(options.schema_dir);
     std::ifstream in(options.schema, std::ios::binary);
     if (!in) throw UsageError("--schema " + options.schema + ": cannot read: " + std::strerror(errno));
@@ -786,7 +817,7 @@ Schema load_schema(const Options& options) {
     text << in.rdbuf();
     std::string name = fs::path(options.schema).filename().string();
     store.add(name, text.str());
-    return Schema::compile(store, name);
+    return Schema::compile(store, name).with_secret_fields(secrets);
   } catch (const SchemaError& e) {
     throw UsageError(e.what());
   }
@@ -801,7 +832,9 @@ int run(const Options& options, bool request_mode, bool response_mode) {
   if (!options.schema.empty()) {
     if (request_mode || response_mode)
       throw UsageError("--schema replaces `request`/`response`: give one or the other");
-    if (!options.manifest.empty()) throw UsageError("--schema and --manifest cannot be combined");
+    if (!options.contract.empty() || !options.operation.empty())
+      throw UsageError(
+          "--schema replaces the contract: --contract and --operation go with `request`/`response`");
     if (options.files.empty()) throw UsageError("no FILE given (use - for stdin)");
     own_schema.emplace(load_schema(options));
     schema = &*own_schema;
@@ -810,16 +843,24 @@ int run(const Options& options, bool request_mode, bool response_mode) {
     if (!options.files.empty())
       throw UsageError("unexpected argument '" + options.files.front() +
                        "' before the subcommand (put FILEs after `request` or `response`)");
+    if (!options.schema_dir.empty())
+      throw UsageError("--schema-dir goes with --schema (a contract holds its own schemas)");
     const Contract& contract = load_contract(options, contract_storage);
+    const Operation& op = pick_operation(options, contract);
     if (request_mode) {
-      schema = &contract.request_schema();
+      if (!op.request) throw UsageError(op.name + " (" + op.id + ") takes no request body");
+      schema = op.request->schema;
       files = &options.request_files;
     } else {
-      schema = contract.response_schema(options.status);
-      if (schema == nullptr)
-        throw UsageError("status " + std::to_string(options.status) +
-                         " is not documented by the contract; documented statuses: " +
-                         join_statuses(contract.documented_statuses()));
+      const auto successes = op.success_statuses();
+      const int status = options.status != 0 ? options.status : successes.empty() ? 0 : successes.front();
+      const ResponseSpec* response = op.response(status);
+      if (response == nullptr)
+        throw UsageError("status " + std::to_string(status) + " is not documented for " + op.id +
+                         "; documented statuses: " + join_statuses(op.statuses()));
+      if (response->schema == nullptr)
+        throw UsageError("status " + std::to_string(status) + " of " + op.id + " has no body to validate");
+      schema = response->schema;
       files = &options.response_files;
     }
   } else {
@@ -830,6 +871,15 @@ int run(const Options& options, bool request_mode, bool response_mode) {
     throw UsageError("--max-depth " + std::to_string(options.max_depth) + " is above the ceiling of " +
                      std::to_string(kDepthCeiling));
 
+  std::optional<Schema> strict_schema;
+  if (options.strict) {
+    try {
+      strict_schema.emplace(schema->strict());
+    } catch (const SchemaError& e) {
+      throw UsageError(e.what());
+    }
+    schema = &*strict_schema;
+  }
   Output output(options.quiet);
   Checker checker(*schema, options);
   Counts total;
@@ -854,14 +904,18 @@ constexpr const char* kFooter =
 Text output: "FILE: valid", or "FILE: invalid (N findings)" and one line a finding
 ("  POINTER: message [keyword]"), or one line "FILE: line L, column C: message" for input that is
 not JSON. With --ndjson the label is FILE:LINE, and a summary ends each file
-("FILE: N documents, V valid, I invalid, E errors"). Values of secret fields (password,
-password_confirmation) never appear in any output.
+("FILE: N documents, V valid, I invalid, J not JSON, F findings"). --format json is described, with
+a JSON Schema of it, in docs/validate-json-output.md. Values of the contract's secret fields
+(@SECRETS@) never appear in any output, nor does the same value elsewhere.
+Schemas: draft-07; a "$schema" naming draft-06 or draft-04 gets that draft's semantics, any other
+draft (2019-09, 2020-12, draft-03) is refused (exit 2).
 Exit codes:
   0  every document is valid
   1  a document breaks the schema, or is not acceptable JSON (syntax, not UTF-8, empty, larger
      than --max-bytes, deeper than --max-depth)
   2  usage error (bad option, undocumented --status), a FILE that cannot be read (missing, a
-     directory, no permission), or a schema or manifest that cannot be loaded
+     directory, no permission), or a schema or manifest that cannot be loaded (unreadable, not
+     JSON, a broken "$ref", a "$schema" of an unsupported draft)
   With several FILEs the highest code applies. A FILE named like a subcommand goes after "--".)footer";
 
 }  // namespace
@@ -870,26 +924,32 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
   auto options = std::make_shared<Options>();
   CLI::App* validate = app.add_subcommand(
       "validate",
-      "Validate request or response documents against the contract, or against any draft-7 schema");
-  validate->footer(kFooter);
+      "Validate request or response documents against the contract, or against any draft-07 schema");
+  std::string footer = kFooter;
+  footer.replace(footer.find("@SECRETS@"), 9, "default contract: " + secret_field_names());
+  validate->footer(footer);
   validate->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   validate->require_subcommand(0, 1);
 
   validate
       ->add_option(
           "--schema", options->schema,
-          "Validate against this draft-7 schema instead of the contract; its \"$ref\"s to other files "
-          "resolve in its folder (or --schema-dir)")
+          "Validate against this draft-07 schema (or draft-06/04, by its \"$schema\") instead of the "
+          "contract; its \"$ref\"s to other files resolve in its folder (or --schema-dir)")
       ->type_name("FILE");
   validate
       ->add_option("--schema-dir", options->schema_dir,
-                   "Folder of schema files to use instead of the built-in ones")
+                   "With --schema: the folder its \"$ref\"s to other files resolve in")
       ->type_name("DIR");
   validate
-      ->add_option("--manifest", options->manifest,
-                   "Contract manifest to use instead of the built-in one; its schemas are looked up in "
-                   "--schema-dir, else in ../schemas beside it, else in its folder")
-      ->type_name("FILE");
+      ->add_option("--contract", options->contract,
+                   "The contract: a built-in one (" + builtin_contract_names() +
+                       ") or a contract folder (contract.json, schemas/, cases/); default: the built-in v1")
+      ->type_name("NAME|DIR");
+  validate
+      ->add_option("--operation", options->operation,
+                   "The contract operation whose request or response to check (default: the one of record)")
+      ->type_name("NAME");
   validate->add_flag("--ndjson", options->ndjson,
                      "Each FILE holds one JSON document a line; report by FILE:LINE");
   validate->add_option("-j,--jobs", options->jobs, "Worker threads for --ndjson (default: one per core)")
@@ -903,6 +963,9 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
       ->capture_default_str();
   validate->add_flag("-q,--quiet", options->quiet,
                      "Print nothing but usage errors; the exit code is the verdict");
+  validate->add_flag("--strict", options->strict,
+                     "Also report members that no schema object applying to their object declares "
+                     "(misspelled fields), with the closest declared name as a suggestion");
   validate
       ->add_option(
           "--max-findings", options->max_findings,
@@ -925,7 +988,8 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
   validate->add_option("files", options->files, "Documents to validate with --schema")->type_name("FILE");
 
   CLI::App* request =
-      validate->add_subcommand("request", "Validate request bodies of Create Subscriber SIP Endpoint");
+      validate->add_subcommand("request", "Validate request bodies of the contract's operation (default: " +
+                                              Contract::builtin().operation_of_record().title + ")");
   request->fallthrough();
   request->add_option("files", options->request_files, "Request documents (- for stdin)")
       ->type_name("FILE")
@@ -934,7 +998,9 @@ void add_validate_command(CLI::App& app, CommandResult& result) {
 
   CLI::App* response = validate->add_subcommand("response", "Validate response bodies of one status");
   response->fallthrough();
-  response->add_option("--status", options->status, "HTTP status whose documented body to check against")
+  response
+      ->add_option("--status", options->status,
+                   "HTTP status whose documented body to check against (default: the operation's 2xx)")
       ->capture_default_str();
   response->add_option("files", options->response_files, "Response documents (- for stdin)")
       ->type_name("FILE")

@@ -25,9 +25,23 @@ inline std::optional<std::string> env_value(const char* name) {
   return std::string(v);
 }
 
+/// The built-in contracts' names ("v1, v2"), for --help.
+std::string builtin_contract_names();
+/// "--parent" and the name each built-in contract gives its parent option ("--subscriber"), as a
+/// CLI11 option name list ("--parent,--subscriber").
+std::string parent_option_names();
+/// What the built-in contracts call the parent ("subscriber"), for --help.
+std::string parent_titles();
+/// The default contract's credential variables ("A and B") and secret fields ("a, b"), for help texts.
+std::string credential_variables();
+std::string secret_field_names();
+/// The {{env:NAME}} variables the default contract's cases read ("A, B", or "none").
+std::string case_variables();
+
 void add_validate_command(CLI::App& app, CommandResult& result);
 void add_serve_command(CLI::App& app, CommandResult& result);
 void add_run_command(CLI::App& app, CommandResult& result);
 void add_cleanup_command(CLI::App& app, CommandResult& result);
+void add_diff_command(CLI::App& app, CommandResult& result);
 
 }  // namespace sipcontract::cli

@@ -4,10 +4,13 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "sipcontract/contract.hpp"
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // TLS and socket writes to a closed peer must not kill us
-  CLI::App app{"sipcontract: checks an HTTP JSON API against its contract (Create Subscriber SIP Endpoint)",
+  CLI::App app{"sipcontract: checks an HTTP JSON API against its contract (built in: " +
+                   sipcontract::Contract::builtin().operation_of_record().title + ", contract " +
+                   sipcontract::Contract::builtin().name() + ")",
                "sipcontract"};
   app.set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   app.require_subcommand(1);
@@ -20,6 +23,7 @@ int main(int argc, char** argv) {
   sipcontract::cli::add_serve_command(app, result);
   sipcontract::cli::add_run_command(app, result);
   sipcontract::cli::add_cleanup_command(app, result);
+  sipcontract::cli::add_diff_command(app, result);
 
   try {
     app.parse(argc, argv);

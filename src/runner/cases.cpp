@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "sipcontract/contract.hpp"
 #include "sipcontract/runner.hpp"
 
 namespace sipcontract {
@@ -113,7 +114,7 @@ Expectation parse_expect(const nlohmann::json& v, const Where& where, const std:
   if (assumption)
     check_keys(v, {"status", "errors", "because"}, where, pointer);
   else
-    check_keys(v, {"status", "errors"}, where, pointer);
+    check_keys(v, {"status", "errors", "fields"}, where, pointer);
   Expectation e;
   if (!v.contains("status") && !assumption) where.fail(pointer, "missing \"status\"");
   if (v.contains("status")) {
@@ -125,6 +126,10 @@ Expectation parse_expect(const nlohmann::json& v, const Where& where, const std:
     } else {
       parse_status(st, where, pointer + "/status", e);
     }
+  }
+  if (v.contains("fields")) {
+    const auto& fields = require_object(v["fields"], where, pointer + "/fields");
+    for (const auto& [key, value] : fields.items()) e.fields[key] = value;
   }
   if (v.contains("errors")) {
     const auto& errs = v["errors"];
@@ -192,6 +197,20 @@ Step parse_step(const nlohmann::json& request, const nlohmann::json& expect, con
   return step;
 }
 
+/// A step's "operation" and "capture" (the members beside "request" and "expect").
+void parse_step_extras(const nlohmann::json& v, const Where& where, const std::string& pointer, Step& step) {
+  if (v.contains("operation")) step.operation = require_string(v["operation"], where, pointer + "/operation");
+  if (v.contains("capture")) {
+    const auto& capture = require_object(v["capture"], where, pointer + "/capture");
+    for (const auto& [name, target] : capture.items()) {
+      auto p = require_string(target, where, pointer + "/capture/" + pointer_escape(name));
+      if (!p.empty() && p.front() != '/')
+        where.fail(pointer + "/capture/" + pointer_escape(name), "\"" + p + "\" is not a JSON Pointer");
+      step.capture[name] = p;
+    }
+  }
+}
+
 /// "assume": one block or an array of them, each naming the assumption it stands for.
 void parse_assume(const nlohmann::json& v, const Where& where, const std::string& pointer, Step& step) {
   auto one = [&](const nlohmann::json& block, const std::string& p) {
@@ -225,8 +244,10 @@ Case parse_case(const nlohmann::json& v, const std::string& source, const std::s
                "\"" + c.id + "\" is not a case id (letters, digits, '-', '_', '.'; at most 80 characters)");
   where.case_id = c.id;
   c.source = source;
-  check_keys(v, {"id", "description", "tags", "unsettled", "request", "expect", "assume", "steps"}, where,
-             "");
+  check_keys(v,
+             {"id", "description", "tags", "unsettled", "operation", "request", "expect", "assume", "capture",
+              "steps"},
+             where, "");
   if (v.contains("description")) c.description = require_string(v["description"], where, "/description");
   if (v.contains("tags")) {
     const auto& tags = v["tags"];
@@ -242,25 +263,30 @@ Case parse_case(const nlohmann::json& v, const std::string& source, const std::s
     if (c.unsettled.empty()) where.fail("/unsettled", "say why the expectation is unsettled");
     if (std::find(c.tags.begin(), c.tags.end(), "unsettled") == c.tags.end()) c.tags.push_back("unsettled");
   }
-  bool single = v.contains("request") || v.contains("expect") || v.contains("assume");
+  bool single = v.contains("request") || v.contains("expect") || v.contains("assume") ||
+                v.contains("operation") || v.contains("capture");
   if (single && v.contains("steps"))
     where.fail("", "use either \"request\"/\"expect\" or \"steps\", not both");
   if (single) {
-    if (!v.contains("request")) where.fail("", "missing \"request\"");
     if (!v.contains("expect")) where.fail("", "missing \"expect\"");
-    c.steps.push_back(parse_step(v["request"], v["expect"], where, "", base_dir));
+    static const nlohmann::json kNoRequest = nlohmann::json::object();
+    c.steps.push_back(
+        parse_step(v.contains("request") ? v["request"] : kNoRequest, v["expect"], where, "", base_dir));
     if (v.contains("assume")) parse_assume(v["assume"], where, "/assume", c.steps.back());
+    parse_step_extras(v, where, "", c.steps.back());
   } else if (v.contains("steps")) {
     const auto& steps = v["steps"];
     if (!steps.is_array() || steps.empty()) where.fail("/steps", "must be a non-empty array of steps");
     for (std::size_t i = 0; i < steps.size(); ++i) {
       std::string p = "/steps/" + std::to_string(i);
       require_object(steps[i], where, p);
-      check_keys(steps[i], {"request", "expect", "assume"}, where, p);
-      if (!steps[i].contains("request")) where.fail(p, "missing \"request\"");
+      check_keys(steps[i], {"operation", "request", "expect", "assume", "capture"}, where, p);
       if (!steps[i].contains("expect")) where.fail(p, "missing \"expect\"");
-      c.steps.push_back(parse_step(steps[i]["request"], steps[i]["expect"], where, p, base_dir));
+      static const nlohmann::json kNoRequest = nlohmann::json::object();
+      c.steps.push_back(parse_step(steps[i].contains("request") ? steps[i]["request"] : kNoRequest,
+                                   steps[i]["expect"], where, p, base_dir));
       if (steps[i].contains("assume")) parse_assume(steps[i]["assume"], where, p + "/assume", c.steps.back());
+      parse_step_extras(steps[i], where, p, c.steps.back());
     }
   } else {
     where.fail("", "a case needs \"request\" and \"expect\", or \"steps\"");
@@ -281,35 +307,6 @@ std::string Expectation::status_text() const {
   for (int c : status_classes) out += (out.empty() ? "" : " or ") + std::to_string(c) + "xx";
   return out;
 }
-
-namespace detail {
-
-std::map<std::string, std::string> assumption_table(const Contract& contract) {
-  std::map<std::string, std::string> out;
-  const auto& m = contract.manifest();
-  auto it = m.find("assumptions");
-  if (it == m.end() || !it->is_object()) return out;
-  for (const auto& [id, entry] : it->items()) {
-    if (entry.is_string())
-      out[id] = entry.get<std::string>();
-    else if (entry.is_object() && entry.contains("assumes") && entry["assumes"].is_string())
-      out[id] = entry["assumes"].get<std::string>();
-  }
-  return out;
-}
-
-void check_assumptions(const Case& c, const std::map<std::string, std::string>& table) {
-  for (std::size_t i = 0; i < c.steps.size(); ++i)
-    for (const auto& a : c.steps[i].assume)
-      if (!table.count(a.because)) {
-        std::string known;
-        for (const auto& [id, text] : table) known += (known.empty() ? "" : ", ") + id;
-        throw ConfigError(c.source + ": case \"" + c.id + "\": assume: unknown assumption \"" + a.because +
-                          "\" (the manifest's assumptions: " + (known.empty() ? "none" : known) + ")");
-      }
-}
-
-}  // namespace detail
 
 std::string_view to_string(AuthVariant auth) {
   switch (auth) {
@@ -392,16 +389,72 @@ std::vector<Case> load_cases(const std::filesystem::path& dir) {
   return out;
 }
 
-std::vector<Case> builtin_cases() {
-  std::vector<std::pair<std::string_view, std::string_view>> files = detail::embedded_cases();
-  std::sort(files.begin(), files.end());
+std::vector<Case> contract_cases(const Contract& contract) {
   std::vector<Case> out;
-  for (const auto& [name, text] : files) {
-    auto cases = parse_cases(text, "cases/" + std::string(name), {});
+  const std::string prefix = contract.cases_dir().empty() ? "cases/" : contract.cases_dir().string() + "/";
+  for (const auto& [name, text] : contract.case_files()) {
+    auto cases = parse_cases(text, prefix + name, contract.cases_dir());
     std::move(cases.begin(), cases.end(), std::back_inserter(out));
   }
   reject_duplicates(out);
   return out;
+}
+
+std::vector<Case> builtin_cases() { return contract_cases(Contract::builtin()); }
+
+void check_cases(const std::vector<Case>& cases, const Contract& contract) {
+  const auto& assumptions = contract.assumptions();
+  for (const auto& c : cases) {
+    std::set<std::string> captured;
+    for (std::size_t i = 0; i < c.steps.size(); ++i) {
+      const Step& step = c.steps[i];
+      const std::string where = c.source + ": case \"" + c.id + "\"" +
+                                (c.steps.size() > 1 ? ": step " + std::to_string(i + 1) : std::string());
+      const Operation* op =
+          step.operation.empty() ? &contract.operation_of_record() : contract.operation(step.operation);
+      if (!op) {
+        std::string known;
+        for (const auto& [key, o] : contract.operations()) known += (known.empty() ? "" : ", ") + key;
+        throw ConfigError(where + ": operation \"" + step.operation + "\" is not in contract " +
+                          contract.name() + " (" + known + ")");
+      }
+      const Resource& resource = contract.resources().at(op->resource);
+      for (const auto& p : op->path_parameters)
+        if (!step.path_params.count(p.name) && p.name != resource.parent_parameter)
+          throw ConfigError(where + ": path parameter {" + p.name + "} of " + op->name +
+                            " has no value (request.path_params)");
+      for (const auto& param : step.path_params) {
+        const std::string& name = param.first;  // not a structured binding: clang 14 cannot capture one
+        if (std::none_of(op->path_parameters.begin(), op->path_parameters.end(),
+                         [&](const PathParameter& p) { return p.name == name; }))
+          throw ConfigError(where + ": request.path_params." + name + ": " + op->name +
+                            " has no such parameter");
+      }
+      if ((step.body || step.raw_body) && !op->request)
+        throw ConfigError(where + ": " + op->name + " takes no request body");
+      for (const auto& a : step.assume)
+        if (!assumptions.count(a.because)) {
+          std::string known;
+          for (const auto& [id, text] : assumptions) known += (known.empty() ? "" : ", ") + id;
+          throw ConfigError(where + ": assume: unknown assumption \"" + a.because +
+                            "\" (the contract's: " + (known.empty() ? "none" : known) + ")");
+        }
+      // Every {{var:NAME}} must be captured by an earlier step.
+      auto uses = [&](std::string_view text) {
+        for (auto at = text.find("{{var:"); at != std::string_view::npos; at = text.find("{{var:", at + 1)) {
+          auto close = text.find("}}", at);
+          if (close == std::string_view::npos) return;
+          std::string name(text.substr(at + 6, close - at - 6));
+          if (!captured.count(name))
+            throw ConfigError(where + ": {{var:" + name + "}} is not captured by an earlier step");
+        }
+      };
+      for (const auto& [name, value] : step.path_params) uses(value);
+      if (step.raw_body) uses(*step.raw_body);
+      if (step.body) uses(step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      for (const auto& [name, pointer] : step.capture) captured.insert(name);
+    }
+  }
 }
 
 std::vector<Case> select_cases(const std::vector<Case>& cases, const Selection& selection) {

@@ -9,8 +9,9 @@ namespace sipcontract {
 
 const std::vector<std::string>& check_ids() {
   static const std::vector<std::string> ids = {
-      "transport",    "size", "max-time", "redirect", "status", "undocumented-status", "secrets",
-      "content-type", "json", "schema",   "enum",     "echo",   "attribute",           "cleanup"};
+      "transport", "size",         "max-time", "redirect", "status", "undocumented-status",
+      "secrets",   "content-type", "json",     "schema",   "enum",   "echo",
+      "fields",    "attribute",    "state",    "capture",  "cleanup"};
   return ids;
 }
 
@@ -105,7 +106,7 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
     std::vector<std::string> labels;
   };
   std::vector<Leak> leaks;
-  for (const auto* list : {in.secrets, in.case_secrets}) {
+  for (const auto* list : {in.case_secrets, in.secrets}) {
     if (!list) continue;
     for (const auto& s : *list) {
       if (s.value.empty()) continue;
@@ -124,8 +125,9 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
   auto what = [](const Leak& l) {
     std::string text = "the request's " + l.labels[0];
     if (l.labels.size() > 1) {
-      text += " (the same value as its ";
-      for (std::size_t i = 1; i < l.labels.size(); ++i) text += (i > 1 ? ", " : "") + l.labels[i];
+      text += " (the same value as ";
+      for (std::size_t i = 1; i < l.labels.size(); ++i)
+        text += (i == 1 ? "" : i + 1 == l.labels.size() ? " and " : ", ") + l.labels[i];
       text += ")";
     }
     return text;
@@ -168,18 +170,21 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
   }
 }
 
-void check_echo(const CheckInput& in, const nlohmann::json& doc, std::vector<CheckFailure>& out) {
-  const auto& body = *in.step->body;
-  for (const auto& rule : in.contract->echo_rules()) {
+/// What a create or an update must echo: every field of the resource the request sent, and on a
+/// create, each documented default of a field it did not send.
+void check_echo(const CheckInput& in, int status, const nlohmann::json& doc, std::vector<CheckFailure>& out) {
+  const auto& body = *in.sent;
+  const bool create = in.operation->role == Role::kCreate;
+  const std::string answer = "the " + std::to_string(status);
+  for (const auto& rule : in.resource->fields) {
     const nlohmann::json* want = nullptr;  // no copy: texts are made only for a failure
     const char* why = nullptr;
     const std::string* assumed = nullptr;  // the default is an assumption, not the contract's
-    if (auto sent = body.find(rule.field); sent != body.end()) {
+    if (auto sent = body.find(rule.name); sent != body.end()) {
       want = &*sent;
       why = "sent";
-    } else if (rule.when_sent) {
-      continue;
-    } else if (rule.default_value && (rule.unless_sent.empty() || !body.contains(rule.unless_sent))) {
+    } else if (create && rule.default_value &&
+               (rule.unless_sent.empty() || !body.contains(rule.unless_sent))) {
       want = &*rule.default_value;
       why = "not sent, so the default";
       if (!rule.default_assumption.empty()) assumed = &rule.default_assumption;
@@ -187,14 +192,14 @@ void check_echo(const CheckInput& in, const nlohmann::json& doc, std::vector<Che
       continue;
     }
     CheckFailure f;
-    auto got = doc.find(rule.field);
+    auto got = doc.find(rule.name);
     if (got == doc.end()) {
-      f = {"echo", "/" + pointer_escape(rule.field), json_text(*want), "(absent)",
-           "the 201 does not report " + rule.field + " (" + why + " " + json_text(*want) + ")"};
+      f = {"echo", "/" + pointer_escape(rule.name), json_text(*want), "(absent)",
+           answer + " does not report " + rule.name + " (" + why + " " + json_text(*want) + ")"};
     } else if (*got != *want) {
       auto shown_got = shown(json_text(*got), in.redactor);
-      f = {"echo", "/" + pointer_escape(rule.field), json_text(*want), shown_got,
-           rule.field + ": " + why + " " + json_text(*want) + ", the 201 reports " + shown_got};
+      f = {"echo", "/" + pointer_escape(rule.name), json_text(*want), shown_got,
+           rule.name + ": " + why + " " + json_text(*want) + ", " + answer + " reports " + shown_got};
     } else {
       continue;
     }
@@ -215,38 +220,36 @@ bool attribute_names(std::string_view actual, std::string_view expected) {
          (actual[expected.size()] == '[' || actual[expected.size()] == '.' || actual[expected.size()] == '/');
 }
 
-/// Each expected error item must be matched by an item of the 422's errors[]; a miss is a failure,
-/// or a warning naming `assumption` when the items are assumed rather than stated.
+/// Each expected error item must be matched by an item of the 422's list of items (the member the
+/// contract's error shape names, with its attribute and code members); a miss is a failure, or a
+/// warning naming `assumption` when the items are assumed rather than stated.
 void check_attributes(const CheckInput& in, const nlohmann::json& doc,
                       const std::vector<ExpectedError>& expected, const std::string& assumption,
                       std::vector<CheckFailure>& out) {
+  const ValidationErrorShape& shape = in.contract->validation_errors();
   const nlohmann::json* items = nullptr;
-  if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) items = &doc["errors"];
-  auto attr_of = [](const nlohmann::json& item) -> std::optional<std::string> {
-    if (item.is_object() && item.contains("attribute") && item["attribute"].is_string())
-      return item["attribute"].get<std::string>();
+  if (doc.is_object() && doc.contains(shape.items) && doc[shape.items].is_array()) items = &doc[shape.items];
+  auto member_of = [](const nlohmann::json& item, const std::string& name) -> std::optional<std::string> {
+    if (item.is_object() && item.contains(name) && item[name].is_string()) return item[name].get<std::string>();
     return std::nullopt;
   };
-  auto code_of = [](const nlohmann::json& item) -> std::optional<std::string> {
-    if (item.is_object() && item.contains("code") && item["code"].is_string())
-      return item["code"].get<std::string>();
-    return std::nullopt;
-  };
+  auto attr_of = [&](const nlohmann::json& item) { return member_of(item, shape.attribute); };
+  auto code_of = [&](const nlohmann::json& item) { return member_of(item, shape.code); };
   // What the 422 named, as text: made only when an expectation is not met.
   std::optional<std::string> actual_text;
   auto actual = [&]() -> const std::string& {
     if (actual_text) return *actual_text;
-    actual_text = "no \"errors\" array";
+    actual_text = "no \"" + shape.items + "\" array";
     if (items) {
       std::vector<std::string> parts;
       for (const auto& item : *items) {
         auto a = attr_of(item);
         auto c = code_of(item);
-        parts.push_back(std::string("attribute ") + (a ? "\"" + *a + "\"" : "null") + " code " +
+        parts.push_back(shape.attribute + " " + (a ? "\"" + *a + "\"" : "null") + " " + shape.code + " " +
                         (c ? "\"" + *c + "\"" : "null"));
       }
-      actual_text =
-          parts.empty() ? "an empty \"errors\" array" : shown("[" + join(parts, "; ") + "]", in.redactor);
+      actual_text = parts.empty() ? "an empty \"" + shape.items + "\" array"
+                                  : shown("[" + join(parts, "; ") + "]", in.redactor);
     }
     return *actual_text;
   };
@@ -264,20 +267,20 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc,
       continue;
     // Point at the item that comes closest (right code but wrong attribute, or the reverse),
     // each unmatched expectation at a different item where there are enough of them.
-    std::string pointer = "/errors";
+    std::string pointer = "/" + pointer_escape(shape.items);
     if (items && !items->empty()) {
       std::optional<std::size_t> idx;
-      std::string field = "attribute";
+      std::string field = shape.attribute;
       auto free_item = [&](std::size_t i) { return !pointed.count(i); };
       for (std::size_t i = 0; i < items->size() && !idx; ++i)
-        if (e.code && code_ok((*items)[i]) && free_item(i)) idx = i, field = "attribute";
+        if (e.code && code_ok((*items)[i]) && free_item(i)) idx = i, field = shape.attribute;
       for (std::size_t i = 0; i < items->size() && !idx; ++i)
-        if (!e.attributes.empty() && attr_ok((*items)[i]) && free_item(i)) idx = i, field = "code";
+        if (!e.attributes.empty() && attr_ok((*items)[i]) && free_item(i)) idx = i, field = shape.code;
       for (std::size_t i = 0; i < items->size() && !idx; ++i)
-        if (free_item(i)) idx = i, field = e.attributes.empty() ? "code" : "attribute";
-      if (!idx) idx = 0, field = e.attributes.empty() ? "code" : "attribute";
+        if (free_item(i)) idx = i, field = e.attributes.empty() ? shape.code : shape.attribute;
+      if (!idx) idx = 0, field = e.attributes.empty() ? shape.code : shape.attribute;
       pointed.insert(*idx);
-      pointer = "/errors/" + std::to_string(*idx) + "/" + field;
+      pointer += "/" + std::to_string(*idx) + "/" + pointer_escape(field);
     }
     CheckFailure f{"attribute", pointer, expected_error_text(e), actual(),
                    "the 422 does not name " + expected_error_text(e)};
@@ -300,24 +303,9 @@ std::string media_type(std::string_view content_type) {
   return lower(mt);
 }
 
-std::map<int, std::string> response_content_types(const Contract& contract) {
-  std::map<int, std::string> out;
-  const auto& m = contract.manifest();
-  if (!m.is_object() || !m.contains("operation") || !m["operation"].is_object()) return out;
-  const auto& op = m["operation"];
-  if (!op.contains("responses") || !op["responses"].is_object()) return out;
-  for (const auto& [key, response] : op["responses"].items()) {
-    int status = 0;
-    auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), status);
-    if (ec != std::errc() || p != key.data() + key.size()) continue;
-    if (response.is_object() && response.contains("content_type") && response["content_type"].is_string())
-      out[status] = response["content_type"].get<std::string>();
-  }
-  return out;
-}
-
 bool needs_document(const Step& step, int status) {
   if (status >= 200 && status < 300) return true;
+  if (!step.capture.empty()) return true;
   if (status != 422) return false;
   if (!step.expect.errors.empty()) return true;
   return std::any_of(step.assume.begin(), step.assume.end(),
@@ -381,13 +369,14 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
       out.push_back(std::move(f));
     }
   }
-  const Schema* schema = in.contract->response_schema(status);
-  if (!schema && !expected_status) {
-    std::vector<std::string> documented;
-    for (int s : in.contract->documented_statuses()) documented.push_back(std::to_string(s));
+  const ResponseSpec* documented = in.operation->response(status);
+  const Schema* schema = documented ? documented->schema : nullptr;
+  if (!documented && !expected_status) {
+    std::vector<std::string> statuses;
+    for (int s : in.operation->statuses()) statuses.push_back(std::to_string(s));
     out.push_back(
-        {"undocumented-status", "", join(documented, ", "), std::to_string(status),
-         "the contract does not document status " + std::to_string(status) + " for this operation"});
+        {"undocumented-status", "", join(statuses, ", "), std::to_string(status),
+         "the contract does not document status " + std::to_string(status) + " for " + in.operation->id});
   }
 
   const nlohmann::json* doc = parsed && *parsed ? &**parsed : nullptr;
@@ -403,12 +392,9 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
   // The media type is checked for the statuses the contract documents; for another one (a 415
   // a conforming server may send where the contract is silent) it has nothing to say.
   if (!ex.body.empty() && schema) {
-    std::string want = "application/json";
-    if (in.content_types) {
-      if (auto it = in.content_types->find(status); it != in.content_types->end()) want = it->second;
-    }
+    const std::string& want = documented->content_type;
     auto got = shown(ex.header("Content-Type"), in.redactor);
-    if (media_type(got) != lower(want))
+    if (media_type(got) != media_type(want))
       out.push_back({"content-type", "", want, got.empty() ? "(none)" : got,
                      got.empty() ? "the response has a body but no Content-Type"
                                  : "the body is labelled " + got + ", not " + want});
@@ -423,6 +409,8 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
   // Schema::check() found acceptable JSON that satisfies the status's schema, and the caller knew
   // that nothing below (echo, attributes) applies to this answer.
   if (body_known_valid) return out;
+  if (!schema && documented && status >= 200 && status < 300)
+    return out;  // a body the contract does not describe
   if (!doc) {
     out.push_back({"json", "", "a JSON document", "not JSON",
                    "the body is not acceptable JSON: " + parsed->error().to_string()});
@@ -431,7 +419,7 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
 
   // The verdict first (it stops at the first failure); the findings only for a body that fails.
   if (schema && !schema->is_valid(*doc)) {
-    for (const auto& f : in.contract->validate_response(status, *doc).findings) {
+    for (const auto& f : schema->validate(*doc).findings) {
       if (f.keyword == "status") continue;  // reported as undocumented-status
       if (f.keyword == "enum") {
         std::vector<std::string> allowed;
@@ -445,8 +433,23 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
       }
     }
   }
-  if (status == 201 && in.step->body && in.step->body->is_object() && doc->is_object())
-    check_echo(in, *doc, out);
+  const bool writes = in.operation->role == Role::kCreate || in.operation->role == Role::kUpdate;
+  if (writes && status >= 200 && status < 300 && in.sent && in.sent->is_object() && doc->is_object())
+    check_echo(in, status, *doc, out);
+  if (status >= 200 && status < 300 && !expect.fields.empty()) {
+    for (const auto& [field, want] : expect.fields) {
+      const std::string pointer = "/" + pointer_escape(field);
+      auto got = doc->is_object() ? doc->find(field) : doc->end();
+      if (!doc->is_object() || got == doc->end())
+        out.push_back(
+            {"fields", pointer, json_text(want), "(absent)",
+             "the answer does not report " + field + ", which the case expects to be " + json_text(want)});
+      else if (*got != want)
+        out.push_back({"fields", pointer, json_text(want), shown(json_text(*got), in.redactor),
+                       field + ": the case expects " + json_text(want) + ", the answer reports " +
+                           shown(json_text(*got), in.redactor)});
+    }
+  }
   if (status == 422) {
     if (!expect.errors.empty()) check_attributes(in, *doc, expect.errors, "", out);
     for (const auto& a : in.step->assume)
@@ -457,12 +460,19 @@ std::vector<CheckFailure> check_exchange(const CheckInput& in, const Exchange& e
 
 std::vector<CheckFailure> check_state(const CheckInput& in, const Exchange& ex,
                                       const std::optional<Parsed>& parsed, const nlohmann::json& created,
-                                      bool same_bytes, const std::string& schema_name, int want_status) {
+                                      bool same_bytes, const Operation& get_op) {
   std::vector<CheckFailure> out;
+  const auto successes = get_op.success_statuses();
+  const int want_status = successes.empty() ? 200 : successes.front();
+  const ResponseSpec* response = get_op.response(want_status);
+  const std::string schema_name = response ? response->schema_name : std::string();
   const std::string want = std::to_string(want_status);
+  const std::string what =
+      "the " + in.resource->title + " the " +
+      (in.operation->role == Role::kCreate ? std::string("create") : std::string("update")) + " reported";
   if (ex.failure != Exchange::Failure::kNone) {
-    out.push_back({"state", "", want, "no response",
-                   "reading back the endpoint the 201 reported failed: " + ex.failure_detail});
+    out.push_back(
+        {"state", "", want, "no response", "reading back " + what + " failed: " + ex.failure_detail});
     return out;
   }
   // Byte for byte the 201's body: the same document, so it needs no parse of its own.
@@ -470,24 +480,24 @@ std::vector<CheckFailure> check_state(const CheckInput& in, const Exchange& ex,
   check_secrets(in, ex, doc, out);
   if (ex.status != want_status) {
     out.push_back({"state", "", want, std::to_string(ex.status),
-                   "reading back the endpoint the 201 reported answered " + std::to_string(ex.status) +
-                       ", not " + want + ": the create was not kept"});
+                   "reading back " + what + " answered " + std::to_string(ex.status) + ", not " + want +
+                       ": what it reported was not kept"});
     return out;
   }
   if (!doc) {
     out.push_back({"state", "", "a JSON body", ex.body.empty() ? "an empty body" : "not JSON",
-                   "reading back the endpoint gave no JSON body" +
+                   "reading back " + what + " gave no JSON body" +
                        (parsed ? ": " + (*parsed).error().to_string() : std::string())});
     return out;
   }
   if (!schema_name.empty()) {
     try {
-      const Schema& schema = in.contract->schema(schema_name);
+      const Schema& schema = *response->schema;
       if (!schema.is_valid(*doc))
         for (const auto& f : schema.validate(*doc).findings)
           out.push_back({"state", f.pointer, f.keyword + (f.property.empty() ? "" : " " + f.property),
                          f.keyword == "required" ? "(absent)" : value_at(*doc, f.pointer, in.redactor),
-                         "reading back the endpoint: " + f.message + " [" + f.keyword + "]"});
+                         "reading back " + what + ": " + f.message + " [" + f.keyword + "]"});
     } catch (const SchemaError&) {
       // A manifest naming a schema its store lacks was reported when the contract loaded.
     }
@@ -505,12 +515,12 @@ std::vector<CheckFailure> check_state(const CheckInput& in, const Exchange& ex,
       CheckFailure f;
       if (!doc->contains(key)) {
         f = {"state", pointer, shown(json_text(value), in.redactor), "(absent)",
-             "reading back the endpoint does not report " + key + ", which the 201 reported"};
+             "reading back " + what + " does not report " + key + ", which it reported"};
       } else if ((*doc)[key] != value) {
         auto got = shown(json_text((*doc)[key]), in.redactor);
         f = {"state", pointer, shown(json_text(value), in.redactor), got,
-             key + ": the 201 reported " + shown(json_text(value), in.redactor) +
-                 ", reading the endpoint back gives " + got};
+             key + ": " + what + " was " + shown(json_text(value), in.redactor) + ", reading it back gives " +
+                 got};
       } else {
         continue;
       }
@@ -524,13 +534,16 @@ std::vector<CheckFailure> check_state(const CheckInput& in, const Exchange& ex,
   return out;
 }
 
-std::string created_id(const Exchange& ex, const std::optional<Parsed>& parsed) {
+std::string member_text(const Exchange& ex, const std::optional<Parsed>& parsed, const std::string& pointer) {
   if (ex.failure != Exchange::Failure::kNone || ex.status < 200 || ex.status >= 300) return "";
-  if (!parsed || !*parsed || !(*parsed)->is_object()) return "";
-  const nlohmann::json& doc = **parsed;
-  auto it = doc.find("id");
-  if (it == doc.end() || !it->is_string()) return "";
-  return it->get<std::string>();
+  if (!parsed || !*parsed) return "";
+  try {
+    const nlohmann::json& v = (**parsed).at(nlohmann::json::json_pointer(pointer));
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number()) return v.dump();
+  } catch (const std::exception&) {
+  }
+  return "";
 }
 
 Secret::Secret(std::string label_, std::string value_)
@@ -551,17 +564,19 @@ std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVa
                       const Contract& contract, const TransportOptions& transport,
                       const SecretExpression& secret) {
   std::string out = "curl -sS -i -X " + request.method + " " + shell_quote(url.origin() + request.path);
+  const std::string user = "$" + contract.auth().user_env;
+  const std::string token = "$" + contract.auth().token_env;
   switch (auth) {
     case AuthVariant::kValid:
-      out += " -u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\"";
+      out += " -u \"" + user + ":" + token + "\"";
       break;
     case AuthVariant::kNone:
       break;
     case AuthVariant::kWrongToken:
-      out += " -u \"$SIGNALWIRE_PROJECT_ID:" + std::string(kWrongToken) + "\"";
+      out += " -u \"" + user + ":" + std::string(kWrongToken) + "\"";
       break;
     case AuthVariant::kWrongProject:
-      out += " -u \"" + std::string(kWrongProject) + ":$SIGNALWIRE_API_TOKEN\"";
+      out += " -u \"" + std::string(kWrongProject) + ":" + token + "\"";
       break;
     case AuthVariant::kMalformedHeader:
       out += " -H " + shell_quote("Authorization: " + std::string(kMalformedAuthorization));

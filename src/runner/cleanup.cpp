@@ -1,8 +1,8 @@
-// Cleanup: delete what a run created, sweep each subscriber's list for what it may have created
-// without knowing (a lost answer, a 5xx after the store), and verify. The report claims an
-// endpoint gone only when a complete list no longer shows it or it reads back as the contract's
-// 404; a DELETE's own answer is never taken as proof (a gateway's 404 says nothing about the
-// endpoint). What cannot be verified is reported as unverified, with the ids and usernames at risk.
+// Cleanup: delete what a run created, sweep each parent's list for what it may have created
+// without knowing (a lost answer, a 5xx after the store), and verify. The report claims an item
+// gone only when a complete list no longer shows it and it reads back as the contract's 404; a
+// DELETE's own answer is never taken as proof (a gateway's 404 says nothing about the item). What
+// cannot be verified is reported as unverified, with the ids and names at risk.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,7 +17,7 @@
 namespace sipcontract::detail {
 namespace {
 
-using Key = std::pair<std::string, std::string>;  // subscriber, id
+using Key = std::pair<std::string, std::string>;  // parent, id
 
 bool aborted(const CleanupContext& c) { return c.abort && c.abort->load() != 0; }
 
@@ -29,12 +29,12 @@ std::string status_text(const Exchange& ex) {
   return out;
 }
 
-/// One complete read of a subscriber's list: the run's endpoints on it, or why it is not known.
+/// One complete read of a parent's list: the run's items on it, or why it is not known.
 struct Listing {
   bool complete = false;
-  bool no_such_subscriber = false;  // the contract's 404: the subscriber does not exist
-  std::set<std::string> ids;        // the run's endpoints listed: a known id, or a name with the run id
-  std::map<std::string, std::string> names;      // id -> name, for the report
+  bool no_such_parent = false;               // the contract's 404: the parent does not exist
+  std::set<std::string> ids;                 // the run's items listed: a known id, or a name with the run id
+  std::map<std::string, std::string> names;  // id -> name, for the report
   std::map<std::string, std::string> ambiguous;  // id -> a name the run sent that lacks the run id
   std::string error;                             // why it is not complete
 };
@@ -45,13 +45,15 @@ class Cleaner {
 
   CleanupReport run(bool keep) {
     CleanupReport out;
+    out.parent_title = c_.resource->parent_title;
+    out.item_title = c_.resource->title;
     std::map<Key, std::string> names;                   // what the run knows it created, with the name sent
-    std::map<std::string, std::set<std::string>> lost;  // subscriber -> names sent, outcome unknown
+    std::map<std::string, std::set<std::string>> lost;  // parent -> names sent, outcome unknown
     for (const auto& e : plan_.entries) {
       if (!e.id.empty())
-        names[{e.subscriber, e.id}] = e.username;
-      else if (!e.username.empty())
-        lost[e.subscriber].insert(e.username);
+        names[{e.parent, e.id}] = e.name;
+      else if (!e.name.empty())
+        lost[e.parent].insert(e.name);
     }
     out.created = names.size();
     if (keep) {
@@ -64,28 +66,31 @@ class Cleaner {
       out.verified = out.unverified.empty();
       return out;
     }
-    const Operation& op = *c_.operation;
+    const Resource& res = *c_.resource;
+    const Operation* del = res.operation(Role::kDelete);
+    const Operation* get = res.operation(Role::kGet);
+    const Operation* lst = res.operation(Role::kList);
     if (c_.progress && !names.empty()) c_.progress->on_cleanup(names.size());
 
     // Round 1: DELETE everything known. The answer is recorded for the report, not trusted.
     std::map<Key, std::string> answered;
-    if (!op.delete_path.empty()) {
+    if (del) {
       std::vector<Key> keys;
       for (const auto& [key, name] : names) keys.push_back(key);
       answered = delete_all(keys);
     } else {
-      out.notes.push_back("the manifest names no delete operation (siblings.delete): nothing was deleted");
+      out.notes.push_back("the contract has no delete operation for " + res.title + ": nothing was deleted");
     }
 
-    // Which subscribers to look at: every one a create went to, and every one with a known id.
-    std::map<std::string, bool> subscribers = plan_.subscribers;
-    for (const auto& [key, name] : names) subscribers[key.first] = true;
+    // Which parents to look at: every one a create went to, and every one with a known id.
+    std::map<std::string, bool> parents = plan_.parents;
+    for (const auto& [key, name] : names) parents[key.first] = true;
 
     std::set<Key> gone;                  // verified gone
     std::map<Key, std::string> left;     // verified still there, with why
     std::map<Key, std::string> unknown;  // not verified, with why
     std::set<std::string> methods;
-    for (const auto& [sub, at_risk] : subscribers) {
+    for (const auto& [sub, at_risk] : parents) {
       std::set<std::string> known;
       for (const auto& [key, name] : names)
         if (key.first == sub) known.insert(key.second);
@@ -97,11 +102,11 @@ class Cleaner {
         continue;
       }
       Listing listing;
-      if (op.list_path.empty())
-        listing.error = "the manifest names no list operation";
+      if (!lst)
+        listing.error = "the contract has no list operation";
       else
         listing = list(sub, known, lost_here);
-      const bool listed = listing.complete || listing.no_such_subscriber;
+      const bool listed = listing.complete || listing.no_such_parent;
       // What the list shows gone still has to read back as gone where a get operation exists: a
       // list that omits what it holds cannot hide an endpoint that is still readable.
       std::set<std::string> read_back;
@@ -111,7 +116,7 @@ class Cleaner {
         // answered success and kept it. One more DELETE, then a second look.
         for (const auto& [id, name] : listing.names)
           if (!names.count({sub, id})) names[{sub, id}] = name;  // found by the sweep
-        if (!listing.ids.empty() && !op.delete_path.empty()) {
+        if (!listing.ids.empty() && del) {
           std::vector<Key> again;
           for (const auto& id : listing.ids) again.push_back({sub, id});
           for (auto& [key, why] : delete_all(again)) answered.emplace(key, why);
@@ -139,13 +144,13 @@ class Cleaner {
       } else {
         read_back = known;
       }
-      if (op.get_path.empty()) {
+      if (!get) {
         for (const auto& id : read_back) {
           if (listed)
             gone.insert({sub, id});
           else
             unknown[{sub, id}] =
-                "could not verify: " + listing.error + ", and the manifest names no get operation";
+                "could not verify: " + listing.error + ", and the contract has no get operation";
         }
       } else if (!read_back.empty()) {
         methods.insert("get");
@@ -163,7 +168,7 @@ class Cleaner {
                                    : "could not verify: " + listing.error + "; reading it back gave ") +
                            verdict;
         }
-        if (!present.empty() && !op.delete_path.empty()) {
+        if (!present.empty() && del) {
           for (auto& [key, why] : delete_all(present)) answered.emplace(key, why);
           for (const auto& [key, verdict] : read_back_all(present)) {
             if (verdict.empty())
@@ -192,7 +197,7 @@ class Cleaner {
              "could not be read: " +
                  listing.error});
       } else if (known.empty()) {
-        out.notes.push_back("subscriber " + sub + ": the list could not be read (" + listing.error +
+        out.notes.push_back(res.parent_title + " " + sub + ": the list could not be read (" + listing.error +
                             "); every create sent there was refused with a 4xx, so nothing is at risk");
       }
     }
@@ -238,13 +243,14 @@ class Cleaner {
         OutgoingRequest req;
         req.method = "DELETE";
         req.path = c_.url->prefix +
-                   fill_path(c_.operation->delete_path, {{"fabric_subscriber_id", sub}, {"id", id}});
+                   fill_path(c_.resource->operation(Role::kDelete)->path,
+                             {{c_.resource->parent_parameter, sub}, {c_.resource->id_parameter, id}});
         req.authorization = *c_.authorization;
         req.bounded = false;
         auto ex = send(session, req, nullptr);
         std::string what = status_text(ex);
         if (ex.failure == Exchange::Failure::kNone && ex.status == 404 &&
-            !is_contract_answer(*c_.contract, ex, 404))
+            !is_contract_answer(*c_.resource->operation(Role::kDelete), ex, 404))
           what += ", not the contract's 404";
         std::lock_guard lock(m);
         out[keys[i]] = what;
@@ -277,40 +283,44 @@ class Cleaner {
     return out;
   }
 
-  /// "" when the endpoint reads back as the contract's 404; "present" when it reads back (2xx);
+  /// "" when the item reads back as the contract's 404; "present" when it reads back (2xx);
   /// otherwise what came back.
   std::string read_back_gone(HttpSession& session, const std::string& sub, const std::string& id) {
     if (aborted(c_)) return "nothing (the run was interrupted twice)";
     OutgoingRequest req;
     req.method = "GET";
     req.path =
-        c_.url->prefix + fill_path(c_.operation->get_path, {{"fabric_subscriber_id", sub}, {"id", id}});
+        c_.url->prefix + fill_path(c_.resource->operation(Role::kGet)->path,
+                                   {{c_.resource->parent_parameter, sub}, {c_.resource->id_parameter, id}});
     req.authorization = *c_.authorization;
     req.bounded = false;
     auto ex = send(session, req, nullptr);
     if (ex.failure == Exchange::Failure::kNone && ex.status >= 200 && ex.status < 300) return "present";
     if (ex.failure == Exchange::Failure::kNone && ex.status == 404 &&
-        is_contract_answer(*c_.contract, ex, 404))
+        is_contract_answer(*c_.resource->operation(Role::kGet), ex, 404))
       return "";
     return status_text(ex) + (ex.status == 404 ? ", not the contract's 404" : "");
   }
 
-  /// GETs the subscriber's list, following same-origin "next" links, and collects the run's
-  /// endpoints: an id it knows, a name it sent, or a name carrying the run id.
-  Listing list(const std::string& subscriber, const std::set<std::string>& known,
+  /// GETs the parent's list, following same-origin "next" links, and collects the run's
+  /// items: an id it knows, a name it sent, or a name carrying the run id.
+  Listing list(const std::string& parent, const std::set<std::string>& known,
                const std::set<std::string>& sent_names) {
     Listing out;
     const BaseUrl& url = *c_.url;
     OutgoingRequest req;
     req.method = "GET";
-    req.path = url.prefix + fill_path(c_.operation->list_path, {{"fabric_subscriber_id", subscriber}});
+    const Operation& lst = *c_.resource->operation(Role::kList);
+    req.path = url.prefix + fill_path(lst.path, {{c_.resource->parent_parameter, parent}});
     req.authorization = *c_.authorization;
     req.bounded = false;
     std::set<std::string> seen_pages;
     const std::string origin = url.origin();
     const std::string plain_origin =
         url.scheme + "://" + (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host);
-    const std::string& name_field = c_.operation->name_field;
+    const std::string& name_field = c_.resource->name_field;
+    const std::string& id_field = c_.resource->id_field;
+    const PageSpec& pages = c_.resource->pages;
     constexpr int kMaxPages = 1000;
     for (int page = 0;; ++page) {
       if (aborted(c_)) {
@@ -330,8 +340,8 @@ class Cleaner {
         out.error = "the list gave no answer (" + ex.failure_detail + ")";
         return out;
       }
-      if (ex.status == 404 && page == 0 && is_contract_answer(*c_.contract, ex, 404)) {
-        out.no_such_subscriber = true;
+      if (ex.status == 404 && page == 0 && is_contract_answer(lst, ex, 404)) {
+        out.no_such_parent = true;
         return out;
       }
       if (ex.status != 200) {
@@ -339,18 +349,19 @@ class Cleaner {
         return out;
       }
       auto parsed = parse_json(ex.body, c_.limits);
-      if (!parsed || !parsed->is_object() || !parsed->contains("data") || !(*parsed)["data"].is_array()) {
-        out.error = "the list's body has no \"data\" array";
+      if (!parsed || !parsed->is_object() || !parsed->contains(pages.items) ||
+          !(*parsed)[pages.items].is_array()) {
+        out.error = "the list's body has no \"" + pages.items + "\" array";
         return out;
       }
-      for (const auto& item : (*parsed)["data"]) {
-        if (!item.is_object() || !item.contains("id") || !item["id"].is_string()) continue;
-        auto id = item["id"].get<std::string>();
+      for (const auto& item : (*parsed)[pages.items]) {
+        if (!item.is_object() || !item.contains(id_field) || !item[id_field].is_string()) continue;
+        auto id = item[id_field].get<std::string>();
         std::string name;
         if (auto n = item.find(name_field); n != item.end() && n->is_string()) name = n->get<std::string>();
         bool ours =
             known.count(id) > 0 || (!plan_.run_id.empty() && name.find(plan_.run_id) != std::string::npos);
-        // A name the run sent without the run id in it may be someone else's endpoint of that
+        // A name the run sent without the run id in it may be someone else's item of that
         // name: never deleted on a guess, reported instead.
         if (!ours && !name.empty() && sent_names.count(name)) out.ambiguous[id] = name;
         if (ours) {
@@ -361,9 +372,9 @@ class Cleaner {
       // Follow "links.next" only on the same origin and prefix, so credentials stay with the target.
       std::string next;
       const auto& doc = *parsed;
-      if (doc.contains("links") && doc["links"].is_object() && doc["links"].contains("next") &&
-          doc["links"]["next"].is_string())
-        next = doc["links"]["next"].get<std::string>();
+      if (doc.contains(pages.links) && doc[pages.links].is_object() && doc[pages.links].contains("next") &&
+          doc[pages.links]["next"].is_string())
+        next = doc[pages.links]["next"].get<std::string>();
       if (next.empty()) break;
       std::string path = next;
       if (next.rfind(origin + "/", 0) == 0)
@@ -389,14 +400,12 @@ class Cleaner {
 
 }  // namespace
 
-bool is_contract_answer(const Contract& contract, const Exchange& ex, int status) {
+bool is_contract_answer(const Operation& operation, const Exchange& ex, int status) {
   if (ex.failure != Exchange::Failure::kNone || ex.status != status) return false;
-  const Schema* schema = contract.response_schema(status);
-  if (!schema) return false;
-  std::string want = "application/json";
-  if (auto types = response_content_types(contract); types.count(status)) want = types[status];
-  if (media_type(ex.header("Content-Type")) != media_type(want)) return false;
-  return schema->check(ex.body) == Verdict::kValid;
+  const ResponseSpec* response = operation.response(status);
+  if (!response || !response->schema) return false;
+  if (media_type(ex.header("Content-Type")) != media_type(response->content_type)) return false;
+  return response->schema->check(ex.body) == Verdict::kValid;
 }
 
 CleanupReport clean_up(const CleanupContext& context, const CleanupPlan& plan, bool keep) {
@@ -404,7 +413,7 @@ CleanupReport clean_up(const CleanupContext& context, const CleanupPlan& plan, b
 }
 
 LedgerWriter::LedgerWriter(const std::filesystem::path& path, const std::string& run_id,
-                           const std::string& base_url, const std::string& operation_id, bool resume)
+                           const std::string& base_url, const Contract& contract, bool resume)
     : path_(path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
@@ -419,7 +428,8 @@ LedgerWriter::LedgerWriter(const std::filesystem::path& path, const std::string&
           {"version", 1},
           {"run_id", run_id},
           {"base_url", base_url},
-          {"operation", operation_id},
+          {"contract", contract.reference()},
+          {"operation", contract.operation_of_record().id},
           {"started_at", utc_now_iso8601()}});
 }
 
@@ -441,18 +451,16 @@ void LedgerWriter::append(const nlohmann::json& record) {
   }
 }
 
-void LedgerWriter::sending(const std::string& subscriber, const std::string& username,
-                           const std::string& case_id) {
-  append({{"event", "sending"}, {"subscriber", subscriber}, {"username", username}, {"case", case_id}});
+void LedgerWriter::sending(const std::string& parent, const std::string& name, const std::string& case_id) {
+  append({{"event", "sending"}, {"parent", parent}, {"name", name}, {"case", case_id}});
 }
 
-void LedgerWriter::created(const std::string& subscriber, const std::string& id,
-                           const std::string& username) {
-  append({{"event", "created"}, {"subscriber", subscriber}, {"id", id}, {"username", username}});
+void LedgerWriter::created(const std::string& parent, const std::string& id, const std::string& name) {
+  append({{"event", "created"}, {"parent", parent}, {"id", id}, {"name", name}});
 }
 
-void LedgerWriter::gone(const std::string& subscriber, const std::string& id) {
-  append({{"event", "gone"}, {"subscriber", subscriber}, {"id", id}});
+void LedgerWriter::gone(const std::string& parent, const std::string& id) {
+  append({{"event", "gone"}, {"parent", parent}, {"id", id}});
 }
 
 void LedgerWriter::complete() { append({{"event", "complete"}, {"at", utc_now_iso8601()}}); }
@@ -472,8 +480,8 @@ Ledger read_ledger(const std::filesystem::path& path) {
     if (!line.empty()) lines.push_back(line);
   Ledger ledger;
   bool header = false;
-  std::map<std::pair<std::string, std::string>, std::size_t> by_name;  // (subscriber, username) -> entry
-  std::set<std::string> subscribers;
+  std::map<std::pair<std::string, std::string>, std::size_t> by_name;  // (parent, name) -> entry
+  std::set<std::string> parents;
   auto str = [](const nlohmann::json& j, const char* key) {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -493,15 +501,16 @@ Ledger read_ledger(const std::filesystem::path& path) {
       ledger.run_id = str(r, "run_id");
       ledger.base_url = str(r, "base_url");
       ledger.operation_id = str(r, "operation");
+      ledger.contract = str(r, "contract");
       header = true;
       continue;
     }
     const std::string event = str(r, "event");
-    const std::string sub = str(r, "subscriber");
+    const std::string sub = str(r, "parent");
     if (event == "sending" || event == "created") {
-      const std::string name = str(r, "username");
+      const std::string name = str(r, "name");
       const std::string id = str(r, "id");
-      subscribers.insert(sub);
+      parents.insert(sub);
       auto key = std::make_pair(sub, name);
       auto it = name.empty() ? by_name.end() : by_name.find(key);
       if (it == by_name.end() || (!id.empty() && !ledger.entries[it->second].id.empty())) {
@@ -514,13 +523,13 @@ Ledger read_ledger(const std::filesystem::path& path) {
     } else if (event == "gone") {
       const std::string id = str(r, "id");
       auto it = std::find_if(ledger.entries.begin(), ledger.entries.end(),
-                             [&](const LeftoverEndpoint& e) { return e.subscriber == sub && e.id == id; });
+                             [&](const LeftoverItem& e) { return e.parent == sub && e.id == id; });
       if (it != ledger.entries.end()) {
         ledger.entries.erase(it);
         by_name.clear();
         for (std::size_t k = 0; k < ledger.entries.size(); ++k)
-          if (!ledger.entries[k].username.empty())
-            by_name[{ledger.entries[k].subscriber, ledger.entries[k].username}] = k;
+          if (!ledger.entries[k].name.empty())
+            by_name[{ledger.entries[k].parent, ledger.entries[k].name}] = k;
         ++ledger.gone;
       }
     } else if (event == "complete") {
@@ -528,7 +537,7 @@ Ledger read_ledger(const std::filesystem::path& path) {
     }
   }
   if (!header) throw ConfigError("--ledger " + path.string() + ": empty, not a ledger");
-  ledger.subscribers.assign(subscribers.begin(), subscribers.end());
+  ledger.parents.assign(parents.begin(), parents.end());
   return ledger;
 }
 
@@ -538,21 +547,27 @@ CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& option
   if (url.scheme == "http" && !url.loopback() && !options.transport.allow_plain_http)
     throw ConfigError("refusing to send credentials over plain HTTP to " + url.host +
                       " (use https, or --allow-plain-http if you mean it)");
-  if (options.target.project_id.empty())
-    throw ConfigError("no Project ID: set SIGNALWIRE_PROJECT_ID (credentials come from the environment)");
-  if (options.target.api_token.empty())
-    throw ConfigError("no API token: set SIGNALWIRE_API_TOKEN (credentials come from the environment)");
+  if (options.target.user.empty())
+    throw ConfigError("no " + contract.auth().user_title + ": set " + contract.auth().user_env +
+                      " (credentials come from the environment)");
+  if (options.target.token.empty())
+    throw ConfigError("no " + contract.auth().token_title + ": set " + contract.auth().token_env +
+                      " (credentials come from the environment)");
   if (!options.transport.ca_file.empty())
     if (auto problem = ca_file_problem(options.transport.ca_file))
       throw ConfigError("--ca-file " + options.transport.ca_file + ": " + *problem);
-  for (const auto& sub : options.subscribers)
-    if (!is_uuid(sub)) throw ConfigError("subscriber " + sub + ": not a UUID");
-  Operation op = read_operation(contract);
+  for (const auto& sub : options.parents)
+    if (sub.empty()) throw ConfigError("an empty parent id");
+  const Resource& resource = contract.main_resource();
+  for (Role role : {Role::kList, Role::kDelete})
+    if (!resource.operation(role))
+      throw ConfigError("contract " + contract.name() + " has no " + std::string(to_string(role)) +
+                        " operation for " + resource.title + ": cleanup cannot work");
   CleanupPlan plan;
   plan.run_id = options.run_id;
   plan.entries = options.entries;
-  for (const auto& sub : options.subscribers) plan.subscribers[sub] = true;
-  for (const auto& e : options.entries) plan.subscribers[e.subscriber] = true;
+  for (const auto& sub : options.parents) plan.parents[sub] = true;
+  for (const auto& e : options.entries) plan.parents[e.parent] = true;
 
   const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(options.jobs, 64));
   auto watchdog = make_watchdog(options.abort);
@@ -562,13 +577,13 @@ CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& option
   WorkerPool pool(workers);
   std::unique_ptr<LedgerWriter> ledger;
   if (!options.ledger.empty())
-    ledger =
-        std::make_unique<LedgerWriter>(options.ledger, options.run_id, options.target.base_url, op.id, true);
+    ledger = std::make_unique<LedgerWriter>(options.ledger, options.run_id, options.target.base_url, contract,
+                                            true);
   const std::optional<std::string> authorization = authorization_for(AuthVariant::kValid, options.target);
 
   CleanupContext context;
   context.contract = &contract;
-  context.operation = &op;
+  context.resource = &resource;
   context.url = &url;
   context.sessions = &sessions;
   context.pool = &pool;

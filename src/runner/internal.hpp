@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "sipcontract/contract.hpp"
 #include "sipcontract/runner.hpp"
-#include "sipcontract/validate.hpp"
 
 namespace sipcontract::detail {
 
@@ -29,7 +29,7 @@ std::string random_hex(std::size_t n);
 /// A fresh random (v4) UUID, lowercase.
 std::string fresh_uuid();
 /// A random password with upper, lower, digit and symbol characters (never logged).
-std::string random_password();
+std::string random_secret();
 /// True for the textual form of a UUID (8-4-4-4-12 hex digits, any case).
 bool is_uuid(std::string_view text);
 /// Bytes the kernel has received on TCP socket `fd` (TCP_INFO tcpi_bytes_received), or
@@ -44,7 +44,7 @@ struct BaseUrl {
   std::string scheme;  ///< "http" or "https"
   std::string host;    ///< without brackets for IPv6
   int port = 0;
-  std::string prefix;  ///< "/api/fabric" (no trailing slash; "" for the root)
+  std::string prefix;  ///< the URL's path ("/api/fabric"; no trailing slash; "" for the root)
   /// "scheme://host:port" (IPv6 in brackets).
   std::string origin() const;
   bool loopback() const;
@@ -129,20 +129,25 @@ struct Secret {
 /// What the checks need to know about the step that was sent.
 struct CheckInput {
   const Contract* contract = nullptr;
+  const Operation* operation = nullptr;               ///< the step's operation
+  const Resource* resource = nullptr;                 ///< the resource it acts on
   const Step* step = nullptr;                         ///< expanded
+  const nlohmann::json* sent = nullptr;               ///< the JSON body sent (vars filled in), or null
   const std::vector<Secret>* secrets = nullptr;       ///< the run's (credentials, password)
   const std::vector<Secret>* case_secrets = nullptr;  ///< the case's bodies' (may be null)
   const Redactor* redactor = nullptr;  ///< applied to response values before they are cut short
   std::chrono::milliseconds max_time{0};
   std::size_t max_bytes = 0;
   std::size_t max_depth = 256;
-  /// The media type each documented status declares (response_content_types()); absent statuses
-  /// and a null map mean application/json.
-  const std::map<int, std::string>* content_types = nullptr;
 };
 
-/// The manifest's operation.responses.<status>.content_type values, read once per run.
-std::map<int, std::string> response_content_types(const Contract& contract);
+/// Marks each failure of one step that another version explains (CheckFailure::explained_by):
+/// schema and enum failures when the answer conforms to that version's schema for its status; a
+/// status when that version's request schema judges what was sent otherwise and predicts the
+/// status got; echo, fields and read-back failures about a field only the selected version has.
+void explain_failures(const Contract& selected, const Operation& op, const Step& step, const Exchange& exchange,
+                      const std::optional<Parsed>& parsed, const std::vector<const Contract*>& others,
+                      std::size_t max_bytes, std::size_t max_depth, std::vector<CheckFailure>& failures);
 
 /// The response body parsed within the limits; nullopt when there is no complete, non-empty body.
 std::optional<Parsed> parse_body(const Exchange& exchange, std::size_t max_bytes, std::size_t max_depth);
@@ -154,23 +159,28 @@ std::vector<CheckFailure> check_exchange(const CheckInput& input, const Exchange
                                          const std::optional<Parsed>& parsed, bool body_known_valid = false);
 
 /// True when the checks of an answer with `status` to `step` read its document beyond the schema
-/// verdict: a 2xx (its id, the echo, the read-back) and a 422 whose error items are expected.
+/// verdict: a 2xx (its id, the echo, the read-back, captures, fields) and a 422 whose error items
+/// are expected.
 bool needs_document(const Step& step, int status);
 
-/// The "state" check: reading back an endpoint a 201 reported (`get`, answered by the manifest's
-/// get sibling) must give `want_status`, a body valid against `schema_name` (skipped when empty)
-/// and, field by field, what the 201 said (`created`). Leaks in the answer are "secrets" failures.
-/// `same_bytes`: the answer's body is byte for byte the 201's, so `created` is its document (and
-/// `parsed` is not read) and the fields agree without comparing them.
+/// The "state" check: reading back an item a create or an update reported (`get`, answered by the
+/// resource's get operation `get_op`) must give its 200, a body valid against that schema and, in
+/// every documented field, what the earlier answer said (`reported`). Leaks in the answer are
+/// "secrets" failures. `same_bytes`: the answer's body is byte for byte the earlier one's, so
+/// `reported` is its document (and `parsed` is not read) and the fields agree without comparing.
 std::vector<CheckFailure> check_state(const CheckInput& input, const Exchange& get,
-                                      const std::optional<Parsed>& parsed, const nlohmann::json& created,
-                                      bool same_bytes, const std::string& schema_name, int want_status);
+                                      const std::optional<Parsed>& parsed, const nlohmann::json& reported,
+                                      bool same_bytes, const Operation& get_op);
 
-/// The id a 2xx create answer carries ("" when none can be read).
-std::string created_id(const Exchange& exchange, const std::optional<Parsed>& parsed);
+/// The value at `pointer` of a 2xx answer's object body as text (a string as is, a number as
+/// written), "" when there is none.
+std::string member_text(const Exchange& exchange, const std::optional<Parsed>& parsed,
+                        const std::string& pointer);
 
 /// The secrets a step carries in its body: the values of the contract's secret fields.
 std::vector<Secret> body_secrets(const Step& step, const Contract& contract);
+
+/// The Authorization header value an auth variant sends (nullopt for kNone).
 
 /// The shell text (inside double quotes) that stands for a secret body value in a curl line:
 /// (field, value) -> e.g. "${SC_PASSWORD}". Never the value itself.
@@ -186,17 +196,9 @@ std::string curl_line(const BaseUrl& url, const OutgoingRequest& request, AuthVa
 /// Why `path` is not a usable PEM CA bundle (unreadable, or no certificate in it); nullopt if it is.
 std::optional<std::string> ca_file_problem(const std::string& path);
 
-/// The manifest's "assumptions" table: id -> what is assumed and why.
-std::map<std::string, std::string> assumption_table(const Contract& contract);
-
-/// Throws ConfigError naming the case when one of its "assume" blocks names an assumption the
-/// table does not hold (a typo must not turn a check into nothing).
-void check_assumptions(const Case& c, const std::map<std::string, std::string>& table);
-
-/// The Authorization header value an auth variant sends (nullopt for kNone).
 std::optional<std::string> authorization_for(AuthVariant auth, const Target& target);
 
-/// Fixed, non-secret parts of the bad-credential variants (documented in contract-tests/README.md).
+/// Fixed, non-secret parts of the bad-credential variants (documented in contracts/README.md).
 inline constexpr std::string_view kWrongToken = "sipcontract-wrong-token";
 inline constexpr std::string_view kWrongProject = "00000000-0000-4000-8000-000000000000";
 inline constexpr std::string_view kMalformedAuthorization = "Basic not*base64";
@@ -206,9 +208,6 @@ std::string base64(std::string_view data);
 
 /// UTC now as ISO 8601 ("2026-01-02T03:04:05Z").
 std::string utc_now_iso8601();
-
-/// The case-file text of every built-in case file (generated from contract-tests/cases).
-const std::vector<std::pair<std::string_view, std::string_view>>& embedded_cases();
 
 /// The media type of a Content-Type value, lowercase, without parameters or spaces.
 std::string media_type(std::string_view content_type);
@@ -241,44 +240,27 @@ class WorkerPool {
   bool quit_ = false;
 };
 
-/// What the manifest says about the operation and its siblings, as the runner uses them.
-struct Operation {
-  std::string id;
-  std::string method = "POST";
-  std::string path;
-  std::string delete_path;  ///< "" when the manifest names no delete sibling
-  std::string list_path;    ///< "" when the manifest names no list sibling
-  std::string get_path;     ///< "" when the manifest names no get sibling
-  std::string get_schema;   ///< the get sibling's body schema ("" = none named)
-  int get_status = 200;
-  /// The request field that names what a create makes (the run id is put in it, so the cleanup
-  /// sweep can find what a lost answer created): the manifest's resource.name_field.
-  std::string name_field = "username";
-};
-/// Reads the operation and its siblings from the contract's manifest; ConfigError when it has no path.
-Operation read_operation(const Contract& contract);
-
-/// True for the contract's answer `status` to the operation: that status, the media type the
-/// manifest declares for it, and a body valid against its schema. A gateway's or proxy's own
+/// True for the contract's answer `status` to `operation`: that status, the media type the
+/// contract declares for it, and a body valid against its schema. A gateway's or proxy's own
 /// answer with the same status (another media type or shape) is not the contract's.
-bool is_contract_answer(const Contract& contract, const Exchange& exchange, int status);
+bool is_contract_answer(const Operation& operation, const Exchange& exchange, int status);
 
 /// Appends what a run is about to create and has created to a file of JSON lines, so that
 /// `sipcontract cleanup --ledger FILE` can find what a killed run left. Each record is written
 /// with one write(2) before the request it announces is sent, so a kill -9 loses nothing already
-/// announced. Thread-safe. Holds no secret: usernames, ids and subscribers only.
+/// announced. Thread-safe. Holds no secret: names, ids and parents only.
 class LedgerWriter {
  public:
   /// Creates (or appends to) `path` and writes the run's header (`resume`: a cleanup's mark
   /// instead, after the records of the run it cleans up); throws ConfigError when it cannot.
   LedgerWriter(const std::filesystem::path& path, const std::string& run_id, const std::string& base_url,
-               const std::string& operation_id, bool resume = false);
+               const Contract& contract, bool resume = false);
   ~LedgerWriter();
   LedgerWriter(const LedgerWriter&) = delete;
   LedgerWriter& operator=(const LedgerWriter&) = delete;
-  void sending(const std::string& subscriber, const std::string& username, const std::string& case_id);
-  void created(const std::string& subscriber, const std::string& id, const std::string& username);
-  void gone(const std::string& subscriber, const std::string& id);
+  void sending(const std::string& parent, const std::string& name, const std::string& case_id);
+  void created(const std::string& parent, const std::string& id, const std::string& name);
+  void gone(const std::string& parent, const std::string& id);
   /// The run's cleanup verified that nothing is left.
   void complete();
   const std::filesystem::path& path() const { return path_; }
@@ -291,18 +273,18 @@ class LedgerWriter {
 };
 
 /// What cleanup must undo: what a run created (id known), what it sent without knowing the
-/// outcome (username only), and the subscribers creates went to, each with whether a create there
+/// outcome (name only), and the parents creates went to, each with whether a create there
 /// may have succeeded (any answer but a complete 4xx).
 struct CleanupPlan {
-  std::vector<LeftoverEndpoint> entries;    ///< subscriber, id (may be ""), username (may be "")
-  std::map<std::string, bool> subscribers;  ///< subscriber -> at risk
-  std::string run_id;                       ///< the sweep deletes listed endpoints whose name carries it
+  std::vector<LeftoverItem> entries;    ///< parent, id (may be ""), name (may be "")
+  std::map<std::string, bool> parents;  ///< parent -> at risk
+  std::string run_id;                   ///< the sweep deletes listed endpoints whose name carries it
 };
 
 /// What cleanup works with: the run's clients and workers, and how to reach the siblings.
 struct CleanupContext {
   const Contract* contract = nullptr;
-  const Operation* operation = nullptr;
+  const Resource* resource = nullptr;  ///< its list, get and delete operations
   const BaseUrl* url = nullptr;
   std::vector<SessionPtr>* sessions = nullptr;  ///< one per worker of `pool`
   WorkerPool* pool = nullptr;
@@ -313,7 +295,7 @@ struct CleanupContext {
   Progress* progress = nullptr;
 };
 
-/// Deletes everything in `plan` (unless `keep`), sweeps each subscriber's list for the run's
+/// Deletes everything in `plan` (unless `keep`), sweeps each parent's list for the run's
 /// endpoints, and verifies: an endpoint counts as deleted only when a complete list no longer
 /// shows it or it reads back as the contract's 404; whatever cannot be verified is reported as
 /// unverified, never as gone.

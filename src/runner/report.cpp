@@ -97,6 +97,7 @@ std::string xml_safe(std::string_view in) {
 
 std::string failure_detail(const CheckFailure& f) {
   std::string out = "[" + f.check + "] " + pointer_text(f.pointer) + ": " + f.message;
+  if (!f.explained_by.empty()) out += " (as contract " + f.explained_by + " has it)";
   if (!f.expected.empty() || !f.actual.empty())
     out += "\n      expected: " + f.expected + "\n      actual:   " + f.actual;
   return out;
@@ -153,16 +154,16 @@ std::string tally_text(const RunReport& report) {
   return out;
 }
 
-std::string leftover_text(const LeftoverEndpoint& l) {
-  return "subscriber " + l.subscriber + (l.id.empty() ? " endpoint (id unknown)" : " endpoint " + l.id) +
-         (l.username.empty() ? "" : " username " + l.username);
+std::string leftover_text(const LeftoverItem& l, const CleanupReport& cl) {
+  return cl.parent_title + " " + l.parent + " " + cl.item_title + " " +
+         (l.id.empty() ? "(id unknown)" : l.id) + (l.name.empty() ? "" : " named " + l.name);
 }
 
 /// The cleanup part of a summary: what was created, deleted and verified, and what may be left.
 std::string cleanup_text(const CleanupReport& cl) {
   std::ostringstream s;
   if (cl.kept) {
-    s << "Cleanup: --keep: " << plural(cl.leftovers.size(), "endpoint", "endpoints") << " kept\n";
+    s << "Cleanup: --keep: " << cl.leftovers.size() << " kept\n";
   } else if (cl.clean()) {
     s << "Cleanup: " << cl.created << " created, " << cl.deleted << " deleted"
       << (cl.verified_by.empty() ? "" : ", verified by " + cl.verified_by) << ": nothing left behind\n";
@@ -173,9 +174,10 @@ std::string cleanup_text(const CleanupReport& cl) {
     s << '\n';
   }
   for (const auto& l : cl.leftovers)
-    s << (cl.kept ? "  kept: " : "  LEFT BEHIND: ") << leftover_text(l) << (cl.kept ? "" : ": " + l.reason)
-      << '\n';
-  for (const auto& l : cl.unverified) s << "  UNVERIFIED: " << leftover_text(l) << ": " << l.reason << '\n';
+    s << (cl.kept ? "  kept: " : "  LEFT BEHIND: ") << leftover_text(l, cl)
+      << (cl.kept ? "" : ": " + l.reason) << '\n';
+  for (const auto& l : cl.unverified)
+    s << "  UNVERIFIED: " << leftover_text(l, cl) << ": " << l.reason << '\n';
   for (const auto& n : cl.notes) s << "  note: " << n << '\n';
   if (!cl.ledger.empty() && !cl.clean() && !cl.kept)
     s << "  ledger: " << cl.ledger << " (`sipcontract cleanup --ledger " << cl.ledger
@@ -240,7 +242,7 @@ void ConsoleProgress::on_interrupt(int signal) {
 }
 
 void ConsoleProgress::on_cleanup(std::size_t count) {
-  out_ << (tty_ ? "\r\033[K" : "") << "cleanup: deleting " << plural(count, "endpoint", "endpoints")
+  out_ << (tty_ ? "\r\033[K" : "") << "cleanup: deleting " << plural(count, "item", "items")
        << " the run created\n";
   out_.flush();
 }
@@ -255,8 +257,16 @@ void write_summary(const RunReport& report, std::ostream& out) {
             ? " (assumptions where the contract is silent: not failures without --strict)"
             : "")
     << "; " << plural(report.retries(), "retry", "retries") << "; " << seconds(report.duration_ms) << '\n';
-  s << "Target: " << report.base_url << (report.in_process ? " (in-process reference server)" : "")
-    << ", subscriber " << report.subscriber << ", run id " << report.run_id << '\n';
+  s << "Target: " << report.base_url << (report.in_process ? " (in-process reference server)" : "") << ", "
+    << report.parent_title << " " << report.parent << ", contract " << report.contract << ", run id "
+    << report.run_id << '\n';
+  if (report.drift)
+    s << "Drift: the target appears to follow contract " << report.drift.version << ", not " << report.contract
+      << ": " << report.drift.version << " explains " << report.drift.explained << " of "
+      << plural(report.drift.failures, "failure", "failures")
+      << " (its schemas accept the answers where " << report.contract
+      << "'s refuse them; they stay failures).\n  Run against " << report.drift.version << ": "
+      << report.drift.command << '\n';
   if (!report.shard_note.empty()) s << report.shard_note << '\n';
   if (report.insecure) s << "WARNING: TLS certificate verification was OFF (--insecure)\n";
   if (report.diagnosis) {
@@ -308,8 +318,7 @@ void write_summary(const RunReport& report, std::ostream& out) {
     }
   }
   if (!report.reproduce_exports.empty() && report.failed() > 0) {
-    s << "\nThe reproduction lines read the credentials from SIGNALWIRE_PROJECT_ID and "
-         "SIGNALWIRE_API_TOKEN,\n"
+    s << "\nThe reproduction lines read the credentials from the environment (as the run did),\n"
          "and stand-ins for the run's secret values (never shown) from:\n";
     for (const auto& line : report.reproduce_exports) s << "  " << line << '\n';
   }
@@ -395,7 +404,8 @@ void write_junit(const RunReport& report, std::ostream& out) {
   };
   prop("run_id", report.run_id);
   prop("base_url", report.base_url);
-  prop("subscriber", report.subscriber);
+  prop("contract", report.contract);
+  prop("parent", report.parent);
   prop("in_process", report.in_process ? "true" : "false");
   prop("insecure", report.insecure ? "true" : "false");
   prop("strict", report.strict ? "true" : "false");
@@ -404,6 +414,11 @@ void write_junit(const RunReport& report, std::ostream& out) {
   prop("cleanup_verified", report.cleanup.verified ? "true" : "false");
   if (report.interrupted_by) prop("interrupted_by", signal_name(report.interrupted_by));
   if (report.diagnosis) prop("not_run", report.diagnosis.problem);
+  if (report.drift) {
+    prop("drift_version", report.drift.version);
+    prop("drift_explained", std::to_string(report.drift.explained) + " of " + std::to_string(report.drift.failures));
+    prop("drift_command", report.drift.command);
+  }
 
   for (const auto& c : report.cases) {
     auto tc = suite.append_child("testcase");
@@ -463,11 +478,13 @@ void write_junit(const RunReport& report, std::ostream& out) {
     tc.append_child("skipped").append_attribute("message") = "--keep: nothing deleted";
   } else if (cleanup_failed) {
     std::string body;
-    for (const auto& l : cl.leftovers) body += "LEFT BEHIND: " + leftover_text(l) + ": " + l.reason + "\n";
-    for (const auto& l : cl.unverified) body += "UNVERIFIED: " + leftover_text(l) + ": " + l.reason + "\n";
+    for (const auto& l : cl.leftovers)
+      body += "LEFT BEHIND: " + leftover_text(l, cl) + ": " + l.reason + "\n";
+    for (const auto& l : cl.unverified)
+      body += "UNVERIFIED: " + leftover_text(l, cl) + ": " + l.reason + "\n";
     for (const auto& n : cl.notes) body += "note: " + n + "\n";
     if (!cl.ledger.empty()) body += "ledger: " + cl.ledger + " (sipcontract cleanup --ledger FILE)\n";
-    std::string message = "cleanup: " + plural(cl.leftovers.size(), "endpoint", "endpoints") + " left behind";
+    std::string message = "cleanup: " + std::to_string(cl.leftovers.size()) + " left behind";
     if (!cl.unverified.empty()) message += ", " + std::to_string(cl.unverified.size()) + " unverified";
     auto failure = tc.append_child("failure");
     failure.append_attribute("message") = text(message).c_str();
@@ -491,6 +508,7 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
                  {"actual", text(f.actual)},
                  {"message", text(f.message)}};
     if (!f.assumption.empty()) item["assumption"] = f.assumption;
+    if (!f.explained_by.empty()) item["explained_by"] = f.explained_by;
     return item;
   };
   json cases = json::array();
@@ -544,12 +562,12 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
     if (!c.reproduce.empty()) item["reproduce"] = text(c.reproduce);
     cases.push_back(std::move(item));
   }
-  auto endpoints = [&](const std::vector<LeftoverEndpoint>& list) {
+  auto endpoints = [&](const std::vector<LeftoverItem>& list) {
     json out = json::array();
     for (const auto& l : list)
-      out.push_back({{"subscriber", text(l.subscriber)},
+      out.push_back({{"parent", text(l.parent)},
                      {"id", l.id.empty() ? json(nullptr) : json(text(l.id))},
-                     {"username", l.username.empty() ? json(nullptr) : json(text(l.username))},
+                     {"name", l.name.empty() ? json(nullptr) : json(text(l.name))},
                      {"reason", text(l.reason)}});
     return out;
   };
@@ -573,9 +591,10 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
       {"version", report.tool_version},
       {"run_id", report.run_id},
       {"operation", report.operation_id},
+      {"contract", report.contract},
       {"target",
        {{"base_url", text(report.base_url)},
-        {"subscriber", text(report.subscriber)},
+        {"parent", text(report.parent)},
         {"in_process", report.in_process},
         {"insecure", report.insecure}}},
       {"started_at", report.started_at},
@@ -590,6 +609,11 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
         {"retries", report.retries()}}},
       {"checks", checks},
       {"diagnosis", diagnosis},
+      {"drift", report.drift ? json{{"version", report.drift.version},
+                                    {"explained", report.drift.explained},
+                                    {"failures", report.drift.failures},
+                                    {"command", text(report.drift.command)}}
+                             : json(nullptr)},
       {"interrupted_by", report.interrupted_by ? json(signal_name(report.interrupted_by)) : json(nullptr)},
       {"aborted", report.aborted},
       {"unreachable", report.unreachable()},

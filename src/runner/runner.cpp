@@ -190,36 +190,6 @@ void WorkerPool::loop(std::size_t w) {
   }
 }
 
-Operation read_operation(const Contract& contract) {
-  const auto& m = contract.manifest();
-  Operation op;
-  auto str = [](const nlohmann::json& obj, const char* key) -> std::string {
-    if (obj.is_object() && obj.contains(key) && obj[key].is_string()) return obj[key].get<std::string>();
-    return "";
-  };
-  const nlohmann::json empty = nlohmann::json::object();
-  const auto& operation = m.contains("operation") ? m["operation"] : empty;
-  op.id = str(operation, "id");
-  if (auto method = str(operation, "method"); !method.empty()) op.method = method;
-  op.path = str(operation, "path");
-  if (op.path.empty()) throw ConfigError("the manifest names no operation path (operation.path)");
-  const auto& siblings = m.contains("siblings") ? m["siblings"] : empty;
-  if (siblings.is_object()) {
-    if (siblings.contains("delete")) op.delete_path = str(siblings["delete"], "path");
-    if (siblings.contains("list")) op.list_path = str(siblings["list"], "path");
-    if (siblings.contains("get")) {
-      const auto& get = siblings["get"];
-      op.get_path = str(get, "path");
-      op.get_schema = str(get, "schema");
-      if (get.is_object() && get.contains("status") && get["status"].is_number_integer())
-        op.get_status = get["status"].get<int>();
-    }
-  }
-  if (m.contains("resource") && m["resource"].is_object())
-    if (auto name = str(m["resource"], "name_field"); !name.empty()) op.name_field = name;
-  return op;
-}
-
 }  // namespace detail
 
 namespace {
@@ -253,18 +223,24 @@ void redact_case(CaseResult& c, const Redactor& r) {
 bool cancelled(const RunOptions& o) { return o.cancel && o.cancel->load() != 0; }
 bool aborted(const RunOptions& o) { return o.abort && o.abort->load() != 0; }
 
-void validate_options(const RunOptions& o, const BaseUrl& url) {
+void validate_options(const RunOptions& o, const BaseUrl& url, const Contract& contract) {
   if (url.scheme == "http" && !url.loopback() && !o.transport.allow_plain_http)
     throw ConfigError("refusing to send credentials over plain HTTP to " + url.host +
                       " (use https, or --allow-plain-http if you mean it)");
-  if (o.target.project_id.empty())
-    throw ConfigError("no Project ID: set SIGNALWIRE_PROJECT_ID (credentials come from the environment)");
-  if (o.target.api_token.empty())
-    throw ConfigError("no API token: set SIGNALWIRE_API_TOKEN (credentials come from the environment)");
-  if (o.target.subscriber.empty())
-    throw ConfigError("no subscriber: --subscriber UUID is required with --base-url");
-  if (!detail::is_uuid(o.target.subscriber))
-    throw ConfigError("--subscriber " + o.target.subscriber + ": not a UUID");
+  const auto& auth = contract.auth();
+  if (o.target.user.empty())
+    throw ConfigError("no " + auth.user_title + ": set " + auth.user_env +
+                      " (credentials come from the environment)");
+  if (o.target.token.empty())
+    throw ConfigError("no " + auth.token_title + ": set " + auth.token_env +
+                      " (credentials come from the environment)");
+  const Resource& resource = contract.main_resource();
+  if (o.target.parent.empty())
+    throw ConfigError("no " + resource.parent_title + ": --" + resource.parent_option + " ID is required");
+  const Operation& create = contract.operation_of_record();
+  for (const auto& p : create.path_parameters)
+    if (p.name == resource.parent_parameter && p.format == "uuid" && !detail::is_uuid(o.target.parent))
+      throw ConfigError("--" + resource.parent_option + " " + o.target.parent + ": not a UUID");
   if (o.jobs == 0 || o.jobs > 256)
     throw ConfigError("-j " + std::to_string(o.jobs) + ": must be between 1 and 256");
   if (o.transport.timeout.count() <= 0) throw ConfigError("--timeout must be positive");
@@ -297,23 +273,22 @@ ResponseExcerpt excerpt_of(const Exchange& ex) {
 
 /// Shell variables that stand for the secret values of the run's request bodies in reproduction
 /// lines: the run's password is SC_PASSWORD; a value built around it is an expression of it
-/// ("${SC_PASSWORD}-mismatch"); any other secret value gets a variable of its own named after its
+/// ("${SC_SECRET}-mismatch"); any other secret value gets a variable of its own named after its
 /// field, which the printed exports set to a fresh random value. No secret value is ever shown.
 class ReproVariables {
  public:
-  explicit ReproVariables(std::string password) : password_(std::move(password)) {}
+  explicit ReproVariables(std::string secret) : secret_(std::move(secret)) {}
 
   /// The shell text (inside double quotes) that stands for `value` of `field`.
   std::string expression(const std::string& field, const std::string& value) {
     std::lock_guard lock(mutex_);
-    if (!password_.empty() && value.find(password_) != std::string::npos) {
+    if (!secret_.empty() && value.find(secret_) != std::string::npos) {
       std::string out;
       std::size_t at = 0;
-      for (std::size_t hit; (hit = value.find(password_, at)) != std::string::npos;
-           at = hit + password_.size())
-        out += literal(value.substr(at, hit - at)) + "${SC_PASSWORD}";
+      for (std::size_t hit; (hit = value.find(secret_, at)) != std::string::npos; at = hit + secret_.size())
+        out += literal(value.substr(at, hit - at)) + "${SC_SECRET}";
       out += literal(value.substr(at));
-      used_password_ = true;
+      used_secret_ = true;
       // The literal parts came from the case file's text around {{password}}: not secret.
       return out;
     }
@@ -336,7 +311,7 @@ class ReproVariables {
     std::lock_guard lock(mutex_);
     const std::string random = "\"$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \\n')\"";
     std::vector<std::string> out;
-    if (used_password_) out.push_back("export SC_PASSWORD=" + random + "  # any password will do");
+    if (used_secret_) out.push_back("export SC_SECRET=" + random + "  # any value will do");
     for (const auto& name : taken_) out.push_back("export " + name + "=" + random);
     return out;
   }
@@ -351,9 +326,9 @@ class ReproVariables {
     return out;
   }
 
-  std::string password_;
+  std::string secret_;
   mutable std::mutex mutex_;
-  bool used_password_ = false;
+  bool used_secret_ = false;
   std::map<std::string, std::string> others_;  // value -> variable name
   std::set<std::string> taken_;
 };
@@ -365,12 +340,17 @@ class Run {
       : contract_(contract),
         options_(options),
         progress_(progress),
-        url_(BaseUrl::parse(options.target.base_url)) {
-    validate_options(options, url_);
-    op_ = detail::read_operation(contract);
+        url_(BaseUrl::parse(options.target.base_url)),
+        resource_(contract.main_resource()) {
+    validate_options(options, url_, contract);
     origin_ = url_.origin();
     limits_ = ParseLimits{options.transport.max_response_bytes, options.max_depth};
-    content_types_ = detail::response_content_types(contract);
+    if (options.versions) {
+      versions_ = *options.versions;
+    } else {
+      for (const auto& name : Contract::builtin_names())
+        if (name != contract.name()) versions_.push_back(&Contract::builtin(name));
+    }
     for (auto a : {AuthVariant::kValid, AuthVariant::kNone, AuthVariant::kWrongToken,
                    AuthVariant::kWrongProject, AuthVariant::kMalformedHeader})
       authorization_[static_cast<std::size_t>(a)] = detail::authorization_for(a, options.target);
@@ -381,32 +361,32 @@ class Run {
     RunReport report;
     report.tool_version = SIPCONTRACT_RUNNER_VERSION;
     report.run_id = options_.run_id.empty() ? detail::random_hex(10) : options_.run_id;
-    report.operation_id = op_.id;
+    report.operation_id = contract_.operation_of_record().id;
+    report.contract = contract_.name();
+    report.parent_title = resource_.parent_title;
+    report.item_title = resource_.title;
     report.base_url = options_.target.base_url;
-    report.subscriber = options_.target.subscriber;
+    report.parent = options_.target.parent;
     report.in_process = options_.target.in_process;
     report.insecure = options_.transport.insecure;
     report.strict = options_.strict;
     report.started_at = detail::utc_now_iso8601();
-    report.assumptions = detail::assumption_table(contract_);
+    report.assumptions = contract_.assumptions();
     run_id_ = report.run_id;
 
     // Everything that can go wrong with the configuration goes wrong here, before any request.
-    TemplateContext ctx{report.run_id, options_.target.subscriber,
-                        options_.password.empty() ? detail::random_password() : options_.password,
-                        options_.env};
+    check_cases(input, contract_);
+    TemplateContext ctx{report.run_id, options_.target.parent, resource_.parent_option,
+                        options_.secret.empty() ? detail::random_secret() : options_.secret, options_.env};
     std::vector<Case> cases;
     cases.reserve(input.size());
-    for (const auto& c : input) {
-      detail::check_assumptions(c, report.assumptions);
-      cases.push_back(expand_case(c, ctx));
-    }
-    repro_ = std::make_unique<ReproVariables>(ctx.password);
+    for (const auto& c : input) cases.push_back(expand_case(c, ctx, resource_.parent_parameter));
+    repro_ = std::make_unique<ReproVariables>(ctx.secret);
 
     auto redactor = std::make_shared<Redactor>();
     const auto& t = options_.target;
-    run_secrets_.push_back({"API token", t.api_token});
-    run_secrets_.push_back({"password", ctx.password});
+    run_secrets_.push_back({contract_.auth().token_title, t.token});
+    run_secrets_.push_back({"the run's generated secret", ctx.secret});
     for (auto a : {AuthVariant::kValid, AuthVariant::kWrongToken, AuthVariant::kWrongProject}) {
       auto value = detail::authorization_for(a, t);
       run_secrets_.push_back({"Authorization header", *value});
@@ -427,8 +407,7 @@ class Run {
     report.redactor = redactor;
 
     if (!options_.ledger.empty())
-      ledger_ =
-          std::make_unique<detail::LedgerWriter>(options_.ledger, report.run_id, report.base_url, op_.id);
+      ledger_ = std::make_unique<detail::LedgerWriter>(options_.ledger, report.run_id, report.base_url, contract_);
 
     // One client per worker, made here so a TLS or URL problem is a ConfigError, not N failures.
     // The workers are started once and also carry out the cleanup's deletes.
@@ -457,6 +436,7 @@ class Run {
     }
 
     report.cases = std::move(results_);
+    report.drift = attribute_drift(report);
     report.cleanup = cleanup();
     if (ledger_) {
       report.cleanup.ledger = ledger_->path().string();
@@ -474,16 +454,42 @@ class Run {
   }
 
  private:
+  /// The other version that explains the most failures, when it explains at least half of them.
+  DriftAttribution attribute_drift(const RunReport& report) const {
+    DriftAttribution d;
+    std::map<std::string, std::size_t> by_version;
+    for (const auto& c : report.cases)
+      for (const auto& s : c.steps)
+        for (const auto& f : s.failures) {
+          if (f.severity != Severity::kFailure) continue;
+          ++d.failures;
+          if (!f.explained_by.empty()) ++by_version[f.explained_by];
+        }
+    for (const auto& [version, count] : by_version)
+      if (count > d.explained) {
+        d.version = version;
+        d.explained = count;
+      }
+    if (d.explained == 0 || d.explained * 2 < d.failures) return {};
+    d.command = "sipcontract run --contract " + d.version;
+    if (!report.in_process)
+      d.command += " --base-url " + detail::shell_quote(report.base_url) + " --" + resource_.parent_option + " " +
+                   detail::shell_quote(report.parent);
+    redact_in_place(d.command, *redactor_);
+    return d;
+  }
+
   /// One list request before the cases: a target that cannot be reached, whose TLS does not
   /// verify, or that refuses the run's credentials would fail every case the same way; the run
   /// then says why once and sends nothing else.
   Diagnosis preflight() {
     Diagnosis d;
-    if (op_.list_path.empty()) return d;
+    const Operation* list = resource_.operation(Role::kList);
+    if (!list) return d;
     OutgoingRequest req;
-    req.method = "GET";
-    req.path = url_.prefix +
-               detail::fill_path(op_.list_path, {{"fabric_subscriber_id", options_.target.subscriber}});
+    req.method = list->method;
+    req.path =
+        url_.prefix + detail::fill_path(list->path, {{resource_.parent_parameter, options_.target.parent}});
     req.authorization = authorization(AuthVariant::kValid);
     req.bounded = true;
     Exchange ex = detail::send(*sessions_[0], req, options_.cancel);
@@ -499,9 +505,10 @@ class Run {
         d.exit_code = 3;
       }
     } else if (ex.failure == Exchange::Failure::kNone && ex.status == 401) {
+      const auto& auth = contract_.auth();
       d.problem = "the target refuses the run's credentials (401 to an authenticated list request)";
-      d.detail = "GET " + origin_ + req.path + " answered 401";
-      d.advice = "check SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN (and the token's scopes)";
+      d.detail = list->method + " " + origin_ + req.path + " answered 401";
+      d.advice = "check " + auth.user_env + " and " + auth.token_env + " (and the token's scopes)";
       d.exit_code = 2;
     }
     return d;
@@ -542,17 +549,44 @@ class Run {
     if (progress_) progress_->on_interrupt(options_.cancel->load());
   }
 
+  const Operation& operation_of(const Step& step) const {
+    return step.operation.empty() ? contract_.operation_of_record() : *contract_.operation(step.operation);
+  }
+
   /// The name a create step sends (its body's name field), "" when none.
-  std::string name_sent(const Step& step) const {
-    if (!step.body || !step.body->is_object()) return "";
-    auto it = step.body->find(op_.name_field);
-    return it != step.body->end() && it->is_string() ? it->get<std::string>() : "";
+  std::string name_sent(const nlohmann::json* body) const {
+    if (!body || !body->is_object() || resource_.name_field.empty()) return "";
+    auto it = body->find(resource_.name_field);
+    return it != body->end() && it->is_string() ? it->get<std::string>() : "";
+  }
+
+  /// A step with the values earlier steps captured filled in ({{var:NAME}}).
+  static Step with_vars(const Step& step, const std::map<std::string, std::string>& vars) {
+    if (vars.empty()) return step;
+    Step out = step;
+    for (auto& [name, value] : out.path_params) value = expand_vars(value, vars);
+    if (out.raw_body) out.raw_body = expand_vars(*out.raw_body, vars);
+    if (out.body) {
+      std::function<void(nlohmann::json&)> fill = [&](nlohmann::json& v) {
+        if (v.is_string()) {
+          auto& text = v.get_ref<std::string&>();
+          if (text.find("{{var:") != std::string::npos) text = expand_vars(text, vars);
+        } else if (v.is_structured()) {
+          for (auto& child : v) fill(child);
+        }
+      };
+      fill(*out.body);
+    }
+    return out;
   }
 
   void run_case(HttpSession& session, const Case& c, const std::vector<Secret>& secrets, CaseResult& r) {
     const auto started = Clock::now();
     bool failed = false;
-    std::vector<OutgoingRequest> sent;  // for the reproduction lines
+    std::size_t steps_sent = 0;  // for the reproduction lines
+    std::vector<Step> filled;    // each step as sent, with the captured values in it
+    filled.reserve(c.steps.size());
+    std::map<std::string, std::string> vars;
     for (std::size_t i = 0; i < c.steps.size(); ++i) {
       if (i > 0 && cancelled(options_)) {
         note_interrupt();
@@ -563,26 +597,22 @@ class Run {
         }
         break;
       }
-      const Step& step = c.steps[i];
-      OutgoingRequest req;
-      req.method = op_.method;
-      req.path = url_.prefix + detail::fill_path(op_.path, step.path_params);
-      req.authorization = authorization(step.auth);
-      if (step.body)
-        req.body = step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      else if (step.raw_body)
-        req.body = *step.raw_body;
-      req.content_type = step.content_type;
+      const Operation& op = operation_of(c.steps[i]);
+      const Step& step = filled.emplace_back(with_vars(c.steps[i], vars));
+      OutgoingRequest req = request_for(step, op);
       req.bounded = true;
 
-      const std::string& subscriber = step.path_params.at("fabric_subscriber_id");
-      const std::string name = name_sent(step);
-      if (ledger_) ledger_->sending(subscriber, name, c.id);
+      const auto parent_it = step.path_params.find(resource_.parent_parameter);
+      const std::string parent = parent_it == step.path_params.end() ? std::string() : parent_it->second;
+      const bool creates = op.role == Role::kCreate;
+      const std::string name = creates ? name_sent(step.body ? &*step.body : nullptr) : "";
+      if (creates && ledger_) ledger_->sending(parent, name, c.id);
       Exchange ex = detail::send(session, req, options_.cancel);
-      sent.push_back(req);
+      ++steps_sent;
 
       StepResult sr;
       sr.index = i;
+      sr.operation = op.name;
       sr.method = req.method;
       sr.url = origin_ + req.path;
       sr.auth = std::string(to_string(step.auth));
@@ -593,34 +623,66 @@ class Run {
       // need only the schema's verdict gets it from the bytes (Schema::check), with no document.
       std::optional<Parsed> parsed;
       bool known_valid = false;
-      if (ex.failure == Exchange::Failure::kNone && !ex.body.empty() &&
-          !detail::needs_document(step, ex.status)) {
-        const Schema* schema = contract_.response_schema(ex.status);
-        known_valid = schema && schema->check(ex.body, limits_) == Verdict::kValid;
+      const bool document = detail::needs_document(step, ex.status) || !step.capture.empty();
+      if (ex.failure == Exchange::Failure::kNone && !ex.body.empty() && !document) {
+        const ResponseSpec* response = op.response(ex.status);
+        known_valid =
+            response && response->schema && response->schema->check(ex.body, limits_) == Verdict::kValid;
       }
       if (!known_valid)
         parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
-      sr.created_id = detail::created_id(ex, parsed);
-      record_sent(subscriber, name, sr.created_id, c.id, ex);
+      if (creates) {
+        sr.created_id = detail::member_text(ex, parsed, "/" + pointer_escape(resource_.id_field));
+        record_sent(parent, name, sr.created_id, c.id, ex);
+      }
 
       detail::CheckInput in;
       in.contract = &contract_;
+      in.operation = &op;
+      in.resource = &contract_.resources().at(op.resource);
       in.step = &step;
+      in.sent = step.body ? &*step.body : nullptr;
       in.secrets = &run_secrets_;
       in.case_secrets = &secrets;
       in.redactor = redactor_.get();
       in.max_time = options_.transport.max_time;
       in.max_bytes = options_.transport.max_response_bytes;
       in.max_depth = options_.max_depth;
-      in.content_types = &content_types_;
       sr.failures = detail::check_exchange(in, ex, parsed, known_valid);
-      if (ex.status == 201 && !sr.created_id.empty() && !op_.get_path.empty()) {
-        auto more = read_back(session, step, sr.created_id, **parsed, ex.body, in);
-        sr.failures.insert(sr.failures.end(), more.begin(), more.end());
+      // What a create or an update reports must read back the same.
+      const Operation* get = in.resource->operation(Role::kGet);
+      const bool writes = op.role == Role::kCreate || op.role == Role::kUpdate;
+      if (writes && get && ex.failure == Exchange::Failure::kNone && ex.status >= 200 && ex.status < 300 &&
+          parsed && *parsed && (*parsed)->is_object()) {
+        std::string id = op.role == Role::kCreate
+                             ? sr.created_id
+                             : detail::member_text(ex, parsed, "/" + pointer_escape(in.resource->id_field));
+        auto id_param = step.path_params.find(in.resource->id_parameter);
+        if (id.empty() && id_param != step.path_params.end()) id = id_param->second;
+        if (!id.empty()) {
+          auto more = read_back(session, *get, *in.resource, parent, id, **parsed, ex.body, in);
+          sr.failures.insert(sr.failures.end(), more.begin(), more.end());
+        }
+      }
+      // Captures for later steps: a value that is not there stops the case.
+      bool capture_missing = false;
+      for (const auto& [var, pointer] : step.capture) {
+        std::string value = detail::member_text(ex, parsed, pointer);
+        if (value.empty()) {
+          capture_missing = true;
+          sr.failures.push_back({"capture", pointer, "a value at " + pointer, "(absent)",
+                                 "the answer has no value at " + pointer + " to capture as " + var +
+                                     ", which a later step needs"});
+        } else {
+          vars[var] = value;
+        }
       }
       if (options_.strict)
         for (auto& f : sr.failures)
           if (f.severity == Severity::kWarning) f.severity = Severity::kFailure;
+      if (!versions_.empty())
+        detail::explain_failures(contract_, op, step, ex, parsed, versions_, options_.transport.max_response_bytes,
+                                 options_.max_depth, sr.failures);
       const bool step_failed = sr.count(Severity::kFailure) > 0;
       if (step_failed || sr.count(Severity::kWarning) > 0) sr.response = excerpt_of(ex);
       if (step_failed) {
@@ -628,10 +690,11 @@ class Run {
         sr.curl = curl_for(req, step);
       }
       r.steps.push_back(std::move(sr));
+      if (capture_missing) break;
     }
     if (failed) {
       r.outcome = Outcome::kFailed;
-      r.reproduce = reproduce(c, sent);
+      r.reproduce = reproduce(c, steps_sent);
     }
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   }
@@ -644,32 +707,90 @@ class Run {
                              });
   }
 
-  /// Shell lines that replay a case's steps in order and then delete what its creates made.
-  std::string reproduce(const Case& c, const std::vector<OutgoingRequest>& sent) {
+  /// The request a step sends, built for the reproduction lines: a value an earlier step captured
+  /// is a marker ("@@NAME@@") that reproduce() turns into a shell variable.
+  OutgoingRequest repro_request(const Step& step, const Operation& op) const {
+    std::map<std::string, std::string> markers;
+    auto mark = [&markers](std::string_view text) {
+      for (auto at = text.find("{{var:"); at != std::string_view::npos; at = text.find("{{var:", at + 1)) {
+        auto close = text.find("}}", at);
+        if (close == std::string_view::npos) break;
+        std::string name(text.substr(at + 6, close - at - 6));
+        markers[name] = "@@" + name + "@@";
+      }
+    };
+    for (const auto& [name, value] : step.path_params) mark(value);
+    if (step.body) mark(step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (step.raw_body) mark(*step.raw_body);
+    return request_for(with_vars(step, markers), op);
+  }
+
+  /// The request `step` (its values filled in) sends to `op`.
+  OutgoingRequest request_for(const Step& step, const Operation& op) const {
+    OutgoingRequest req;
+    req.method = op.method;
+    req.path = url_.prefix + detail::fill_path(op.path, step.path_params);
+    req.authorization = authorization(step.auth);
+    if (step.body)
+      req.body = step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    else if (step.raw_body)
+      req.body = *step.raw_body;
+    req.content_type = step.content_type;
+    return req;
+  }
+
+  /// Shell lines that replay a case's steps in order (a value an earlier step captured is taken
+  /// from that step's answer) and then delete what its creates made.
+  std::string reproduce(const Case& c, std::size_t steps_sent) {
     std::string out =
-        "# " + c.id + ": " + std::to_string(sent.size()) + (sent.size() == 1 ? " request" : " requests");
+        "# " + c.id + ": " + std::to_string(steps_sent) + (steps_sent == 1 ? " request" : " requests");
     if (options_.target.in_process)
       out += " (the in-process server is gone: point them at `sipcontract serve` to replay)";
     out += "\n";
-    const bool can_delete = !op_.delete_path.empty();
+    const Operation* del = resource_.operation(Role::kDelete);
+    const auto& auth = contract_.auth();
+    const std::string credentials = " -u \"$" + auth.user_env + ":$" + auth.token_env + "\"";
+    // The value of a top-level member of an answer ("id"), as sed finds it in the printed answer.
+    auto member = [](const std::string& answer, const std::string& key) {
+      return "$(printf '%s' \"$" + answer + "\" | sed -n 's/.*\"" + key +
+             "\" *: *\"\\{0,1\\}\\([^\",}]*\\)\"\\{0,1\\}.*/\\1/p' | head -n 1)";
+    };
     std::string undo;
-    for (std::size_t i = 0; i < sent.size(); ++i) {
+    for (std::size_t i = 0; i < steps_sent; ++i) {
+      const Step& step = c.steps[i];
+      const Operation& op = operation_of(step);
+      std::string line = curl_for(repro_request(step, op), step);
+      for (auto at = line.find("@@"); at != std::string::npos; at = line.find("@@", at)) {
+        auto close = line.find("@@", at + 2);
+        if (close == std::string::npos) break;
+        const std::string name = line.substr(at + 2, close - at - 2);
+        const std::string shell = "'\"${v_" + name + "}\"'";
+        line.replace(at, close + 2 - at, shell);
+        at += shell.size();
+      }
+      for (auto at = line.find("%40%40"); at != std::string::npos; at = line.find("%40%40", at)) {
+        auto close = line.find("%40%40", at + 6);
+        if (close == std::string::npos) break;
+        const std::string name = line.substr(at + 6, close - at - 6);
+        const std::string shell = "'\"${v_" + name + "}\"'";
+        line.replace(at, close + 6 - at, shell);
+        at += shell.size();
+      }
       const std::string var = "r" + std::to_string(i + 1);
-      out += var + "=$(" + curl_for(sent[i], c.steps[i]) + "); printf '%s\\n' \"$" + var + "\"\n";
-      if (!can_delete) continue;
+      out += var + "=$(" + line + "); printf '%s\\n' \"$" + var + "\"\n";
+      for (const auto& [name, pointer] : step.capture)
+        out += "v_" + name + "=" + member(var, pointer.substr(pointer.rfind('/') + 1)) + "\n";
+      if (!del || op.role != Role::kCreate) continue;
       const std::string id = "id" + std::to_string(i + 1);
       // The id is only known when the lines run: a marker in the path, quoted, then swapped for it.
       std::string del_url = detail::shell_quote(
           origin_ + url_.prefix +
-          detail::fill_path(
-              op_.delete_path,
-              {{"fabric_subscriber_id", c.steps[i].path_params.at("fabric_subscriber_id")}, {"id", "@ID@"}}));
+          detail::fill_path(del->path,
+                            {{resource_.parent_parameter, step.path_params.at(resource_.parent_parameter)},
+                             {resource_.id_parameter, "@ID@"}}));
       del_url.replace(del_url.find("%40ID%40"), 8, "'\"$" + id + "\"'");
-      undo += id + "=$(printf '%s' \"$" + var +
-              "\" | sed -n 's/.*\"id\" *: *\"\\([0-9A-Fa-f-]\\{36\\}\\)\".*/\\1/p' | head -n 1); [ -z \"$" +
-              id + "\" ] || curl -sS -X DELETE " + del_url +
-              " -u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\"" +
-              (options_.transport.insecure ? " --insecure" : "") +
+      undo += id + "=" + member(var, resource_.id_field) + "; [ -z \"$" + id + "\" ] || curl -sS -X " +
+              del->method + " " + del_url + credentials + (options_.transport.insecure ? " --insecure" : "") +
               (options_.transport.ca_file.empty()
                    ? ""
                    : " --cacert " + detail::shell_quote(options_.transport.ca_file)) +
@@ -678,46 +799,45 @@ class Run {
     return out + undo;
   }
 
-  /// The "state" check: GET the endpoint a 201 reported and compare it with the 201.
-  std::vector<CheckFailure> read_back(HttpSession& session, const Step& step, const std::string& id,
-                                      const nlohmann::json& created, const std::string& created_body,
+  /// The "state" check: GET the item an answer reported and compare it with that answer.
+  std::vector<CheckFailure> read_back(HttpSession& session, const Operation& get, const Resource& resource,
+                                      const std::string& parent, const std::string& id,
+                                      const nlohmann::json& reported, const std::string& reported_body,
                                       const detail::CheckInput& in) {
     OutgoingRequest req;
-    req.method = "GET";
-    req.path = url_.prefix +
-               detail::fill_path(
-                   op_.get_path,
-                   {{"fabric_subscriber_id", step.path_params.at("fabric_subscriber_id")}, {"id", id}});
+    req.method = get.method;
+    req.path = url_.prefix + detail::fill_path(get.path, {{resource.parent_parameter, parent},
+                                                          {resource.id_parameter, id}});
     req.authorization = authorization(AuthVariant::kValid);
     req.bounded = true;
     Exchange ex = detail::send(session, req, options_.cancel);
     // A server that reads back exactly what it answered (the usual case) sends the same bytes:
-    // that body is the 201's document, already parsed, and agrees with it field by field.
-    const bool same = ex.failure == Exchange::Failure::kNone && ex.body == created_body;
+    // that body is the earlier answer's document, already parsed, and agrees with it field by field.
+    const bool same = ex.failure == Exchange::Failure::kNone && ex.body == reported_body;
     std::optional<Parsed> parsed;
     if (!same) parsed = detail::parse_body(ex, options_.transport.max_response_bytes, options_.max_depth);
-    return detail::check_state(in, ex, parsed, created, same, op_.get_schema, op_.get_status);
+    return detail::check_state(in, ex, parsed, reported, same, get);
   }
 
   const std::optional<std::string>& authorization(AuthVariant a) const {
     return authorization_[static_cast<std::size_t>(a)];
   }
 
-  /// Records what a create may have made. Every subscriber a create went to is swept at cleanup;
-  /// it is "at risk" unless the create was refused with a complete 4xx (or never reached the
-  /// server). A create at risk whose answer carried no id is kept by the name it sent.
-  void record_sent(const std::string& subscriber, const std::string& name, const std::string& id,
+  /// Records what a create may have made. Every parent a create went to is swept at cleanup; it
+  /// is "at risk" unless the create was refused with a complete 4xx (or never reached the server).
+  /// A create at risk whose answer carried no id is kept by the name it sent.
+  void record_sent(const std::string& parent, const std::string& name, const std::string& id,
                    const std::string& case_id, const Exchange& ex) {
     const bool refused = ex.failure == Exchange::Failure::kNone && ex.status >= 400 && ex.status < 500;
     const bool at_risk = !refused && !ex.nothing_sent;
     std::lock_guard lock(mutex_);
-    auto& risk = plan_.subscribers[subscriber];
+    auto& risk = plan_.parents[parent];
     risk = risk || at_risk;
     if (!id.empty()) {
-      plan_.entries.push_back({subscriber, id, name, "created by case " + case_id});
-      if (ledger_) ledger_->created(subscriber, id, name);
+      plan_.entries.push_back({parent, id, name, "created by case " + case_id});
+      if (ledger_) ledger_->created(parent, id, name);
     } else if (at_risk && !name.empty()) {
-      plan_.entries.push_back({subscriber, "", name, "sent by case " + case_id});
+      plan_.entries.push_back({parent, "", name, "sent by case " + case_id});
     }
   }
 
@@ -725,7 +845,7 @@ class Run {
     plan_.run_id = run_id_;
     detail::CleanupContext context;
     context.contract = &contract_;
-    context.operation = &op_;
+    context.resource = &resource_;
     context.url = &url_;
     context.sessions = &sessions_;
     context.pool = pool_.get();
@@ -741,10 +861,10 @@ class Run {
   const RunOptions& options_;
   Progress* progress_;
   BaseUrl url_;
+  const Resource& resource_;  // the resource of the operation of record: its parent, name and cleanup
   std::string origin_;
   ParseLimits limits_;  // what a response body may be (parse_body's limits)
-  detail::Operation op_;
-  std::map<int, std::string> content_types_;
+  std::vector<const Contract*> versions_;  // the other versions failures are compared with
   std::array<std::optional<std::string>, 5> authorization_;  // by AuthVariant
   std::string run_id_;
   std::vector<Secret> run_secrets_;

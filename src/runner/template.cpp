@@ -1,4 +1,4 @@
-// Fixture templating: every run gets fresh usernames, ids and passwords, so runs never collide
+// Fixture templating: every run gets fresh names, ids and secrets, so runs never collide
 // with each other or with what an earlier run left behind.
 #include <cstdlib>
 
@@ -55,8 +55,8 @@ std::string value_of(std::string_view name, const TemplateContext& ctx, const st
   if (name == "run_id") return ctx.run_id;
   if (name == "case_id") return case_id;
   if (name == "uuid") return detail::fresh_uuid();
-  if (name == "subscriber") return ctx.subscriber;
-  if (name == "password") return ctx.password;
+  if (name == "parent" || (!ctx.parent_alias.empty() && name == ctx.parent_alias)) return ctx.parent;
+  if (name == "secret") return ctx.secret;
   if (name.starts_with("env:")) {
     std::string_view rest = name.substr(4);
     std::optional<std::string> fallback;
@@ -71,8 +71,9 @@ std::string value_of(std::string_view name, const TemplateContext& ctx, const st
     if (fallback) return *fallback;
     return fail("environment variable " + var + " is not set");
   }
-  return fail("unknown placeholder {{" + std::string(name) +
-              "}} (run_id, case_id, uuid, subscriber, password, env:NAME)");
+  return fail("unknown placeholder {{" + std::string(name) + "}} (run_id, case_id, uuid, parent" +
+              (ctx.parent_alias.empty() ? std::string() : ", " + ctx.parent_alias) +
+              ", secret, env:NAME, var:NAME)");
 }
 
 template <typename WhereFn>
@@ -91,7 +92,11 @@ std::string expand(std::string_view text, const TemplateContext& context, const 
     if (close == std::string_view::npos)
       throw ConfigError("case \"" + case_id + "\": " + where() +
                         ": unclosed \"{{\" (placeholders are {{name}})");
-    out += value_of(trim(text.substr(open + 2, close - open - 2)), context, case_id, where);
+    const auto name = trim(text.substr(open + 2, close - open - 2));
+    if (name.starts_with("var:"))  // a value an earlier step captures: filled in when the step runs
+      out.append(text.substr(open, close + 2 - open));
+    else
+      out += value_of(name, context, case_id, where);
     i = close + 2;
   }
 }
@@ -128,13 +133,13 @@ std::string expand_template(std::string_view text, const TemplateContext& contex
   return expand(text, context, case_id, [&] { return where; });
 }
 
-Case expand_case(const Case& c, const TemplateContext& context) {
+Case expand_case(const Case& c, const TemplateContext& context, const std::string& parent_parameter) {
   Case out = c;
   for (std::size_t i = 0; i < out.steps.size(); ++i) {
     auto& step = out.steps[i];
     const std::string prefix = c.steps.size() > 1 ? "/steps/" + std::to_string(i) + "/request" : "/request";
-    if (!step.path_params.count("fabric_subscriber_id"))
-      step.path_params["fabric_subscriber_id"] = "{{subscriber}}";
+    if (!parent_parameter.empty() && !step.path_params.count(parent_parameter))
+      step.path_params[parent_parameter] = "{{parent}}";
     for (auto& param : step.path_params) {
       const std::string& name = param.first;  // a lambda cannot capture a structured binding in clang 14
       expand_in_place(param.second, context, c.id,
@@ -147,8 +152,35 @@ Case expand_case(const Case& c, const TemplateContext& context) {
       expand_json(*step.body, context, c.id, root);
     }
     if (step.raw_body) expand_in_place(*step.raw_body, context, c.id, [&] { return prefix + "/raw_body"; });
+    // What the case expects to read back holds placeholders too ("username": "sc-{{run_id}}-...").
+    const std::string expect_prefix =
+        c.steps.size() > 1 ? "/steps/" + std::to_string(i) + "/expect" : "/expect";
+    for (auto& [field, value] : step.expect.fields) {
+      const std::string label = "fields/" + pointer_escape(field);
+      Where root;
+      root.prefix = &expect_prefix;
+      root.field = label;
+      expand_json(value, context, c.id, root);
+    }
     expand_in_place(step.content_type, context, c.id, [&] { return prefix + "/content_type"; });
   }
+  return out;
+}
+
+std::string expand_vars(std::string_view text, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  std::size_t i = 0;
+  for (auto open = text.find("{{var:"); open != std::string_view::npos; open = text.find("{{var:", i)) {
+    auto close = text.find("}}", open);
+    if (close == std::string_view::npos) break;
+    out.append(text.substr(i, open - i));
+    const std::string name(trim(text.substr(open + 6, close - open - 6)));
+    auto it = vars.find(name);
+    if (it == vars.end()) throw ConfigError("{{var:" + name + "}}: no earlier step captured it");
+    out += it->second;
+    i = close + 2;
+  }
+  out.append(text.substr(i));
   return out;
 }
 

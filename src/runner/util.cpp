@@ -47,7 +47,7 @@ std::string fresh_uuid() {
   return text;
 }
 
-std::string random_password() {
+std::string random_secret() {
   static constexpr std::string_view kAlnum = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
   std::string out;
   for (int i = 0; i < 20; ++i) out += kAlnum[random_u32() % kAlnum.size()];
@@ -114,7 +114,7 @@ BaseUrl BaseUrl::parse(const std::string& url) {
   std::string path = slash == std::string::npos ? "" : rest.substr(slash);
   if (path.find_first_of("?#") != std::string::npos) return fail("a base URL has no query or fragment");
   if (authority.find('@') != std::string::npos)
-    return fail("credentials do not belong in the URL (use SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN)");
+    return fail("credentials do not belong in the URL (they come from the environment)");
   std::string port_text;
   if (!authority.empty() && authority[0] == '[') {
     auto close = authority.find(']');
@@ -257,13 +257,13 @@ std::optional<std::string> ca_file_problem(const std::string& path) {
 std::optional<std::string> authorization_for(AuthVariant auth, const Target& target) {
   switch (auth) {
     case AuthVariant::kValid:
-      return "Basic " + base64(target.project_id + ":" + target.api_token);
+      return "Basic " + base64(target.user + ":" + target.token);
     case AuthVariant::kNone:
       return std::nullopt;
     case AuthVariant::kWrongToken:
-      return "Basic " + base64(target.project_id + ":" + std::string(kWrongToken));
+      return "Basic " + base64(target.user + ":" + std::string(kWrongToken));
     case AuthVariant::kWrongProject:
-      return "Basic " + base64(std::string(kWrongProject) + ":" + target.api_token);
+      return "Basic " + base64(std::string(kWrongProject) + ":" + target.token);
     case AuthVariant::kMalformedHeader:
       return std::string(kMalformedAuthorization);
   }

@@ -1,60 +1,49 @@
-// The reference server's transport: a cpp-httplib Server whose connection loop is our own, so that
-// every request has an overall deadline, a handler can close or reset its connection, stop()
-// wakes idle keep-alive connections at once, and requests of the common shape skip httplib's
-// parser (connection.cpp says which and why); plus a thread pool with a bounded queue.
+// The reference server's transport: an HTTP/1.1 server of its own on POSIX sockets and epoll,
+// with the one request parser of http_parser.hpp and the one response writer below. It knows
+// nothing of the API: every request goes to one handler (the business logic in its layers) as the
+// server's own Request, and every answer leaves from the server's own Response (exchange.hpp),
+// with every transport directive it carries (chunked, gzip, close, reset, delay, streamed or
+// truncated bodies).
 //
-// Every answer, whichever parser read its request, is written here from the server's own Response
-// (exchange.hpp), with every transport directive it carries (chunked, gzip, close, reset, delay,
-// streamed or truncated bodies): httplib parses requests (httplib_adapter.cpp hands them over) but
-// writes nothing of its own.
+// Threads: one poller and a fixed pool of workers (connection.cpp says why this shape). A
+// connection is held by a worker while a request is arriving or being answered, and between
+// requests as long as no other connection waits for a worker (up to a short hold); otherwise it is
+// parked with the poller, which costs no thread, until its next bytes arrive or a timeout ends it.
+//
+// Limits: a request head within http::Limits (414, 431), a whole request within request_timeout
+// and each read within read_timeout (408, or the handler's 400 for a body), each write within
+// write_timeout, keep_alive_max_requests per connection, keep_alive_timeout idle, and at most
+// max_connections open (past that the kernel's listen backlog holds new clients).
 #pragma once
-
-#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <thread>
-#include <unordered_map>
-#include <vector>
+#include <unordered_set>
 
 #include "exchange.hpp"
+#include "http_parser.hpp"
 
 namespace sipcontract::detail::refserver {
 
-/// Timeouts and keep-alive rules of every connection.
+/// Timeouts, keep-alive rules and sizes of every connection.
 struct ConnectionLimits {
   std::chrono::milliseconds read_timeout{5000};
   std::chrono::milliseconds write_timeout{5000};
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds keep_alive_timeout{5000};
   std::size_t keep_alive_max_requests = 100;
-  std::size_t max_header_bytes = 64 * 1024;  ///< request line and headers together, per request
+  std::size_t max_connections = 1024;
+  /// The most of a body the handler left unread that is read and dropped to keep the connection.
+  std::size_t max_body_bytes = 1u << 20;
+  http::Limits parser;
 };
-
-class SocketStream;
-
-/// The connection a request came on, as the transport tracks it while answering.
-struct ConnectionState {
-  int fd = -1;
-  SocketStream* stream = nullptr;
-  std::chrono::steady_clock::time_point request_start;  ///< when the current request began
-  bool last = false;                  ///< the connection's last request (keep-alive maximum, or stopping)
-  bool close_after_response = false;  ///< answer, then close (the rest of the request is not read)
-  bool close_now = false;             ///< the answer broke off: close without waiting
-  bool reset = false;                 ///< send nothing more and reset the connection (a fault mode)
-  bool answered = false;              ///< the current request has its answer written
-  bool swallow_writes = false;        ///< drop what httplib writes for the current request
-};
-
-/// The connection the calling worker thread is serving, or nullptr outside a request.
-ConnectionState* current_connection();
 
 /// Answers a request: fills the response (the handler and the layers around it).
 using ExchangeHandler = std::function<void(Request& req, Response& res)>;
@@ -63,75 +52,84 @@ using ExchangeHandler = std::function<void(Request& req, Response& res)>;
 using AnswerLogger = std::function<void(const Request& req, const Response& res, std::size_t body_bytes,
                                         std::chrono::steady_clock::duration elapsed)>;
 
-/// Whether `bytes` begin with a complete request of the shape the connection loop answers itself
-/// (see HttpServer::set_handler), bodies up to `max_body` bytes; false means httplib parses it.
-bool is_direct_request(std::string_view bytes, std::size_t max_body);
+class Connection;
+class WorkerPool;
 
-/// A cpp-httplib Server that serves each connection with our own loop (see the file comment).
-class HttpServer : public httplib::Server {
+/// The HTTP/1.1 server: listen(), start(), shutdown() (also done by the destructor).
+class HttpServer {
  public:
-  explicit HttpServer(ConnectionLimits limits);
-  ~HttpServer() override;
+  HttpServer(ConnectionLimits limits, std::size_t threads, ExchangeHandler handler, AnswerLogger logger = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
 
-  /// Wakes every idle connection and every interruptible wait, then stops accepting.
+  /// Binds `host`:`port` (0: a free port) with SO_REUSEADDR and listens with `backlog`; returns
+  /// the bound port. Throws std::runtime_error ("cannot listen on HOST:PORT: reason").
+  int listen(const std::string& host, int port, int backlog);
+  /// Starts the poller and the workers; connections are accepted from then on.
+  void start();
+  /// Stops accepting, closes every idle connection at once, lets the requests being answered
+  /// finish, and joins the threads. Idempotent.
   void shutdown();
+
   /// Waits up to `duration` unless shutdown() is called first; true when the full time passed.
   bool sleep_unless_stopping(std::chrono::milliseconds duration) const;
-  bool stopping() const { return stopping_.load(); }
-
-  /// The handler of every request. Requests of the common simple shape (a complete HTTP/1.1 GET,
-  /// POST or DELETE with a plain path, a Content-Length body and no header that changes how a
-  /// request is framed or decoded) are parsed by the connection loop and reach it directly,
-  /// skipping httplib's general parser; every other request is parsed by httplib and handed over
-  /// by httplib_adapter.cpp through answer(). Set before listening.
-  void set_handler(ExchangeHandler handler) { handler_ = std::move(handler); }
-  void set_logger(AnswerLogger logger) { logger_ = std::move(logger); }
-
-  /// Runs the handler on `req` (an exception becomes a 500), then drops a request body the
-  /// handler left unread, or marks the answer to close the connection when that is not possible.
-  Response handle(Request& req) const;
-  /// Writes `res` on the connection being served, applying its transport directives; whatever
-  /// httplib writes for this request afterwards is dropped. `close_connection`: the connection
-  /// closes after this answer anyway (the client asked, or it is the last request).
-  void write(ConnectionState& state, const Request& req, Response& res, bool close_connection) const;
 
  private:
-  bool process_and_close_socket(socket_t sock) override;
-  /// Registers an open connection, which shutdown() wakes whenever `idle` is set; false when the
-  /// server is stopping.
-  bool track(int fd, const std::atomic<bool>& idle);
-  void untrack(int fd);
+  enum class Wait { kData, kPark, kEnd };
+
+  // The poller's side.
+  void poll_loop();
+  bool accept_all();  // true: out of descriptors, retry later
+  void on_ready(Connection* c);
+  void expire_parked();
+  void close_parked();
+  void set_accepting(bool on);
+  // Hands `c` to the poller until it is readable or `deadline` passes (or closes it when the
+  // poller is gone). The caller must not touch `c` afterwards.
+  void park(Connection& c, std::chrono::steady_clock::time_point deadline);
+  void drain(Connection& c);
+
+  // The workers' side.
+  void serve(Connection& c);
+  Wait wait_for_bytes(Connection& c);
+  bool serve_request(Connection& c);
+  void answer_alone(Connection& c, Request& req);
+  Response run_handler(Request& req) const;
+  Response handle(Request& req) const;
+  void write(Connection& c, const Request& req, Response& res, bool close_connection) const;
+  void end(Connection& c);
+  void destroy(Connection* c);
+  void wake_poller() const;
 
   ConnectionLimits limits_;
+  std::size_t threads_;
   ExchangeHandler handler_;
   AnswerLogger logger_;
-  std::string keep_alive_;  // the Keep-Alive header value
-  int wake_fd_ = -1;        // an eventfd that becomes readable at shutdown()
-  std::mutex open_mutex_;
-  std::unordered_map<int, const std::atomic<bool>*> open_;  // connections being served -> idle
+  std::string keep_alive_;          // the Keep-Alive header value
+  std::chrono::milliseconds hold_;  // how long a worker keeps an idle connection when none waits
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: wakes the poller (drained by it)
+  int stop_fd_ = -1;  // eventfd: readable from shutdown() on (never drained)
+  std::thread poller_;
+  std::unique_ptr<WorkerPool> pool_;
   std::atomic<bool> stopping_{false};
-};
+  std::atomic<bool> accept_paused_{false};
+  std::atomic<std::size_t> open_count_{0};
+  std::mutex lifecycle_mutex_;
+  bool started_ = false;
+  bool stopped_ = false;
 
-/// A fixed number of worker threads fed from a queue of bounded length: when the queue is full,
-/// enqueue() waits, so the accept loop stops accepting and new clients wait in the kernel's backlog
-/// instead of piling up unbounded work (and open sockets) in memory.
-class BoundedThreadPool : public httplib::TaskQueue {
- public:
-  BoundedThreadPool(std::size_t threads, std::size_t max_queued);
-  ~BoundedThreadPool() override;
-  void enqueue(std::function<void()> fn) override;
-  void shutdown() override;
+  // Parked connections by deadline, and when the poller next wakes for one.
+  std::mutex park_mutex_;
+  std::multimap<std::chrono::steady_clock::time_point, Connection*> parked_;
+  std::chrono::steady_clock::time_point poller_wakes_at_;
+  bool poller_closed_ = false;
 
- private:
-  void work();
-
-  std::vector<std::thread> threads_;
-  std::deque<std::function<void()>> jobs_;
-  std::size_t max_queued_;
-  bool shutdown_ = false;
-  std::mutex mutex_;
-  std::condition_variable has_job_;
-  std::condition_variable has_room_;
+  // Every open connection, so that shutdown() can wake those a worker holds idle.
+  std::mutex open_mutex_;
+  std::unordered_set<Connection*> open_;
 };
 
 }  // namespace sipcontract::detail::refserver

@@ -1,8 +1,8 @@
 // The reference server's own request and response types. The business handler (api.hpp) and the
 // layers around it (layers.hpp: fault modes and variants) work on these only; the transport
-// (connection.cpp, httplib_adapter.cpp) makes a Request from whatever parsed the bytes and writes a
-// Response with every transport directive it carries. No cpp-httplib type appears here, so another
-// transport can serve the same handler and layers.
+// (connection.hpp) makes a Request from what its parser (http_parser.hpp) read and writes a
+// Response with every transport directive it carries. Nothing here knows the transport, so another
+// one could serve the same handler and layers.
 #pragma once
 
 #include <chrono>
@@ -87,7 +87,8 @@ struct Request {
   /// Nonzero when the transport could not parse or frame the request: the status to answer (in
   /// JSON, closing the connection). Method, path and headers hold whatever was parsed.
   int framing_error = 0;
-  std::string remote_addr;  ///< for the access log
+  std::string framing_message;  ///< what the transport found wrong, when framing_error is set
+  std::string remote_addr;      ///< for the access log
 
   /// The first value of query parameter `name`, or nullptr.
   const std::string* query_value(std::string_view name) const;
@@ -130,6 +131,10 @@ struct Response {
   /// Whether the body is JSON by its Content-Type (application/json or +json, any case).
   bool is_json() const;
 };
+
+/// The reason phrase of `status` ("Not Found"), or "Client Error" / "Server Error" for one
+/// without a phrase of its own here.
+const char* reason_phrase(int status);
 
 /// "application/json" (any case), optionally with a charset parameter naming UTF-8 (the only
 /// encoding JSON allows between systems, RFC 8259 section 8.1); other parameters are ignored.

@@ -40,7 +40,7 @@ constexpr std::array kOrder = {
     V(ServerVariant::kErrorsFirstOnly),
     V(ServerVariant::kErrorsReversed),
     // What a 201 says.
-    F(ServerFault::kLeakPassword),
+    F(ServerFault::kLeakSecret),
     F(ServerFault::kLeakToken),
     F(ServerFault::kMissingField),
     F(ServerFault::kBadEnum),
@@ -61,7 +61,7 @@ constexpr std::array kOrder = {
     F(ServerFault::kBadUuid),
     F(ServerFault::kAcceptDuplicates),
     F(ServerFault::kAcceptInvalid),
-    F(ServerFault::kUnknownSubscriberOk),
+    F(ServerFault::kUnknownParentOk),
     F(ServerFault::kNoAuth),
 };
 

@@ -48,8 +48,8 @@ class Layer {
 
 /// What layers may know about the server they wrap.
 struct LayerContext {
-  const ServerOptions& options;  ///< effective options (credentials and subscribers filled in)
-  const Contract& contract;
+  const ServerOptions& options;  ///< effective options (credentials and parents filled in)
+  const Model& model;            ///< the contract, compiled: routes, fields, shapes
 };
 
 /// The handler wrapped in the layers that `options` asks for. With none, serve() is the handler.
@@ -71,8 +71,6 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
 std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerContext& context);
 
 // --- Helpers for layers ---------------------------------------------------------------------------
-
-using OrderedJson = nlohmann::ordered_json;
 
 /// The response body as JSON (member order kept), or std::nullopt when it is not JSON or streamed.
 std::optional<OrderedJson> json_body(const Response& res);
@@ -117,19 +115,20 @@ std::unique_ptr<Layer> layer(Fn fn) {
   return std::make_unique<FunctionLayer<Fn>>(std::move(fn));
 }
 
-// A layer that edits the JSON object body of the answers to operation `op` (any, for kOther) with
+// A layer that edits the JSON object body of the answers to `action` (any, for kOther) with
 // `status`, after the layers inside made them; other answers pass unchanged.
 template <class Fn>
-std::unique_ptr<Layer> edit_json(Operation op, int status, Fn edit) {
-  return layer([op, status, edit = std::move(edit)](Request& req, Response& res, const Next& next) {
-    const Operation sent = operation_of(req);
-    next(req, res);
-    if ((op != Operation::kOther && sent != op) || res.status != status) return;
-    auto json = json_body(res);
-    if (!json || !json->is_object()) return;
-    edit(req, *json);
-    set_json_body(res, *json);
-  });
+std::unique_ptr<Layer> edit_json(const Model& model, Action action, int status, Fn edit) {
+  return layer(
+      [&model, action, status, edit = std::move(edit)](Request& req, Response& res, const Next& next) {
+        const Action sent = model.action_of(req);
+        next(req, res);
+        if ((action != Action::kOther && sent != action) || res.status != status) return;
+        auto json = json_body(res);
+        if (!json || !json->is_object()) return;
+        edit(req, *json);
+        set_json_body(res, *json);
+      });
 }
 
 }  // namespace sipcontract::detail::refserver

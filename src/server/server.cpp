@@ -1,20 +1,18 @@
-// The reference server: an in-memory implementation of Create Subscriber SIP Endpoint and its
-// list/get/delete siblings. Its parts:
-//   api.cpp              the business logic (credentials, routing, create/list/get/delete, store)
+// The reference server: an in-memory implementation of the operations a contract gives its main
+// resource. Its parts:
+//   model.cpp            the contract compiled once: routes, fields, unique rules, answers
+//   api.cpp              the business logic (credentials, routing, create/list/get/update/delete)
+//   store.cpp            the items, per parent, for many threads
 //   layers.cpp           fault modes (faults.cpp) and variants (variants.cpp) as layers around it
 //   exchange.hpp         the server's own Request and Response, all the above work on
-//   connection.cpp       the transport: connection loop, direct parser, answer writer
-//   httplib_adapter.cpp  hands what cpp-httplib parses to the same handler and writer
+//   connection.cpp       the transport: sockets, poller and workers, request bodies, answer writer
+//   http_parser.cpp      the request parser the transport reads every request with
 // This file starts and stops it.
 #include "sipcontract/server.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -24,7 +22,6 @@
 
 #include "api.hpp"
 #include "connection.hpp"
-#include "httplib_adapter.hpp"
 #include "layers.hpp"
 #include "util.hpp"
 
@@ -49,16 +46,15 @@ std::string utc_timestamp() {
 }  // namespace
 
 struct ReferenceServer::Impl {
-  Impl(ServerOptions opts, const Contract& c) : options(std::move(opts)), contract(c) {}
+  Impl(ServerOptions opts, const Contract& c) : options(std::move(opts)), contract(c), model(c) {}
 
   ServerOptions options;
   const Contract& contract;
+  refserver::Model model;                         // the contract, compiled once
   std::unique_ptr<refserver::Api> api;            // made once the options are complete
   std::unique_ptr<refserver::Pipeline> pipeline;  // the api in the layers the options ask for
   std::unique_ptr<refserver::HttpServer> http;
-  std::thread listener;
   int bound_port = 0;
-  int listening_fd = -1;  // the listening socket, as the socket-options callback last saw it
   bool started = false;
   bool stopped = false;
   mutable std::mutex lifecycle_mutex;
@@ -79,35 +75,32 @@ struct ReferenceServer::Impl {
     options.access_log(line);
   }
 
-  void configure(refserver::HttpServer& server) {
-    server.set_payload_max_length(options.max_body_bytes);
-    server.set_tcp_nodelay(true);
-    // Only SO_REUSEADDR: httplib's default also sets SO_REUSEPORT, which would let a second server
-    // bind the same port and silently share its connections. The descriptor is kept so start()
-    // can set the listen backlog after httplib's bind.
-    server.set_socket_options([this](socket_t sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-      listening_fd = sock;
-    });
-    // Each connection holds a worker for as long as it stays open (httplib serves a connection per
-    // thread), so the default leaves room for a load generator's 16 keep-alive connections; a
-    // caller expecting more sets ServerOptions::threads (sipcontract run: jobs + 8).
+  std::unique_ptr<refserver::HttpServer> make_http() {
+    const ServerOptions& o = options;
+    refserver::ConnectionLimits limits;
+    limits.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
+    limits.write_timeout = std::chrono::milliseconds(o.write_timeout_ms);
+    limits.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
+    limits.keep_alive_timeout = std::chrono::milliseconds(o.keep_alive_timeout_ms);
+    limits.keep_alive_max_requests = o.keep_alive_max_requests;
+    limits.max_connections = o.max_connections;
+    limits.max_body_bytes = o.max_body_bytes;
+    // A connection holds a worker only while it is busy, so the default leaves room for a load
+    // generator's 16 connections sending at once; a caller expecting more sets
+    // ServerOptions::threads (sipcontract run: jobs + 16).
     const std::size_t threads =
-        options.threads != 0 ? options.threads : std::max(16u, 2 * std::thread::hardware_concurrency());
-    server.new_task_queue = [threads] {
-      return new refserver::BoundedThreadPool(threads, std::max<std::size_t>(64, threads * 16));
-    };
-    // One handler for every request, whichever parser read it: the api in its layers. Without
-    // faults or variants the pipeline is the api alone.
-    server.set_handler(
-        [this](refserver::Request& req, refserver::Response& res) { pipeline->serve(req, res); });
-    if (options.access_log) {
-      server.set_logger(
-          [this](const refserver::Request& req, const refserver::Response& res, std::size_t bytes,
-                 std::chrono::steady_clock::duration elapsed) { log(req, res, bytes, elapsed); });
+        o.threads != 0 ? o.threads : std::max(16u, 2 * std::thread::hardware_concurrency());
+    // One handler for every request: the api in its layers (without faults or variants, the
+    // pipeline is the api alone).
+    refserver::AnswerLogger logger;
+    if (o.access_log) {
+      logger = [this](const refserver::Request& req, const refserver::Response& res, std::size_t bytes,
+                      std::chrono::steady_clock::duration elapsed) { log(req, res, bytes, elapsed); };
     }
-    refserver::install_httplib_adapter(server);
+    return std::make_unique<refserver::HttpServer>(
+        limits, threads,
+        [this](refserver::Request& req, refserver::Response& res) { pipeline->serve(req, res); },
+        std::move(logger));
   }
 };
 
@@ -118,14 +111,30 @@ ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract
   if (o.api_token.empty()) o.api_token = "PT" + refserver::random_hex(24);
   if (o.project_id.find(':') != std::string::npos) {
     throw std::invalid_argument(
-        "the project ID cannot contain ':' (HTTP Basic credentials are user:password)");
+        "the user cannot contain ':' (HTTP Basic credentials are the user, ':' and the secret)");
   }
-  if (o.subscribers.empty()) o.subscribers.push_back(refserver::new_uuid());
-  for (auto& subscriber : o.subscribers) {
-    auto normalised = refserver::normalize_uuid(subscriber);
+  // Parents are UUIDs where the contract's parent parameter is one (as v1's is), and then kept in
+  // lowercase like the paths that name them.
+  const Resource& resource = impl_->model.resource();
+  bool uuid_parent = false;
+  for (const auto& [key, op] : contract.operations()) {
+    if (op.resource != resource.name) continue;
+    for (const auto& p : op.path_parameters)
+      uuid_parent |= p.name == resource.parent_parameter && p.format == "uuid";
+  }
+  if (o.parents.empty()) o.parents.push_back(refserver::new_uuid());
+  for (auto& parent : o.parents) {
+    if (!uuid_parent) {
+      if (parent.empty() || parent.find('/') != std::string::npos)
+        throw std::invalid_argument(resource.parent_title + " \"" + refserver::printable(parent) +
+                                    "\" cannot be a path segment");
+      continue;
+    }
+    auto normalised = refserver::normalize_uuid(parent);
     if (!normalised)
-      throw std::invalid_argument("subscriber \"" + refserver::printable(subscriber) + "\" is not a UUID");
-    subscriber = *normalised;
+      throw std::invalid_argument(resource.parent_title + " \"" + refserver::printable(parent) +
+                                  "\" is not a UUID");
+    parent = *normalised;
   }
   if (o.max_body_bytes == 0) throw std::invalid_argument("max_body_bytes must be at least 1");
   if (o.read_timeout_ms <= 0 || o.write_timeout_ms <= 0 || o.request_timeout_ms <= 0 ||
@@ -133,9 +142,10 @@ ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract
     throw std::invalid_argument("timeouts must be positive");
   }
   if (o.listen_backlog < 1) throw std::invalid_argument("listen_backlog must be at least 1");
-  impl_->api = std::make_unique<refserver::Api>(impl_->options, impl_->contract);
+  if (o.max_connections < 1) throw std::invalid_argument("max_connections must be at least 1");
+  impl_->api = std::make_unique<refserver::Api>(impl_->options, impl_->model);
   impl_->pipeline = std::make_unique<refserver::Pipeline>(
-      *impl_->api, refserver::LayerContext{impl_->options, impl_->contract});
+      *impl_->api, refserver::LayerContext{impl_->options, impl_->model});
 }
 
 ReferenceServer::~ReferenceServer() { stop(); }
@@ -144,47 +154,15 @@ void ReferenceServer::start() {
   std::lock_guard lock(impl_->lifecycle_mutex);
   if (impl_->started) throw std::logic_error("ReferenceServer::start() called twice");
   const ServerOptions& o = impl_->options;
-  refserver::ConnectionLimits limits;
-  limits.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
-  limits.write_timeout = std::chrono::milliseconds(o.write_timeout_ms);
-  limits.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
-  limits.keep_alive_timeout = std::chrono::milliseconds(o.keep_alive_timeout_ms);
-  limits.keep_alive_max_requests = o.keep_alive_max_requests;
-  auto server = std::make_unique<refserver::HttpServer>(limits);
-  impl_->configure(*server);
-
-  errno = 0;
-  int port = -1;
-  if (o.port == 0) {
-    port = server->bind_to_any_port(o.host);
-  } else if (o.port > 0 && o.port < 65536 && server->bind_to_port(o.host, o.port)) {
-    port = o.port;
-  }
-  if (port <= 0) {
-    const int error = errno;
-    throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                             (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
-  }
-  // httplib listens with a backlog of 5: a burst of clients connecting at once (sipcontract run
-  // -j 32 opens 32) overflows it, and the kernel drops the surplus SYNs, which the clients resend
-  // only after a second or more. Linux lets listen() be called again on a listening socket to
-  // change its backlog (capped at net.core.somaxconn), so the one httplib bound gets ours.
-  if (impl_->listening_fd >= 0 && ::listen(impl_->listening_fd, o.listen_backlog) != 0) {
-    const int error = errno;
-    throw std::runtime_error("cannot set the listen backlog on " + o.host + ":" + std::to_string(port) +
-                             ": " + std::strerror(error));
-  }
+  auto server = impl_->make_http();
+  const int port = server->listen(o.host, o.port, o.listen_backlog);
   impl_->bound_port = port;
   const bool v6 = o.host.find(':') != std::string::npos;
   impl_->api->set_fallback_origin("http://" + (v6 ? "[" + o.host + "]" : o.host) + ":" +
                                   std::to_string(port));
+  server->start();
   impl_->http = std::move(server);
   impl_->started = true;
-  refserver::HttpServer* http = impl_->http.get();
-  impl_->listener = std::thread([http] { http->listen_after_bind(); });
-  // stop() only works once the accept loop runs, so do not return before it does.
-  for (int i = 0; i < 10000 && !http->is_running(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void ReferenceServer::stop() {
@@ -192,7 +170,6 @@ void ReferenceServer::stop() {
   if (!impl_->started || impl_->stopped) return;
   impl_->stopped = true;
   impl_->http->shutdown();
-  if (impl_->listener.joinable()) impl_->listener.join();
 }
 
 int ReferenceServer::port() const { return impl_->bound_port; }
@@ -201,11 +178,11 @@ std::string ReferenceServer::base_url() const {
   const std::string& host = impl_->options.host;
   const bool v6 = host.find(':') != std::string::npos;
   return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->bound_port) +
-         std::string(refserver::kApiBase);
+         impl_->contract.base_path();
 }
 
 const ServerOptions& ReferenceServer::options() const { return impl_->options; }
 
-std::size_t ReferenceServer::endpoint_count() const { return impl_->api->endpoint_count(); }
+std::size_t ReferenceServer::endpoint_count() const { return impl_->api->item_count(); }
 
 }  // namespace sipcontract

@@ -4,50 +4,63 @@
 
 namespace sipcontract::detail::refserver {
 
-std::size_t StoredEndpoint::footprint() const {
-  // The strings plus a fixed overhead for the map and index nodes that hold the endpoint.
-  return 256 + id.size() + username.size() + json.size();
+std::size_t StoredItem::footprint() const {
+  // The strings plus a fixed overhead for the map and index nodes that hold the item.
+  std::size_t bytes = 256 + id.size() + json.size();
+  for (const auto& key : keys) bytes += key.size();
+  return bytes;
 }
 
-Store::Store(std::size_t max_endpoints, std::size_t max_bytes)
-    : max_endpoints_(max_endpoints), max_bytes_(max_bytes) {}
+Store::Store(std::size_t max_items, std::size_t max_bytes) : max_items_(max_items), max_bytes_(max_bytes) {}
 
-Store::Subscriber* Store::find_subscriber(const std::string& subscriber) const {
-  std::shared_lock lock(subscribers_mutex_);
-  const auto it = subscribers_.find(subscriber);
-  return it == subscribers_.end() ? nullptr : it->second.get();
+Store::Parent* Store::find_parent(const std::string& parent) const {
+  std::shared_lock lock(parents_mutex_);
+  const auto it = parents_.find(parent);
+  return it == parents_.end() ? nullptr : it->second.get();
 }
 
-void Store::add_subscriber(const std::string& subscriber) {
-  std::unique_lock lock(subscribers_mutex_);
-  if (subscribers_.count(subscriber) == 0) subscribers_.emplace(subscriber, std::make_unique<Subscriber>());
+void Store::add_parent(const std::string& parent) {
+  std::unique_lock lock(parents_mutex_);
+  if (parents_.count(parent) == 0) parents_.emplace(parent, std::make_unique<Parent>());
 }
 
-bool Store::has_subscriber(const std::string& subscriber) const {
-  return find_subscriber(subscriber) != nullptr;
-}
+bool Store::has_parent(const std::string& parent) const { return find_parent(parent) != nullptr; }
 
-bool Store::claim_username(const std::string& username) {
-  UsernameShard& shard = usernames_[shard_of(username)];
+bool Store::claim(const std::string& key) {
+  if (key.empty()) return true;
+  KeyShard& shard = keys_[shard_of(key)];
   std::lock_guard lock(shard.mutex);
-  auto [it, inserted] = shard.users.try_emplace(username, 0);
+  auto [it, inserted] = shard.keys.try_emplace(key, 0);
   if (!inserted) return false;
   ++it->second;
   return true;
 }
 
-void Store::release_username(const std::string& username) {
-  UsernameShard& shard = usernames_[shard_of(username)];
+void Store::release(const std::string& key) {
+  if (key.empty()) return;
+  KeyShard& shard = keys_[shard_of(key)];
   std::lock_guard lock(shard.mutex);
-  if (auto it = shard.users.find(username); it != shard.users.end() && --it->second == 0)
-    shard.users.erase(it);
+  if (auto it = shard.keys.find(key); it != shard.keys.end() && --it->second == 0) shard.keys.erase(it);
+}
+
+std::optional<std::size_t> Store::claim_all(const std::vector<std::string>& keys,
+                                            const std::vector<std::string>& held) {
+  const auto holds = [&](std::size_t i) { return i < held.size() && held[i] == keys[i]; };
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (holds(i) || claim(keys[i])) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!holds(j)) release(keys[j]);
+    }
+    return i;
+  }
+  return std::nullopt;
 }
 
 bool Store::reserve(std::size_t bytes) {
   // Taken first, checked after: two creates racing for the last room cannot both get it.
   const std::size_t count_before = count_.fetch_add(1);
   const std::size_t bytes_before = bytes_.fetch_add(bytes);
-  if (count_before >= max_endpoints_ || bytes_before + bytes > max_bytes_) {
+  if (count_before >= max_items_ || bytes_before + bytes > max_bytes_) {
     unreserve(bytes);
     return false;
   }
@@ -59,15 +72,15 @@ void Store::unreserve(std::size_t bytes) {
   bytes_.fetch_sub(bytes);
 }
 
-bool Store::Part::holds(const StoredEndpoint* endpoint) const {
-  const auto it = by_sequence.find(endpoint->sequence);
-  return it != by_sequence.end() && &it->second == endpoint;
+bool Store::Part::holds(const StoredItem* item) const {
+  const auto it = by_sequence.find(item->sequence);
+  return it != by_sequence.end() && &it->second == item;
 }
 
 namespace {
 
-// The part of every subscriber the calling thread creates in: worker threads take turns, so with
-// one thread per connection no two concurrent creates usually share a part's lock.
+// The part of every parent the calling thread creates in: worker threads take turns, so with one
+// thread per connection no two concurrent creates usually share a part's lock.
 std::size_t creator_part(std::size_t parts) {
   static std::atomic<std::size_t> next{0};
   thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
@@ -76,74 +89,120 @@ std::size_t creator_part(std::size_t parts) {
 
 }  // namespace
 
-CreateOutcome Store::create(const std::string& subscriber, StoredEndpoint&& endpoint) {
-  Subscriber* sub = find_subscriber(subscriber);
-  if (sub == nullptr) return CreateOutcome::kUnknownSubscriber;
+Written Store::create(const std::string& parent, StoredItem&& item) {
+  Parent* owner = find_parent(parent);
+  if (owner == nullptr) return {Outcome::kUnknownParent};
 
-  // The nodes that will hold the endpoint and its id are allocated and filled before any lock is
+  // The nodes that will hold the item and its id are allocated and filled before any lock is
   // taken, so the exclusive sections do no copying: they link nodes in.
-  const std::size_t footprint = endpoint.footprint();
+  const std::size_t footprint = item.footprint();
   const std::size_t part_index = creator_part(kParts);
-  std::map<std::uint64_t, StoredEndpoint> staging;
-  auto node = staging.extract(staging.emplace(0, std::move(endpoint)).first);
-  const StoredEndpoint* stored = &node.mapped();  // the address it keeps inside by_sequence
+  std::map<std::uint64_t, StoredItem> staging;
+  auto node = staging.extract(staging.emplace(0, std::move(item)).first);
+  StoredItem* stored = &node.mapped();  // the address it keeps inside by_sequence
   std::unordered_map<std::string_view, Located> id_staging;
   auto id_node = id_staging.extract(id_staging.emplace(stored->id, Located{stored, part_index}).first);
 
-  // Uniqueness is claimed before anything else can fail, so two concurrent creates of one username
+  // Uniqueness is claimed before anything else can fail, so two concurrent creates of one key
   // cannot both succeed.
-  if (!claim_username(stored->username)) return CreateOutcome::kDuplicateUsername;
+  if (auto repeat = claim_all(stored->keys)) return {Outcome::kDuplicate, *repeat};
   if (!reserve(footprint)) {
-    release_username(stored->username);
-    return CreateOutcome::kFull;
+    for (const auto& key : stored->keys) release(key);
+    return {Outcome::kFull};
   }
   {
     // Indexed first, listed second: until it is listed, a lookup by id does not find it either.
-    // (An id already indexed keeps its endpoint: ids are random UUIDs.)
-    IdShard& shard = sub->ids[shard_of(stored->id)];
+    // (An id already indexed keeps its item: ids are random UUIDs.)
+    IdShard& shard = owner->ids[shard_of(stored->id)];
     std::unique_lock lock(shard.mutex);
-    shard.endpoints.insert(std::move(id_node));
+    shard.items.insert(std::move(id_node));
   }
-  Part& part = sub->parts[part_index];
+  Part& part = owner->parts[part_index];
   std::unique_lock lock(part.mutex);
   // Taken under the part's lock, so a list (which holds every part's lock) never sees a sequence
-  // number handed out but not yet inserted: a page cursor never skips an endpoint inserted late.
+  // number handed out but not yet inserted: a page cursor never skips an item inserted late.
   node.key() = next_sequence_.fetch_add(1);
   node.mapped().sequence = node.key();
   part.by_sequence.insert(part.by_sequence.end(), std::move(node));  // the largest key in the part
-  return CreateOutcome::kCreated;
+  return {Outcome::kDone};
 }
 
-std::optional<std::string> Store::get(const std::string& subscriber, const std::string& id) const {
-  const Subscriber* sub = find_subscriber(subscriber);
-  if (sub == nullptr) return std::nullopt;
-  const IdShard& shard = sub->ids[shard_of(id)];
+std::optional<std::string> Store::get(const std::string& parent, const std::string& id) const {
+  const Parent* owner = find_parent(parent);
+  if (owner == nullptr) return std::nullopt;
+  const IdShard& shard = owner->ids[shard_of(id)];
   std::shared_lock shard_lock(shard.mutex);
-  const auto it = shard.endpoints.find(id);
-  if (it == shard.endpoints.end()) return std::nullopt;
-  const Part& part = sub->parts[it->second.part];
+  const auto it = shard.items.find(id);
+  if (it == shard.items.end()) return std::nullopt;
+  const Part& part = owner->parts[it->second.part];
   std::shared_lock lock(part.mutex);
-  if (!part.holds(it->second.endpoint)) return std::nullopt;
-  return it->second.endpoint->json;
+  if (!part.holds(it->second.item)) return std::nullopt;
+  return it->second.item->json;
 }
 
-std::optional<Page> Store::list(const std::string& subscriber, std::uint64_t after, std::size_t limit) const {
-  const Subscriber* sub = find_subscriber(subscriber);
-  if (sub == nullptr) return std::nullopt;
+Written Store::update(const std::string& parent, const std::string& id, const Change& change) {
+  Parent* owner = find_parent(parent);
+  if (owner == nullptr) return {Outcome::kUnknownParent};
+  // The id shard stays locked throughout: no delete or other update of the item can interleave.
+  IdShard& shard = owner->ids[shard_of(id)];
+  std::unique_lock shard_lock(shard.mutex);
+  const auto it = shard.items.find(id);
+  if (it == shard.items.end()) return {Outcome::kUnknownItem};
+  StoredItem* item = it->second.item;
+  Part& part = owner->parts[it->second.part];
+  {
+    std::shared_lock lock(part.mutex);
+    if (!part.holds(item)) return {Outcome::kUnknownItem};  // still being created
+  }
+  // Only holders of the id shard write an item, so reading it needs no part lock here.
+  StoredItem next;
+  change(item->json, next.json, next.keys);
+  if (auto repeat = claim_all(next.keys, item->keys)) return {Outcome::kDuplicate, *repeat};
+  const std::size_t before = item->footprint();
+  next.id = item->id;
+  const std::size_t after = next.footprint();
+  if (after > before) {
+    const std::size_t grown = after - before;
+    if (bytes_.fetch_add(grown) + grown > max_bytes_) {
+      bytes_.fetch_sub(grown);
+      for (std::size_t i = 0; i < next.keys.size(); ++i) {
+        if (i >= item->keys.size() || item->keys[i] != next.keys[i]) release(next.keys[i]);
+      }
+      return {Outcome::kFull};
+    }
+  } else {
+    bytes_.fetch_sub(before - after);
+  }
+  Written done{Outcome::kDone, 0, next.json};
+  {
+    std::unique_lock lock(part.mutex);
+    std::swap(item->json, next.json);
+    std::swap(item->keys, next.keys);
+  }
+  // `next` holds the old keys now: free those the item no longer holds.
+  for (std::size_t i = 0; i < next.keys.size(); ++i) {
+    if (i >= item->keys.size() || item->keys[i] != next.keys[i]) release(next.keys[i]);
+  }
+  return done;
+}
+
+std::optional<Page> Store::list(const std::string& parent, std::uint64_t after, std::size_t limit) const {
+  const Parent* owner = find_parent(parent);
+  if (owner == nullptr) return std::nullopt;
   std::array<std::shared_lock<std::shared_mutex>, kParts> locks;
-  using Iterator = std::map<std::uint64_t, StoredEndpoint>::const_iterator;
+  using Iterator = std::map<std::uint64_t, StoredItem>::const_iterator;
   std::array<Iterator, kParts> next;
   for (std::size_t i = 0; i < kParts; ++i) {
-    locks[i] = std::shared_lock(sub->parts[i].mutex);
-    next[i] = sub->parts[i].by_sequence.upper_bound(after);
+    locks[i] = std::shared_lock(owner->parts[i].mutex);
+    next[i] = owner->parts[i].by_sequence.upper_bound(after);
   }
   // Merge the parts by sequence.
   Page page;
-  std::uint64_t last = 0;  // the sequence of the last endpoint taken
+  std::uint64_t last = 0;  // the sequence of the last item taken
   for (;;) {
     std::size_t best = kParts;
     for (std::size_t i = 0; i < kParts; ++i) {
-      if (next[i] != sub->parts[i].by_sequence.end() &&
+      if (next[i] != owner->parts[i].by_sequence.end() &&
           (best == kParts || next[i]->first < next[best]->first))
         best = i;
     }
@@ -159,26 +218,26 @@ std::optional<Page> Store::list(const std::string& subscriber, std::uint64_t aft
   return page;
 }
 
-RemoveOutcome Store::remove(const std::string& subscriber, const std::string& id) {
-  Subscriber* sub = find_subscriber(subscriber);
-  if (sub == nullptr) return RemoveOutcome::kUnknownSubscriber;
-  std::map<std::uint64_t, StoredEndpoint>::node_type removed;  // freed after the locks are released
+Outcome Store::remove(const std::string& parent, const std::string& id) {
+  Parent* owner = find_parent(parent);
+  if (owner == nullptr) return Outcome::kUnknownParent;
+  std::map<std::uint64_t, StoredItem>::node_type removed;  // freed after the locks are released
   {
-    IdShard& shard = sub->ids[shard_of(id)];
+    IdShard& shard = owner->ids[shard_of(id)];
     std::unique_lock shard_lock(shard.mutex);
-    const auto it = shard.endpoints.find(id);
-    if (it == shard.endpoints.end()) return RemoveOutcome::kUnknownEndpoint;
+    const auto it = shard.items.find(id);
+    if (it == shard.items.end()) return Outcome::kUnknownItem;
     {
-      Part& part = sub->parts[it->second.part];
+      Part& part = owner->parts[it->second.part];
       std::unique_lock lock(part.mutex);
-      if (!part.holds(it->second.endpoint)) return RemoveOutcome::kUnknownEndpoint;  // still being created
-      removed = part.by_sequence.extract(it->second.endpoint->sequence);
+      if (!part.holds(it->second.item)) return Outcome::kUnknownItem;  // still being created
+      removed = part.by_sequence.extract(it->second.item->sequence);
     }
-    shard.endpoints.erase(it);
+    shard.items.erase(it);
   }
-  release_username(removed.mapped().username);
+  for (const auto& key : removed.mapped().keys) release(key);
   unreserve(removed.mapped().footprint());
-  return RemoveOutcome::kRemoved;
+  return Outcome::kDone;
 }
 
 std::size_t Store::size() const { return count_.load(); }

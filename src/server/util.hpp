@@ -22,7 +22,7 @@ std::string random_hex(std::size_t bytes);
 /// value is not Basic credentials (wrong scheme, bad base64, no colon).
 struct BasicCredentials {
   std::string user;
-  std::string password;
+  std::string secret;  ///< what Basic calls the password
 };
 std::optional<BasicCredentials> parse_basic_authorization(std::string_view header_value);
 

@@ -24,13 +24,14 @@ constexpr std::array<VariantInfo, 13> kVariants{{
     {ServerVariant::kConnectionClose, "connection-close",
      "every answer says Connection: close, and the connection closes after it"},
     {ServerVariant::kExtraFields, "extra-fields",
-     "every JSON object answered (endpoints, lists, errors) has undocumented extra members"},
+     "every JSON object answered (items, lists, errors) has undocumented extra members"},
     {ServerVariant::kCreateOnlyField, "create-only-field",
      "the 201 carries an undocumented member (\"region\") that GET and list do not"},
     {ServerVariant::kPaginated, "paginated",
      "lists come in pages of 2 with absolute self, first, next and prev links"},
-    {ServerVariant::kRelativeLinks, "relative-links", "list links are relative paths (/api/fabric/...)"},
-    {ServerVariant::kDelete200, "delete-200", "DELETE answers 200 with the deleted endpoint instead of 204"},
+    {ServerVariant::kRelativeLinks, "relative-links",
+     "list links are relative paths (from the base path on)"},
+    {ServerVariant::kDelete200, "delete-200", "DELETE answers 200 with the deleted item instead of 204"},
     {ServerVariant::kErrorsReversed, "errors-reversed", "a 422 lists its error items in reverse order"},
     {ServerVariant::kErrorsFirstOnly, "errors-first-only", "a 422 names only the first problem"},
     {ServerVariant::kMediaType, "media-type",
@@ -91,10 +92,10 @@ const OrderedJson& extra_member() {
   return extra;
 }
 
-void add_extras(OrderedJson& object) {
+void add_extras(const Model& model, OrderedJson& object) {
   if (!object.is_object()) return;
   object["x_reference"] = extra_member();
-  for (const char* list : {"data", "errors"}) {
+  for (const std::string& list : {model.pages().items, model.validation().items}) {
     if (auto it = object.find(list); it != object.end() && it->is_array()) {
       for (auto& item : *it) {
         if (item.is_object()) item["x_reference"] = extra_member();
@@ -118,36 +119,44 @@ OrderedJson reversed_members(const OrderedJson& json) {
   return out;
 }
 
-// The page_token query parameter of a link, or "".
-std::string token_of(std::string_view link) {
-  const auto at = link.find("page_token=");
-  if (at == std::string_view::npos) return {};
-  link.remove_prefix(at + 11);
-  return std::string(link.substr(0, link.find('&')));
+// The value of query parameter `name` in a link, or "".
+std::string parameter_of(std::string_view link, const std::string& name) {
+  const auto query = link.find('?');
+  if (query == std::string_view::npos) return {};
+  link.remove_prefix(query + 1);
+  while (!link.empty()) {
+    const std::string_view pair = link.substr(0, link.find('&'));
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+      return std::string(pair.substr(name.size() + 1));
+    link.remove_prefix(std::min(link.size(), pair.size() + 1));
+  }
+  return {};
 }
 
 // paginated: the self link of the page before the one `token` starts, found by walking the pages
 // from the first (the server's page tokens are cursors that only go forward). std::nullopt for the
 // first page, or when the walk does not meet `token` (its page is gone).
-std::optional<std::string> previous_page(const Request& req, const std::string& token, const Next& next) {
+std::optional<std::string> previous_page(const Model& model, const Request& req, const std::string& token,
+                                         const Next& next) {
+  const PageSpec& pages = model.pages();
   Request probe = req.derived("GET", req.path);
-  const std::string* size = req.query_value("page_size");
-  probe.query = {{"page_size", size ? *size : std::to_string(kPageSize)}};
+  const std::string* size = req.query_value(pages.size_parameter);
+  probe.query = {{pages.size_parameter, size ? *size : std::to_string(kPageSize)}};
   for (std::size_t walked = 0; walked < kMaxPagesWalked; ++walked) {
     Response page;
     next(probe, page);
     if (page.status != 200) return std::nullopt;
     const auto json = json_body(page);
-    if (!json || !json->contains("links") || !(*json)["links"].is_object()) return std::nullopt;
-    const OrderedJson& links = (*json)["links"];
+    if (!json || !json->contains(pages.links) || !(*json)[pages.links].is_object()) return std::nullopt;
+    const OrderedJson& links = (*json)[pages.links];
     if (!links.contains("next") || !links["next"].is_string()) return std::nullopt;
-    const std::string next_token = token_of(links["next"].get<std::string>());
+    const std::string next_token = parameter_of(links["next"].get<std::string>(), pages.token_parameter);
     if (next_token.empty()) return std::nullopt;
     if (next_token == token) {
       if (!links.contains("self") || !links["self"].is_string()) return std::nullopt;
       return links["self"].get<std::string>();
     }
-    probe.set_query_value("page_token", next_token);
+    probe.set_query_value(pages.token_parameter, next_token);
   }
   return std::nullopt;
 }
@@ -162,11 +171,13 @@ std::string relative(const std::string& link) {
 
 std::unique_ptr<Layer> status_for_body(int status, const char* error,
                                        bool (*applies)(const Request&, const ServerOptions&),
-                                       const ServerOptions& options) {
-  return layer([status, error, applies, &options](Request& req, Response& res, const Next& next) {
-    const Operation op = operation_of(req);
+                                       const LayerContext& context) {
+  return layer([status, error, applies, &options = context.options, &model = context.model](
+                   Request& req, Response& res, const Next& next) {
+    const Action action = model.action_of(req);
     next(req, res);
-    if (op != Operation::kCreate || res.status != 422 || !applies(req, options)) return;
+    if (action != Action::kCreate || res.status != model.validation().status || !applies(req, options))
+      return;
     res = Response{};
     res.set_error(status, error);
   });
@@ -175,7 +186,7 @@ std::unique_ptr<Layer> status_for_body(int status, const char* error,
 }  // namespace
 
 std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerContext& context) {
-  const ServerOptions& options = context.options;
+  const Model& model = context.model;
   switch (variant) {
     case ServerVariant::kChunked:
       return layer([](Request& req, Response& res, const Next& next) {
@@ -196,44 +207,48 @@ std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerCont
       });
 
     case ServerVariant::kExtraFields:
-      return layer([](Request& req, Response& res, const Next& next) {
+      return layer([&model](Request& req, Response& res, const Next& next) {
         next(req, res);
         auto json = json_body(res);
         if (!json || !json->is_object()) return;
-        add_extras(*json);
+        add_extras(model, *json);
         set_json_body(res, *json);
       });
 
     case ServerVariant::kCreateOnlyField:
-      return edit_json(Operation::kCreate, 201,
+      return edit_json(model, Action::kCreate, 201,
                        [](const Request&, OrderedJson& body) { body["region"] = "us-east-1"; });
 
     case ServerVariant::kPaginated:
-      return layer([](Request& req, Response& res, const Next& next) {
-        if (operation_of(req) != Operation::kList) return next(req, res);
-        // Pages of 2 at most: a page_size above that is lowered, as a server's maximum would.
-        if (const std::string* sent = req.query_value("page_size")) {
+      return layer([&model](Request& req, Response& res, const Next& next) {
+        const PageSpec& pages = model.pages();
+        if (model.action_of(req) != Action::kList || pages.size_parameter.empty() ||
+            pages.token_parameter.empty())
+          return next(req, res);
+        // Pages of 2 at most: a page size above that is lowered, as a server's maximum would.
+        if (const std::string* sent = req.query_value(pages.size_parameter)) {
           std::size_t value = 0;
           const auto [end, ec] = std::from_chars(sent->data(), sent->data() + sent->size(), value);
           if (ec == std::errc() && end == sent->data() + sent->size() && value > kPageSize)
-            req.set_query_value("page_size", std::to_string(kPageSize));
+            req.set_query_value(pages.size_parameter, std::to_string(kPageSize));
         } else {
-          req.set_query_value("page_size", std::to_string(kPageSize));
+          req.set_query_value(pages.size_parameter, std::to_string(kPageSize));
         }
         next(req, res);
-        const std::string* token = req.query_value("page_token");
+        const std::string* token = req.query_value(pages.token_parameter);
         if (res.status != 200 || token == nullptr) return;
         auto json = json_body(res);
-        if (!json || !json->is_object() || !json->contains("links") || !(*json)["links"].is_object()) return;
-        if (auto prev = previous_page(req, *token, next)) {
-          (*json)["links"]["prev"] = *prev;
+        if (!json || !json->is_object() || !json->contains(pages.links) || !(*json)[pages.links].is_object())
+          return;
+        if (auto prev = previous_page(model, req, *token, next)) {
+          (*json)[pages.links]["prev"] = *prev;
           set_json_body(res, *json);
         }
       });
 
     case ServerVariant::kRelativeLinks:
-      return edit_json(Operation::kList, 200, [](const Request&, OrderedJson& body) {
-        if (auto links = body.find("links"); links != body.end() && links->is_object()) {
+      return edit_json(model, Action::kList, 200, [&model](const Request&, OrderedJson& body) {
+        if (auto links = body.find(model.pages().links); links != body.end() && links->is_object()) {
           for (auto& link : *links) {
             if (link.is_string()) link = relative(link.get<std::string>());
           }
@@ -241,11 +256,14 @@ std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerCont
       });
 
     case ServerVariant::kDelete200:
-      return layer([](Request& req, Response& res, const Next& next) {
-        if (operation_of(req) != Operation::kDelete) return next(req, res);
-        Request probe = req.derived("GET", req.path);
+      return layer([&model](Request& req, Response& res, const Next& next) {
+        if (model.action_of(req) != Action::kDelete) return next(req, res);
+        const Route route = model.route(req.path);
         Response found;
-        next(probe, found);
+        if (const std::string get = model.path_of(Action::kGet, route.parent, route.item); !get.empty()) {
+          Request probe = req.derived("GET", get);
+          next(probe, found);
+        }
         next(req, res);
         if (res.status != 204 || found.status != 200) return;
         Response deleted;
@@ -254,17 +272,19 @@ std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerCont
       });
 
     case ServerVariant::kErrorsReversed:
-      return edit_json(Operation::kOther, 422, [](const Request&, OrderedJson& body) {
-        if (auto errors = body.find("errors"); errors != body.end() && errors->is_array())
-          std::reverse(errors->begin(), errors->end());
-      });
+      return edit_json(
+          model, Action::kOther, model.validation().status, [&model](const Request&, OrderedJson& body) {
+            if (auto errors = body.find(model.validation().items); errors != body.end() && errors->is_array())
+              std::reverse(errors->begin(), errors->end());
+          });
 
     case ServerVariant::kErrorsFirstOnly:
-      return edit_json(Operation::kOther, 422, [](const Request&, OrderedJson& body) {
-        if (auto errors = body.find("errors");
-            errors != body.end() && errors->is_array() && errors->size() > 1)
-          *errors = OrderedJson::array({(*errors)[0]});
-      });
+      return edit_json(model, Action::kOther, model.validation().status,
+                       [&model](const Request&, OrderedJson& body) {
+                         if (auto errors = body.find(model.validation().items);
+                             errors != body.end() && errors->is_array() && errors->size() > 1)
+                           *errors = OrderedJson::array({(*errors)[0]});
+                       });
 
     case ServerVariant::kMediaType:
       return layer([](Request& req, Response& res, const Next& next) {
@@ -283,7 +303,7 @@ std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerCont
           [](const Request& req, const ServerOptions&) {
             return req.body.empty() || !is_json_content_type(req.headers.get("Content-Type"));
           },
-          options);
+          context);
 
     case ServerVariant::kStatus400:
       return status_for_body(
@@ -293,7 +313,7 @@ std::unique_ptr<Layer> make_variant_layer(ServerVariant variant, const LayerCont
             const auto json = json_request_body(req, o);
             return !json || !json->is_object();
           },
-          options);
+          context);
   }
   return nullptr;
 }

@@ -18,11 +18,14 @@
 
 #include "adapter.hpp"
 #include "compiled.hpp"
+#include "fast.hpp"
 
 namespace sipcontract::detail::validation {
 namespace {
 
 constexpr const char* kHidden = "the value (hidden: secret field)";
+
+thread_local bool valijson_only = false;  // ValijsonOnly
 
 // valijson's visitor wants a regex cache. No std::regex constraint ever reaches it
 // (pattern and patternProperties are compiled checks using RE2), so it stays empty;
@@ -115,30 +118,6 @@ class TypeCheck final : public Check {
 };
 
 // ---------------------------------------------------------------------------
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Optimal string alignment distance (edits plus adjacent transpositions).
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
-
 class EnumCheck final : public Check {
  public:
   explicit EnumCheck(std::vector<Json> values) : values_(std::move(values)) {
@@ -157,7 +136,8 @@ class EnumCheck final : public Check {
     }
     if (!out.reporting()) return false;
     RawFinding f = finding("enum", subject(value, out) + " is not an allowed value; ");
-    if (!out.secret() && value.is_string()) f.suggestion = suggest(value.get_ref<const std::string&>());
+    if (!out.secret() && value.is_string() && !is_secret_text(value.get_ref<const std::string&>()))
+      f.suggestion = suggest(value.get_ref<const std::string&>());
     if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion) + "? ";
     f.message += "allowed: " + list_values(values_);
     f.allowed = values_;
@@ -166,32 +146,15 @@ class EnumCheck final : public Check {
   }
 
  private:
-  // The allowed string that differs only in case, or that is uniquely within a
-  // small edit distance; nothing when no candidate is obvious.
+  // The allowed string the text most likely misspells (closest_name), when one is obvious.
   std::optional<Json> suggest(const std::string& text) const {
-    constexpr std::size_t kLongest = 64;
-    if (text.size() > kLongest) return std::nullopt;
-    const std::string wanted = lowercase(text);
+    std::vector<std::string> strings;
     for (const auto& allowed : values_) {
-      if (allowed.is_string() && lowercase(allowed.get_ref<const std::string&>()) == wanted) return allowed;
+      if (allowed.is_string()) strings.push_back(allowed.get<std::string>());
     }
-    const Json* best = nullptr;
-    std::size_t best_distance = SIZE_MAX;
-    bool tie = false;
-    for (const auto& allowed : values_) {
-      if (!allowed.is_string() || allowed.get_ref<const std::string&>().size() > kLongest) continue;
-      const std::string candidate = lowercase(allowed.get_ref<const std::string&>());
-      const std::size_t distance = edit_distance(wanted, candidate);
-      const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), candidate.size()) / 4);
-      if (distance > limit) continue;
-      if (distance < best_distance) {
-        best = &allowed, best_distance = distance, tie = false;
-      } else if (distance == best_distance) {
-        tie = true;
-      }
-    }
-    if (best == nullptr || tie) return std::nullopt;
-    return *best;
+    auto name = closest_name(text, strings);
+    if (!name) return std::nullopt;
+    return Json(std::move(*name));
   }
   std::vector<Json> values_;
   bool all_strings_ = false;
@@ -342,7 +305,7 @@ class NumberCheck final : public Check {
     if (ok) return true;
     if (!out.reporting()) return false;
     std::string message = relation + limit_.dump();
-    if (!out.secret()) message += ", got " + value.dump();
+    if (!out.secret()) message += ", got " + render_value(value);
     out.report(finding(keyword_, message));
     return false;
   }
@@ -401,6 +364,43 @@ class RequiredCheck final : public Check {
 
  private:
   std::vector<std::string> names_;
+};
+
+// ---------------------------------------------------------------------------
+class PropertiesCheck final : public Check {
+ public:
+  explicit PropertiesCheck(std::vector<std::pair<std::string, Unit*>> properties)
+      : properties_(std::move(properties)) {
+    std::sort(properties_.begin(), properties_.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+  }
+  bool check(const Json& value, const Out& out) const override {
+    if (!value.is_object()) return true;
+    bool ok = true;
+    // In the object's order (as valijson went), so that findings keep theirs.
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      const Unit* unit = find(it.key());
+      if (unit == nullptr) continue;
+      const bool passed =
+          out.reporting() ? run_unit(*unit, it.value(), child_context(out.context(), it.key()), out.results())
+                          : run_unit(*unit, it.value(), out.context(), nullptr);
+      if (passed) continue;
+      if (!out.reporting()) return false;
+      ok = false;
+    }
+    return ok;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    for (const auto& entry : properties_) into.push_back(entry.second);
+  }
+
+ private:
+  const Unit* find(const std::string& name) const {
+    auto it = std::lower_bound(properties_.begin(), properties_.end(), name,
+                               [](const auto& entry, const std::string& key) { return entry.first < key; });
+    return it != properties_.end() && it->first == name ? it->second : nullptr;
+  }
+  std::vector<std::pair<std::string, Unit*>> properties_;
 };
 
 // ---------------------------------------------------------------------------
@@ -468,7 +468,7 @@ class EqualPropertiesCheck final : public Check {
       if (!out.reporting()) return false;
       // Never the values: the pair this keyword exists for is a password and its confirmation.
       out.report_at(child_context(out.context(), name),
-                    finding("x-sipcontract-equal-properties", "must equal /" + pointer_escape(other)));
+                    finding("equal", "must equal /" + pointer_escape(other)));
       ok = false;
     }
     return ok;
@@ -870,15 +870,26 @@ bool Bundle::validate(const Json& value, const Context& context, valijson::Valid
   bool ok = true;
   for (const auto& check : checks) {
     if (!check->check(value, out)) {
-      if (results == nullptr) return false;
+      // A value of the wrong type gets that one finding from this schema object: its other
+      // rules (an enum of strings for a number, say) would only say the same again.
+      if (results == nullptr || check.get() == type) return false;
       ok = false;
     }
   }
   return ok;
 }
 
+ValijsonOnly::ValijsonOnly() : previous_(valijson_only) { valijson_only = true; }
+ValijsonOnly::~ValijsonOnly() { valijson_only = previous_; }
+
 bool run_unit(const Unit& unit, const Json& value, const Context& context,
               valijson::ValidationResults* results) {
+  // The verdict program decides first: a valid value has no finding (both paths give every value
+  // the same verdict), and a verdict alone is all a run without results wants.
+  if (unit.program != nullptr && !valijson_only) {
+    if (fast::valid_at(*unit.program, unit.fast_node, value)) return true;
+    if (results == nullptr) return false;
+  }
   const JsonAdapter target(value);
   valijson::ValidationVisitor<JsonAdapter> visitor(target, context, true, results, unused_regex_cache());
   return visitor.validateSchema(*unit.schema);
@@ -910,6 +921,9 @@ std::unique_ptr<Check> make_number_check(std::string keyword, Json limit) {
 std::unique_ptr<Check> make_unique_items_check() { return std::make_unique<UniqueItemsCheck>(); }
 std::unique_ptr<Check> make_required_check(std::vector<std::string> names) {
   return std::make_unique<RequiredCheck>(std::move(names));
+}
+std::unique_ptr<Check> make_properties_check(std::vector<std::pair<std::string, Unit*>> properties) {
+  return std::make_unique<PropertiesCheck>(std::move(properties));
 }
 std::unique_ptr<Check> make_dependencies_check(
     std::vector<std::pair<std::string, std::vector<std::string>>> lists,

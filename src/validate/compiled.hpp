@@ -20,6 +20,10 @@
 
 #include "internal.hpp"
 
+namespace sipcontract::detail::fast {
+struct Program;
+}  // namespace sipcontract::detail::fast
+
 namespace sipcontract::detail::validation {
 
 /// A subschema compiled as its own valijson schema.
@@ -27,6 +31,23 @@ struct Unit {
   const Json* node = nullptr;  ///< the rewritten schema; only valid while compiling
   std::unique_ptr<valijson::Schema> schema = std::make_unique<valijson::Schema>();
   bool started = false;
+  /// The same subschema in the verdict program (null / 0xFFFFFFFF when there is none): a value it
+  /// finds valid has no finding, and a verdict-only run needs no valijson at all.
+  const detail::fast::Program* program = nullptr;
+  std::uint32_t fast_node = 0xFFFFFFFFu;
+};
+
+/// While it lives (on this thread), run_unit() does not ask the verdict program: the findings path
+/// alone, for the tests and the differential fuzz target that hold the two paths to each other.
+class ValijsonOnly {
+ public:
+  ValijsonOnly();
+  ~ValijsonOnly();
+  ValijsonOnly(const ValijsonOnly&) = delete;
+  ValijsonOnly& operator=(const ValijsonOnly&) = delete;
+
+ private:
+  bool previous_;
 };
 
 /// Runs `unit` on `value` at `context`; reports into `results` when it is not null.
@@ -65,6 +86,7 @@ class Check {
 /// The checks of one schema object, in the order they run.
 struct Bundle {
   std::vector<std::unique_ptr<Check>> checks;
+  const Check* type = nullptr;  ///< the "type" check, when the schema object has one
   bool validate(const Json& value, const Context& context, valijson::ValidationResults* results) const;
 };
 
@@ -84,6 +106,8 @@ std::unique_ptr<Check> make_count_check(std::string keyword, std::uint64_t limit
 std::unique_ptr<Check> make_number_check(std::string keyword, Json limit);
 std::unique_ptr<Check> make_unique_items_check();
 std::unique_ptr<Check> make_required_check(std::vector<std::string> names);
+/// properties: each declared member present is checked by its unit.
+std::unique_ptr<Check> make_properties_check(std::vector<std::pair<std::string, Unit*>> properties);
 std::unique_ptr<Check> make_dependencies_check(
     std::vector<std::pair<std::string, std::vector<std::string>>> lists,
     std::vector<std::pair<std::string, Unit*>> schemas);

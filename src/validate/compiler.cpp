@@ -26,6 +26,11 @@
 #include "compiled.hpp"
 #include "fast.hpp"
 #include "schema_compiler.hpp"
+#include "uri.hpp"
+
+namespace sipcontract::detail {
+const std::vector<std::pair<std::string_view, std::string_view>>& embedded_metaschemas();
+}  // namespace sipcontract::detail
 
 namespace sipcontract::detail::validation {
 namespace {
@@ -33,13 +38,22 @@ namespace {
 constexpr std::string_view kRenamed = "x-sipcontract-";
 constexpr std::string_view kRefUri = "sipcontract://ref/";
 constexpr std::string_view kEqualProperties = "x-sipcontract-equal-properties";
+/// Keywords of another draft than the document's: kept for "$ref"s, acted on by no one.
+constexpr std::string_view kIgnored = "x-sipcontract-ignored-";
+/// The base URI of a store document whose name is not an absolute URI.
+constexpr std::string_view kStoreScheme = "sipcontract-store:/";
+
+enum class Draft { k4, k6, k7 };
 
 // Where a schema object sits, for error messages and for resolving local $refs.
 struct Location {
   std::string file;
   std::string pointer;
-  Location operator/(std::string_view token) const { return {file, pointer + "/" + pointer_escape(token)}; }
-  Location operator/(std::size_t index) const { return {file, pointer + "/" + std::to_string(index)}; }
+  std::string base;  ///< the base URI "$ref"s of this schema object resolve against (before its own "$id")
+  Location operator/(std::string_view token) const {
+    return {file, pointer + "/" + pointer_escape(token), base};
+  }
+  Location operator/(std::size_t index) const { return {file, pointer + "/" + std::to_string(index), base}; }
   std::string to_string() const { return file + ": " + (pointer.empty() ? std::string("(root)") : pointer); }
 };
 
@@ -88,12 +102,12 @@ class Compiler {
 
   std::shared_ptr<CompiledSchema> compile(const std::string& name) {
     try {
-      Json& root = load(name, Location{name, ""});
+      Json& root = load(name, Location{name, "", ""});
       if (root.is_object()) {
         if (auto title = root.find("title"); title != root.end() && title->is_string()) out_->title = *title;
       }
       if (out_->title.empty()) out_->title = name;
-      walk(root, Location{name, ""});
+      walk(root, base_of_.at(&root));
       while (!pending_.empty()) {
         const std::size_t index = pending_.back();
         pending_.pop_back();
@@ -105,6 +119,12 @@ class Compiler {
       out_->fast = fast_.finish(&root);
       out_->root = unit_for(root);
       ensure_compiled(*out_->root);
+      if (out_->fast) {
+        for (auto& unit : out_->units) {
+          unit->fast_node = fast_.node_of(unit->node);
+          if (unit->fast_node != fast::kNone) unit->program = out_->fast.get();
+        }
+      }
     } catch (const SchemaError&) {
       throw;
     } catch (const std::exception& e) {
@@ -133,32 +153,237 @@ class Compiler {
   };
 
   // ---- documents and references ------------------------------------------
+  //
+  // Every document gets a base URI: its store name when that is an absolute URI
+  // ("http://localhost:1234/x.json"), else "sipcontract-store:/<name>". Loading a document
+  // indexes its schema objects: each "$id" (ignored beside "$ref", as draft 7 says) changes the
+  // base URI below it and names a resource, or, as "#name", a location-independent identifier.
+  // A "$ref" is resolved against the base URI of the object that holds it (RFC 3986), then
+  // looked up among the resources, the store's documents and the built-in meta-schemas.
   Json& load(const std::string& file, const Location& from) {
     if (auto it = docs_.find(file); it != docs_.end()) return it->second;
-    const std::string* text = store_.find(file);
-    if (text == nullptr) fail(from, "no schema named " + quote(file) + " in the schema store");
-    Parsed parsed = parse_json(*text);
-    if (!parsed) throw SchemaError(file + ": " + parsed.error().to_string());
-    return docs_.emplace(file, std::move(*parsed)).first->second;
+    if (auto it = broken_.find(file); it != broken_.end()) throw SchemaError(it->second);
+    try {
+      return load_new(file, from);
+    } catch (const SchemaError& e) {
+      broken_.emplace(file, e.what());  // refused again, with the same reason, wherever it is named
+      throw;
+    }
   }
 
-  std::string resolve_file(const std::string& document, const std::string& reference, const Location& where) {
-    std::string name = document;
-    if (name.rfind("./", 0) == 0) name.erase(0, 2);
-    if (store_.find(name) != nullptr) return name;
-    // An absolute URI may name a schema by its "$id".
-    for (const auto& candidate : store_.names()) {
-      const std::string* text = store_.find(candidate);
-      const Parsed parsed = parse_json(*text);
-      if (!parsed || !parsed->is_object()) continue;
-      if (auto id = parsed->find("$id"); id != parsed->end() && id->is_string() && *id == document)
-        return candidate;
+  Json& load_new(const std::string& file, const Location& from) {
+    const std::string* text = store_.find(file);
+    std::string builtin;
+    if (text == nullptr) {
+      if (auto meta = builtin_metaschema(file)) {
+        builtin = std::string(*meta);
+        text = &builtin;
+      } else {
+        fail(from, "no schema named " + quote(file) + " in the schema store");
+      }
     }
-    if (name.find('/') != std::string::npos) {
+    Parsed parsed = parse_json(*text);
+    if (!parsed) throw SchemaError(file + ": " + parsed.error().to_string());
+    const Draft draft = draft_of(*parsed, file);  // before the document is kept: a refused one is not
+    Json& root = docs_.emplace(file, std::move(*parsed)).first->second;
+    if (draft == Draft::k4) translate_draft4(root);
+    if (draft == Draft::k6) translate_draft6(root);
+    const std::string base = document_uri(file);
+    uri_index_.emplace(base, &root);
+    index(root, base, Location{file, "", base});
+    return root;
+  }
+
+  // The built-in meta-schema named by `uri` ("http://json-schema.org/draft-07/schema"), if any.
+  static std::optional<std::string_view> builtin_metaschema(std::string_view uri) {
+    uri = without_fragment(uri);
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (uri.substr(0, scheme.size()) != scheme) continue;
+      const std::string_view rest = uri.substr(scheme.size());
+      for (const auto& [name, text] : detail::embedded_metaschemas()) {
+        // draft-07.json -> json-schema.org/draft-07/schema
+        const std::string_view draft = name.substr(0, name.size() - 5);
+        if (rest == "json-schema.org/" + std::string(draft) + "/schema") return text;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static std::string document_uri(const std::string& file) {
+    if (has_scheme(file)) return std::string(without_fragment(file));
+    return std::string(kStoreScheme) + file;
+  }
+
+  // The draft a document declares with "$schema" (none: draft 7); other drafts are refused.
+  static Draft draft_of(const Json& root, const std::string& file) {
+    if (!root.is_object()) return Draft::k7;
+    auto it = root.find("$schema");
+    if (it == root.end()) return Draft::k7;
+    const Location where{file, "/$schema", ""};
+    if (!it->is_string()) fail(where, "$schema must be a string (a meta-schema URI)");
+    const std::string& uri = it->get_ref<const std::string&>();
+    std::string_view rest = without_fragment(uri);
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (rest.substr(0, scheme.size()) == scheme) rest.remove_prefix(scheme.size());
+    }
+    if (rest == "json-schema.org/draft-07/schema") return Draft::k7;
+    if (rest == "json-schema.org/draft-06/schema") return Draft::k6;
+    if (rest == "json-schema.org/draft-04/schema") return Draft::k4;
+    std::string named;
+    if (rest == "json-schema.org/draft-03/schema") named = "draft-03";
+    if (rest == "json-schema.org/draft/2019-09/schema") named = "draft 2019-09";
+    if (rest == "json-schema.org/draft/2020-12/schema") named = "draft 2020-12";
+    if (rest == "json-schema.org/schema") named = "the latest draft (no fixed version)";
+    const std::string supported =
+        "sipcontract validates draft-07 schemas, and draft-06 and draft-04 ones (with their own semantics)";
+    if (!named.empty())
+      fail(where, "$schema " + quote(uri) + " declares " + named + ", which sipcontract does not support; " +
+                      supported);
+    fail(where, "$schema " + quote(uri) + " is not a meta-schema sipcontract knows; " + supported +
+                    " (a schema without $schema is read as draft-07)");
+  }
+
+  // Draft 4 as draft 7: "id" is "$id", a boolean exclusiveMinimum/exclusiveMaximum qualifies
+  // minimum/maximum, and the keywords draft 6 and 7 added mean nothing.
+  static void translate_draft4(Json& node) {
+    for_each_subschema(node, translate_draft4);
+    if (!node.is_object()) return;
+    if (auto id = node.find("id"); id != node.end() && id->is_string() && !node.contains("$id")) {
+      node["$id"] = *id;
+      node.erase("id");
+    }
+    for (const auto& [exclusive, bound] :
+         {std::pair{"exclusiveMinimum", "minimum"}, std::pair{"exclusiveMaximum", "maximum"}}) {
+      auto it = node.find(exclusive);
+      if (it == node.end() || !it->is_boolean()) continue;
+      const bool on = it->get<bool>();
+      node.erase(exclusive);
+      if (on && node.contains(bound)) {
+        node[exclusive] = node[bound];
+        node.erase(bound);
+      }
+    }
+    for (const char* keyword : {"const", "contains", "propertyNames", "if", "then", "else"}) {
+      rename_ignored(node, keyword);
+    }
+  }
+
+  // Draft 6 as draft 7: without if, then and else.
+  static void translate_draft6(Json& node) {
+    for_each_subschema(node, translate_draft6);
+    if (!node.is_object()) return;
+    for (const char* keyword : {"if", "then", "else"}) rename_ignored(node, keyword);
+  }
+
+  // A keyword this document's draft does not have: kept (a "$ref" may still point into it) but
+  // under a name no one acts on.
+  static void rename_ignored(Json& node, const char* keyword) {
+    auto& object = node.get_ref<Json::object_t&>();
+    auto handle = object.extract(keyword);
+    if (handle.empty()) return;
+    handle.key() = std::string(kIgnored) + keyword;
+    object.insert(std::move(handle));
+  }
+
+  // Calls f on every subschema of `node` that draft-7 keywords place (not enum or const values).
+  template <class F>
+  static void for_each_subschema(Json& node, F&& f) {
+    if (!node.is_object()) return;
+    for (const char* keyword : {"definitions", "properties", "patternProperties", "dependencies"}) {
+      auto it = node.find(keyword);
+      if (it == node.end() || !it->is_object()) continue;
+      for (auto& member : *it) {
+        if (member.is_object() || member.is_boolean()) f(member);
+      }
+    }
+    for (const char* keyword : {"additionalProperties", "additionalItems", "contains", "propertyNames", "not",
+                                "if", "then", "else", "items"}) {
+      auto it = node.find(keyword);
+      if (it != node.end() && (it->is_object() || it->is_boolean())) f(*it);
+    }
+    for (const char* keyword : {"allOf", "anyOf", "oneOf", "items"}) {
+      auto it = node.find(keyword);
+      if (it == node.end() || !it->is_array()) continue;
+      for (auto& item : *it) f(item);
+    }
+  }
+
+  // Records the base URI and location of every schema object under `node`, and its "$id"s.
+  void index(Json& node, const std::string& base, const Location& where) {
+    base_of_.emplace(&node, where);
+    if (!node.is_object()) return;
+    std::string inner = base;
+    if (auto id = node.find("$id"); id != node.end() && id->is_string() && !node.contains("$ref")) {
+      const auto uri = resolve_uri(base, id->get_ref<const std::string&>());
+      if (!uri) fail(where / "$id", "$id " + quote(id->get<std::string>()) + " is not a URI reference");
+      const std::string_view document = without_fragment(*uri);
+      const std::string_view name = fragment_of(*uri);
+      inner = std::string(document);
+      if (name.empty()) {
+        uri_index_.emplace(inner, &node);
+      } else if (name.front() != '/') {
+        uri_index_.emplace(*uri, &node);  // a location-independent identifier: "#name"
+      }
+    }
+    // Children are located by walking the same keywords the subschema enumeration visits.
+    for (const char* keyword : {"definitions", "properties", "patternProperties", "dependencies"}) {
+      auto it = node.find(keyword);
+      if (it == node.end() || !it->is_object()) continue;
+      for (auto member = it->begin(); member != it->end(); ++member) {
+        Location at = where / keyword / member.key();
+        at.base = inner;
+        index(member.value(), inner, at);
+      }
+    }
+    for (const char* keyword : {"additionalProperties", "additionalItems", "contains", "propertyNames", "not",
+                                "if", "then", "else", "items"}) {
+      auto it = node.find(keyword);
+      if (it == node.end() || !it->is_object()) continue;
+      Location at = where / keyword;
+      at.base = inner;
+      index(*it, inner, at);
+    }
+    for (const char* keyword : {"allOf", "anyOf", "oneOf", "items"}) {
+      auto it = node.find(keyword);
+      if (it == node.end() || !it->is_array()) continue;
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        Location at = where / keyword / i;
+        at.base = inner;
+        index((*it)[i], inner, at);
+      }
+    }
+  }
+
+  // The resource (a document or an object with that "$id") named by an absolute URI without
+  // fragment; loads store documents as needed. `reference` is the "$ref" as written.
+  Json* find_resource(const std::string& uri, const std::string& reference, const Location& where) {
+    if (auto it = uri_index_.find(uri); it != uri_index_.end()) return it->second;
+    if (uri.rfind(kStoreScheme, 0) == 0) {
+      const std::string name = uri.substr(kStoreScheme.size());
+      if (store_.find(name) != nullptr) return &load(name, where);
+    } else if (store_.find(uri) != nullptr || builtin_metaschema(uri)) {
+      return &load(uri, where);
+    }
+    // A document that names itself with this "$id": index every document of the store.
+    for (const auto& name : store_.names()) {
+      if (docs_.count(name) != 0) continue;
+      try {
+        load(name, where);
+      } catch (const SchemaError&) {
+        continue;  // a broken document that is not the one wanted
+      }
+      if (auto it = uri_index_.find(uri); it != uri_index_.end()) return it->second;
+    }
+    // As before "$id" was honoured: the reference's own file part, as a name in the store.
+    std::string name(without_fragment(reference));
+    if (name.rfind("./", 0) == 0) name.erase(0, 2);
+    if (!name.empty() && store_.find(name) != nullptr) return &load(name, where);
+    if (uri.rfind(kStoreScheme, 0) == 0 && uri.find('/', kStoreScheme.size()) != std::string::npos) {
       fail(where, "$ref " + quote(reference) +
                       " names a file outside the schema folder; keep every schema in one folder");
     }
-    fail(where, "$ref " + quote(reference) + ": no schema named " + quote(name) + " in the schema store");
+    const std::string shown = uri.rfind(kStoreScheme, 0) == 0 ? uri.substr(kStoreScheme.size()) : uri;
+    fail(where, "$ref " + quote(reference) + ": no schema named " + quote(shown) + " in the schema store");
   }
 
   // Follows a JSON Pointer through a document whose keywords may have been renamed.
@@ -177,6 +402,7 @@ class Compiler {
       if (current->is_object()) {
         auto it = current->find(token);
         if (it == current->end()) it = current->find(std::string(kRenamed) + token);
+        if (it == current->end()) it = current->find(std::string(kIgnored) + token);
         if (it == current->end()) return nullptr;
         current = &*it;
       } else if (current->is_array()) {
@@ -198,21 +424,34 @@ class Compiler {
 
   // Resolves a $ref to a target index, loading its document and queueing its walk.
   std::size_t target_for(const std::string& reference, const Location& where) {
-    const std::size_t hash = reference.find('#');
-    const std::string document = reference.substr(0, hash);
-    const std::string fragment = hash == std::string::npos ? std::string() : reference.substr(hash + 1);
-    const std::string file = document.empty() ? where.file : resolve_file(document, reference, where);
+    const auto uri = resolve_uri(where.base, reference);
+    if (!uri) fail(where, "$ref " + quote(reference) + " is not a URI reference");
+    const std::string document(without_fragment(*uri));
+    const std::string fragment(fragment_of(*uri));
+    Json* resource = find_resource(document, reference, where);
+    Json* node = nullptr;
     const std::string pointer = percent_decode(fragment, where);
-    if (!pointer.empty() && pointer.front() != '/') {
-      fail(where,
-           "$ref " + quote(reference) + ": only JSON Pointer fragments are supported (no \"$id\" anchors)");
+    if (pointer.empty() || pointer.front() == '/') {
+      node = resolve_pointer(*resource, pointer);
+      if (node == nullptr)
+        fail(where, "$ref " + quote(reference) + " points to nothing in " + base_of_.at(resource).file);
+    } else {
+      auto it = uri_index_.find(document + "#" + fragment);
+      if (it == uri_index_.end())
+        fail(where, "$ref " + quote(reference) + ": no schema has the $id " + quote("#" + fragment));
+      node = it->second;
     }
-    const std::string key = file + "#" + pointer;
-    if (auto it = target_index_.find(key); it != target_index_.end()) return it->second;
-    Json* node = resolve_pointer(load(file, where), pointer);
-    if (node == nullptr) fail(where, "$ref " + quote(reference) + " points to nothing in " + file);
-    targets_.push_back({node, Location{file, pointer}});
-    target_index_.emplace(key, targets_.size() - 1);
+    if (auto it = target_index_.find(node); it != target_index_.end()) return it->second;
+    Location at;
+    if (auto known = base_of_.find(node); known != base_of_.end()) {
+      at = known->second;
+    } else {
+      // Not a place draft-7 keywords put a schema (e.g. under "$defs"): located from its resource.
+      const Location& from = base_of_.at(resource);
+      at = Location{from.file, from.pointer + pointer, document};
+    }
+    targets_.push_back({node, at});
+    target_index_.emplace(node, targets_.size() - 1);
     pending_.push_back(targets_.size() - 1);
     return targets_.size() - 1;
   }
@@ -394,8 +633,9 @@ class Compiler {
     return std::nullopt;
   }
 
-  void walk(Json& node, const Location& where) {
+  void walk(Json& node, const Location& incoming) {
     if (!visited_.insert(&node).second) return;
+    Location where = incoming;
     if (node.is_boolean()) {
       // true is the empty schema; false gets a check that always fails with a message.
       const bool accept = node.get<bool>();
@@ -422,6 +662,11 @@ class Compiler {
       fast_.alias(&node, targets_[index].node);
       return;
     }
+    // "$id" changes the base URI of the "$ref"s below it (index() checked that it resolves).
+    if (auto id = node.find("$id"); id != node.end() && id->is_string()) {
+      if (auto uri = resolve_uri(where.base, id->get_ref<const std::string&>()))
+        where.base = std::string(without_fragment(*uri));
+    }
 
     for (const char* annotation : {"title", "description"}) {
       if (auto it = node.find(annotation); it != node.end() && !it->is_string()) {
@@ -434,7 +679,10 @@ class Compiler {
     const auto has = [&](const char* keyword) { return node.contains(keyword); };
     fast_.object(&node);
 
-    if (has("type")) fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
+    if (has("type")) {
+      fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
+      bundle->type = checks.front().get();
+    }
     if (has("enum")) {
       const Json& values = rename(node, "enum", where);
       if (!values.is_array()) fail(where / "enum", "enum must be an array");
@@ -636,13 +884,20 @@ class Compiler {
   void compile_properties(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
     std::vector<std::string> declared;
     std::vector<std::pair<std::string, const Json*>> fast_properties, fast_patterns;
-    if (auto properties = node.find("properties"); properties != node.end()) {
-      if (!properties->is_object()) fail(where / "properties", "properties must be an object of schemas");
-      for (auto it = properties->begin(); it != properties->end(); ++it) {
+    if (node.contains("properties")) {
+      // A compiled check rather than valijson's: each member's unit asks the verdict program first,
+      // so a findings run spends valijson's time on the members that break their schema only.
+      Json& properties = rename(node, "properties", where);
+      if (!properties.is_object()) fail(where / "properties", "properties must be an object of schemas");
+      std::vector<std::pair<std::string, Unit*>> units;
+      for (auto it = properties.begin(); it != properties.end(); ++it) {
         declared.push_back(it.key());
-        child(node, it.value(), where / "properties" / it.key());
+        units.emplace_back(it.key(), child_unit(node, it.value(), where / "properties" / it.key()));
         fast_properties.emplace_back(it.key(), &it.value());
       }
+      // First in the bundle: valijson applied properties before the bundle, and whatever the
+      // value's type (a failed "type" check stops only the checks after it).
+      if (!units.empty()) checks.insert(checks.begin(), make_properties_check(std::move(units)));
     }
     std::vector<PatternProperty> patterns;
     if (node.contains("patternProperties")) {
@@ -661,16 +916,19 @@ class Compiler {
     Unit* additional = nullptr;
     const Json* fast_additional = nullptr;
     bool forbidden = false;
+    bool open = false;
     if (node.contains("additionalProperties")) {
       Json& value = rename(node, "additionalProperties", where);
       if (value.is_boolean()) {
         forbidden = !value.get<bool>();
+        open = value.get<bool>();
       } else {
         additional = child_unit(node, value, where / "additionalProperties");
         fast_additional = &value;
       }
     }
-    fast_.properties(&node, std::move(fast_properties), std::move(fast_patterns), fast_additional, forbidden);
+    fast_.properties(&node, std::move(fast_properties), std::move(fast_patterns), fast_additional, forbidden,
+                     open);
     if (patterns.empty() && additional == nullptr && !forbidden) return;
     checks.push_back(
         make_extra_properties_check(std::move(declared), std::move(patterns), additional, forbidden));
@@ -716,7 +974,10 @@ class Compiler {
   std::map<std::string, Json> docs_;
   std::unordered_set<const Json*> visited_;
   std::vector<Target> targets_;
-  std::map<std::string, std::size_t> target_index_;
+  std::unordered_map<const Json*, std::size_t> target_index_;
+  std::map<std::string, std::string> broken_;          // documents that could not be loaded, and why
+  std::unordered_map<std::string, Json*> uri_index_;   // resources and "#name" identifiers by URI
+  std::unordered_map<const Json*, Location> base_of_;  // where each indexed schema object is
   std::vector<std::size_t> pending_;
   std::unordered_map<const Json*, Unit*> units_;
   std::unordered_map<const Json*, std::vector<const Json*>> edges_;

@@ -97,6 +97,7 @@ struct ObjectRule {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> patterns;  ///< (regexes index, node)
   std::uint32_t additional = kNone;                               ///< node, or kNone
   bool forbidden = false;                                         ///< additionalProperties: false
+  bool open = false;  ///< additionalProperties: true, said explicitly (strict mode then flags nothing)
 };
 
 /// items as an array of schemas, with additionalItems (a schema, false, or absent).
@@ -167,7 +168,7 @@ class Builder {
   void property_names(const Json* node, const Json* schema);
   void properties(const Json* node, std::vector<std::pair<std::string, const Json*>> properties,
                   std::vector<std::pair<std::string, const Json*>> patterns, const Json* additional,
-                  bool forbidden);
+                  bool forbidden, bool open);
   void items(const Json* node, const Json* schema);
   void tuple(const Json* node, std::vector<const Json*> items, const Json* additional, bool forbidden);
   void contains(const Json* node, const Json* schema);
@@ -181,6 +182,8 @@ class Builder {
 
   /// The program rooted at `root`; nullptr when a schema object it needs was never recorded.
   std::unique_ptr<Program> finish(const Json* root);
+  /// After finish(): the node index of a schema object (through "$ref"s), or kNone.
+  std::uint32_t node_of(const Json* node) const;
 
  private:
   struct Impl;
@@ -189,5 +192,18 @@ class Builder {
 
 /// The verdict of `program` on a nlohmann document (the caller bounds recursion depth).
 bool valid(const Program& program, const Json& instance);
+/// The verdict of one node of `program` (a subschema) on a value.
+bool valid_at(const Program& program, std::uint32_t node, const Json& value);
+
+/// Strict mode: true when every member of every object in `instance` is declared (by
+/// "properties" or "patternProperties") by a schema object that applies to that object in
+/// place (through allOf, anyOf, oneOf, if/then/else, dependencies and "$ref"), or is let in by
+/// "additionalProperties". Objects no applying schema object declares members for are not judged.
+bool strict_valid(const Program& program, const Json& instance);
+
+/// The members strict_valid() refuses, as findings (keyword "strict", the object's context, the
+/// member's name as property, and the closest declared name as suggestion when one is obvious).
+void strict_findings(const Program& program, const Json& instance,
+                     std::vector<validation::LocatedFinding>& out);
 
 }  // namespace sipcontract::detail::fast

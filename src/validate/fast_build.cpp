@@ -30,6 +30,7 @@ struct PendingObject {
   std::vector<std::pair<std::uint32_t, const Json*>> patterns;
   const Json* additional = nullptr;
   bool forbidden = false;
+  bool open = false;
 };
 
 struct PendingTuple {
@@ -56,6 +57,7 @@ struct Builder::Impl {
   std::vector<PendingTuple> tuples;
   std::vector<PendingDependencies> dependencies;
   std::vector<std::vector<const Json*>> lists;
+  std::unordered_map<const Json*, std::uint32_t> index;  // filled by finish()
 
   std::vector<PendingStep>& at(const Json* node) {
     auto [it, inserted] = steps.try_emplace(node);
@@ -155,7 +157,7 @@ void Builder::property_names(const Json* node, const Json* schema) {
 
 void Builder::properties(const Json* node, std::vector<std::pair<std::string, const Json*>> properties,
                          std::vector<std::pair<std::string, const Json*>> patterns, const Json* additional,
-                         bool forbidden) {
+                         bool forbidden, bool open) {
   if (properties.empty() && patterns.empty() && additional == nullptr && !forbidden) return;
   PendingObject object;
   object.properties = std::move(properties);
@@ -166,6 +168,7 @@ void Builder::properties(const Json* node, std::vector<std::pair<std::string, co
   }
   object.additional = additional;
   object.forbidden = forbidden;
+  object.open = open;
   impl_->objects.push_back(std::move(object));
   impl_->add(node, Step{Op::kObject, index_of(impl_->objects.size())});
 }
@@ -209,10 +212,20 @@ void Builder::equal_properties(const Json* node, std::vector<std::pair<std::stri
 
 void Builder::always_false(const Json* node) { impl_->add(node, Step{Op::kFalse}); }
 
+std::uint32_t Builder::node_of(const Json* node) const {
+  for (std::size_t hops = 0; node != nullptr && hops <= impl_->aliases.size(); ++hops) {
+    auto alias = impl_->aliases.find(node);
+    if (alias == impl_->aliases.end()) break;
+    node = alias->second;
+  }
+  auto it = impl_->index.find(node);
+  return it == impl_->index.end() ? kNone : it->second;
+}
+
 std::unique_ptr<Program> Builder::finish(const Json* root) {
   Impl& in = *impl_;
   Program& out = *in.program;
-  std::unordered_map<const Json*, std::uint32_t> index;
+  auto& index = in.index;
   for (const Json* node : in.order) index.emplace(node, static_cast<std::uint32_t>(index.size()));
   bool complete = true;
   // The node of a schema address, through "$ref" aliases (chains end: the compiler refuses ref cycles).
@@ -239,6 +252,7 @@ std::unique_ptr<Program> Builder::finish(const Json* root) {
     for (const auto& [regex, schema] : object.patterns) rule.patterns.emplace_back(regex, resolve(schema));
     rule.additional = resolve(object.additional);
     rule.forbidden = object.forbidden;
+    rule.open = object.open;
     out.objects.push_back(std::move(rule));
   }
   for (const auto& tuple : in.tuples) {

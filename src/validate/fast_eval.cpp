@@ -733,14 +733,200 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
   return shape;
 }
 
+// ---- strict mode ---------------------------------------------------------------------------
+
+/// Extends `nodes` (the schema objects entered at one instance location) with every node they
+/// apply in place: allOf, anyOf, oneOf, if/then/else and dependencies schemas ("$ref"s are
+/// already resolved into node indices). `not` is left out: what it names is not allowed.
+void in_place_closure(const Program& program, std::vector<std::uint32_t>& nodes) {
+  // Seen nodes are marked with this call's epoch: linear in the closure however large the schema.
+  thread_local std::vector<std::uint64_t> marks;
+  thread_local std::uint64_t epoch = 0;
+  if (marks.size() < program.nodes.size()) marks.assign(program.nodes.size(), 0);
+  ++epoch;
+  std::size_t kept = 0;
+  for (std::uint32_t node : nodes) {
+    if (marks[node] != epoch) marks[node] = epoch, nodes[kept++] = node;
+  }
+  nodes.resize(kept);
+  const auto add = [&](std::uint32_t node) {
+    if (node != kNone && marks[node] != epoch) marks[node] = epoch, nodes.push_back(node);
+  };
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = program.nodes[nodes[i]];
+    for (std::uint32_t k = n.begin; k < n.end; ++k) {
+      const Step& s = program.steps[k];
+      switch (s.op) {
+        case Op::kAllOf:
+        case Op::kAnyOf:
+        case Op::kOneOf:
+          for (std::uint32_t schema : program.node_lists[s.a]) add(schema);
+          break;
+        case Op::kIf:
+          add(s.a);
+          add(s.b);
+          add(s.c);
+          break;
+        case Op::kDependencies:
+          for (const auto& entry : program.dependencies[s.a].schemas) add(entry.second);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+/// Walks `value` with the schema objects that apply to it; reports undeclared members into
+/// `out` (with `context`, valijson-style tokens) or, without `out`, stops at the first.
+template <class V>
+bool strict_walk(const Program& program, std::vector<std::uint32_t> nodes, const V& value,
+                 validation::Context* context, std::vector<validation::LocatedFinding>* out) {
+  const Kind kind = value.kind();
+  if (nodes.empty() || (kind != Kind::kObject && kind != Kind::kArray)) return true;
+  in_place_closure(program, nodes);
+  bool ok = true;
+  const auto descend = [&](std::vector<std::uint32_t> child, const V& member, std::string token) {
+    if (child.empty()) return true;
+    if (out == nullptr) return strict_walk(program, std::move(child), member, nullptr, nullptr);
+    context->push_back("[" + std::move(token) + "]");
+    const bool passed = strict_walk(program, std::move(child), member, context, out);
+    context->pop_back();
+    return passed;
+  };
+  if (kind == Kind::kObject) {
+    std::vector<const ObjectRule*> rules;
+    for (std::uint32_t node : nodes) {
+      const Node& n = program.nodes[node];
+      for (std::uint32_t k = n.begin; k < n.end; ++k) {
+        if (program.steps[k].op == Op::kObject) rules.push_back(&program.objects[program.steps[k].a]);
+      }
+    }
+    // Judged only where members are declared and neither let in nor kept out by additionalProperties.
+    const bool judged = !rules.empty() && std::none_of(rules.begin(), rules.end(), [](const ObjectRule* r) {
+      return r->open || r->forbidden || r->additional != kNone;
+    });
+    for (const auto& [key, member] : value.members()) {
+      std::vector<std::uint32_t> child;
+      bool declared = false;
+      for (const ObjectRule* rule : rules) {
+        bool matched = false;
+        for (const auto& [name, schema] : rule->properties) {
+          if (same(name, key)) child.push_back(schema), matched = true;
+        }
+        for (const auto& [regex, schema] : rule->patterns) {
+          if (matches(*program.regexes[regex], key)) child.push_back(schema), matched = true;
+        }
+        if (!matched && rule->additional != kNone) child.push_back(rule->additional);
+        declared = declared || matched;
+      }
+      if (judged && !declared) {
+        if (out == nullptr) return false;
+        ok = false;
+        std::vector<std::string> names;
+        for (const ObjectRule* rule : rules) {
+          for (const auto& entry : rule->properties) names.push_back(entry.first);
+        }
+        out->push_back({*context, validation::undeclared_property(key, names)});
+      }
+      if (!descend(std::move(child), member, std::string(key))) {
+        if (out == nullptr) return false;
+        ok = false;
+      }
+    }
+    return ok;
+  }
+  std::size_t index = 0;
+  for (const auto& item : value.items()) {
+    std::vector<std::uint32_t> child;
+    for (std::uint32_t node : nodes) {
+      const Node& n = program.nodes[node];
+      for (std::uint32_t k = n.begin; k < n.end; ++k) {
+        const Step& s = program.steps[k];
+        if (s.op == Op::kItems) child.push_back(s.a);
+        if (s.op == Op::kTuple) {
+          const TupleRule& rule = program.tuples[s.a];
+          const std::uint32_t schema = index < rule.items.size() ? rule.items[index] : rule.additional;
+          if (schema != kNone) child.push_back(schema);
+        }
+      }
+    }
+    if (!descend(std::move(child), item, std::to_string(index))) {
+      if (out == nullptr) return false;
+      ok = false;
+    }
+    ++index;
+  }
+  return ok;
+}
+
 }  // namespace
 
 bool valid(const Program& program, const Json& instance) {
   return eval(program, program.root, NlohmannValue(instance));
 }
 
+bool valid_at(const Program& program, std::uint32_t node, const Json& value) {
+  return eval(program, node, NlohmannValue(value));
+}
+
+bool strict_valid(const Program& program, const Json& instance) {
+  return strict_walk(program, {program.root}, NlohmannValue(instance), nullptr, nullptr);
+}
+
+void strict_findings(const Program& program, const Json& instance,
+                     std::vector<validation::LocatedFinding>& out) {
+  validation::Context context = {"<root>"};
+  strict_walk(program, {program.root}, NlohmannValue(instance), &context, &out);
+}
+
+namespace {
+
+/// The nlohmann document parse_json() builds from the same text: integers >= 0 unsigned and
+/// negative ones signed, as nlohmann's lexer types them ("-0", which simdjson reads as the
+/// integer 0, becomes unsigned 0: the same value, rendered and compared alike).
+Json to_nlohmann(simdjson::dom::element element) {
+  using simdjson::dom::element_type;
+  switch (element.type()) {
+    case element_type::ARRAY: {
+      Json out = Json::array();
+      auto& items = out.get_ref<Json::array_t&>();
+      const auto array = as_array(element);
+      items.reserve(array.size());
+      for (simdjson::dom::element item : array) items.push_back(to_nlohmann(item));
+      return out;
+    }
+    case element_type::OBJECT: {
+      Json out = Json::object();
+      auto& members = out.get_ref<Json::object_t&>();
+      for (const auto& member : as_object(element)) members.emplace(member.key, to_nlohmann(member.value));
+      return out;
+    }
+    case element_type::STRING:
+      return Json(std::string(SimdValue(element).str()));
+    case element_type::BOOL:
+      return Json(SimdValue(element).boolean());
+    case element_type::NULL_VALUE:
+      return Json(nullptr);
+    default: {
+      const Number number = SimdValue(element).num();
+      switch (number.kind) {
+        case Number::Kind::kInt:
+          return number.i >= 0 ? Json(static_cast<std::uint64_t>(number.i)) : Json(number.i);
+        case Number::Kind::kUint:
+          return Json(number.u);
+        case Number::Kind::kDouble:
+          break;
+      }
+      return Json(number.d);
+    }
+  }
+}
+
+}  // namespace
+
 TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
-                       std::size_t recursion_limit) {
+                       std::size_t recursion_limit, bool strict, Json* invalid_document) {
   // parse_json accepts (and skips) one UTF-8 byte order mark; simdjson does not.
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.remove_prefix(3);
   thread_local simdjson::dom::parser thread_parser;
@@ -756,7 +942,12 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
   std::size_t depth = 0;
   if (shape_of(root, limits.max_depth, depth) != Shape::kOk) return TextVerdict::kNotJson;
   if (depth > recursion_limit) return TextVerdict::kInvalid;
-  return eval(program, program.root, SimdValue(root)) ? TextVerdict::kValid : TextVerdict::kInvalid;
+  if (eval(program, program.root, SimdValue(root)) &&
+      (!strict || strict_walk(program, {program.root}, SimdValue(root), nullptr, nullptr)))
+    return TextVerdict::kValid;
+  // Findings are wanted: the document as parse_json() would build it, without a second parse.
+  if (invalid_document != nullptr) *invalid_document = to_nlohmann(root);
+  return TextVerdict::kInvalid;
 }
 
 }  // namespace sipcontract::detail::fast

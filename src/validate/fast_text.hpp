@@ -19,8 +19,12 @@ enum class TextVerdict {
 };
 
 /// Parses `text` (size already checked against limits.max_bytes) and runs `program` on it.
-/// A document nesting deeper than `recursion_limit` is invalid (recursive schemas).
+/// A document nesting deeper than `recursion_limit` is invalid (recursive schemas). `strict`
+/// adds strict_valid() (fast.hpp) to the verdict. When the verdict is kInvalid because the program
+/// refused the document and `invalid_document` is given, it receives the document exactly as
+/// parse_json() would build it from `text` (so that findings need no second parse).
 TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
-                       std::size_t recursion_limit);
+                       std::size_t recursion_limit, bool strict = false,
+                       nlohmann::json* invalid_document = nullptr);
 
 }  // namespace sipcontract::detail::fast

@@ -13,16 +13,6 @@
 
 namespace sipcontract {
 
-bool is_secret_field(std::string_view name) {
-  // Case-insensitive so that "Password" in a sloppy client's body is hidden too.
-  static constexpr std::array<std::string_view, 2> kSecrets = {"password", "password_confirmation"};
-  return std::any_of(kSecrets.begin(), kSecrets.end(), [&](std::string_view secret) {
-    return name.size() == secret.size() &&
-           std::equal(name.begin(), name.end(), secret.begin(),
-                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-  });
-}
-
 std::string pointer_escape(std::string_view token) {
   std::string out;
   out.reserve(token.size());
@@ -61,6 +51,10 @@ nlohmann::json to_json(const Finding& finding) {
 
 namespace sipcontract::detail::validation {
 namespace {
+
+thread_local const std::vector<std::string>* current_secrets = nullptr;
+thread_local const std::vector<std::string>* current_secret_fields = nullptr;
+constexpr std::size_t kContainedSecret = 4;  // shorter secrets are hidden only where a value equals them
 
 constexpr char kEncodedMark = '\x1f';
 
@@ -110,7 +104,34 @@ bool all_digits(std::string_view text) {
 
 }  // namespace
 
+bool is_secret_field(std::string_view name) {
+  if (current_secret_fields == nullptr) return false;
+  return std::any_of(current_secret_fields->begin(), current_secret_fields->end(), [&](const std::string& secret) {
+    return name.size() == secret.size() &&
+           std::equal(name.begin(), name.end(), secret.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
+
+namespace {
+// Findings reported during one validation, by index (FindingsScope).
+struct Arena {
+  std::vector<RawFinding> findings;
+  int depth = 0;
+};
+thread_local Arena arena;
+constexpr char kArenaMark = '\x1e';
+}  // namespace
+
 std::string encode(const RawFinding& finding) {
+  if (arena.depth > 0) {
+    // Within a validation: the finding stays in the arena, the description names its index.
+    arena.findings.push_back(finding);
+    std::string text(1, kArenaMark);
+    text += std::to_string(arena.findings.size() - 1);
+    return text;
+  }
   Json out = {{"k", finding.keyword}, {"m", finding.message}};
   if (!finding.property.empty()) out["p"] = finding.property;
   if (!finding.allowed.empty()) out["a"] = finding.allowed;
@@ -124,6 +145,12 @@ std::string encode(const RawFinding& finding) {
 
 RawFinding decode(const std::string& description) {
   RawFinding finding;
+  if (!description.empty() && description[0] == kArenaMark && arena.depth > 0) {
+    std::size_t index = 0;
+    const auto [end, ec] =
+        std::from_chars(description.data() + 1, description.data() + description.size(), index);
+    if (ec == std::errc() && index < arena.findings.size()) return arena.findings[index];
+  }
   if (!description.empty() && description[0] == kEncodedMark) {
     const Json in = Json::parse(description.begin() + 1, description.end(), nullptr, false);
     if (in.is_object()) {
@@ -184,6 +211,21 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
   return kept;
 }
 
+namespace {
+// The last net: a secret value (of 4 characters or more) that a message still holds is cut out.
+std::string hide_secrets(std::string message) {
+  if (current_secrets == nullptr) return message;
+  for (const auto& secret : *current_secrets) {
+    if (secret.size() < kContainedSecret) continue;
+    for (std::size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
+      message.replace(at, secret.size(), kHiddenText);
+      at += std::string_view(kHiddenText).size();
+    }
+  }
+  return message;
+}
+}  // namespace
+
 std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const Json& instance) {
   struct Entry {
     std::vector<Token> tokens;
@@ -209,14 +251,18 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
         current = nullptr;
       }
       entry.finding.pointer += '/';
-      entry.finding.pointer += pointer_escape(token.name);
+      entry.finding.pointer += is_secret_text(token.name) ? kHiddenText : pointer_escape(token.name);
       entry.tokens.push_back(std::move(token));
     }
     entry.finding.keyword = std::move(item.finding.keyword);
-    entry.finding.message = std::move(item.finding.message);
+    entry.finding.message = hide_secrets(std::move(item.finding.message));
     entry.finding.property = std::move(item.finding.property);
+    if (is_secret_text(entry.finding.property)) entry.finding.property = kHiddenText;
     entry.finding.allowed = std::move(item.finding.allowed);
     entry.finding.suggestion = std::move(item.finding.suggestion);
+    if (entry.finding.suggestion && entry.finding.suggestion->is_string() &&
+        is_secret_text(entry.finding.suggestion->get_ref<const std::string&>()))
+      entry.finding.suggestion.reset();
     entries.push_back(std::move(entry));
   }
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -227,6 +273,80 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
   findings.reserve(entries.size());
   for (auto& entry : entries) findings.push_back(std::move(entry.finding));
   return findings;
+}
+
+namespace {
+
+// Lower case, without "_", "-" and spaces: "passwordConfirmation" and "password_confirmation" meet.
+std::string folded(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '_' || c == '-' || c == ' ') continue;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Optimal string alignment distance (edits plus adjacent transpositions); three rows, since the
+// names compared are at most 64 characters.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::size_t> rows(3 * (m + 1));
+  std::size_t* before = rows.data();
+  std::size_t* previous = before + (m + 1);
+  std::size_t* current = previous + (m + 1);
+  for (std::size_t j = 0; j <= m; ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    current[0] = i;
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      }
+    }
+    std::swap(before, previous);
+    std::swap(previous, current);
+  }
+  return previous[m];
+}
+
+}  // namespace
+
+std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates) {
+  constexpr std::size_t kLongest = 64;
+  if (text.size() > kLongest) return std::nullopt;
+  const std::string wanted = folded(text);
+  const std::string* best = nullptr;
+  std::size_t best_distance = SIZE_MAX;
+  bool tie = false;
+  for (const auto& candidate : candidates) {
+    if (candidate.size() > kLongest || candidate == text) continue;
+    const std::string other = folded(candidate);
+    const std::size_t distance = other == wanted ? 0 : edit_distance(wanted, other);
+    const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), other.size()) / 4);
+    if (distance > limit) continue;
+    if (distance < best_distance) {
+      best = &candidate, best_distance = distance, tie = false;
+    } else if (distance == best_distance && *best != candidate) {
+      tie = true;
+    }
+  }
+  if (best == nullptr || tie) return std::nullopt;
+  return *best;
+}
+
+RawFinding undeclared_property(std::string_view name, const std::vector<std::string>& declared) {
+  RawFinding f;
+  f.keyword = "strict";
+  f.message = "property " + quote(name) + " is not declared by the schema (strict mode)";
+  f.property = std::string(name);
+  if (auto suggestion = closest_name(name, declared)) {
+    f.message += "; did you mean " + quote(*suggestion) + "?";
+    f.suggestion = Json(std::move(*suggestion));
+  }
+  return f;
 }
 
 std::string token_name(const std::string& token) {
@@ -244,7 +364,48 @@ bool context_is_secret(const Context& context) {
   return false;
 }
 
+FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields)
+    : previous_(current_secrets), previous_fields_(current_secret_fields) {
+  current_secret_fields = &secret_fields;
+  ++arena.depth;
+  std::vector<std::pair<const Json*, bool>> stack = {{&instance, false}};
+  while (!stack.empty()) {
+    const auto [node, secret] = stack.back();
+    stack.pop_back();
+    if (node->is_object()) {
+      for (auto it = node->begin(); it != node->end(); ++it)
+        stack.emplace_back(&it.value(), secret || is_secret_field(it.key()));
+    } else if (node->is_array()) {
+      for (const auto& item : *node) stack.emplace_back(&item, secret);
+    } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
+      secrets_.push_back(node->get<std::string>());
+    } else if (secret && node->is_number()) {
+      secrets_.push_back(node->dump());
+    }
+  }
+  if (previous_ != nullptr) secrets_.insert(secrets_.end(), previous_->begin(), previous_->end());
+  current_secrets = &secrets_;
+}
+
+FindingsScope::~FindingsScope() {
+  current_secrets = previous_;
+  current_secret_fields = previous_fields_;
+  if (--arena.depth != 0) return;
+  arena.findings.clear();
+  if (arena.findings.capacity() > 4096) std::vector<RawFinding>().swap(arena.findings);
+}
+
+bool is_secret_text(std::string_view text) {
+  if (current_secrets == nullptr) return false;
+  for (const auto& secret : *current_secrets) {
+    if (text == secret || (secret.size() >= kContainedSecret && text.find(secret) != std::string_view::npos))
+      return true;
+  }
+  return false;
+}
+
 std::string quote(std::string_view text, std::size_t max_chars) {
+  if (is_secret_text(text)) return kHiddenText;
   // At most max_chars characters (an ill-formed subpart counts as one, shown as U+FFFD).
   std::size_t i = 0;
   for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) i += utf8_character(text, i);
@@ -294,8 +455,10 @@ std::string render_value(const Json& value) {
     }
     case Json::value_t::binary:
       return "a binary value";
-    default:
-      return value.dump();
+    default: {
+      std::string text = value.dump();
+      return value.is_number() && is_secret_text(text) ? kHiddenText : text;
+    }
   }
 }
 

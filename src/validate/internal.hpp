@@ -68,12 +68,50 @@ inline constexpr std::size_t kMaxRawFindings = 4000;
 /// The most findings a Result carries.
 inline constexpr std::size_t kMaxFindings = 1000;
 
+/// The name among `candidates` that `text` most likely misspells: equal ignoring case, "_" and
+/// "-", or uniquely within a small edit distance; nothing when no candidate is obvious.
+std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates);
+
+/// The strict-mode finding for a member no applying schema declares (`declared`: the names the
+/// schema does declare there, for a suggestion).
+RawFinding undeclared_property(std::string_view name, const std::vector<std::string>& declared);
+
 /// The name inside one context token ("[name]" -> "name").
 std::string token_name(const std::string& token);
 /// True when a value at `context` sits under a secret field.
 bool context_is_secret(const Context& context);
 
-/// A string as a JSON string literal, shortened past `max_chars` code points.
+/// One validation's findings, on this thread while it lives (nests):
+/// - the values of the document's secret fields (password, password_confirmation, wherever they
+///   sit) are hidden from every message, property and pointer, also where the same value appears
+///   in another field;
+/// - encode() keeps findings in memory and hands valijson only an index, which decode() reads
+///   back (no JSON text per finding); the outermost scope frees them.
+class FindingsScope {
+ public:
+  /// Collects the values under `secret_fields` members of `instance` (and makes those the fields
+  /// is_secret_field() knows) for the findings made while it lives.
+  FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields);
+  ~FindingsScope();
+  FindingsScope(const FindingsScope&) = delete;
+  FindingsScope& operator=(const FindingsScope&) = delete;
+
+ private:
+  std::vector<std::string> secrets_;
+  const std::vector<std::string>* previous_;
+  const std::vector<std::string>* previous_fields_;
+};
+/// True for a member name among the secret fields of the validation under way (FindingsScope),
+/// compared without case so that "Password" in a sloppy client's body is hidden too.
+bool is_secret_field(std::string_view name);
+/// True when `text` is, or (for secrets of 4 characters or more) contains, a secret value of the
+/// document being validated (FindingsScope).
+bool is_secret_text(std::string_view text);
+/// What a message shows instead of a secret.
+inline constexpr const char* kHiddenText = "(hidden)";
+
+/// A string as a JSON string literal, shortened past `max_chars` code points; "(hidden)" when it
+/// holds a secret value (is_secret_text).
 std::string quote(std::string_view text, std::size_t max_chars = 64);
 /// A short rendering of any value for a message ("\"abc\"", "12", "an object with 3 properties").
 std::string render_value(const Json& value);
@@ -117,8 +155,8 @@ Number to_number(const Json& value);
 int compare_numbers(const Number& a, const Number& b);
 /// True for a number with no fractional part.
 bool is_integral(const Number& value);
-/// True when `value` is a multiple of `divisor` (> 0): exact for integers, within 1e-9 of a
-/// whole quotient otherwise (decimal divisors such as 0.1 have no exact binary form).
+/// True when `value` is a multiple of `divisor` (> 0), exactly: integers as integers, doubles as
+/// the shortest decimals that read back as them (0.3 is a multiple of 0.1); bounded work.
 bool is_multiple(const Number& value, const Number& divisor);
 
 /// Draft-7 equality: numbers by value (1 == 1.0), objects by members, arrays in order.

@@ -1,5 +1,6 @@
 // JSON value semantics as draft 7 defines them (nlohmann's operator== compares an
 // integer and a double through a lossy cast, and has no hash consistent with it).
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,69 @@ std::size_t mix(std::size_t seed, std::size_t value) {
   return seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
 }
 
+__extension__ using UInt128 = unsigned __int128;
+
+/// |value| as digits * 10^exponent, digits without trailing zeros (0 for zero).
+struct Decimal {
+  UInt128 digits = 0;
+  int exponent = 0;
+};
+
+bool to_decimal(const Number& value, Decimal& out) {
+  out = Decimal{};
+  switch (value.kind) {
+    case Number::Kind::kInt:
+      out.digits =
+          value.i < 0 ? static_cast<UInt128>(-static_cast<Int128>(value.i)) : static_cast<UInt128>(value.i);
+      break;
+    case Number::Kind::kUint:
+      out.digits = value.u;
+      break;
+    case Number::Kind::kDouble: {
+      if (!std::isfinite(value.d)) return false;
+      // The shortest round-trip form, "d.ddde+XX": at most 17 significant digits.
+      char text[40];
+      const auto result =
+          std::to_chars(text, text + sizeof text, std::fabs(value.d), std::chars_format::scientific);
+      if (result.ec != std::errc()) return false;
+      int fraction_digits = 0;
+      bool in_fraction = false;
+      const char* p = text;
+      for (; p != result.ptr && *p != 'e'; ++p) {
+        if (*p == '.') {
+          in_fraction = true;
+          continue;
+        }
+        out.digits = out.digits * 10 + static_cast<unsigned>(*p - '0');
+        if (in_fraction) ++fraction_digits;
+      }
+      int exponent = 0;
+      if (p != result.ptr) {
+        ++p;
+        if (*p == '+') ++p;
+        std::from_chars(p, result.ptr, exponent);
+      }
+      out.exponent = exponent - fraction_digits;
+      break;
+    }
+  }
+  if (out.digits == 0) {
+    out.exponent = 0;
+    return true;
+  }
+  while (out.digits % 10 == 0) out.digits /= 10, ++out.exponent;
+  return true;
+}
+
+UInt128 gcd(UInt128 a, UInt128 b) {
+  while (b != 0) {
+    const UInt128 r = a % b;
+    a = b;
+    b = r;
+  }
+  return a;
+}
+
 }  // namespace
 
 Number to_number(const Json& value) {
@@ -82,10 +146,28 @@ bool is_integral(const Json& value) {
 bool is_multiple(const Number& value, const Number& divisor) {
   Int128 x = 0, y = 0;
   if (to_int128(value, x) && to_int128(divisor, y) && y != 0) return x % y == 0;
-  const long double quotient = as_long_double(value) / as_long_double(divisor);
-  if (!std::isfinite(quotient)) return false;
-  // Decimal divisors such as 0.1 have no exact binary form: allow rounding noise.
-  return std::fabs(quotient - std::nearbyint(quotient)) <= 1e-9L;
+  // Otherwise exactly, on the numbers as decimals: a double is read as the shortest decimal
+  // that converts back to it (what the schema's author wrote, 0.1 rather than its binary
+  // neighbour), so 0.3 is a multiple of 0.1 and 1e308 is not a multiple of 0.123456789.
+  Decimal a, b;
+  if (!to_decimal(value, a) || !to_decimal(divisor, b) || b.digits == 0) return false;
+  if (a.digits == 0) return true;
+  const long shift = static_cast<long>(a.exponent) - b.exponent;  // value / divisor = (A / B) * 10^shift
+  if (shift >= 0) {
+    // B / gcd(A, B) must divide 10^shift: only factors 2 and 5, each at most `shift` times.
+    UInt128 rest = b.digits / gcd(a.digits, b.digits);
+    long twos = 0, fives = 0;
+    while (rest % 2 == 0) rest /= 2, ++twos;
+    while (rest % 5 == 0) rest /= 5, ++fives;
+    return rest == 1 && twos <= shift && fives <= shift;
+  }
+  // B * 10^-shift must divide A (A < 2^64 and B >= 1: past 10^20 it cannot).
+  UInt128 modulus = b.digits;
+  for (long i = 0; i < -shift; ++i) {
+    if (modulus > a.digits) return false;
+    modulus *= 10;
+  }
+  return modulus <= a.digits && a.digits % modulus == 0;
 }
 
 bool json_equal(const Json& a, const Json& b) {

@@ -10,9 +10,7 @@
 #include "schema_compiler.hpp"
 #include "testing.hpp"
 
-namespace sipcontract::detail {
-const std::vector<std::pair<std::string_view, std::string_view>>& embedded_schemas();
-}  // namespace sipcontract::detail
+namespace sipcontract::detail {}  // namespace sipcontract::detail
 
 namespace sipcontract::detail::validation {
 
@@ -104,12 +102,6 @@ SchemaStore SchemaStore::from_directory(const std::filesystem::path& dir) {
   return store;
 }
 
-SchemaStore SchemaStore::builtin() {
-  SchemaStore store;
-  for (const auto& [name, text] : detail::embedded_schemas()) store.add(std::string(name), std::string(text));
-  return store;
-}
-
 void SchemaStore::add(std::string name, std::string text) { documents_[std::move(name)] = std::move(text); }
 
 const std::string* SchemaStore::find(const std::string& name) const {
@@ -175,9 +167,30 @@ Result Schema::validate(const nlohmann::json& instance) const {
   // Most documents are valid: the verdict program says so without building a finding.
   if (compiled.fast && !(compiled.recursive && detail::validation::deeper_than(
                                                    instance, detail::validation::kMaxValidationDepth))) {
-    if (detail::fast::valid(*compiled.fast, instance)) return Result{};
+    if (detail::fast::valid(*compiled.fast, instance) &&
+        (!strict_ || detail::fast::strict_valid(*compiled.fast, instance)))
+      return Result{};
   }
-  return detail::SchemaAccess::slow_validate(*this, instance);
+  return detail::SchemaAccess::findings(*this, instance);
+}
+
+Schema Schema::strict(bool on) const {
+  if (on && impl_->fast == nullptr)
+    throw SchemaError(impl_->title + ": strict mode needs the verdict program, which this schema has not");
+  Schema out = *this;
+  out.strict_ = on;
+  return out;
+}
+
+Schema Schema::with_secret_fields(std::vector<std::string> fields) const {
+  Schema out = *this;
+  out.secret_fields_ = std::make_shared<const std::vector<std::string>>(std::move(fields));
+  return out;
+}
+
+const std::vector<std::string>& Schema::secret_fields() const {
+  static const std::vector<std::string> kNone;
+  return secret_fields_ ? *secret_fields_ : kNone;
 }
 
 }  // namespace sipcontract
@@ -185,8 +198,14 @@ Result Schema::validate(const nlohmann::json& instance) const {
 namespace sipcontract::detail {
 
 Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& instance) {
+  const validation::ValijsonOnly alone;
+  return findings(schema, instance);
+}
+
+Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
+  const v::FindingsScope scope(instance, schema.secret_fields());  // no secret in any finding; findings by index
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",
@@ -207,8 +226,15 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
   } catch (const v::TooManyFindings&) {
     stopped = true;
   }
+  std::vector<v::LocatedFinding> located;
+  if (!valid) located = v::collect_findings(results);
+  if (schema.strict_) {
+    const std::size_t before = located.size();
+    fast::strict_findings(*compiled.fast, instance, located);
+    valid = valid && located.size() == before;
+  }
   if (valid) return result;
-  result.findings = v::locate_findings(v::collect_findings(results), instance);
+  result.findings = v::locate_findings(std::move(located), instance);
   if (result.findings.size() > v::kMaxFindings) {
     result.findings.resize(v::kMaxFindings);
     stopped = true;
@@ -231,16 +257,19 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
 
 bool SchemaAccess::slow_is_valid(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
+  const v::ValijsonOnly alone;
   const auto& compiled = *schema.impl_;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
-  return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
+  return v::run_unit(*compiled.root, instance, v::root_context(), nullptr) &&
+         (!schema.strict_ || fast::strict_valid(*compiled.fast, instance));
 }
 
 std::optional<bool> SchemaAccess::fast_is_valid(const Schema& schema, const nlohmann::json& instance) {
   const auto& compiled = *schema.impl_;
   if (!compiled.fast) return std::nullopt;
   if (compiled.recursive && validation::deeper_than(instance, validation::kMaxValidationDepth)) return false;
-  return fast::valid(*compiled.fast, instance);
+  return fast::valid(*compiled.fast, instance) &&
+         (!schema.strict_ || fast::strict_valid(*compiled.fast, instance));
 }
 
 Verdict SchemaAccess::slow_check(const Schema& schema, std::string_view text, const ParseLimits& limits) {
@@ -257,7 +286,10 @@ bool Schema::is_valid(const nlohmann::json& instance) const {
   namespace v = detail::validation;
   const auto& compiled = *impl_;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
-  if (compiled.fast) return detail::fast::valid(*compiled.fast, instance);
+  if (compiled.fast) {
+    return detail::fast::valid(*compiled.fast, instance) &&
+           (!strict_ || detail::fast::strict_valid(*compiled.fast, instance));
+  }
   return v::run_unit(*compiled.root, instance, v::root_context(), nullptr);
 }
 
@@ -268,7 +300,7 @@ Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
   if (compiled.fast) {
     const std::size_t recursion_limit =
         compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
-    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit)) {
+    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_)) {
       case detail::fast::TextVerdict::kValid:
         return Verdict::kValid;
       case detail::fast::TextVerdict::kInvalid:
@@ -285,8 +317,31 @@ Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
 }
 
 TextResult Schema::validate_text(std::string_view text, const ParseLimits& limits) const {
+  namespace v = detail::validation;
   TextResult out;
-  if (check(text, limits) == Verdict::kValid) return out;
+  const auto& compiled = *impl_;
+  if (compiled.fast && text.size() <= limits.max_bytes) {
+    // The verdict program, and for a document it refuses the document itself, from one parse.
+    const std::size_t recursion_limit =
+        compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
+    nlohmann::json document;
+    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_, &document)) {
+      case detail::fast::TextVerdict::kValid:
+        return out;
+      case detail::fast::TextVerdict::kInvalid:
+        if (!document.is_discarded() && !document.is_null()) {
+          out.result = detail::SchemaAccess::findings(*this, document);
+          out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
+          return out;
+        }
+        break;  // too deep for this recursive schema: parse_json's document below says so
+      case detail::fast::TextVerdict::kNotJson:
+      case detail::fast::TextVerdict::kUndecided:
+        break;
+    }
+  } else if (check(text, limits) == Verdict::kValid) {
+    return out;
+  }
   // Not valid: the findings path explains it, with parse_json's exact error or validate()'s findings.
   Parsed parsed = parse_json(text, limits);
   if (!parsed) {
@@ -294,7 +349,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
     out.error = parsed.error();
     return out;
   }
-  out.result = detail::SchemaAccess::slow_validate(*this, *parsed);  // check() ran the verdict program
+  out.result = detail::SchemaAccess::findings(*this, *parsed);
   out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
   return out;
 }

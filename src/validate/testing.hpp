@@ -9,11 +9,15 @@
 namespace sipcontract::detail {
 
 struct SchemaAccess {
-  /// The findings path alone (valijson and the compiled checks): validate()'s verdict without
-  /// the verdict program's shortcut.
+  /// The findings path alone (valijson and the compiled checks, the verdict program nowhere):
+  /// validate()'s verdict, reached independently of the verdict program.
   static bool slow_is_valid(const Schema& schema, const nlohmann::json& instance);
-  /// validate() without the verdict program's shortcut for valid documents.
+  /// The findings path alone, as slow_is_valid: what validate() must report.
   static Result slow_validate(const Schema& schema, const nlohmann::json& instance);
+  /// What validate() runs for a document the verdict program refused: the findings path, whose
+  /// subschemas ask the verdict program first (a valid member is skipped). The same findings as
+  /// slow_validate(), which the tests hold it to.
+  static Result findings(const Schema& schema, const nlohmann::json& instance);
   /// The verdict program alone on a nlohmann document; nothing when the schema has none.
   static std::optional<bool> fast_is_valid(const Schema& schema, const nlohmann::json& instance);
   /// The verdict from bytes the slow way: parse_json, then the findings path.

@@ -105,7 +105,9 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][validate][exit]"
       {"validate", "response", "--status", "two-hundred", k201},
       {"validate", "--schema", (kSchemas / "no-such-schema.json").string(), kMinimal},
       {"validate", "--schema", kSchemas.string(), kMinimal},
-      {"validate", "request", "--manifest", (kContractTests / "missing.manifest.json").string(), kMinimal},
+      {"validate", "request", "--contract", (kContractTests / "missing").string(), kMinimal},
+      {"validate", "request", "--contract", "v0", kMinimal},
+      {"validate", "request", "--schema-dir", kSchemas.string(), kMinimal},
   };
   for (const auto& args : cases) {
     std::string joined;
@@ -123,9 +125,10 @@ TEST_CASE("validate --help documents the modes, options and exit codes", "[cli][
   auto run = run_cli({"validate", "--help"});
   INFO(run.describe());
   CHECK(run.exit_code == 0);
-  for (const char* s : {"request", "response", "--schema", "--schema-dir", "--manifest", "--ndjson", "--jobs",
-                        "--format", "--quiet", "--max-bytes", "--max-depth", "Exit codes",
-                        "0  every document is valid", "1  a document breaks", "2  usage error"}) {
+  for (const char* s :
+       {"request", "response", "--schema", "--schema-dir", "--contract", "--operation", "--ndjson", "--jobs",
+        "--format", "--quiet", "--max-bytes", "--max-depth", "Exit codes", "0  every document is valid",
+        "1  a document breaks", "2  usage error"}) {
     INFO(s);
     CHECK(contains(run.out, s));
   }
@@ -187,45 +190,46 @@ TEST_CASE("validate --schema checks against any draft-7 schema, with refs to fil
   CHECK(contains(unloadable.err, "broken.json"));
 }
 
-TEST_CASE("validate --schema-dir and --manifest replace the built-in contract", "[cli][validate][contract]") {
-  // A copy of the repository's layout with CodecType widened to admit G711.
+TEST_CASE("validate --contract and --operation choose the contract and its operation",
+          "[cli][validate][contract]") {
+  // A copy of the v1 contract folder with CodecType widened to admit G711 and no 500 documented.
   TempDir root;
-  fs::create_directories(root.path() / "schemas");
-  fs::create_directories(root.path() / "contract-tests");
-  for (const auto& entry : fs::directory_iterator(kSchemas)) {
-    const std::string name = entry.path().filename().string();
-    if (name.ends_with(".json") && !name.ends_with(".test.json"))
-      fs::copy_file(entry.path(), root.path() / "schemas" / name);
-  }
-  auto common = nlohmann::json::parse(read_file(root.path() / "schemas/common.json"));
+  fs::copy(kContractTests, root.path() / "c", fs::copy_options::recursive);
+  auto common = nlohmann::json::parse(read_file(root.path() / "c/schemas/common.json"));
   common["definitions"]["CodecType"]["enum"].push_back("G711");
-  root.write("schemas/common.json", common.dump(2));
-  auto manifest =
-      nlohmann::json::parse(read_file(kContractTests / "create-subscriber-sip-endpoint.manifest.json"));
-  manifest["operation"]["responses"].erase("500");
-  root.write("contract-tests/narrow.manifest.json", manifest.dump(2));
-  const std::string schema_dir = (root.path() / "schemas").string();
-  const std::string manifest_path = (root.path() / "contract-tests/narrow.manifest.json").string();
+  root.write("c/schemas/common.json", common.dump(2));
+  auto manifest = nlohmann::json::parse(read_file(root.path() / "c/contract.json"));
+  manifest["operations"]["create"]["responses"].erase("500");
+  root.write("c/contract.json", manifest.dump(2));
+  const std::string folder = (root.path() / "c").string();
 
   CHECK(run_cli({"validate", "request", kG711}).exit_code == 1);
-  auto widened = run_cli({"validate", "request", "--schema-dir", schema_dir, kG711});
+  auto widened = run_cli({"validate", "request", "--contract", folder, kG711});
   INFO(widened.describe() << widened.out);
   CHECK(widened.exit_code == 0);
-  auto with_manifest = run_cli({"validate", "request", "--manifest", manifest_path, kG711});
-  INFO(with_manifest.describe() << with_manifest.out);
-  CHECK(with_manifest.exit_code == 0);
-  // The narrower manifest no longer documents 500.
+  CHECK(run_cli({"validate", "request", "--contract", "v1", kG711}).exit_code == 1);
+  // The narrower contract no longer documents 500 for the create.
   const std::string e500 = (kFixtures / "responses/500/valid/internal-server-error.json").string();
   CHECK(run_cli({"validate", "response", "--status", "500", e500}).exit_code == 0);
-  auto narrowed = run_cli({"validate", "response", "--manifest", manifest_path, "--status", "500", e500});
+  auto narrowed = run_cli({"validate", "response", "--contract", folder, "--status", "500", e500});
   INFO(narrowed.describe());
   CHECK(narrowed.exit_code == 2);
   CHECK(contains(narrowed.err, "201, 401, 404, 422"));
   CHECK(!contains(narrowed.err, "500;"));
-  // The repository's own schemas/ folder (with its .test.json files) works as --schema-dir.
-  auto repo = run_cli({"validate", "request", "--schema-dir", kSchemas.string(), kMinimal});
-  INFO(repo.describe());
-  CHECK(repo.exit_code == 0);
+  // Another operation: an update body needs no username, a create body does.
+  TempDir dir;
+  auto update = dir.write("update.json", R"({"caller_id":"new"})").string();
+  CHECK(run_cli({"validate", "request", update}).exit_code == 1);
+  auto as_update = run_cli({"validate", "request", "--operation", "update", update});
+  INFO(as_update.describe() << as_update.out);
+  CHECK(as_update.exit_code == 0);
+  CHECK(run_cli({"validate", "response", "--operation", "get", k201}).exit_code == 0);
+  auto no_body = run_cli({"validate", "request", "--operation", "delete", update});
+  CHECK(no_body.exit_code == 2);
+  CHECK(contains(no_body.err, "takes no request body"));
+  auto unknown = run_cli({"validate", "request", "--operation", "rename", update});
+  CHECK(unknown.exit_code == 2);
+  CHECK(contains(unknown.err, "create, delete, get, list, update"));
 }
 
 TEST_CASE("validate --quiet prints nothing and the exit code carries the verdict", "[cli][validate][quiet]") {
@@ -268,10 +272,11 @@ TEST_CASE("validate --format json is one JSON document with every file's finding
   CHECK(report["files"][2]["error"]["line"] == 1);
   CHECK(report["summary"] == nlohmann::json({{"documents", 3},
                                              {"valid", 1},
-                                             {"invalid", 2},
-                                             {"errors", 2},
+                                             {"invalid", 1},
                                              {"not_json", 1},
-                                             {"unreadable", 0}}));
+                                             {"findings", 1},
+                                             {"unreadable", 0},
+                                             {"internal", 0}}));
   CHECK(report["schema"].is_string());
 }
 

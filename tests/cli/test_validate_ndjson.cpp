@@ -41,7 +41,7 @@ std::map<std::size_t, std::vector<std::string>> verdicts_by_line(const std::stri
 /// A large stream with a known verdict per line: valid, invalid (enum), not JSON, blank.
 struct Stream {
   std::string text;
-  std::size_t documents = 0, valid = 0, invalid = 0;
+  std::size_t documents = 0, valid = 0, invalid = 0, not_json = 0;
 };
 
 Stream generate_stream(std::size_t lines, unsigned seed) {
@@ -55,7 +55,7 @@ Stream generate_stream(std::size_t lines, unsigned seed) {
         continue;
       case 1:
         s.text += "{\"username\": \"u" + std::to_string(i) + "\", \"password\": \n";
-        ++s.invalid;
+        ++s.not_json;
         break;
       default: {
         const char* codec = codecs[rng() % 5];
@@ -125,9 +125,10 @@ TEST_CASE("each NDJSON fixture reports every line's verdict by FILE:LINE and a s
     const std::string summary_start = file + ": " + std::to_string(expect["documents"].get<int>()) +
                                       " documents, " + std::to_string(expect["valid"].get<int>()) +
                                       " valid, " + std::to_string(expect["invalid"].get<int>()) +
-                                      " invalid, ";
+                                      " invalid, " + std::to_string(expect["not_json"].get<int>()) +
+                                      " not JSON, ";
     CHECK(all.back().starts_with(summary_start));
-    CHECK(all.back().ends_with(" errors"));
+    CHECK(all.back().ends_with(" findings"));
 
     // JSON lines: one object a document, then the summary object.
     auto json = run_cli(with_file({"--format", "json"}));
@@ -155,6 +156,7 @@ TEST_CASE("each NDJSON fixture reports every line's verdict by FILE:LINE and a s
     CHECK(summary["summary"]["documents"] == expect["documents"]);
     CHECK(summary["summary"]["valid"] == expect["valid"]);
     CHECK(summary["summary"]["invalid"] == expect["invalid"]);
+    CHECK(summary["summary"]["not_json"] == expect["not_json"]);
 
     for (const auto& s : expect.value("excludes", nlohmann::json::array())) {
       CHECK(!contains(text.out + text.err + json.out + json.err, s.get<std::string>()));
@@ -182,7 +184,7 @@ TEST_CASE("a long NDJSON stream gives identical output with --jobs 1, the defaul
   REQUIRE(!all.empty());
   CHECK(all.back().starts_with(path.string() + ": " + std::to_string(stream.documents) + " documents, " +
                                std::to_string(stream.valid) + " valid, " + std::to_string(stream.invalid) +
-                               " invalid, "));
+                               " invalid, " + std::to_string(stream.not_json) + " not JSON, "));
   std::vector<std::size_t> order;
   verdicts_by_line(one.out, path.string(), order);
   CHECK(order.size() == stream.documents);
@@ -225,7 +227,7 @@ TEST_CASE("an NDJSON line over --max-bytes is reported and later lines keep thei
   CHECK(lines[3].starts_with(file + ":4: invalid ("));
   CHECK(lines[4].starts_with("  (root): "));
   CHECK(lines[4].ends_with("[type]"));
-  CHECK(lines.back().starts_with(file + ": 4 documents, 2 valid, 2 invalid, "));
+  CHECK(lines.back().starts_with(file + ": 4 documents, 2 valid, 1 invalid, 1 not JSON, 1 finding"));
 }
 
 TEST_CASE("NDJSON input that cannot be read exits 2 and the other files are still checked",

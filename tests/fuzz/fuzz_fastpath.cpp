@@ -4,14 +4,14 @@
 // valijson and the compiled checks.
 //
 // Input: byte 0 picks the schema (the contract's, or one of a few that use every keyword the
-// verdict program compiles), byte 1 the parse limits, the rest is the text.
+// verdict program compiles), byte 1 the parse limits and strict mode, the rest is the text.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 #include "testing.hpp"
 
 namespace {
@@ -20,7 +20,7 @@ using sipcontract::Schema;
 using sipcontract::Verdict;
 
 Schema compile(const std::string& text) {
-  sipcontract::SchemaStore store = sipcontract::SchemaStore::builtin();
+  sipcontract::SchemaStore store = sipcontract::Contract::builtin().schema_store();
   store.add("(fuzz).json", text);
   return Schema::compile(store, "(fuzz).json");
 }
@@ -29,7 +29,8 @@ const std::vector<Schema>& schemas() {
   static const std::vector<Schema> all = [] {
     std::vector<Schema> out;
     const auto& contract = sipcontract::Contract::builtin();
-    for (const auto& name : sipcontract::SchemaStore::builtin().names()) out.push_back(contract.schema(name));
+    for (const auto& name : sipcontract::Contract::builtin().schema_store().names())
+      out.push_back(contract.schema(name));
     // Every keyword the verdict program compiles, in shapes a random text can reach.
     for (
         const char* text : {
@@ -64,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using Access = sipcontract::detail::SchemaAccess;
   if (size < 2) return 0;
   const auto& all = schemas();
-  const Schema& schema = all[data[0] % all.size()];
+  // Bit 2 of byte 1: strict mode (members no schema declares are findings), on both paths too.
+  const Schema schema = all[data[0] % all.size()].strict((data[1] & 4) != 0);
   sipcontract::ParseLimits limits;
   limits.max_bytes = 1u << 20;
   switch (data[1] % 4) {
@@ -89,6 +91,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (program && *program != (slow == Verdict::kValid)) __builtin_trap();
     if (schema.is_valid(*parsed) != (slow == Verdict::kValid)) __builtin_trap();
   }
-  if (schema.validate_text(text, limits).verdict != slow) __builtin_trap();
+  const sipcontract::TextResult checked = schema.validate_text(text, limits);
+  if (checked.verdict != slow) __builtin_trap();
+  // validate_text's findings come from the fast parser's document: they must be the findings
+  // of parse_json's.
+  if (parsed && checked.result.findings != Access::slow_validate(schema, *parsed).findings) __builtin_trap();
   return 0;
 }

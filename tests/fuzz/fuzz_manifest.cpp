@@ -7,7 +7,7 @@
 // Contract::load against the built-in schemas. A documented error (ConfigError, SchemaError) is
 // fine; any other exception, a crash, a hang or a leak is a bug.
 //
-// Seeds: contract-tests/ (the manifest and the shipped case files).
+// Seeds: contracts/v1/ (the manifest and the shipped case files).
 #include <unistd.h>
 
 #include <cstddef>
@@ -43,9 +43,9 @@ struct Workspace {
     if (::mkdtemp(pattern.data()) == nullptr) std::abort();
     root = pattern;
     schemas = root / "schemas";
-    manifest = root / "fuzzed.manifest.json";
+    manifest = root / "contract.json";
     fs::create_directory(schemas);
-    const SchemaStore store = SchemaStore::builtin();
+    const SchemaStore& store = Contract::builtin().schema_store();
     for (const auto& name : store.names())
       std::ofstream(schemas / name, std::ios::binary) << *store.find(name);
     std::ofstream(root / "body.json") << R"({"username":"u","password":"p","password_confirmation":"p"})";
@@ -75,14 +75,15 @@ void exercise_cases(std::string_view text) {
     (void)e.what();
     return;
   }
-  const TemplateContext context{"0123456789", kSubscriber, "pw-FUZZ-secret", fake_env};
-  const std::string path_template = contract.manifest()["operation"]["path"].get<std::string>();
+  const TemplateContext context{"0123456789", kSubscriber, "subscriber", "pw-FUZZ-secret", fake_env};
+  const std::string path_template = contract.operation_of_record().path;
+  const std::string parent = contract.main_resource().parent_parameter;
   const detail::BaseUrl url = detail::BaseUrl::parse("http://127.0.0.1:9/api/fabric");
   const Target target{url.origin() + url.prefix, kSubscriber, "fuzz-project", "fuzz-token", false};
   Redactor redactor;
   for (const Case& c : cases) {
     try {
-      const Case expanded = expand_case(c, context);
+      const Case expanded = expand_case(c, context, parent);
       for (const Step& step : expanded.steps) {
         detail::OutgoingRequest request;
         request.method = "POST";
@@ -115,12 +116,12 @@ void exercise_cases(std::string_view text) {
 }
 
 void exercise_manifest(std::string_view text) {
-  if (text.find("\"operation\"") == std::string_view::npos) return;
+  if (text.find("\"operations\"") == std::string_view::npos) return;
   const Workspace& w = workspace();
   std::ofstream(w.manifest, std::ios::binary | std::ios::trunc)
       .write(text.data(), static_cast<std::streamsize>(text.size()));
   try {
-    const Contract contract = Contract::load(w.manifest, w.schemas);
+    const Contract contract = Contract::load(w.root);
     auto parsed =
         parse_json(R"({"username":"u","password":"p","password_confirmation":"p","codecs":["OPUS"]})");
     (void)contract.validate_request(*parsed);

@@ -7,6 +7,7 @@
 // no hang, no leak": no output ever shows the run's API token, and the JSON report parses.
 //
 // Seeds: fixtures/responses (scripts/fuzz.sh prefixes them with a case and a status byte).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -29,10 +30,13 @@ constexpr const char* kPassword = "pw-FUZZ-SECRET-42";
 const std::vector<Case>& cases() {
   static const std::vector<Case> expanded = [] {
     const TemplateContext context{
-        "0123456789", "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", kPassword,
+        "0123456789", "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "subscriber", kPassword,
         [](const std::string&) { return std::optional<std::string>("+14632322867"); }};
     std::vector<Case> out;
-    for (const Case& c : builtin_cases()) out.push_back(expand_case(c, context));
+    // The steps of the operation of record (the answers fuzzed are its answers).
+    for (const Case& c : builtin_cases())
+      if (std::all_of(c.steps.begin(), c.steps.end(), [](const Step& s) { return s.operation.empty(); }))
+        out.push_back(expand_case(c, context, Contract::builtin().main_resource().parent_parameter));
     return out;
   }();
   return expanded;
@@ -94,7 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   detail::CheckInput in;
   in.contract = &contract;
+  in.operation = &contract.operation_of_record();
+  in.resource = &contract.main_resource();
   in.step = &step;
+  in.sent = step.body ? &*step.body : nullptr;
   in.secrets = &secrets;
   in.redactor = redactor.get();
   in.max_time = std::chrono::milliseconds(10000);
@@ -107,10 +114,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sr.url = target.base_url;
   sr.status = ex.status;
   sr.failures = detail::check_exchange(in, ex, parsed);
-  sr.created_id = detail::created_id(ex, parsed);
+  sr.created_id = detail::member_text(ex, parsed, "/id");
   if (parsed && *parsed && status >= 200 && status < 300) {
-    // The same answer as the read-back of the endpoint it describes.
-    for (auto& f : detail::check_state(in, ex, parsed, **parsed, false, "sip-endpoint.json", 200))
+    // The same answer as the read-back of the item it describes.
+    for (auto& f : detail::check_state(in, ex, parsed, **parsed, false,
+                                       *contract.main_resource().operation(Role::kGet)))
       sr.failures.push_back(std::move(f));
   }
   for (auto& f : sr.failures) {  // as the runner stores them

@@ -5,12 +5,12 @@
 #include <string>
 #include <string_view>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   sipcontract::SchemaStore store =
-      sipcontract::SchemaStore::builtin();  // lets the fuzzed schema $ref common.json
+      sipcontract::Contract::builtin().schema_store();  // lets the fuzzed schema $ref common.json
   store.add("fuzzed.json", text);
   try {
     const auto schema = sipcontract::Schema::compile(store, "fuzzed.json");

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const sipcontract::Contract& contract = sipcontract::Contract::builtin();

@@ -30,8 +30,8 @@ fs::path cases_with_known_password(const fs::path& root) {
   std::size_t replaced = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(CONTRACT_TESTS_DIR) / "cases")) {
     std::string text = read_file_or_empty(entry.path());
-    for (std::size_t at; (at = text.find("{{password}}")) != std::string::npos; ++replaced)
-      text.replace(at, 12, "{{env:SC_E2E_PASSWORD}}");
+    for (std::size_t at; (at = text.find("{{secret}}")) != std::string::npos; ++replaced)
+      text.replace(at, 10, "{{env:SC_E2E_PASSWORD}}");
     std::ofstream(dir / entry.path().filename(), std::ios::binary) << text;
   }
   REQUIRE(replaced > 50);  // every valid and most invalid cases send it
@@ -66,7 +66,7 @@ TEST_CASE("no secret reaches any console, report or the server's access log in a
                                                               {"SIGNALWIRE_API_TOKEN", kApiToken}};
       std::vector<std::string> serve_args = {
           "serve", "--port", "0", "--subscriber", kSubscriber, "--access-log", access_log.string()};
-      if (leaky) serve_args.insert(serve_args.end(), {"--fault", "leak-password", "--fault", "leak-token"});
+      if (leaky) serve_args.insert(serve_args.end(), {"--fault", "leak-secret", "--fault", "leak-token"});
       Process serve(serve_args, credentials);
       const std::string first = serve.first_line();
       std::smatch m;

@@ -1,9 +1,9 @@
-// Links the installed libraries and uses each: validates a request, serves the contract
+// Links the installed libraries and uses each: validates a request against the built-in contract, serves it
 // in-process, and runs the built-in contract suite against that server.
 #include <iostream>
+#include <sipcontract/contract.hpp>
 #include <sipcontract/runner.hpp>
 #include <sipcontract/server.hpp>
-#include <sipcontract/validate.hpp>
 
 int main() {
   const auto& contract = sipcontract::Contract::builtin();
@@ -24,7 +24,7 @@ int main() {
   server.start();
   sipcontract::RunOptions options;
   const auto& served = server.options();
-  options.target = {server.base_url(), served.subscribers.at(0), served.project_id, served.api_token, true};
+  options.target = {server.base_url(), served.parents.at(0), served.project_id, served.api_token, true};
   const auto report = sipcontract::run_contract_tests(contract, sipcontract::builtin_cases(), options);
   server.stop();
   std::cout << "consumer: " << report.cases.size() << " cases against " << report.base_url << ", "

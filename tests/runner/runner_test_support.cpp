@@ -53,7 +53,7 @@ std::string describe_failures(const RunReport& report) {
                f.actual + ")\n";
   for (const auto& l : report.cleanup.leftovers) out += "left: " + l.id + ": " + l.reason + "\n";
   for (const auto& l : report.cleanup.unverified)
-    out += "unverified: " + l.id + " " + l.username + ": " + l.reason + "\n";
+    out += "unverified: " + l.id + " " + l.name + ": " + l.reason + "\n";
   for (const auto& n : report.cleanup.notes) out += "note: " + n + "\n";
   return out.empty() ? "(no failures)" : out;
 }

@@ -32,7 +32,7 @@ class ServerGuard {
 
   ReferenceServer& server() { return *server_; }
   const ServerOptions& options() const { return server_->options(); }
-  const std::string& subscriber() const { return server_->options().subscribers.front(); }
+  const std::string& subscriber() const { return server_->options().parents.front(); }
   std::string base_url() const { return server_->base_url(); }
 
  private:

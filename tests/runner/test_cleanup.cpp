@@ -19,13 +19,16 @@ using namespace sipcontract::test;
 
 namespace {
 
-/// The built-in contract with `edit` applied to its manifest, loaded from a temporary folder.
-Contract contract_with(const TempDir& dir, const std::function<void(nlohmann::json&)>& edit) {
-  auto manifest = nlohmann::json::parse(
-      read_file(std::string(CONTRACT_TESTS_DIR) + "/create-subscriber-sip-endpoint.manifest.json"));
+/// The built-in contract with `edit` applied to its manifest, loaded from memory.
+Contract contract_with(const std::function<void(nlohmann::json&)>& edit) {
+  std::map<std::string, std::string> files;
+  const Contract& v1 = Contract::builtin();
+  auto manifest = nlohmann::json::parse(read_file(std::string(CONTRACT_TESTS_DIR) + "/contract.json"));
   edit(manifest);
-  auto path = dir.write("contract/manifest.json", manifest.dump(2));
-  return Contract::load(path, SCHEMAS_DIR);
+  files["contract.json"] = manifest.dump(2);
+  for (const auto& name : v1.schema_store().names()) files["schemas/" + name] = *v1.schema_store().find(name);
+  for (const auto& [name, text] : v1.case_files()) files["cases/" + name] = text;
+  return Contract::from_files(files, "edited v1");
 }
 
 /// How many lines of `path` hold `text`.
@@ -40,10 +43,9 @@ std::size_t lines_with(const std::filesystem::path& path, const std::string& tex
 
 TEST_CASE("with neither a list nor a get sibling, what a DELETE claims is unverified, never gone",
           "[runner][cleanup][verify]") {
-  TempDir dir;
-  const Contract contract = contract_with(dir, [](nlohmann::json& m) {
-    m["siblings"].erase("list");
-    m["siblings"].erase("get");
+  const Contract contract = contract_with([](nlohmann::json& m) {
+    m["operations"].erase("list");
+    m["operations"].erase("get");
   });
   ServerOptions so;
   so.faults = {ServerFault::kIgnoreDelete};  // answers 204 and keeps the endpoint
@@ -57,7 +59,7 @@ TEST_CASE("with neither a list nor a get sibling, what a DELETE claims is unveri
   REQUIRE(report.cleanup.unverified.size() == 2);
   for (const auto& u : report.cleanup.unverified) {
     CHECK_FALSE(u.id.empty());
-    CHECK_THAT(u.username, Catch::Contains(report.run_id));
+    CHECK_THAT(u.name, Catch::Contains(report.run_id));
     CHECK_THAT(u.reason, Catch::Contains("no get operation"));
   }
   CHECK(report.exit_code() == 1);
@@ -75,8 +77,7 @@ TEST_CASE("with neither a list nor a get sibling, what a DELETE claims is unveri
 
 TEST_CASE("without a list, an endpoint that reads back as the contract's 404 is verified gone",
           "[runner][cleanup][verify]") {
-  TempDir dir;
-  const Contract contract = contract_with(dir, [](nlohmann::json& m) { m["siblings"].erase("list"); });
+  const Contract contract = contract_with([](nlohmann::json& m) { m["operations"].erase("list"); });
   ServerGuard server;
   auto report =
       run_contract_tests(contract, builtin_matching({"valid-minimal", "valid-full"}), options_for(server));
@@ -227,7 +228,7 @@ TEST_CASE("a failing case's reproduction lines, after the exports, reproduce it 
   REQUIRE(server.server().endpoint_count() == 0);
   std::string exports;
   for (const auto& line : report.reproduce_exports) exports += line + "\n";
-  CHECK_THAT(exports, Catch::Contains("export SC_PASSWORD="));
+  CHECK_THAT(exports, Catch::Contains("export SC_SECRET="));
   for (const auto& c : report.cases) {
     INFO(c.id << ":\n" << c.reproduce);
     REQUIRE_FALSE(c.reproduce.empty());

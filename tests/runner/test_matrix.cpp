@@ -115,7 +115,7 @@ TEST_CASE("a server that stores and then answers 500, with its list failing, get
   REQUIRE(report.cleanup.unverified.size() == server.server().endpoint_count());
   for (const auto& u : report.cleanup.unverified) {
     CHECK(u.id.empty());  // no 201 ever told an id
-    CHECK_THAT(u.username, Catch::Contains(report.run_id));
+    CHECK_THAT(u.name, Catch::Contains(report.run_id));
     CHECK_THAT(u.reason, Catch::Contains("the list answered 503"));
   }
   std::ostringstream console;
@@ -124,8 +124,7 @@ TEST_CASE("a server that stores and then answers 500, with its list failing, get
   CHECK(console.str().find("nothing left behind") == std::string::npos);
   auto json = report_to_json(report);
   CHECK(json["cleanup"]["verified"] == false);
-  CHECK(json["cleanup"]["unverified"][0]["username"].get<std::string>().find(report.run_id) !=
-        std::string::npos);
+  CHECK(json["cleanup"]["unverified"][0]["name"].get<std::string>().find(report.run_id) != std::string::npos);
   std::ostringstream junit;
   write_junit(report, junit);
   CHECK_THAT(junit.str(), Catch::Contains("UNVERIFIED: subscriber"));

@@ -65,10 +65,10 @@ TEST_CASE("no secret reaches the console, JUnit or JSON report, even when the se
       ServerOptions so;
       so.project_id = project;
       so.api_token = token;
-      if (leaky) so.faults = {ServerFault::kLeakPassword, ServerFault::kLeakToken};
+      if (leaky) so.faults = {ServerFault::kLeakSecret, ServerFault::kLeakToken};
       ServerGuard server(so);
       RunOptions opts = options_for(server);
-      opts.password = password;
+      opts.secret = password;
       auto out = run_and_write(server, opts, builtin_cases());
       if (leaky) {
         REQUIRE(find_failure(out.report, "secrets", "/password"));
@@ -114,13 +114,14 @@ TEST_CASE("the JUnit report has a testcase per case with check and pointer in ea
   auto failing = suite.find_child_by_attribute("testcase", "name", "valid-minimal");
   REQUIRE(failing);
   CHECK(std::string(failing.attribute("classname").value()) == "createSubscriberSipEndpoint");
-  CHECK_THAT(failing.child("failure").attribute("message").value(), Catch::StartsWith("enum /codecs/0"));
+  // bad-enum breaks the first list-of-enum field of the item schema: ciphers.
+  CHECK_THAT(failing.child("failure").attribute("message").value(), Catch::StartsWith("enum /ciphers/0"));
   CHECK(std::string(failing.child("failure").attribute("type").value()) == "enum");
   CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("reproduce (after the exports below):"));
   CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("r1=$(curl -sS -i -X POST"));
   // The response is there for a person to read.
   CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("response: 201 application/json"));
-  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("\"codecs\":[\"opus\"]"));
+  CHECK_THAT(failing.child("failure").text().get(), Catch::Contains("\"ciphers\":[\"aead_aes_256_gcm_8\"]"));
   auto skipped = suite.find_child_by_attribute("testcase", "name", "drift-codec-opus-variant");
   REQUIRE(skipped.child("skipped"));
   CHECK(suite.find_child_by_attribute("testcase", "name", "auth-none").first_child().empty());
@@ -194,23 +195,22 @@ TEST_CASE("a failure's curl line reproduces the request with credentials from th
   so.faults = {ServerFault::kWrongDefault};
   ServerGuard server(so);
   auto opts = options_for(server);
-  opts.password = "Pw-curl-check-1";
+  opts.secret = "Pw-curl-check-1";
   auto report = run_contract_tests(Contract::builtin(), builtin_matching({"valid-minimal"}), opts);
   REQUIRE(report.failed() == 1);
   const auto& curl = report.cases[0].steps[0].curl;
   CHECK_THAT(curl, Catch::StartsWith("curl -sS -i -X POST '" + server.base_url()));
   CHECK_THAT(curl, Catch::Contains("-u \"$SIGNALWIRE_PROJECT_ID:$SIGNALWIRE_API_TOKEN\""));
-  CHECK_THAT(curl, Catch::Contains("\"password\":\"'\"${SC_PASSWORD}\"'\""));
-  CHECK_THAT(curl, Catch::Contains("\"password_confirmation\":\"'\"${SC_PASSWORD}\"'\""));
+  CHECK_THAT(curl, Catch::Contains("\"password\":\"'\"${SC_SECRET}\"'\""));
+  CHECK_THAT(curl, Catch::Contains("\"password_confirmation\":\"'\"${SC_SECRET}\"'\""));
   CHECK(curl.find("Pw-curl-check-1") == std::string::npos);
   REQUIRE(report.reproduce_exports.size() == 1);
-  CHECK_THAT(report.reproduce_exports[0],
-             Catch::StartsWith("export SC_PASSWORD=\"$(head -c 12 /dev/urandom"));
+  CHECK_THAT(report.reproduce_exports[0], Catch::StartsWith("export SC_SECRET=\"$(head -c 12 /dev/urandom"));
   // Run it: the shell expands the variables, and the server answers (a 201: the password and
   // its confirmation are the same variable).
   setenv("SIGNALWIRE_PROJECT_ID", server.options().project_id.c_str(), 1);
   setenv("SIGNALWIRE_API_TOKEN", server.options().api_token.c_str(), 1);
-  setenv("SC_PASSWORD", "any-value-1", 1);
+  setenv("SC_SECRET", "any-value-1", 1);
   FILE* p = popen((curl + " 2>&1").c_str(), "r");
   REQUIRE(p);
   std::string output;
@@ -219,6 +219,6 @@ TEST_CASE("a failure's curl line reproduces the request with credentials from th
   pclose(p);
   unsetenv("SIGNALWIRE_PROJECT_ID");
   unsetenv("SIGNALWIRE_API_TOKEN");
-  unsetenv("SC_PASSWORD");
+  unsetenv("SC_SECRET");
   CHECK_THAT(output, Catch::StartsWith("HTTP/1.1 201"));
 }

@@ -217,7 +217,9 @@ TEST_CASE("a leaked value is reported once, naming every secret it is and every 
   const auto& body = leaks[0].pointer.empty() ? leaks[1] : leaks[0];
   CHECK_THAT(header.message, Catch::Contains("header X-Echo") && Catch::Contains("Authorization header"));
   CHECK(body.pointer == "/codecs/1");
-  CHECK_THAT(body.message, Catch::Contains("password (the same value as its password_confirmation)"));
+  CHECK_THAT(
+      body.message,
+      Catch::Contains("password (the same value as password_confirmation and the run's generated secret)"));
   CHECK_THAT(body.message,
              Catch::Contains("/codecs/1") && Catch::Contains("/note") && Catch::Contains("/password"));
 }
@@ -282,10 +284,10 @@ TEST_CASE("configuration errors are thrown before any request", "[runner][transp
   o = stub_options("https://user:pw@127.0.0.1/api/fabric");
   CHECK_THAT(error_of(o), Catch::Contains("credentials do not belong in the URL"));
   o = stub_options("http://127.0.0.1:9/api/fabric");
-  o.target.api_token.clear();
+  o.target.token.clear();
   CHECK_THAT(error_of(o), Catch::Contains("SIGNALWIRE_API_TOKEN"));
   o = stub_options("http://127.0.0.1:9/api/fabric");
-  o.target.subscriber = "not-a-uuid";
+  o.target.parent = "not-a-uuid";
   CHECK_THAT(error_of(o), Catch::Contains("--subscriber not-a-uuid"));
   o = stub_options("http://127.0.0.1:9/api/fabric");
   o.transport.ca_file = "/nonexistent/ca.pem";

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -35,7 +36,7 @@ class RunningServer {
   ReferenceServer& server() { return server_; }
   const ServerOptions& options() const { return server_.options(); }
   int port() const { return server_.port(); }
-  const std::string& subscriber() const { return server_.options().subscribers.front(); }
+  const std::string& subscriber() const { return server_.options().parents.front(); }
 
   /// "/api/fabric/resources/subscribers/<subscriber>/sip_endpoints"
   std::string collection(const std::string& subscriber = {}) const {
@@ -207,6 +208,19 @@ class RawConnection {
   int fd_ = -1;
   std::string pending_;  // received by read_response() past the answer it returned
 };
+
+/// The status of a raw answer ("HTTP/1.1 201 Created\r\n..." -> 201; 0 when it is none).
+inline int status_of(const std::string& response) {
+  return response.rfind("HTTP/1.1 ", 0) == 0 && response.size() >= 12
+             ? std::atoi(response.substr(9, 3).c_str())
+             : 0;
+}
+
+/// The body of a raw answer (everything after its head).
+inline std::string body_of(const std::string& response) {
+  const auto at = response.find("\r\n\r\n");
+  return at == std::string::npos ? std::string() : response.substr(at + 4);
+}
 
 /// "Authorization: Basic ..." for the server's credentials.
 inline std::string authorization_header(const ServerOptions& o) {

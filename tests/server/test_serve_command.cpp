@@ -198,6 +198,7 @@ TEST_CASE("serve --help lists every variant with its line", "[server][cli][varia
   CHECK(p.finish() == 0);
   CHECK(p.out().find("--variant") != std::string::npos);
   CHECK(p.out().find("--listen-backlog") != std::string::npos);
+  CHECK(p.out().find("--max-connections") != std::string::npos);
   for (auto variant : all_variants()) {
     INFO(variant_name(variant));
     CHECK(p.out().find(std::string(variant_name(variant)) + " ") != std::string::npos);
@@ -206,9 +207,9 @@ TEST_CASE("serve --help lists every variant with its line", "[server][cli][varia
 }
 
 TEST_CASE("serve --variant answers as the named variants, combined", "[server][cli][variants]") {
-  ServeProcess p(
-      {"--port", "0", "--variant", "create-only-field", "--variant", "media-type", "--listen-backlog", "64"},
-      {});
+  ServeProcess p({"--port", "0", "--variant", "create-only-field", "--variant", "media-type",
+                  "--listen-backlog", "64", "--max-connections", "8"},
+                 {});
   const auto lines = banner(p);
   REQUIRE_FALSE(lines.empty());
   const int port = port_of(lines.front());

@@ -146,12 +146,16 @@ TEST_CASE("a wrong method on a known path answers 405 with an Allow header", "[s
   auto post_item = post_json(*c, s.collection() + "/0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "{}");
   REQUIRE(post_item);
   CHECK(post_item->status == 405);
-  CHECK(post_item->get_header_value("Allow") == "GET, HEAD, DELETE, OPTIONS");
+  CHECK(post_item->get_header_value("Allow") == "GET, HEAD, PATCH, DELETE, OPTIONS");
 
+  // PATCH is the update: on the collection it is not allowed; on an unknown item it is a 404.
+  auto patch_collection = c->Patch(s.collection().c_str(), "{}", "application/json");
+  REQUIRE(patch_collection);
+  CHECK(patch_collection->status == 405);
   auto patch =
       c->Patch((s.collection() + "/0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b").c_str(), "{}", "application/json");
   REQUIRE(patch);
-  CHECK(patch->status == 405);
+  CHECK(patch->status == 404);
   CHECK(s.server().endpoint_count() == 0);
 }
 

@@ -1,4 +1,4 @@
-// The sibling operations of the reference server: list (with pagination), get and delete.
+// The sibling operations of the reference server: list (with pagination), get, update and delete.
 #include "server_test_support.hpp"
 
 using namespace sipcontract;
@@ -102,17 +102,17 @@ TEST_CASE("a page_size out of range or a foreign page_token answers 422", "[serv
 
 TEST_CASE("the lists of two subscribers are separate", "[server][siblings][list]") {
   ServerOptions o;
-  o.subscribers = {"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "1c4e2b8f-9d5e-4a7f-8b3c-2d4e6f8a0b1c"};
+  o.parents = {"0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "1c4e2b8f-9d5e-4a7f-8b3c-2d4e6f8a0b1c"};
   RunningServer s(o);
   auto c = s.client();
-  auto r = post_json(*c, s.collection(o.subscribers[0]), valid_body(unique_username()).dump());
+  auto r = post_json(*c, s.collection(o.parents[0]), valid_body(unique_username()).dump());
   REQUIRE(r);
   REQUIRE(r->status == 201);
   const std::string id = parse_body(r).at("id").get<std::string>();
-  auto other = c->Get(s.collection(o.subscribers[1]).c_str());
+  auto other = c->Get(s.collection(o.parents[1]).c_str());
   REQUIRE(other);
   CHECK(parse_body(other).at("data").empty());
-  auto wrong_owner = c->Get((s.collection(o.subscribers[1]) + "/" + id).c_str());
+  auto wrong_owner = c->Get((s.collection(o.parents[1]) + "/" + id).c_str());
   REQUIRE(wrong_owner);
   CHECK(wrong_owner->status == 404);
 }
@@ -173,4 +173,71 @@ TEST_CASE("delete on an unknown subscriber answers 404", "[server][siblings][del
           .c_str());
   REQUIRE(r);
   CHECK(r->status == 404);
+}
+
+TEST_CASE("PATCH updates the fields it sends and keeps the others", "[server][siblings][update]") {
+  RunningServer s;
+  auto c = s.client();
+  const std::string username = unique_username();
+  const std::string id = create(s, *c, username);
+  const std::string item = s.collection() + "/" + id;
+  auto r =
+      c->Patch(item.c_str(), R"({"caller_id":"after","codecs":["PCMU","OPUS"],"password":"n3w-Passw0rd!"})",
+               "application/json");
+  INFO(describe(r));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  const Json updated = parse_body(r);
+  CHECK(Contract::builtin().operation("update")->validate_response(200, updated).valid());
+  CHECK(updated.at("id") == id);
+  CHECK(updated.at("username") == username);
+  CHECK(updated.at("caller_id") == "after");
+  CHECK(updated.at("codecs") == Json::array({"PCMU", "OPUS"}));
+  CHECK(updated.at("encryption") == "default");
+  CHECK(r->body.find("n3w-Passw0rd!") == std::string::npos);  // a secret is never kept
+  auto read = c->Get(item.c_str());
+  REQUIRE(read);
+  CHECK(parse_body(read) == updated);
+}
+
+TEST_CASE("PATCH answers 404, 422 and the uniqueness 422 as a create does", "[server][siblings][update]") {
+  RunningServer s;
+  auto c = s.client();
+  const std::string taken = unique_username();
+  create(s, *c, taken);
+  const std::string id = create(s, *c, unique_username());
+  const std::string item = s.collection() + "/" + id;
+
+  auto unknown = c->Patch((s.collection() + "/0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b").c_str(),
+                          R"({"caller_id":"x"})", "application/json");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  require_conforms(unknown);
+
+  auto invalid = c->Patch(item.c_str(), R"({"codecs":["G711"]})", "application/json");
+  REQUIRE(invalid);
+  REQUIRE(invalid->status == 422);
+  require_conforms(invalid);
+  CHECK(parse_body(invalid).at("errors").at(0).at("attribute") == "codecs");
+
+  auto not_json = c->Patch(item.c_str(), "{oops", "application/json");
+  REQUIRE(not_json);
+  CHECK(not_json->status == 422);
+  CHECK(error_codes(parse_body(not_json)) == std::vector<std::string>{"invalid_parameter"});
+
+  auto duplicate = c->Patch(item.c_str(), Json{{"username", taken}}.dump(), "application/json");
+  REQUIRE(duplicate);
+  REQUIRE(duplicate->status == 422);
+  CHECK(error_codes(parse_body(duplicate)) == std::vector<std::string>{"not_unique_within_project"});
+
+  // Nothing of the refused updates stuck; renaming to a free name frees the old one.
+  const Json before = parse_body(c->Get(item.c_str()));
+  CHECK(before.at("codecs") == Json::array());
+  const std::string old_name = before.at("username").get<std::string>();
+  auto renamed = c->Patch(item.c_str(), Json{{"username", unique_username()}}.dump(), "application/json");
+  REQUIRE(renamed);
+  CHECK(renamed->status == 200);
+  auto reuse = post_json(*c, s.collection(), valid_body(old_name).dump());
+  REQUIRE(reuse);
+  CHECK(reuse->status == 201);
 }

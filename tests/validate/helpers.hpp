@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 namespace sipcontract::test {
 
@@ -25,6 +26,16 @@ inline Schema schema_of(std::string_view text, const std::map<std::string, std::
   store.add("test.json", std::string(text));
   for (const auto& [name, other] : others) store.add(name, other);
   return Schema::compile(store, "test.json");
+}
+
+/// The SchemaError message `action` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const SchemaError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 /// The first finding with this pointer and keyword, or nullptr.

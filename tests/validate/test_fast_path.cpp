@@ -70,7 +70,7 @@ Verdict agree(const Schema& schema, std::string_view text, const ParseLimits& li
 /// Every schema of the built-in contract, by file name.
 std::vector<std::pair<std::string, const Schema*>> contract_schemas() {
   std::vector<std::pair<std::string, const Schema*>> out;
-  for (const auto& name : SchemaStore::builtin().names())
+  for (const auto& name : Contract::builtin().schema_store().names())
     out.emplace_back(name, &Contract::builtin().schema(name));
   return out;
 }

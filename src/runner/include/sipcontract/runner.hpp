@@ -2,9 +2,9 @@
 // what must come back), sends them to a target, checks every response against the
 // contract, cleans up what it created, and reports (console, JUnit XML, JSON).
 //
-//   auto cases = sipcontract::builtin_cases();             // or load_cases("contract-tests")
+//   auto cases = sipcontract::builtin_cases();             // or load_cases("contracts/v1/cases")
 //   sipcontract::RunOptions opts;
-//   opts.target = {"https://SPACE.signalwire.com/api/fabric", subscriber, project_id, api_token};
+//   opts.target = {"https://SPACE.signalwire.com/api/fabric", parent, user, token};
 //   sipcontract::ConsoleProgress progress(std::cout, /*tty=*/false);
 //   auto report = sipcontract::run_contract_tests(sipcontract::Contract::builtin(), cases, opts, &progress);
 //   sipcontract::write_summary(report, std::cout);
@@ -13,7 +13,7 @@
 // A target that breaks the contract, or misbehaves on the wire, is a result value (failures in
 // the RunReport); a misuse (unreadable case file, missing environment variable, bad option) is
 // a ConfigError thrown before any request is sent. Every text a report holds has passed through
-// the run's Redactor: no password, API token or Authorization value reaches any output.
+// the run's Redactor: no secret field's value, token or Authorization value reaches any output.
 #pragma once
 
 #include <array>
@@ -33,7 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sipcontract/validate.hpp"
+#include "sipcontract/contract.hpp"
 
 namespace sipcontract {
 
@@ -71,7 +71,10 @@ struct ExpectedError {
 struct Expectation {
   std::vector<int> statuses;          ///< any of these statuses (usually one) ...
   std::vector<int> status_classes;    ///< ... or any status of these classes (4 for "4xx")
-  std::vector<ExpectedError> errors;  ///< checked when the response is a 422
+  std::vector<ExpectedError> errors;  ///< checked when the response is the contract's 422
+  /// Members of the answer's body that must hold these values (field -> JSON value), checked on
+  /// a 2xx: what an update sent, as the update's answer or a later read reports it.
+  std::map<std::string, nlohmann::json> fields;
   /// True when `status` is one of `statuses` or of `status_classes`.
   bool accepts(int status) const;
   /// True when the expectation names a status at all.
@@ -87,16 +90,21 @@ struct Assumption {
   Expectation expect;   ///< its status (optional) and error items
 };
 
-/// One request of a case: a POST to the operation, then the expectation for its answer.
+/// One request of a case: an operation of the contract, then the expectation for its answer.
 struct Step {
+  /// The operation (its manifest key, such as "update", or its id); "" = the operation of record.
+  std::string operation;
   AuthVariant auth = AuthVariant::kValid;
-  /// Path parameter values by name; a missing fabric_subscriber_id defaults to "{{subscriber}}".
+  /// Path parameter values by name; the resource's parent parameter defaults to the run's parent.
   std::map<std::string, std::string> path_params;
   std::optional<nlohmann::json> body;   ///< a JSON body ("body" or "body_file")
   std::optional<std::string> raw_body;  ///< a body sent verbatim ("raw_body"), e.g. text that is not JSON
   std::string content_type = "application/json";
   Expectation expect;              ///< what the contract states (a miss fails the case)
   std::vector<Assumption> assume;  ///< what this suite assumes where the contract is silent
+  /// Values later steps use as {{var:NAME}}: NAME -> a JSON Pointer into this step's answer body
+  /// (a string or number there; a step whose answer lacks it fails, and the case stops).
+  std::map<std::string, std::string> capture;
 };
 
 /// One contract test: an id, tags, an optional "unsettled" reason, and its ordered steps.
@@ -104,7 +112,7 @@ struct Case {
   std::string id;
   std::string description;
   std::vector<std::string> tags;  ///< includes "unsettled" when `unsettled` is set
-  std::string unsettled;          ///< why the seed does not settle the expectation; empty = settled
+  std::string unsettled;          ///< why the reference page does not settle the expectation; empty = settled
   std::vector<Step> steps;        ///< run in order by one worker
   std::string source;             ///< "file.json" or "file.json[3]": where the case was read
 };
@@ -119,8 +127,15 @@ std::vector<Case> load_cases(const std::filesystem::path& dir);
 std::vector<Case> parse_cases(std::string_view text, const std::string& file_name,
                               const std::filesystem::path& base_dir);
 
-/// The cases of the repository's contract-tests/cases, compiled into this binary.
+/// The cases that come with `contract` (its cases/ folder).
+std::vector<Case> contract_cases(const Contract& contract);
+/// The cases of the built-in contract of record (contracts/v1/cases).
 std::vector<Case> builtin_cases();
+
+/// Throws ConfigError naming the case and the step when a case does not fit `contract`: an
+/// operation it lacks, a path parameter without a value, an assumption it does not list, a
+/// {{var:NAME}} no earlier step captures.
+void check_cases(const std::vector<Case>& cases, const Contract& contract);
 
 /// Which cases a run takes.
 struct Selection {
@@ -139,12 +154,14 @@ std::vector<Case> select_cases(const std::vector<Case>& cases, const Selection& 
 // ---------------------------------------------------------------------------------------------
 
 /// The values placeholders expand to. {{run_id}}, {{case_id}}, {{uuid}} (a fresh v4 UUID per
-/// occurrence), {{subscriber}}, {{password}} (the run's generated password) and {{env:NAME}}
-/// or {{env:NAME|default}}.
+/// occurrence), {{parent}} (also under the contract's name for it, e.g. {{subscriber}}),
+/// {{secret}} (a secret generated for the run), {{env:NAME}} or {{env:NAME|default}}. A
+/// {{var:NAME}} (a value captured by an earlier step) is left for the step that runs.
 struct TemplateContext {
   std::string run_id;
-  std::string subscriber;
-  std::string password;
+  std::string parent;
+  std::string parent_alias;  ///< the contract's name for {{parent}} ("subscriber"), or ""
+  std::string secret;
   /// Looks up an environment variable; nullopt when unset. Default: ::getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
 };
@@ -156,8 +173,12 @@ std::string expand_template(std::string_view text, const TemplateContext& contex
                             const std::string& where);
 
 /// A copy of `c` with every string of its bodies, raw bodies and path parameters expanded
-/// (object keys, numbers and other non-strings are left as they are).
-Case expand_case(const Case& c, const TemplateContext& context);
+/// (object keys, numbers and other non-strings are left as they are). `parent_parameter` (the
+/// contract's) gets {{parent}} where a step names no value for it.
+Case expand_case(const Case& c, const TemplateContext& context, const std::string& parent_parameter = {});
+
+/// `text` with each {{var:NAME}} replaced by vars[NAME]; throws ConfigError for a name not in it.
+std::string expand_vars(std::string_view text, const std::map<std::string, std::string>& vars);
 
 // ---------------------------------------------------------------------------------------------
 // Redaction
@@ -193,9 +214,9 @@ class Redactor {
 /// Where the cases are sent and with which credentials.
 struct Target {
   std::string base_url;     ///< e.g. "https://SPACE.signalwire.com/api/fabric"
-  std::string subscriber;   ///< the fabric_subscriber_id {{subscriber}} expands to
-  std::string project_id;   ///< Basic auth user (from SIGNALWIRE_PROJECT_ID)
-  std::string api_token;    ///< Basic auth password (from SIGNALWIRE_API_TOKEN)
+  std::string parent;       ///< the parent the items are created under ({{parent}})
+  std::string user;         ///< Basic auth user (from the contract's auth.user.env)
+  std::string token;        ///< Basic auth secret (from the contract's auth.token.env)
   bool in_process = false;  ///< the in-process reference server (reports say so)
 };
 
@@ -226,7 +247,7 @@ struct RunOptions {
   std::filesystem::path ledger;
   std::size_t max_depth = 256;  ///< JSON nesting accepted in a response (deeper: check "json")
   std::string run_id;           ///< {{run_id}}; empty = 10 random hex digits
-  std::string password;         ///< {{password}}; empty = a random 24-character password
+  std::string secret;           ///< {{secret}}; empty = a random 24-character secret
   /// Environment lookup for {{env:NAME}}; null = ::getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
   /// Set (to a signal number) by a signal handler: stop scheduling, clean up, report.
@@ -234,6 +255,18 @@ struct RunOptions {
   /// Set (non-zero) by a second signal: cut requests in flight and the cleanup short, and report
   /// what may be left.
   const std::atomic<int>* abort = nullptr;
+  /// Drift attribution: the other versions a failure may be explained by (RunReport::drift).
+  /// nullopt = every built-in contract but the selected one; empty = none.
+  std::optional<std::vector<const Contract*>> versions;
+};
+
+/// Which other version of the contract a run's failures point to: the target appears to follow it.
+struct DriftAttribution {
+  std::string version;        ///< the other version's name ("v2")
+  std::size_t explained = 0;  ///< failures it explains
+  std::size_t failures = 0;   ///< failures of the run
+  std::string command;        ///< the command that runs against that version (the same target)
+  explicit operator bool() const { return !version.empty(); }
 };
 
 /// How much a finding weighs. A failure breaks what the contract states; a warning breaks an
@@ -264,6 +297,9 @@ struct CheckFailure {
   std::string message;  ///< one line a person can act on
   Severity severity = Severity::kFailure;
   std::string assumption;  ///< for a warning (or a failure under --strict): the assumption's id
+  /// Another known version of the contract ("v2") that explains this failure: the answer conforms
+  /// to that version where it breaks the selected one. The failure stands; reports say so once.
+  std::string explained_by;
 };
 
 /// The stable check ids, in the order they are reported.
@@ -284,6 +320,7 @@ struct ResponseExcerpt {
 /// One request of a case as sent and what came back.
 struct StepResult {
   std::size_t index = 0;
+  std::string operation;  ///< the contract operation's name ("create", "update", ...)
   std::string method;
   std::string url;
   std::string auth;  ///< the auth variant's name
@@ -319,26 +356,28 @@ struct CaseResult {
   std::size_t count(Severity severity) const;
 };
 
-/// An endpoint the run created and did not (or could not) delete, or whose fate is unknown.
-struct LeftoverEndpoint {
-  std::string subscriber;
-  std::string id;        ///< "" when only the username is known (a create whose answer was lost)
-  std::string username;  ///< when known
+/// An item the run created and did not (or could not) delete, or whose fate is unknown.
+struct LeftoverItem {
+  std::string parent;
+  std::string id;    ///< "" when only the name is known (a create whose answer was lost)
+  std::string name;  ///< the name the create sent (the resource's name field), when known
   std::string reason;
 };
 
-/// What cleanup did, and what it could verify. "Gone" is claimed only for an endpoint that a
-/// complete list no longer shows or that reads back as the contract's 404.
+/// What cleanup did, and what it could verify. "Gone" is claimed only for an item that a
+/// complete list no longer shows and that reads back as the contract's 404.
 struct CleanupReport {
-  bool kept = false;                         ///< --keep: nothing deleted
-  bool verified = true;                      ///< every endpoint at risk was seen gone (or listed as left)
-  std::string verified_by;                   ///< "list", "reading back", "list and reading back", or "" (nothing to verify)
-  std::size_t created = 0;                   ///< endpoints the run knows it created
-  std::size_t deleted = 0;                   ///< deleted and verified gone
-  std::vector<LeftoverEndpoint> leftovers;   ///< still there after cleanup (or kept), each with why
-  std::vector<LeftoverEndpoint> unverified;  ///< may still be there: could not be verified, each with why
-  std::vector<std::string> notes;            ///< what else a person should know
-  std::string ledger;                        ///< the ledger file the run kept ("" = none)
+  bool kept = false;        ///< --keep: nothing deleted
+  bool verified = true;     ///< every item at risk was seen gone (or listed as left)
+  std::string verified_by;  ///< "list", "reading back", "list and reading back", or "" (nothing to verify)
+  std::size_t created = 0;  ///< items the run knows it created
+  std::size_t deleted = 0;  ///< deleted and verified gone
+  std::vector<LeftoverItem> leftovers;   ///< still there after cleanup (or kept), each with why
+  std::vector<LeftoverItem> unverified;  ///< may still be there: could not be verified, each with why
+  std::vector<std::string> notes;        ///< what else a person should know
+  std::string ledger;                    ///< the ledger file the run kept ("" = none)
+  std::string parent_title = "parent";   ///< what the contract calls a parent, for messages
+  std::string item_title = "item";       ///< and an item
   /// True when nothing may be left: verified, no leftovers, not kept.
   bool clean() const { return !kept && verified && leftovers.empty() && unverified.empty(); }
 };
@@ -366,9 +405,12 @@ struct CheckTally {
 struct RunReport {
   std::string tool_version;
   std::string run_id;
-  std::string operation_id;
+  std::string operation_id;  ///< the operation of record's id
+  std::string contract;      ///< the contract's name ("v1")
+  std::string parent_title;  ///< what the contract calls the parent ("subscriber")
+  std::string item_title;    ///< what the contract calls an item ("Subscriber SIP endpoint")
   std::string base_url;
-  std::string subscriber;
+  std::string parent;
   bool in_process = false;
   bool insecure = false;
   std::string started_at;  ///< UTC, ISO 8601
@@ -384,6 +426,8 @@ struct RunReport {
   int interrupted_by = 0;                    ///< the signal that stopped the run, 0 = none
   bool aborted = false;                      ///< a second signal cut requests and cleanup short
   std::shared_ptr<const Redactor> redactor;  ///< the run's secrets; writers pass their text through it
+  /// Set when another known version explains at least half of the failures (and one at least).
+  DriftAttribution drift;
 
   std::size_t passed() const;
   std::size_t failed() const;
@@ -395,7 +439,7 @@ struct RunReport {
   /// True when cases ran and every one of them failed with a transport error, or the diagnosis
   /// found the target unreachable.
   bool unreachable() const;
-  /// 0 all passed and cleanup verified; 1 any violation, an endpoint left behind or cleanup not
+  /// 0 all passed and cleanup verified; 1 any violation, an item left behind or cleanup not
   /// verified; 2 a configuration problem the diagnosis found; 3 unreachable; 128+signal when
   /// interrupted.
   int exit_code() const;
@@ -411,7 +455,7 @@ class Progress {
   virtual void on_case(const CaseResult& /*result*/, std::size_t /*done*/, std::size_t /*total*/) {}
   /// When a cancel signal is first noticed.
   virtual void on_interrupt(int /*signal*/) {}
-  /// Before cleanup deletes `count` endpoints.
+  /// Before cleanup deletes `count` items.
   virtual void on_cleanup(std::size_t /*count*/) {}
 };
 
@@ -445,15 +489,16 @@ RunReport run_contract_tests(const Contract& contract, const std::vector<Case>& 
 // ---------------------------------------------------------------------------------------------
 
 /// What a ledger file (RunOptions::ledger) says about one run: what it was about to create and
-/// what it created, by subscriber, and whether its own cleanup verified that nothing was left.
+/// what it created, by parent, and whether its own cleanup verified that nothing was left.
 struct Ledger {
   std::string run_id;
   std::string base_url;
   std::string operation_id;
-  std::vector<LeftoverEndpoint> entries;  ///< a create sent (username) or made (id and username)
-  std::vector<std::string> subscribers;   ///< every subscriber a create was sent to
-  std::size_t gone = 0;                   ///< ids the run verified gone (not in `entries`)
-  bool complete = false;                  ///< the run's cleanup verified that nothing was left
+  std::string contract;  ///< Contract::reference() of the run's contract ("" in a ledger older than it)
+  std::vector<LeftoverItem> entries;  ///< a create sent (name) or made (id and name)
+  std::vector<std::string> parents;   ///< every parent a create was sent to
+  std::size_t gone = 0;               ///< ids the run verified gone (not in `entries`)
+  bool complete = false;              ///< the run's cleanup verified that nothing was left
 };
 
 /// Reads a ledger; throws ConfigError naming the file and line when it is not one.
@@ -461,17 +506,17 @@ Ledger read_ledger(const std::filesystem::path& path);
 
 /// What `sipcontract cleanup` works on: a target, and what may be left there.
 struct CleanupOptions {
-  Target target;  ///< base URL and credentials (subscriber unused)
+  Target target;  ///< base URL and credentials (parent unused)
   TransportOptions transport;
-  std::size_t jobs = 4;                   ///< DELETEs in flight
-  std::string run_id;                     ///< the sweep deletes listed endpoints whose name carries it
-  std::vector<LeftoverEndpoint> entries;  ///< known ids and names sent (from a ledger)
-  std::vector<std::string> subscribers;   ///< whose lists are swept
-  std::filesystem::path ledger;           ///< records what is verified gone ("" = none)
+  std::size_t jobs = 4;               ///< DELETEs in flight
+  std::string run_id;                 ///< the sweep deletes listed items whose name carries it
+  std::vector<LeftoverItem> entries;  ///< known ids and names sent (from a ledger)
+  std::vector<std::string> parents;   ///< whose lists are swept
+  std::filesystem::path ledger;       ///< records what is verified gone ("" = none)
   const std::atomic<int>* abort = nullptr;
 };
 
-/// Deletes and verifies what a run left: every known id, then every listed endpoint whose name
+/// Deletes and verifies what a run left: every known id, then every listed item whose name
 /// carries the run id, with the same verification as a run's own cleanup. Throws ConfigError
 /// for an unusable option; never for what the target does.
 CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& options,
@@ -485,7 +530,7 @@ CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& option
 void write_summary(const RunReport& report, std::ostream& out);
 /// JUnit XML: a testsuite of testcases (classname = operation id, name = case id).
 void write_junit(const RunReport& report, std::ostream& out);
-/// The JSON report (shape documented in contract-tests/README.md), keys in a stable order.
+/// The JSON report (shape documented in contracts/README.md), keys in a stable order.
 nlohmann::ordered_json report_to_json(const RunReport& report);
 /// report_to_json, indented, through the run's Redactor once more.
 void write_json_report(const RunReport& report, std::ostream& out);

@@ -1,20 +1,19 @@
-// sipcontract/validate.hpp: JSON parsing with limits, draft-7 schemas, and the
-// contract of one operation (its request schema and a schema per response status).
+// sipcontract/validate.hpp: JSON parsing with limits, and draft-7 schemas compiled once and
+// shared by any number of threads. (A contract, its operations and their schemas: contract.hpp.)
 //
-//   auto contract = sipcontract::Contract::builtin();
+//   auto schema = sipcontract::Schema::from_file("schema.json");
 //   auto parsed = sipcontract::parse_json(text);
 //   if (!parsed) std::cerr << parsed.error().to_string() << '\n';
-//   for (const auto& f : contract.validate_request(*parsed).findings)
+//   for (const auto& f : schema.validate(*parsed).findings)
 //     std::cout << f.pointer << ": " << f.message << " [" << f.keyword << "]\n";
 //
 // A document that breaks a schema is a result value (Result with findings);
-// a schema or manifest that cannot be loaded is an exception (SchemaError).
+// a schema that cannot be loaded is an exception (SchemaError).
 // Compiled schemas are immutable and may be shared by any number of threads.
 //
 // From bytes, the fast way (a verdict for every line of a stream, findings only
 // for the lines that need them):
 //
-//   const auto& schema = contract.request_schema();
 //   if (schema.check(line) != sipcontract::Verdict::kValid) {
 //     auto checked = schema.validate_text(line);  // the parse error, or every finding
 //   }
@@ -113,13 +112,11 @@ class SchemaError : public std::runtime_error {
 };
 
 /// Where a schema's "$ref"s to other files are looked up: file name -> document text.
-/// Built from a folder (every *.json in it) or from the copy compiled into sipcontract.
+/// Built from a folder (every *.json in it) or document by document.
 class SchemaStore {
  public:
   /// Every *.json file directly in `dir`; throws SchemaError if the folder is unreadable.
   static SchemaStore from_directory(const std::filesystem::path& dir);
-  /// The contract schemas built into this binary (identical to the repository's schemas/).
-  static SchemaStore builtin();
   /// Adds or replaces one document under `name` (e.g. "common.json").
   void add(std::string name, std::string text);
   /// The text stored under `name`, or nullptr.
@@ -133,9 +130,6 @@ class SchemaStore {
 namespace detail {
 struct CompiledSchema;
 struct SchemaAccess;  // the module's internals (and its equivalence tests) reach a compiled schema
-namespace validation {
-struct ContractBuilder;
-}  // namespace validation
 }  // namespace detail
 
 /// A compiled draft-7 schema. Cheap to copy; safe to share across threads.
@@ -162,72 +156,26 @@ class Schema {
   /// The schema's "title" (or its name when it has none).
   const std::string& title() const;
 
+  /// The same schema in strict mode (cheap: the compiled form is shared). Strict mode adds a
+  /// finding (keyword "strict") for every member of an object that no schema object applying to
+  /// it declares in "properties" or "patternProperties", with the closest declared name as its
+  /// suggestion; objects whose schema declares no member, or says "additionalProperties", are
+  /// not judged. Every verdict (check, is_valid, validate) includes it.
+  Schema strict(bool on = true) const;
+  bool is_strict() const { return strict_; }
+  /// A copy whose findings never show the value of a member named in `fields` (compared without
+  /// case), nor the same value wherever else it sits in the document: a contract's secret fields.
+  Schema with_secret_fields(std::vector<std::string> fields) const;
+  const std::vector<std::string>& secret_fields() const;
+
  private:
   friend struct detail::SchemaAccess;
   explicit Schema(std::shared_ptr<const detail::CompiledSchema> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const detail::CompiledSchema> impl_;
+  bool strict_ = false;
+  std::shared_ptr<const std::vector<std::string>> secret_fields_;
 };
 
-/// What a 201 must echo of the request (manifest "echo").
-struct EchoRule {
-  std::string field;
-  bool when_sent = false;                       ///< checked only when the request sent the field
-  std::optional<nlohmann::json> default_value;  ///< expected when the request did not send it
-  std::string unless_sent;                      ///< skip the default when the request sent this field
-  /// When the default is an assumption rather than the contract's (manifest "default_because"):
-  /// the assumption's id; a 201 that reports another value then gets a warning, not a failure.
-  std::string default_assumption;
-};
-
-/// One operation's contract: request schema, response schema per status, echo rules.
-class Contract {
- public:
-  /// Loads a manifest (contract-tests/*.manifest.json) and compiles every schema it names,
-  /// found in `schema_dir`. Throws SchemaError naming the file and the problem.
-  static Contract load(const std::filesystem::path& manifest, const std::filesystem::path& schema_dir);
-  /// The Create Subscriber SIP Endpoint contract built into this binary.
-  static const Contract& builtin();
-
-  Result validate_request(const nlohmann::json& body) const;
-  /// A status the contract does not document gives one finding with keyword "status".
-  Result validate_response(int status, const nlohmann::json& body) const;
-  /// request_schema().check(text): a request body's verdict from its bytes.
-  Verdict check_request(std::string_view text, const ParseLimits& limits = {}) const;
-  /// request_schema().validate_text(text): the verdict and its parse error or findings.
-  TextResult validate_request_text(std::string_view text, const ParseLimits& limits = {}) const;
-  /// A response body's verdict from its bytes; kInvalid for an undocumented status (kNotJson
-  /// first when the text is not acceptable JSON).
-  Verdict check_response(int status, std::string_view text, const ParseLimits& limits = {}) const;
-  /// As validate_response(), from bytes: the parse error, or every finding.
-  TextResult validate_response_text(int status, std::string_view text, const ParseLimits& limits = {}) const;
-  /// The response schema for `status`, or nullptr when the status is undocumented.
-  const Schema* response_schema(int status) const;
-  const Schema& request_schema() const;
-  std::vector<int> documented_statuses() const;
-
-  /// The manifest as loaded (operation, siblings, ...), for the runner and the server.
-  const nlohmann::json& manifest() const { return manifest_; }
-  const std::vector<EchoRule>& echo_rules() const { return echo_; }
-  const std::vector<std::string>& secret_fields() const { return secret_fields_; }
-  /// The compiled schema for any schema file of the contract's store (e.g. "sip-endpoint.json").
-  const Schema& schema(const std::string& name) const;
-  /// The property names the schema `name` declares at its root (following a root "$ref" and
-  /// "allOf"): the fields the contract documents for such a document. Empty when unknown.
-  std::vector<std::string> documented_properties(const std::string& name) const;
-
- private:
-  friend struct detail::validation::ContractBuilder;  // fills the members from a manifest
-  nlohmann::json manifest_;
-  std::shared_ptr<const SchemaStore> store_;
-  std::optional<Schema> request_;
-  std::map<int, Schema> responses_;
-  std::map<std::string, Schema> by_name_;
-  std::vector<EchoRule> echo_;
-  std::vector<std::string> secret_fields_;
-};
-
-/// True for field names whose values are never shown (password, password_confirmation).
-bool is_secret_field(std::string_view name);
 
 /// Escapes one reference token for a JSON Pointer ("~" -> "~0", "/" -> "~1").
 std::string pointer_escape(std::string_view token);
