@@ -797,6 +797,8 @@ struct CaseGenerator::Impl {
       c.steps.push_back(std::move(step));
     }
     if (c.steps.empty()) return std::nullopt;
+    c.description = "generated walk: " + std::to_string(c.steps.size()) + " steps over " +
+                    std::to_string(items.size()) + (items.size() == 1 ? " item" : " items");
     return c;
   }
 
@@ -870,7 +872,6 @@ struct CaseGenerator::Impl {
         const BodySpec& spec = r.actions[i].role == Role::kUpdate ? update : create;
         for (auto& b : smaller_bodies(r.actions[i].body, r, true)) {
           if (!spec.op || !valid(spec, b)) continue;
-          if (r.actions[i].role == Role::kCreate && b.value(resource->name_field, "") != r.actions[i].body.value(resource->name_field, "")) continue;
           Recipe c = r;
           c.actions[i].body = std::move(b);
           out.push_back(std::move(c));
