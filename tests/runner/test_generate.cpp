@@ -184,8 +184,8 @@ TEST_CASE("the fixed suite does not catch the four faults --generate is for", "[
   }
 }
 
-TEST_CASE("--generate 300 finds each new fault for at least 9 of 10 seeds; the shrunk case file fails on the "
-          "faulty server and passes on the conforming one",
+TEST_CASE("generate 300 finds each new fault for at least 9 of 10 seeds, and the shrunk case file fails on "
+          "the faulty server and passes on the conforming one",
           "[runner][generate][faults]") {
   ServerGuard conforming;
   for (auto fault : kNewFaults) {
@@ -254,7 +254,7 @@ TEST_CASE("--generate 300 finds each new fault for at least 9 of 10 seeds; the s
   CHECK(listed_endpoints(conforming, conforming.subscriber(), "").empty());
 }
 
-TEST_CASE("--max-requests stops a run's cases at the bound and still cleans up", "[runner][generate]") {
+TEST_CASE("max-requests stops a run's cases at the bound and still cleans up", "[runner][generate]") {
   ServerGuard server;
   RunOptions o = quiet_options(server);
   o.max_requests = 40;
