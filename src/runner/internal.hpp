@@ -114,6 +114,22 @@ std::shared_ptr<Watchdog> make_watchdog(const std::atomic<int>* abort = nullptr)
 /// Throws ConfigError when the client cannot be made (e.g. TLS set-up).
 SessionPtr make_session(const BaseUrl& url, const TransportOptions& options,
                         std::shared_ptr<Watchdog> watchdog = nullptr);
+/// Spaces the requests of every session it is given at most `rate` a second over all of them
+/// (--rate): each send() (and each retry) takes the next free slot first. Thread-safe.
+class Pacer {
+ public:
+  explicit Pacer(double rate);
+  /// Waits for this request's slot; returns early (false) when `cancel` is set meanwhile.
+  bool wait(const std::atomic<int>* cancel);
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point next_{};
+};
+/// Every later send() on `session` waits for `pacer` first (null: no pacing).
+void set_pacer(HttpSession& session, std::shared_ptr<Pacer> pacer);
+
 /// Sends with retries (transport errors that left the request unsent or an idempotent method,
 /// 429, 503) and exponential backoff that honours Retry-After up to max_backoff.
 Exchange send(HttpSession& session, const OutgoingRequest& request, const std::atomic<int>* cancel);

@@ -75,6 +75,10 @@ struct Expectation {
   /// Members of the answer's body that must hold these values (field -> JSON value), checked on
   /// a 2xx: what an update sent, as the update's answer or a later read reports it.
   std::map<std::string, nlohmann::json> fields;
+  /// On a list's 2xx: ids (usually {{var:NAME}}) that every page of the list, followed through its
+  /// next links, must show ("listed") or must not show ("unlisted"). Check "state".
+  std::vector<std::string> listed;
+  std::vector<std::string> unlisted;
   /// True when `status` is one of `statuses` or of `status_classes`.
   bool accepts(int status) const;
   /// True when the expectation names a status at all.
@@ -250,6 +254,14 @@ struct RunOptions {
   std::string secret;           ///< {{secret}}; empty = a random 24-character secret
   /// Environment lookup for {{env:NAME}}; null = ::getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
+  /// At most this many requests a second over the whole run, cleanup included (--rate); 0 = no bound.
+  double rate = 0;
+  /// At most this many requests for the cases (steps, read-backs, list pages; --max-requests): a
+  /// step past it is not sent and its case is skipped; cleanup's own requests are never held back.
+  /// 0 = no bound.
+  std::size_t max_requests = 0;
+  /// Set when generated cases are in the run (--generate): the seed, printed and in every report.
+  std::optional<std::uint64_t> seed;
   /// Set (to a signal number) by a signal handler: stop scheduling, clean up, report.
   const std::atomic<int>* cancel = nullptr;
   /// Set (non-zero) by a second signal: cut requests in flight and the cleanup short, and report
@@ -423,6 +435,11 @@ struct RunReport {
   /// Shell lines that set the environment variables the reproduction lines use (no secret value).
   std::vector<std::string> reproduce_exports;
   std::string shard_note;                    ///< set when the selected shard holds no case
+  std::optional<std::uint64_t> seed;         ///< the generator's seed, when generated cases ran
+  std::size_t generated = 0;                 ///< how many of the cases were generated (tag "generated")
+  std::size_t requests = 0;                  ///< requests the cases sent (cleanup aside)
+  std::size_t max_requests = 0;              ///< the --max-requests bound (0 = none)
+  double rate = 0;                           ///< the --rate bound (0 = none)
   int interrupted_by = 0;                    ///< the signal that stopped the run, 0 = none
   bool aborted = false;                      ///< a second signal cut requests and cleanup short
   std::shared_ptr<const Redactor> redactor;  ///< the run's secrets; writers pass their text through it
