@@ -24,20 +24,11 @@
 
 namespace sipcontract::detail {
 
-/// `n` random lowercase hex digits from the system's CSPRNG.
-std::string random_hex(std::size_t n);
-/// A fresh random (v4) UUID, lowercase.
-std::string fresh_uuid();
 /// A random password with upper, lower, digit and symbol characters (never logged).
 std::string random_secret();
-/// True for the textual form of a UUID (8-4-4-4-12 hex digits, any case).
-bool is_uuid(std::string_view text);
 /// Bytes the kernel has received on TCP socket `fd` (TCP_INFO tcpi_bytes_received), or
 /// std::nullopt when it cannot tell. Counts everything: status line, headers, body, TLS records.
 std::optional<std::uint64_t> tcp_bytes_received(int fd);
-/// `text` as it appears inside a JSON string (escaped as nlohmann::json writes it, invalid UTF-8
-/// replaced), without the quotes.
-std::string json_escaped(std::string_view text);
 
 /// A base URL split into what httplib needs and the path prefix requests go under.
 struct BaseUrl {
@@ -194,9 +185,6 @@ std::optional<std::string> authorization_for(AuthVariant auth, const Target& tar
 inline constexpr std::string_view kWrongToken = "sipcontract-wrong-token";
 inline constexpr std::string_view kWrongProject = "00000000-0000-4000-8000-000000000000";
 inline constexpr std::string_view kMalformedAuthorization = "Basic not*base64";
-
-/// Base64 (RFC 4648, with padding).
-std::string base64(std::string_view data);
 
 /// UTC now as ISO 8601 ("2026-01-02T03:04:05Z").
 std::string utc_now_iso8601();

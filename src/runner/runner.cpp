@@ -17,6 +17,7 @@
 
 #include "internal.hpp"
 #include "sipcontract/json_text.hpp"
+#include "sipcontract/random.hpp"
 
 namespace sipcontract {
 
@@ -239,7 +240,7 @@ void validate_options(const RunOptions& o, const BaseUrl& url, const Contract& c
     throw ConfigError("no " + resource.parent_title + ": --" + resource.parent_option + " ID is required");
   const Operation& create = contract.operation_of_record();
   for (const auto& p : create.path_parameters)
-    if (p.name == resource.parent_parameter && p.format == "uuid" && !detail::is_uuid(o.target.parent))
+    if (p.name == resource.parent_parameter && p.format == "uuid" && !is_uuid(o.target.parent))
       throw ConfigError("--" + resource.parent_option + " " + o.target.parent + ": not a UUID");
   if (o.jobs == 0 || o.jobs > 256)
     throw ConfigError("-j " + std::to_string(o.jobs) + ": must be between 1 and 256");
@@ -354,7 +355,7 @@ class Run {
     const auto started = Clock::now();
     RunReport report;
     report.tool_version = SIPCONTRACT_RUNNER_VERSION;
-    report.run_id = options_.run_id.empty() ? detail::random_hex(10) : options_.run_id;
+    report.run_id = options_.run_id.empty() ? random_hex(5) : options_.run_id;
     report.operation_id = contract_.operation_of_record().id;
     report.contract = contract_.name();
     report.parent_title = resource_.parent_title;
