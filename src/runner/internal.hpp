@@ -21,6 +21,7 @@
 
 #include "sipcontract/contract.hpp"
 #include "sipcontract/runner.hpp"
+#include "sipcontract/thread_pool.hpp"
 
 namespace sipcontract::detail {
 
@@ -192,34 +193,6 @@ std::string utc_now_iso8601();
 /// The media type of a Content-Type value, lowercase, without parameters or spaces.
 std::string media_type(std::string_view content_type);
 
-/// The run's worker threads, started once and used for every phase (the cases, then each round
-/// of cleanup): a phase hands its function to the first n workers and waits for them. Workers
-/// sleep on a condition variable between phases only; within a phase they take work from an
-/// atomic counter and never wait on each other.
-class WorkerPool {
- public:
-  explicit WorkerPool(std::size_t size);
-  ~WorkerPool();
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
-  /// Runs fn(w) on workers 0..n-1 (n is capped at size()) and returns when all have returned.
-  void run(std::size_t n, const std::function<void(std::size_t)>& fn);
-  std::size_t size() const { return threads_.size(); }
-
- private:
-  void loop(std::size_t w);
-
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;
-  std::condition_variable start_;
-  std::condition_variable done_;
-  const std::function<void(std::size_t)>* fn_ = nullptr;
-  std::uint64_t generation_ = 0;
-  std::size_t active_ = 0;
-  std::size_t running_ = 0;
-  bool quit_ = false;
-};
-
 /// True for the contract's answer `status` to `operation`: that status, the media type the
 /// contract declares for it, and a body valid against its schema. A gateway's or proxy's own
 /// answer with the same status (another media type or shape) is not the contract's.
@@ -267,7 +240,7 @@ struct CleanupContext {
   const Resource* resource = nullptr;  ///< its list, get and delete operations
   const BaseUrl* url = nullptr;
   std::vector<SessionPtr>* sessions = nullptr;  ///< one per worker of `pool`
-  WorkerPool* pool = nullptr;
+  ThreadPool* pool = nullptr;  ///< the run's workers (ThreadPool::run, a phase at a time)
   const std::optional<std::string>* authorization = nullptr;  ///< the valid credentials' header
   ParseLimits limits;
   const std::atomic<int>* abort = nullptr;  ///< set: stop sending, report what may be left

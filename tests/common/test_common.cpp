@@ -1,17 +1,23 @@
 // The pieces every module shares (src/common): the random source and UUIDs, base64, the
-// Redactor.
+// Redactor and the thread pool.
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
 #include <regex>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sipcontract/base64.hpp"
 #include "sipcontract/random.hpp"
 #include "sipcontract/redactor.hpp"
+#include "sipcontract/thread_pool.hpp"
 
 using namespace sipcontract;
 
@@ -143,4 +149,50 @@ TEST_CASE("the redactor finds each of many secrets wherever it starts", "[common
     CHECK(r.redact(text) == "{\"p\":\"<redacted>\",\"q\":1}");
   }
   CHECK_FALSE(r.contains_secret("s-a s7919 -b"));
+}
+
+TEST_CASE("the thread pool runs a phase on distinct workers and waits for it", "[common][pool]") {
+  ThreadPool pool(4);
+  CHECK(pool.size() == 4);
+  std::mutex mutex;
+  std::multiset<std::size_t> seen;
+  std::atomic<int> inside{0};
+  std::atomic<int> most{0};
+  pool.run(10, [&](std::size_t w) {  // capped at the pool's size
+    const int now = ++inside;
+    for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    --inside;
+    std::lock_guard lock(mutex);
+    seen.insert(w);
+  });
+  CHECK(seen == std::multiset<std::size_t>{0, 1, 2, 3});
+  CHECK(most.load() == 4);  // all four at once: each may hold a resource of its own
+  pool.run(0, [](std::size_t) { FAIL("no call for n = 0"); });
+  CHECK_THROWS_WITH(pool.run(2, [](std::size_t w) {
+                      if (w == 1) throw std::runtime_error("worker 1 failed");
+                    }),
+                    "worker 1 failed");
+  int after = 0;
+  pool.run(1, [&](std::size_t) { after = 1; });  // still usable
+  CHECK(after == 1);
+}
+
+TEST_CASE("the thread pool runs posted tasks in order, runs what is queued at shutdown, and tells "
+          "when tasks wait", "[common][pool]") {
+  ThreadPool pool(1);
+  std::mutex gate;
+  std::unique_lock hold(gate);
+  std::vector<int> order;
+  pool.post([&] { std::lock_guard wait(gate); });  // keeps the only worker until released
+  for (int i = 0; i < 100; ++i) pool.post([&order, i] { order.push_back(i); });
+  CHECK(pool.busy());  // tasks wait and no worker is idle
+  hold.unlock();
+  pool.shutdown();
+  pool.shutdown();  // idempotent
+  std::vector<int> expected(100);
+  for (int i = 0; i < 100; ++i) expected[i] = i;
+  CHECK(order == expected);
+  CHECK_FALSE(pool.busy());
 }
