@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 #include "sipcontract/runner.hpp"
 
 namespace sipcontract {
@@ -81,16 +82,13 @@ std::string xml_safe(std::string_view in) {
       ++i;
       continue;
     }
-    std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    bool ok = len > 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) >> 6) == 0x2;
-    if (ok) {
+    bool well_formed = false;
+    const std::size_t len = utf8_character(in, i, &well_formed);  // the one UTF-8 decoder (src/common)
+    if (well_formed)
       out.append(in.substr(i, len));
-      i += len;
-    } else {
-      out += '?';
-      ++i;
-    }
+    else
+      out += '?';  // one for the maximal ill-formed subpart
+    i += len;
   }
   return out;
 }

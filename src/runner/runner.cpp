@@ -17,6 +17,7 @@
 
 #include "internal.hpp"
 #include "sipcontract/json_text.hpp"
+#include "sipcontract/random.hpp"
 
 namespace sipcontract {
 
@@ -145,53 +146,6 @@ int RunReport::exit_code() const {
   return failed() > 0 || left ? 1 : 0;
 }
 
-namespace detail {
-
-WorkerPool::WorkerPool(std::size_t size) {
-  threads_.reserve(size);
-  for (std::size_t w = 0; w < size; ++w) threads_.emplace_back([this, w] { loop(w); });
-}
-
-WorkerPool::~WorkerPool() {
-  {
-    std::lock_guard lock(mutex_);
-    quit_ = true;
-  }
-  start_.notify_all();
-  for (auto& t : threads_) t.join();
-}
-
-void WorkerPool::run(std::size_t n, const std::function<void(std::size_t)>& fn) {
-  n = std::min(n, threads_.size());
-  if (n == 0) return;
-  std::unique_lock lock(mutex_);
-  fn_ = &fn;
-  active_ = n;
-  running_ = n;
-  ++generation_;
-  start_.notify_all();
-  done_.wait(lock, [this] { return running_ == 0; });
-  fn_ = nullptr;
-}
-
-void WorkerPool::loop(std::size_t w) {
-  std::uint64_t seen = 0;
-  std::unique_lock lock(mutex_);
-  while (true) {
-    start_.wait(lock, [&] { return quit_ || generation_ != seen; });
-    if (quit_) return;
-    seen = generation_;
-    if (w >= active_) continue;
-    const auto* fn = fn_;
-    lock.unlock();
-    (*fn)(w);
-    lock.lock();
-    if (--running_ == 0) done_.notify_one();
-  }
-}
-
-}  // namespace detail
-
 namespace {
 
 // Most strings hold no secret: a scan without a copy settles that.
@@ -239,7 +193,7 @@ void validate_options(const RunOptions& o, const BaseUrl& url, const Contract& c
     throw ConfigError("no " + resource.parent_title + ": --" + resource.parent_option + " ID is required");
   const Operation& create = contract.operation_of_record();
   for (const auto& p : create.path_parameters)
-    if (p.name == resource.parent_parameter && p.format == "uuid" && !detail::is_uuid(o.target.parent))
+    if (p.name == resource.parent_parameter && p.format == "uuid" && !is_uuid(o.target.parent))
       throw ConfigError("--" + resource.parent_option + " " + o.target.parent + ": not a UUID");
   if (o.jobs == 0 || o.jobs > 256)
     throw ConfigError("-j " + std::to_string(o.jobs) + ": must be between 1 and 256");
@@ -360,7 +314,7 @@ class Run {
     const auto started = Clock::now();
     RunReport report;
     report.tool_version = SIPCONTRACT_RUNNER_VERSION;
-    report.run_id = options_.run_id.empty() ? detail::random_hex(10) : options_.run_id;
+    report.run_id = options_.run_id.empty() ? random_hex(5) : options_.run_id;
     report.operation_id = contract_.operation_of_record().id;
     report.contract = contract_.name();
     report.parent_title = resource_.parent_title;
@@ -424,7 +378,7 @@ class Run {
       sessions_.push_back(detail::make_session(url_, options_.transport, watchdog_));
       if (pacer) detail::set_pacer(*sessions_.back(), pacer);
     }
-    pool_ = std::make_unique<detail::WorkerPool>(workers);
+    pool_ = std::make_unique<ThreadPool>(workers);
 
     results_.assign(cases.size(), CaseResult{});
     if (options_.preflight && !cases.empty()) report.diagnosis = preflight();
@@ -974,7 +928,7 @@ class Run {
   std::unique_ptr<detail::LedgerWriter> ledger_;
   std::shared_ptr<detail::Watchdog> watchdog_;
   std::vector<detail::SessionPtr> sessions_;
-  std::unique_ptr<detail::WorkerPool> pool_;  // after sessions_: its threads stop before the sessions go
+  std::unique_ptr<ThreadPool> pool_;  // after sessions_: its threads stop before the sessions go
 
   std::mutex mutex_;
   std::atomic<std::size_t> next_{0};

@@ -523,7 +523,7 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
       });
 
     case ServerFault::kNoAuth:
-      return layer([authorization = "Basic " + base64(options.project_id + ":" + options.api_token)](
+      return layer([authorization = "Basic " + base64_encode(options.project_id + ":" + options.api_token)](
                        Request& req, Response& res, const Next& next) {
         req.headers.set("Authorization", authorization);
         next(req, res);

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "sipcontract/contract.hpp"
+#include "sipcontract/redactor.hpp"
 
 namespace sipcontract {
 
@@ -188,28 +189,7 @@ std::string expand_vars(std::string_view text, const std::map<std::string, std::
 // Redaction
 // ---------------------------------------------------------------------------------------------
 
-/// Replaces every secret the run used with "<redacted>". Every output path (console, JUnit,
-/// JSON report, messages, curl lines) goes through one Redactor fed with all of the run's secrets.
-/// Scanning is one pass over the text whatever the number of secrets (an index by first byte).
-class Redactor {
- public:
-  static constexpr std::string_view kMask = "<redacted>";
-  /// Adds a secret (and its JSON-escaped form when that differs); empty strings are ignored.
-  void add(std::string_view secret);
-  /// `text` with every occurrence of every secret replaced by kMask. Occurrences that overlap
-  /// (one secret inside or across another) become one mask, so no part of either shows.
-  std::string redact(std::string_view text) const;
-  /// True when `text` contains any secret.
-  bool contains_secret(std::string_view text) const;
-  std::size_t size() const { return secrets_.size(); }
-
- private:
-  /// The length of the longest secret that starts at text[at], 0 when none does.
-  std::size_t match_at(std::string_view text, std::size_t at) const;
-
-  std::vector<std::string> secrets_;        // unique; grouped by first byte, longest first in a group
-  std::array<std::uint32_t, 257> first_{};  // secrets_[first_[b], first_[b + 1]) start with byte b
-};
+// Redactor: sipcontract/redactor.hpp, the one redactor of every module.
 
 // ---------------------------------------------------------------------------------------------
 // Running
