@@ -25,12 +25,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "sipcontract/random.hpp"
 #include "sipcontract/runner.hpp"
 #include "sipcontract/server.hpp"
 #include "sipcontract/validate.hpp"
@@ -55,14 +55,6 @@ struct RawStats {
   std::uint64_t transport_errors = 0;
   std::map<int, std::uint64_t> statuses;
 };
-
-std::string random_hex(std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::random_device rd;
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) out += kDigits[rd() % 16];
-  return out;
-}
 
 /// Percent-encodes a path segment (RFC 3986 unreserved characters stay as they are).
 std::string encode_segment(const std::string& s) {
@@ -128,10 +120,10 @@ std::vector<std::vector<RawRequest>> plan(const std::vector<sipcontract::Case>& 
   const std::string op_path = contract.operation_of_record().path;
   const std::string parent_parameter = contract.main_resource().parent_parameter;
   sipcontract::TemplateContext context;
-  context.run_id = random_hex(10);
+  context.run_id = sipcontract::random_hex(5);
   context.parent = subscriber;
   context.parent_alias = contract.main_resource().parent_option;
-  context.secret = random_hex(24);
+  context.secret = sipcontract::random_hex(12);
   context.env = [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -19,6 +20,7 @@
 
 #include "commands.hpp"
 #include "sipcontract/contract.hpp"
+#include "sipcontract/generate.hpp"
 #include "sipcontract/runner.hpp"
 #include "sipcontract/server.hpp"
 
@@ -100,7 +102,80 @@ struct RunArgs {
   bool no_ledger = false;
   std::string junit;
   std::string report;
+  std::size_t generate = 0;
+  std::string seed;
+  std::string save_failures;
+  double rate = 0;
+  std::size_t max_requests = 0;
+  std::size_t max_shrinks = 5;
 };
+
+std::uint64_t parse_seed(const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long v = 0;
+  try {
+    if (text.empty() || text[0] == '-' || text[0] == '+') throw std::invalid_argument("sign");
+    v = std::stoull(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw ConfigError("--seed " + text + ": expected a number from 0 to 18446744073709551615");
+  return v;
+}
+
+/// Shrinks the failed generated cases of `report` and writes each as a case file in `dir`.
+void save_failures(const Contract& contract, const CaseGenerator& gen, const std::vector<Case>& cases,
+                   const RunReport& report, const RunOptions& opts, const std::string& dir, std::size_t max_shrinks) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::size_t shrunk = 0;
+  for (const auto& result : report.cases) {
+    if (result.outcome != Outcome::kFailed) continue;
+    if (std::find(result.tags.begin(), result.tags.end(), "generated") == result.tags.end()) continue;
+    if (shrunk == max_shrinks) {
+      std::cout << "save-failures: " << max_shrinks << " cases shrunk; the other failed generated cases are not\n";
+      break;
+    }
+    auto it = std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.id == result.id; });
+    if (it == cases.end()) continue;
+    const auto failures = result.failures();
+    if (failures.empty()) continue;
+    const std::string check = failures.front().check;
+    const std::string pointer = failures.front().pointer;
+    RunOptions probe = opts;
+    probe.jobs = 1;
+    probe.preflight = false;
+    probe.run_id = report.run_id;
+    probe.seed.reset();
+    auto still_fails = [&](const Case& c) {
+      if (g_run_signal.load() != 0) return false;
+      auto r = run_contract_tests(contract, {c}, probe, nullptr);
+      for (const auto& cr : r.cases)
+        for (const auto& f : cr.failures())
+          if (f.check == check && f.pointer == pointer) return true;
+      return false;
+    };
+    std::size_t attempts = 0;
+    Case small = gen.shrink(*it, still_fails, 200, &attempts);
+    const std::filesystem::path file = std::filesystem::path(dir) / (small.id + ".json");
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << case_to_json(small).dump(2) << '\n';
+    out.close();
+    if (!out) {
+      std::cerr << "sipcontract run: --save-failures " << file.string() << ": write failed\n";
+      continue;
+    }
+    std::size_t fields = 0;
+    for (const auto& st : small.steps)
+      if (st.body && st.body->is_object()) fields += st.body->size();
+    std::cout << "shrunk " << result.id << " (check " << check << (pointer.empty() ? "" : " at " + pointer)
+              << ") in " << attempts << " runs to " << small.steps.size()
+              << (small.steps.size() == 1 ? " step" : " steps") << ", " << fields << " body fields: " << file.string()
+              << " (sipcontract run --cases " << dir << ")\n";
+    ++shrunk;
+  }
+}
 
 std::optional<std::string> env(const char* name) { return env_value(name); }
 
@@ -211,6 +286,15 @@ int run(const RunArgs& a) {
   const Resource& resource = contract.main_resource();
 
   auto all = a.cases_dir.empty() ? contract_cases(contract) : load_cases(a.cases_dir);
+  if (a.generate == 0 && !a.seed.empty()) throw ConfigError("--seed needs --generate N");
+  if (a.generate == 0 && !a.save_failures.empty()) throw ConfigError("--save-failures needs --generate N");
+  if (a.rate < 0 || a.rate > 1e6) throw ConfigError("--rate: must be between 0 (no bound) and 1000000 requests a second");
+  std::optional<CaseGenerator> generator;
+  if (a.generate > 0) {
+    generator.emplace(contract, a.seed.empty() ? random_seed() : parse_seed(a.seed));
+    auto generated = generator->generate(1, a.generate);
+    all.insert(all.end(), std::make_move_iterator(generated.begin()), std::make_move_iterator(generated.end()));
+  }
   check_cases(all, contract);
   auto selection = parse_selection(a);
   auto cases = select_cases(all, selection);
@@ -243,6 +327,9 @@ int run(const RunArgs& a) {
   opts.transport.allow_plain_http = a.allow_plain_http;
   opts.cancel = &g_run_signal;
   opts.abort = &g_run_abort;
+  opts.rate = a.rate;
+  opts.max_requests = a.max_requests;
+  if (generator) opts.seed = generator->seed();
 
   auto junit = open_output(a.junit, "--junit", 0);
   auto json = open_output(a.report, "--report", 1);
@@ -297,6 +384,8 @@ int run(const RunArgs& a) {
   if (cases.empty()) opts.ledger.clear();
   RunReport report = run_contract_tests(contract, cases, opts, &progress);
   report.shard_note = shard_note;
+  if (generator && !a.save_failures.empty() && !report.interrupted_by)
+    save_failures(contract, *generator, cases, report, opts, a.save_failures, a.max_shrinks);
   if (server) server->stop();
   // A ledger nobody asked for goes once it says that nothing is left.
   if (default_ledger_path && report.cleanup.clean() && !report.interrupted_by) {
@@ -393,6 +482,30 @@ void add_run_command(CLI::App& app, CommandResult& result) {
          "removed when cleanup verifies that nothing is left)")
       ->type_name("FILE");
   cmd->add_flag("--no-ledger", args->no_ledger, "Keep no ledger");
+  cmd->add_option("--generate", args->generate,
+                  "Add N cases generated from the contract's request schemas (ids gen-SEED-K, tag 'generated'): "
+                  "positive and negative creates and walks over create/get/list/update/delete checked against a model")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}))
+      ->type_name("N");
+  cmd->add_option("--seed", args->seed,
+                  "Seed of --generate (default: random, printed and in every report); the same seed and contract "
+                  "give the same requests")
+      ->type_name("S");
+  cmd->add_option("--save-failures", args->save_failures,
+                  "Shrink each failed generated case (up to --max-shrinks) to a small case that fails the same "
+                  "check and write it to DIR as a case file (run it with --cases DIR)")
+      ->type_name("DIR");
+  cmd->add_option("--max-shrinks", args->max_shrinks, "Failed generated cases --save-failures shrinks")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000}))
+      ->type_name("N");
+  cmd->add_option("--rate", args->rate,
+                  "At most R requests a second over the whole run, cleanup included (0: no bound)")
+      ->type_name("R");
+  cmd->add_option("--max-requests", args->max_requests,
+                  "At most N requests for the cases (steps, read-backs, list pages); cases past it are skipped, "
+                  "cleanup still runs (0: no bound)")
+      ->type_name("N");
   cmd->add_option("--junit", args->junit, "Write a JUnit XML report to FILE")->type_name("FILE");
   cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contracts/README.md)")
       ->type_name("FILE");

@@ -20,6 +20,7 @@
 #include <optional>
 #include <sipcontract/contract.hpp>
 #include <sipcontract/json_text.hpp>
+#include <sipcontract/thread_pool.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -539,8 +540,7 @@ class BatchPipeline {
  public:
   BatchPipeline(const Checker& checker, std::string file, unsigned jobs, std::size_t budget, Output& output)
       : checker_(checker), file_(std::move(file)), jobs_(jobs), budget_(budget), output_(output) {
-    if (jobs_ > 1)
-      for (unsigned i = 0; i < jobs_; ++i) workers_.emplace_back([this] { work(); });
+    if (jobs_ > 1) pool_.emplace(jobs_);
   }
   BatchPipeline(const BatchPipeline&) = delete;
   BatchPipeline& operator=(const BatchPipeline&) = delete;
@@ -561,8 +561,7 @@ class BatchPipeline {
     });
     ++in_flight_;
     bytes_in_flight_ += batch.bytes;
-    queue_.push_back(std::move(batch));
-    work_.notify_one();
+    pool_->post([this, batch = std::move(batch)]() mutable { work(batch); });
     drain_ready(lock);
   }
 
@@ -580,24 +579,15 @@ class BatchPipeline {
   }
 
  private:
-  void work() {
-    for (;;) {
-      Batch batch;
-      {
-        std::unique_lock lock(mutex_);
-        work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        batch = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      BatchOutput out = check_batch(checker_, file_, batch);
-      Batch().items.swap(batch.items);  // free the input before waiting to be printed
-      {
-        std::lock_guard lock(mutex_);
-        ready_.emplace(batch.sequence, std::move(out));
-      }
-      done_.notify_all();
+  /// One batch, on a thread of the pool.
+  void work(Batch& batch) {
+    BatchOutput out = check_batch(checker_, file_, batch);
+    Batch().items.swap(batch.items);  // free the input before waiting to be printed
+    {
+      std::lock_guard lock(mutex_);
+      ready_.emplace(batch.sequence, std::move(out));
     }
+    done_.notify_all();
   }
 
   /// Prints ready outputs in sequence order; called with the lock held, releases it to print.
@@ -621,13 +611,7 @@ class BatchPipeline {
   }
 
   void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    work_.notify_all();
-    for (auto& worker : workers_) worker.join();
-    workers_.clear();
+    if (pool_) pool_->shutdown();
   }
 
   const Checker& checker_;
@@ -635,18 +619,15 @@ class BatchPipeline {
   unsigned jobs_;
   std::size_t budget_;
   Output& output_;
-  std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable work_;
   std::condition_variable done_;
-  std::deque<Batch> queue_;
   std::map<std::size_t, BatchOutput> ready_;
   std::size_t submitted_ = 0;
   std::size_t printed_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t bytes_in_flight_ = 0;
-  bool stopping_ = false;
   Counts counts_;  // touched only by the thread that prints
+  std::optional<ThreadPool> pool_;  // last: its threads stop before what they use goes
 };
 
 std::string summary_text(const std::string& file, const Counts& c) {

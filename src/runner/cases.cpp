@@ -114,7 +114,7 @@ Expectation parse_expect(const nlohmann::json& v, const Where& where, const std:
   if (assumption)
     check_keys(v, {"status", "errors", "because"}, where, pointer);
   else
-    check_keys(v, {"status", "errors", "fields"}, where, pointer);
+    check_keys(v, {"status", "errors", "fields", "listed", "unlisted"}, where, pointer);
   Expectation e;
   if (!v.contains("status") && !assumption) where.fail(pointer, "missing \"status\"");
   if (v.contains("status")) {
@@ -130,6 +130,15 @@ Expectation parse_expect(const nlohmann::json& v, const Where& where, const std:
   if (v.contains("fields")) {
     const auto& fields = require_object(v["fields"], where, pointer + "/fields");
     for (const auto& [key, value] : fields.items()) e.fields[key] = value;
+  }
+  for (const char* key : {"listed", "unlisted"}) {
+    if (!v.contains(key)) continue;
+    const std::string p = pointer + "/" + key;
+    const auto& ids = v[key];
+    if (!ids.is_array()) where.fail(p, "must be an array of ids, not " + type_name(ids));
+    auto& out = std::string_view(key) == "listed" ? e.listed : e.unlisted;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      out.push_back(require_string(ids[i], where, p + "/" + std::to_string(i)));
   }
   if (v.contains("errors")) {
     const auto& errs = v["errors"];
@@ -452,6 +461,10 @@ void check_cases(const std::vector<Case>& cases, const Contract& contract) {
       for (const auto& [name, value] : step.path_params) uses(value);
       if (step.raw_body) uses(*step.raw_body);
       if (step.body) uses(step.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      for (const auto& id : step.expect.listed) uses(id);
+      for (const auto& id : step.expect.unlisted) uses(id);
+      if ((!step.expect.listed.empty() || !step.expect.unlisted.empty()) && op->role != Role::kList)
+        throw ConfigError(where + ": \"listed\" and \"unlisted\" are checked on a list operation only");
       for (const auto& [name, pointer] : step.capture) captured.insert(name);
     }
   }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 
 namespace sipcontract {
 

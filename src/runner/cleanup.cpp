@@ -574,7 +574,7 @@ CleanupReport cleanup_run(const Contract& contract, const CleanupOptions& option
   std::vector<SessionPtr> sessions;
   for (std::size_t i = 0; i < workers; ++i)
     sessions.push_back(make_session(url, options.transport, watchdog));
-  WorkerPool pool(workers);
+  ThreadPool pool(workers);
   std::unique_ptr<LedgerWriter> ledger;
   if (!options.ledger.empty())
     ledger = std::make_unique<LedgerWriter>(options.ledger, options.run_id, options.target.base_url, contract,

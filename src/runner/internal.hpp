@@ -21,23 +21,15 @@
 
 #include "sipcontract/contract.hpp"
 #include "sipcontract/runner.hpp"
+#include "sipcontract/thread_pool.hpp"
 
 namespace sipcontract::detail {
 
-/// `n` random lowercase hex digits from the system's CSPRNG.
-std::string random_hex(std::size_t n);
-/// A fresh random (v4) UUID, lowercase.
-std::string fresh_uuid();
 /// A random password with upper, lower, digit and symbol characters (never logged).
 std::string random_secret();
-/// True for the textual form of a UUID (8-4-4-4-12 hex digits, any case).
-bool is_uuid(std::string_view text);
 /// Bytes the kernel has received on TCP socket `fd` (TCP_INFO tcpi_bytes_received), or
 /// std::nullopt when it cannot tell. Counts everything: status line, headers, body, TLS records.
 std::optional<std::uint64_t> tcp_bytes_received(int fd);
-/// `text` as it appears inside a JSON string (escaped as nlohmann::json writes it, invalid UTF-8
-/// replaced), without the quotes.
-std::string json_escaped(std::string_view text);
 
 /// A base URL split into what httplib needs and the path prefix requests go under.
 struct BaseUrl {
@@ -114,6 +106,22 @@ std::shared_ptr<Watchdog> make_watchdog(const std::atomic<int>* abort = nullptr)
 /// Throws ConfigError when the client cannot be made (e.g. TLS set-up).
 SessionPtr make_session(const BaseUrl& url, const TransportOptions& options,
                         std::shared_ptr<Watchdog> watchdog = nullptr);
+/// Spaces the requests of every session it is given at most `rate` a second over all of them
+/// (--rate): each send() (and each retry) takes the next free slot first. Thread-safe.
+class Pacer {
+ public:
+  explicit Pacer(double rate);
+  /// Waits for this request's slot; returns early (false) when `cancel` is set meanwhile.
+  bool wait(const std::atomic<int>* cancel);
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point next_{};
+};
+/// Every later send() on `session` waits for `pacer` first (null: no pacing).
+void set_pacer(HttpSession& session, std::shared_ptr<Pacer> pacer);
+
 /// Sends with retries (transport errors that left the request unsent or an idempotent method,
 /// 429, 503) and exponential backoff that honours Retry-After up to max_backoff.
 Exchange send(HttpSession& session, const OutgoingRequest& request, const std::atomic<int>* cancel);
@@ -203,42 +211,11 @@ inline constexpr std::string_view kWrongToken = "sipcontract-wrong-token";
 inline constexpr std::string_view kWrongProject = "00000000-0000-4000-8000-000000000000";
 inline constexpr std::string_view kMalformedAuthorization = "Basic not*base64";
 
-/// Base64 (RFC 4648, with padding).
-std::string base64(std::string_view data);
-
 /// UTC now as ISO 8601 ("2026-01-02T03:04:05Z").
 std::string utc_now_iso8601();
 
 /// The media type of a Content-Type value, lowercase, without parameters or spaces.
 std::string media_type(std::string_view content_type);
-
-/// The run's worker threads, started once and used for every phase (the cases, then each round
-/// of cleanup): a phase hands its function to the first n workers and waits for them. Workers
-/// sleep on a condition variable between phases only; within a phase they take work from an
-/// atomic counter and never wait on each other.
-class WorkerPool {
- public:
-  explicit WorkerPool(std::size_t size);
-  ~WorkerPool();
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
-  /// Runs fn(w) on workers 0..n-1 (n is capped at size()) and returns when all have returned.
-  void run(std::size_t n, const std::function<void(std::size_t)>& fn);
-  std::size_t size() const { return threads_.size(); }
-
- private:
-  void loop(std::size_t w);
-
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;
-  std::condition_variable start_;
-  std::condition_variable done_;
-  const std::function<void(std::size_t)>* fn_ = nullptr;
-  std::uint64_t generation_ = 0;
-  std::size_t active_ = 0;
-  std::size_t running_ = 0;
-  bool quit_ = false;
-};
 
 /// True for the contract's answer `status` to `operation`: that status, the media type the
 /// contract declares for it, and a body valid against its schema. A gateway's or proxy's own
@@ -287,7 +264,7 @@ struct CleanupContext {
   const Resource* resource = nullptr;  ///< its list, get and delete operations
   const BaseUrl* url = nullptr;
   std::vector<SessionPtr>* sessions = nullptr;  ///< one per worker of `pool`
-  WorkerPool* pool = nullptr;
+  ThreadPool* pool = nullptr;  ///< the run's workers (ThreadPool::run, a phase at a time)
   const std::optional<std::string>* authorization = nullptr;  ///< the valid credentials' header
   ParseLimits limits;
   const std::atomic<int>* abort = nullptr;  ///< set: stop sending, report what may be left

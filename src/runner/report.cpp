@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 #include "sipcontract/runner.hpp"
 
 namespace sipcontract {
@@ -81,16 +82,13 @@ std::string xml_safe(std::string_view in) {
       ++i;
       continue;
     }
-    std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    bool ok = len > 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) >> 6) == 0x2;
-    if (ok) {
+    bool well_formed = false;
+    const std::size_t len = utf8_character(in, i, &well_formed);  // the one UTF-8 decoder (src/common)
+    if (well_formed)
       out.append(in.substr(i, len));
-      i += len;
-    } else {
-      out += '?';
-      ++i;
-    }
+    else
+      out += '?';  // one for the maximal ill-formed subpart
+    i += len;
   }
   return out;
 }
@@ -187,9 +185,23 @@ std::string cleanup_text(const CleanupReport& cl) {
 
 }  // namespace
 
+namespace {
+std::string seconds_free(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+}  // namespace
+
 void ConsoleProgress::on_start(const RunReport& header, std::size_t total) {
   out_ << "sipcontract run " << header.run_id << ": " << plural(total, "case", "cases") << " against "
        << header.base_url << (header.in_process ? " (in-process reference server)" : "") << '\n';
+  if (header.seed)
+    out_ << "generated: " << plural(header.generated, "case", "cases") << ", seed " << *header.seed
+         << " (run again with --seed " << *header.seed << " for the same requests)\n";
+  if (header.rate > 0 || header.max_requests > 0)
+    out_ << "bounds:" << (header.rate > 0 ? " --rate " + seconds_free(header.rate) + " requests/s" : "")
+         << (header.max_requests > 0 ? " --max-requests " + std::to_string(header.max_requests) : "") << '\n';
   if (header.insecure) out_ << "WARNING: TLS certificate verification is OFF (--insecure)\n";
   if (header.strict) out_ << "--strict: a broken assumption fails its case\n";
   if (header.diagnosis)
@@ -268,6 +280,12 @@ void write_summary(const RunReport& report, std::ostream& out) {
       << "'s refuse them; they stay failures).\n  Run against " << report.drift.version << ": "
       << report.drift.command << '\n';
   if (!report.shard_note.empty()) s << report.shard_note << '\n';
+  if (report.seed)
+    s << "Generated: " << plural(report.generated, "case", "cases") << ", seed " << *report.seed
+      << " (--seed " << *report.seed << " sends the same requests again)\n";
+  if (report.max_requests > 0)
+    s << "Requests for the cases: " << report.requests << " of at most " << report.max_requests
+      << (report.skipped() ? " (cases past the bound were skipped)" : "") << '\n';
   if (report.insecure) s << "WARNING: TLS certificate verification was OFF (--insecure)\n";
   if (report.diagnosis) {
     s << "\nNOT RUN: " << report.diagnosis.problem << "\n  seen:   " << report.diagnosis.detail
@@ -403,6 +421,10 @@ void write_junit(const RunReport& report, std::ostream& out) {
     p.append_attribute("value") = text(value).c_str();
   };
   prop("run_id", report.run_id);
+  if (report.seed) {
+    prop("seed", std::to_string(*report.seed));
+    prop("generated", std::to_string(report.generated));
+  }
   prop("base_url", report.base_url);
   prop("contract", report.contract);
   prop("parent", report.parent);
@@ -616,6 +638,11 @@ nlohmann::ordered_json report_to_json(const RunReport& report) {
                              : json(nullptr)},
       {"interrupted_by", report.interrupted_by ? json(signal_name(report.interrupted_by)) : json(nullptr)},
       {"aborted", report.aborted},
+      {"generation", report.seed ? json{{"seed", *report.seed}, {"cases", report.generated}} : json(nullptr)},
+      {"bounds",
+       {{"rate", report.rate > 0 ? json(report.rate) : json(nullptr)},
+        {"max_requests", report.max_requests ? json(report.max_requests) : json(nullptr)},
+        {"requests", report.requests}}},
       {"unreachable", report.unreachable()},
       {"exit_code", report.exit_code()},
       {"assumptions", assumptions},

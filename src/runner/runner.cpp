@@ -17,6 +17,7 @@
 
 #include "internal.hpp"
 #include "sipcontract/json_text.hpp"
+#include "sipcontract/random.hpp"
 
 namespace sipcontract {
 
@@ -145,53 +146,6 @@ int RunReport::exit_code() const {
   return failed() > 0 || left ? 1 : 0;
 }
 
-namespace detail {
-
-WorkerPool::WorkerPool(std::size_t size) {
-  threads_.reserve(size);
-  for (std::size_t w = 0; w < size; ++w) threads_.emplace_back([this, w] { loop(w); });
-}
-
-WorkerPool::~WorkerPool() {
-  {
-    std::lock_guard lock(mutex_);
-    quit_ = true;
-  }
-  start_.notify_all();
-  for (auto& t : threads_) t.join();
-}
-
-void WorkerPool::run(std::size_t n, const std::function<void(std::size_t)>& fn) {
-  n = std::min(n, threads_.size());
-  if (n == 0) return;
-  std::unique_lock lock(mutex_);
-  fn_ = &fn;
-  active_ = n;
-  running_ = n;
-  ++generation_;
-  start_.notify_all();
-  done_.wait(lock, [this] { return running_ == 0; });
-  fn_ = nullptr;
-}
-
-void WorkerPool::loop(std::size_t w) {
-  std::uint64_t seen = 0;
-  std::unique_lock lock(mutex_);
-  while (true) {
-    start_.wait(lock, [&] { return quit_ || generation_ != seen; });
-    if (quit_) return;
-    seen = generation_;
-    if (w >= active_) continue;
-    const auto* fn = fn_;
-    lock.unlock();
-    (*fn)(w);
-    lock.lock();
-    if (--running_ == 0) done_.notify_one();
-  }
-}
-
-}  // namespace detail
-
 namespace {
 
 // Most strings hold no secret: a scan without a copy settles that.
@@ -239,7 +193,7 @@ void validate_options(const RunOptions& o, const BaseUrl& url, const Contract& c
     throw ConfigError("no " + resource.parent_title + ": --" + resource.parent_option + " ID is required");
   const Operation& create = contract.operation_of_record();
   for (const auto& p : create.path_parameters)
-    if (p.name == resource.parent_parameter && p.format == "uuid" && !detail::is_uuid(o.target.parent))
+    if (p.name == resource.parent_parameter && p.format == "uuid" && !is_uuid(o.target.parent))
       throw ConfigError("--" + resource.parent_option + " " + o.target.parent + ": not a UUID");
   if (o.jobs == 0 || o.jobs > 256)
     throw ConfigError("-j " + std::to_string(o.jobs) + ": must be between 1 and 256");
@@ -360,7 +314,7 @@ class Run {
     const auto started = Clock::now();
     RunReport report;
     report.tool_version = SIPCONTRACT_RUNNER_VERSION;
-    report.run_id = options_.run_id.empty() ? detail::random_hex(10) : options_.run_id;
+    report.run_id = options_.run_id.empty() ? random_hex(5) : options_.run_id;
     report.operation_id = contract_.operation_of_record().id;
     report.contract = contract_.name();
     report.parent_title = resource_.parent_title;
@@ -372,6 +326,11 @@ class Run {
     report.strict = options_.strict;
     report.started_at = detail::utc_now_iso8601();
     report.assumptions = contract_.assumptions();
+    report.seed = options_.seed;
+    report.max_requests = options_.max_requests;
+    report.rate = options_.rate;
+    for (const auto& c : input)
+      if (std::find(c.tags.begin(), c.tags.end(), "generated") != c.tags.end()) ++report.generated;
     run_id_ = report.run_id;
 
     // Everything that can go wrong with the configuration goes wrong here, before any request.
@@ -413,9 +372,13 @@ class Run {
     // The workers are started once and also carry out the cleanup's deletes.
     const std::size_t workers = std::max<std::size_t>(1, std::min(options_.jobs, cases.size()));
     watchdog_ = detail::make_watchdog(options_.abort);
-    for (std::size_t i = 0; i < workers; ++i)
+    std::shared_ptr<detail::Pacer> pacer;
+    if (options_.rate > 0) pacer = std::make_shared<detail::Pacer>(options_.rate);
+    for (std::size_t i = 0; i < workers; ++i) {
       sessions_.push_back(detail::make_session(url_, options_.transport, watchdog_));
-    pool_ = std::make_unique<detail::WorkerPool>(workers);
+      if (pacer) detail::set_pacer(*sessions_.back(), pacer);
+    }
+    pool_ = std::make_unique<ThreadPool>(workers);
 
     results_.assign(cases.size(), CaseResult{});
     if (options_.preflight && !cases.empty()) report.diagnosis = preflight();
@@ -437,6 +400,7 @@ class Run {
 
     report.cases = std::move(results_);
     report.drift = attribute_drift(report);
+    report.requests = requests_.load();
     report.cleanup = cleanup();
     if (ledger_) {
       report.cleanup.ledger = ledger_->path().string();
@@ -565,6 +529,8 @@ class Run {
     if (vars.empty()) return step;
     Step out = step;
     for (auto& [name, value] : out.path_params) value = expand_vars(value, vars);
+    for (auto& id : out.expect.listed) id = expand_vars(id, vars);
+    for (auto& id : out.expect.unlisted) id = expand_vars(id, vars);
     if (out.raw_body) out.raw_body = expand_vars(*out.raw_body, vars);
     if (out.body) {
       std::function<void(nlohmann::json&)> fill = [&](nlohmann::json& v) {
@@ -594,6 +560,14 @@ class Run {
           r.outcome = Outcome::kSkipped;
           r.skip_reason =
               "interrupted after step " + std::to_string(i) + " of " + std::to_string(c.steps.size());
+        }
+        break;
+      }
+      if (!spend()) {
+        if (!failed) {
+          r.outcome = Outcome::kSkipped;
+          r.skip_reason = "not run: --max-requests " + std::to_string(options_.max_requests) +
+                          " spent (after step " + std::to_string(i) + " of " + std::to_string(c.steps.size()) + ")";
         }
         break;
       }
@@ -649,6 +623,11 @@ class Run {
       in.max_bytes = options_.transport.max_response_bytes;
       in.max_depth = options_.max_depth;
       sr.failures = detail::check_exchange(in, ex, parsed, known_valid);
+      if (op.role == Role::kList && (!step.expect.listed.empty() || !step.expect.unlisted.empty()) &&
+          ex.failure == Exchange::Failure::kNone && ex.status >= 200 && ex.status < 300 && parsed && *parsed) {
+        auto more = check_listing(session, **parsed, step, *in.resource);
+        sr.failures.insert(sr.failures.end(), more.begin(), more.end());
+      }
       // What a create or an update reports must read back the same.
       const Operation* get = in.resource->operation(Role::kGet);
       const bool writes = op.role == Role::kCreate || op.role == Role::kUpdate;
@@ -659,7 +638,7 @@ class Run {
                              : detail::member_text(ex, parsed, "/" + pointer_escape(in.resource->id_field));
         auto id_param = step.path_params.find(in.resource->id_parameter);
         if (id.empty() && id_param != step.path_params.end()) id = id_param->second;
-        if (!id.empty()) {
+        if (!id.empty() && spend()) {
           auto more = read_back(session, *get, *in.resource, parent, id, **parsed, ex.body, in);
           sr.failures.insert(sr.failures.end(), more.begin(), more.end());
         }
@@ -799,6 +778,81 @@ class Run {
     return out + undo;
   }
 
+  /// Takes one request from the --max-requests budget; false when it is spent.
+  bool spend() {
+    const std::size_t n = requests_.fetch_add(1) + 1;
+    if (options_.max_requests == 0 || n <= options_.max_requests) return true;
+    requests_.fetch_sub(1);
+    return false;
+  }
+
+  /// The "state" check of a list step's "listed" and "unlisted" ids: the ids of every page, the
+  /// first one already answered, the others through links.next on the target's origin.
+  std::vector<CheckFailure> check_listing(HttpSession& session, const nlohmann::json& first, const Step& step,
+                                          const Resource& resource) {
+    std::vector<CheckFailure> out;
+    const PageSpec& pages = resource.pages;
+    std::set<std::string> ids;
+    const nlohmann::json* page = &first;
+    std::optional<Parsed> next_page;
+    std::set<std::string> seen;
+    std::string problem;
+    for (int n = 0;; ++n) {
+      if (!page->is_object() || !page->contains(pages.items) || !(*page)[pages.items].is_array()) {
+        problem = "a page of the list has no \"" + pages.items + "\" array";
+        break;
+      }
+      for (const auto& item : (*page)[pages.items])
+        if (item.is_object() && item.contains(resource.id_field) && item[resource.id_field].is_string())
+          ids.insert(item[resource.id_field].get<std::string>());
+      std::string next;
+      if (auto links = page->find(pages.links); links != page->end() && links->is_object())
+        if (auto it = links->find("next"); it != links->end() && it->is_string()) next = it->get<std::string>();
+      if (next.empty()) break;
+      if (next.rfind(origin_ + "/", 0) == 0) next = next.substr(origin_.size());
+      if (next.empty() || next[0] != '/' || next.rfind(url_.prefix, 0) != 0 || n >= 1000 ||
+          !seen.insert(next).second) {
+        problem = "the list's next link cannot be followed (" + next.substr(0, 200) + ")";
+        break;
+      }
+      if (!spend()) {
+        problem = "--max-requests spent before the list's last page";
+        break;
+      }
+      OutgoingRequest req;
+      req.method = "GET";
+      req.path = next;
+      req.authorization = authorization(AuthVariant::kValid);
+      req.bounded = true;
+      Exchange ex = detail::send(session, req, options_.cancel);
+      if (ex.failure != Exchange::Failure::kNone || ex.status != 200) {
+        problem = "a later page of the list answered " +
+                  (ex.failure != Exchange::Failure::kNone ? ex.failure_detail : std::to_string(ex.status));
+        break;
+      }
+      next_page.emplace(parse_json(ex.body, limits_));
+      if (!*next_page) {
+        problem = "a later page of the list is not JSON";
+        break;
+      }
+      page = &**next_page;
+    }
+    if (!problem.empty()) {
+      out.push_back({"state", "", "every page of the list", "(incomplete)",
+                     "the listed/unlisted check could not read the whole list: " + problem, Severity::kWarning});
+      return out;
+    }
+    for (const auto& id : step.expect.listed)
+      if (!ids.count(id))
+        out.push_back({"state", "/" + pages.items, "an item with " + resource.id_field + " " + id, "(not listed)",
+                       "the list does not show " + id + ", which this case created and did not delete"});
+    for (const auto& id : step.expect.unlisted)
+      if (ids.count(id))
+        out.push_back({"state", "/" + pages.items, "no item with " + resource.id_field + " " + id, "(listed)",
+                       "the list still shows " + id + ", which this case deleted (it answered the delete with a 2xx)"});
+    return out;
+  }
+
   /// The "state" check: GET the item an answer reported and compare it with that answer.
   std::vector<CheckFailure> read_back(HttpSession& session, const Operation& get, const Resource& resource,
                                       const std::string& parent, const std::string& id,
@@ -874,10 +928,11 @@ class Run {
   std::unique_ptr<detail::LedgerWriter> ledger_;
   std::shared_ptr<detail::Watchdog> watchdog_;
   std::vector<detail::SessionPtr> sessions_;
-  std::unique_ptr<detail::WorkerPool> pool_;  // after sessions_: its threads stop before the sessions go
+  std::unique_ptr<ThreadPool> pool_;  // after sessions_: its threads stop before the sessions go
 
   std::mutex mutex_;
   std::atomic<std::size_t> next_{0};
+  std::atomic<std::size_t> requests_{0};  // sent for the cases (--max-requests)
   std::size_t done_ = 0;
   bool interrupt_noted_ = false;
   std::vector<CaseResult> results_;

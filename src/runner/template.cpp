@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "internal.hpp"
+#include "sipcontract/random.hpp"
 #include "sipcontract/runner.hpp"
 
 namespace sipcontract {
@@ -54,7 +55,7 @@ std::string value_of(std::string_view name, const TemplateContext& ctx, const st
   };
   if (name == "run_id") return ctx.run_id;
   if (name == "case_id") return case_id;
-  if (name == "uuid") return detail::fresh_uuid();
+  if (name == "uuid") return new_uuid();
   if (name == "parent" || (!ctx.parent_alias.empty() && name == ctx.parent_alias)) return ctx.parent;
   if (name == "secret") return ctx.secret;
   if (name.starts_with("env:")) {

@@ -317,6 +317,7 @@ class HttpSession {
   }
 
   const TransportOptions& options() const { return options_; }
+  std::shared_ptr<Pacer> pacer;  // --rate: shared by the run's sessions
   bool write_failed() const { return write_failed_; }
   bool tls_verification_failed() const { return tls_verification_failed_; }
 
@@ -397,6 +398,29 @@ SessionPtr make_session(const BaseUrl& url, const TransportOptions& options,
 
 void destroy_session(HttpSession* session) { delete session; }
 
+Pacer::Pacer(double rate)
+    : interval_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(1.0 / rate))) {}
+
+bool Pacer::wait(const std::atomic<int>* cancel) {
+  std::chrono::steady_clock::time_point slot;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    slot = std::max(now, next_);
+    next_ = slot + interval_;
+  }
+  // Slept in short pieces, so an interrupted run does not wait out a slow rate.
+  while (std::chrono::steady_clock::now() < slot) {
+    if (cancel && cancel->load() != 0) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        slot - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
+  }
+  return true;
+}
+
+void set_pacer(HttpSession& session, std::shared_ptr<Pacer> pacer) { session.pacer = std::move(pacer); }
+
 std::string Exchange::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     // Header names are ASCII: compare them without the C locale's tolower (a call per byte).
@@ -447,6 +471,7 @@ Exchange send(HttpSession& session, const OutgoingRequest& request, const std::a
   const bool idempotent = request.method == "GET" || request.method == "DELETE" || request.method == "HEAD";
   std::vector<std::string> notes;
   for (int attempt = 0;; ++attempt) {
+    if (session.pacer) session.pacer->wait(cancel);
     Exchange ex = session.attempt(request);
     std::string why;
     if (ex.failure == Exchange::Failure::kTransport && !session.tls_verification_failed()) {

@@ -1,72 +1,38 @@
-// Small helpers of the runner: randomness, URLs, quoting, base64, and the Redactor.
+// Small helpers of the runner: URLs, quoting, credentials (randomness, UUIDs, base64 and the
+// Redactor are src/common's).
 #include <linux/tcp.h>  // the kernel's tcp_info, with tcpi_bytes_received (glibc's lacks it)
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
-#include <uuid/uuid.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <ctime>
 #include <filesystem>
-#include <random>
 
 #include "internal.hpp"
-#include "sipcontract/json_text.hpp"
+#include "sipcontract/base64.hpp"
+#include "sipcontract/random.hpp"
 #include "sipcontract/runner.hpp"
 
 namespace sipcontract {
 namespace detail {
 
-namespace {
-// std::random_device reads the kernel CSPRNG (getrandom) with libstdc++ on Linux.
-std::uint32_t random_u32() {
-  thread_local std::random_device device;
-  return device();
-}
-}  // namespace
-
-std::string random_hex(std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  while (out.size() < n) {
-    auto r = random_u32();
-    for (int i = 0; i < 8 && out.size() < n; ++i, r >>= 4) out += kHex[r & 0xf];
-  }
-  return out;
-}
-
-std::string fresh_uuid() {
-  uuid_t id;
-  uuid_generate_random(id);
-  char text[37];
-  uuid_unparse_lower(id, text);
-  return text;
-}
-
 std::string random_secret() {
   static constexpr std::string_view kAlnum = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
   std::string out;
-  for (int i = 0; i < 20; ++i) out += kAlnum[random_u32() % kAlnum.size()];
+  while (out.size() < 20) {
+    unsigned char byte = 0;
+    random_bytes(&byte, 1);
+    // Bytes past the largest multiple of the alphabet's size are drawn again: no character is likelier.
+    if (byte < 256 / kAlnum.size() * kAlnum.size()) out += kAlnum[byte % kAlnum.size()];
+  }
   // A fixed tail guarantees every character class a password policy might ask for.
   out += "-Q7x";
   return out;
-}
-
-bool is_uuid(std::string_view t) {
-  if (t.size() != 36) return false;
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    char c = t[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 std::optional<std::uint64_t> tcp_bytes_received(int fd) {
@@ -77,12 +43,6 @@ std::optional<std::uint64_t> tcp_bytes_received(int fd) {
   // Older kernels fill a shorter struct: the field must lie inside what was written.
   if (len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received) return std::nullopt;
   return info.tcpi_bytes_received;
-}
-
-std::string json_escaped(std::string_view text) {
-  std::string out;
-  append_json_string(out, text);
-  return out.substr(1, out.size() - 2);
 }
 
 std::string BaseUrl::origin() const {
@@ -197,33 +157,6 @@ std::string shell_quote(std::string_view text) {
   return out;
 }
 
-std::string base64(std::string_view data) {
-  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    std::uint32_t n =
-        (std::uint8_t(data[i]) << 16) | (std::uint8_t(data[i + 1]) << 8) | std::uint8_t(data[i + 2]);
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += kTable[(n >> 6) & 63];
-    out += kTable[n & 63];
-  }
-  if (i + 1 == data.size()) {
-    std::uint32_t n = std::uint8_t(data[i]) << 16;
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    std::uint32_t n = (std::uint8_t(data[i]) << 16) | (std::uint8_t(data[i + 1]) << 8);
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += kTable[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 std::string utc_now_iso8601() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -257,13 +190,13 @@ std::optional<std::string> ca_file_problem(const std::string& path) {
 std::optional<std::string> authorization_for(AuthVariant auth, const Target& target) {
   switch (auth) {
     case AuthVariant::kValid:
-      return "Basic " + base64(target.user + ":" + target.token);
+      return "Basic " + base64_encode(target.user + ":" + target.token);
     case AuthVariant::kNone:
       return std::nullopt;
     case AuthVariant::kWrongToken:
-      return "Basic " + base64(target.user + ":" + std::string(kWrongToken));
+      return "Basic " + base64_encode(target.user + ":" + std::string(kWrongToken));
     case AuthVariant::kWrongProject:
-      return "Basic " + base64(std::string(kWrongProject) + ":" + target.token);
+      return "Basic " + base64_encode(std::string(kWrongProject) + ":" + target.token);
     case AuthVariant::kMalformedHeader:
       return std::string(kMalformedAuthorization);
   }
@@ -271,81 +204,5 @@ std::optional<std::string> authorization_for(AuthVariant auth, const Target& tar
 }
 
 }  // namespace detail
-
-void Redactor::add(std::string_view secret) {
-  if (secret.empty()) return;
-  bool added = false;
-  auto insert = [&](std::string_view s) {
-    if (std::find(secrets_.begin(), secrets_.end(), s) != secrets_.end()) return;
-    secrets_.emplace_back(s);
-    added = true;
-  };
-  insert(secret);
-  // A secret with quotes, backslashes or control characters appears escaped inside JSON text.
-  std::string escaped = detail::json_escaped(secret);
-  if (escaped != secret) insert(escaped);
-  if (!added) return;  // a run adds the same password for every case: nothing to re-index
-  // Grouped by first byte, longest first within a group: a scan looks only at the secrets that
-  // can start where it stands, and the first that matches is the longest.
-  std::stable_sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
-    auto fa = static_cast<unsigned char>(a[0]);
-    auto fb = static_cast<unsigned char>(b[0]);
-    return fa != fb ? fa < fb : a.size() > b.size();
-  });
-  first_.fill(0);
-  for (const auto& s : secrets_) ++first_[static_cast<unsigned char>(s[0]) + 1];
-  for (std::size_t b = 1; b < first_.size(); ++b) first_[b] += first_[b - 1];
-}
-
-std::size_t Redactor::match_at(std::string_view text, std::size_t at) const {
-  const auto b = static_cast<unsigned char>(text[at]);
-  const std::size_t rest = text.size() - at;
-  for (std::uint32_t k = first_[b]; k < first_[b + 1]; ++k) {
-    const std::string& s = secrets_[k];
-    if (s.size() <= rest && std::char_traits<char>::compare(text.data() + at, s.data(), s.size()) == 0)
-      return s.size();
-  }
-  return 0;
-}
-
-std::string Redactor::redact(std::string_view text) const {
-  std::string out;
-  std::size_t copied = 0;  // text[0, copied) is in `out` (masked or not)
-  std::size_t start = 0;   // the masked run [start, end) not yet written
-  std::size_t end = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (first_[static_cast<unsigned char>(text[i])] == first_[static_cast<unsigned char>(text[i]) + 1])
-      continue;
-    const std::size_t n = match_at(text, i);
-    if (n == 0) continue;
-    if (end > start && i < end) {  // overlaps the run being masked: one mask covers both
-      end = std::max(end, i + n);
-      continue;
-    }
-    if (end > start) {
-      out.append(text.substr(copied, start - copied));
-      out.append(kMask);
-      copied = end;
-    }
-    start = i;
-    end = i + n;
-  }
-  if (end > start) {
-    out.append(text.substr(copied, start - copied));
-    out.append(kMask);
-    copied = end;
-  }
-  out.append(text.substr(copied));
-  return out;
-}
-
-bool Redactor::contains_secret(std::string_view text) const {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (first_[static_cast<unsigned char>(text[i])] != first_[static_cast<unsigned char>(text[i]) + 1] &&
-        match_at(text, i) != 0)
-      return true;
-  }
-  return false;
-}
 
 }  // namespace sipcontract

@@ -242,74 +242,6 @@ class Connection {
   std::string out_;
 };
 
-// --- The worker pool ------------------------------------------------------------------------------
-
-// A fixed number of threads serving the connections handed to them, in order. push() never waits:
-// the queue holds at most every open connection once, and max_connections bounds those.
-class WorkerPool {
- public:
-  WorkerPool(std::size_t threads, std::function<void(Connection&)> serve) : serve_(std::move(serve)) {
-    threads = std::max<std::size_t>(1, threads);
-    threads_.reserve(threads);
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
-  }
-  ~WorkerPool() { shutdown(); }
-
-  void push(Connection* c) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(c);
-      update_pressure();
-    }
-    has_work_.notify_one();
-  }
-  /// Whether connections wait that no idle worker is about to take (read without a lock: a hint).
-  /// Only then does a worker give its own waiting connection to the poller: a connection queued
-  /// while a worker is idle would otherwise make every worker that looks give up its connection,
-  /// each of which then comes back through the queue.
-  bool busy() const { return pressure_.load(std::memory_order_relaxed); }
-  /// Serves what is queued, then joins the threads.
-  void shutdown() {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_ && threads_.empty()) return;
-      stopping_ = true;
-    }
-    has_work_.notify_all();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-
- private:
-  void work() {
-    for (;;) {
-      Connection* c = nullptr;
-      {
-        std::unique_lock lock(mutex_);
-        ++idle_;
-        update_pressure();
-        has_work_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-        --idle_;
-        if (queue_.empty()) return;
-        c = queue_.front();
-        queue_.pop_front();
-        update_pressure();
-      }
-      serve_(*c);
-    }
-  }
-  void update_pressure() { pressure_.store(queue_.size() > idle_, std::memory_order_relaxed); }
-
-  std::function<void(Connection&)> serve_;
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;
-  std::condition_variable has_work_;
-  std::deque<Connection*> queue_;
-  std::size_t idle_ = 0;  // workers waiting for a connection
-  std::atomic<bool> pressure_{false};
-  bool stopping_ = false;
-};
-
 namespace {
 
 // --- Request bodies -------------------------------------------------------------------------------
@@ -848,7 +780,7 @@ void HttpServer::on_ready(Connection* c) {
     std::lock_guard lock(park_mutex_);
     parked_.erase(c->timer);
   }
-  if (!c->draining) return pool_->push(c);
+  if (!c->draining) return pool_->post([this, c] { serve(*c); });
   // A lingering close: what has arrived is read and dropped.
   std::array<char, 16384> sink;
   for (int reads = 0; reads < 16; ++reads) {
@@ -883,7 +815,7 @@ void HttpServer::expire_parked() {
   for (Connection* c : due) {
     if (c->in_request && !c->draining) {
       c->timed_out = true;  // in the middle of a request: a worker answers 408
-      pool_->push(c);
+      pool_->post([this, c] { serve(*c); });
     } else {
       destroy(c);  // idle past its keep-alive time, or done lingering
     }
@@ -935,7 +867,7 @@ bool HttpServer::accept_all() {
       open_.insert(c);
     }
     open_count_.fetch_add(1);
-    pool_->push(c);
+    pool_->post([this, c] { serve(*c); });
   }
 }
 
@@ -1017,7 +949,7 @@ void HttpServer::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.ptr = &wake_tag;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  pool_ = std::make_unique<WorkerPool>(threads_, [this](Connection& c) { serve(c); });
+  pool_ = std::make_unique<ThreadPool>(threads_);
   poller_ = std::thread([this] { poll_loop(); });
 }
 

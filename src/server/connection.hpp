@@ -28,6 +28,7 @@
 #include <unordered_set>
 
 #include "exchange.hpp"
+#include "sipcontract/thread_pool.hpp"
 #include "http_parser.hpp"
 
 namespace sipcontract::detail::refserver {
@@ -53,7 +54,6 @@ using AnswerLogger = std::function<void(const Request& req, const Response& res,
                                         std::chrono::steady_clock::duration elapsed)>;
 
 class Connection;
-class WorkerPool;
 
 /// The HTTP/1.1 server: listen(), start(), shutdown() (also done by the destructor).
 class HttpServer {
@@ -113,7 +113,9 @@ class HttpServer {
   int wake_fd_ = -1;  // eventfd: wakes the poller (drained by it)
   int stop_fd_ = -1;  // eventfd: readable from shutdown() on (never drained)
   std::thread poller_;
-  std::unique_ptr<WorkerPool> pool_;
+  // The workers: the poller hands them the connections with a request ready (post); a worker keeps
+  // an idle connection a while (hold_) only when the pool is not busy().
+  std::unique_ptr<ThreadPool> pool_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> accept_paused_{false};
   std::atomic<std::size_t> open_count_{0};

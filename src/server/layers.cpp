@@ -48,24 +48,28 @@ constexpr std::array kOrder = {
     F(ServerFault::kWrongDefault),
     V(ServerVariant::kCreateOnlyField),
     F(ServerFault::kStoreThen500),
+    F(ServerFault::kComboDefault),
     // The siblings.
     V(ServerVariant::kRelativeLinks),
     V(ServerVariant::kPaginated),
     F(ServerFault::kListOmits),
     F(ServerFault::kList503),
+    F(ServerFault::kListKeepsDeleted),
     F(ServerFault::kGet404),
     V(ServerVariant::kDelete200),
     F(ServerFault::kGatewayDelete404),
     F(ServerFault::kIgnoreDelete),
     // Business decisions, next to the handler.
     F(ServerFault::kBadUuid),
+    F(ServerFault::kControlChar500),
+    F(ServerFault::kNullAsAbsent),
     F(ServerFault::kAcceptDuplicates),
     F(ServerFault::kAcceptInvalid),
     F(ServerFault::kUnknownParentOk),
     F(ServerFault::kNoAuth),
 };
 
-static_assert(kOrder.size() == static_cast<std::size_t>(ServerFault::kListOmits) +
+static_assert(kOrder.size() == static_cast<std::size_t>(ServerFault::kListKeepsDeleted) +
                                    static_cast<std::size_t>(ServerVariant::kStatus400) + 1,
               "every fault (bar kNone) and every variant has its place in the order");
 

@@ -107,8 +107,8 @@ struct ReferenceServer::Impl {
 ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract)
     : impl_(std::make_unique<Impl>(std::move(options), contract)) {
   ServerOptions& o = impl_->options;
-  if (o.project_id.empty()) o.project_id = refserver::new_uuid();
-  if (o.api_token.empty()) o.api_token = "PT" + refserver::random_hex(24);
+  if (o.project_id.empty()) o.project_id = new_uuid();
+  if (o.api_token.empty()) o.api_token = "PT" + random_hex(24);
   if (o.project_id.find(':') != std::string::npos) {
     throw std::invalid_argument(
         "the user cannot contain ':' (HTTP Basic credentials are the user, ':' and the secret)");
@@ -122,7 +122,7 @@ ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract
     for (const auto& p : op.path_parameters)
       uuid_parent |= p.name == resource.parent_parameter && p.format == "uuid";
   }
-  if (o.parents.empty()) o.parents.push_back(refserver::new_uuid());
+  if (o.parents.empty()) o.parents.push_back(new_uuid());
   for (auto& parent : o.parents) {
     if (!uuid_parent) {
       if (parent.empty() || parent.find('/') != std::string::npos)
@@ -130,7 +130,7 @@ ReferenceServer::ReferenceServer(ServerOptions options, const Contract& contract
                                     "\" cannot be a path segment");
       continue;
     }
-    auto normalised = refserver::normalize_uuid(parent);
+    auto normalised = normalize_uuid(parent);
     if (!normalised)
       throw std::invalid_argument(resource.parent_title + " \"" + refserver::printable(parent) +
                                   "\" is not a UUID");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "internal.hpp"
+#include "sipcontract/random.hpp"
 
 namespace sipcontract::detail::validation {
 namespace {
@@ -36,15 +37,6 @@ bool leap_year(int year) { return year % 4 == 0 && (year % 100 != 0 || year % 40
 int days_in_month(int year, int month) {
   static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return month == 2 && leap_year(year) ? 29 : kDays[month - 1];
-}
-
-bool check_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !is_hex(s[i])) return false;
-  }
-  return true;
 }
 
 // full-date = date-fullyear "-" date-month "-" date-mday
@@ -315,7 +307,7 @@ std::optional<Format> format_from_name(std::string_view name) {
 bool check_format(Format format, std::string_view text) {
   switch (format) {
     case Format::kUuid:
-      return check_uuid(text);
+      return sipcontract::is_uuid(text);  // the one UUID check (src/common)
     case Format::kDate:
       return check_date(text);
     case Format::kTime:

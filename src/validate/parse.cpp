@@ -11,7 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "internal.hpp"
+#include "sipcontract/json_text.hpp"
 #include "sipcontract/validate.hpp"
 
 namespace sipcontract {
@@ -72,48 +75,17 @@ ParseError located(std::string message, std::string_view text, std::size_t offse
   return error;
 }
 
-// Offset of the first byte that is not well-formed UTF-8, or npos.
+// Offset of the first byte that is not well-formed UTF-8, or npos. simdjson's validator (SIMD)
+// settles the common case, valid text; only invalid text is walked to locate the error.
 std::size_t first_invalid_utf8(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t size = text.size();
-  std::size_t i = 0;
-  while (i < size) {
-    if (i + 8 <= size) {
-      std::uint64_t chunk;
-      std::memcpy(&chunk, bytes + i, 8);
-      if ((chunk & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const unsigned char b0 = bytes[i];
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      length = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      length = 3;
-      if (b0 == 0xE0) low = 0xA0;   // overlong
-      if (b0 == 0xED) high = 0x9F;  // surrogates
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      length = 4;
-      if (b0 == 0xF0) low = 0x90;   // overlong
-      if (b0 == 0xF4) high = 0x8F;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    if (i + length > size) return i;
-    if (bytes[i + 1] < low || bytes[i + 1] > high) return i;
-    for (std::size_t k = 2; k < length; ++k) {
-      if ((bytes[i + k] & 0xC0) != 0x80) return i;
-    }
-    i += length;
+  if (simdjson::validate_utf8(text.data(), text.size())) return std::string_view::npos;
+  for (std::size_t i = 0; i < text.size();) {
+    bool well_formed = false;
+    const std::size_t n = utf8_character(text, i, &well_formed);
+    if (!well_formed) return i;
+    i += n;
   }
-  return std::string_view::npos;
+  return std::string_view::npos;  // not reached: simdjson and utf8_character follow the same RFC 3629
 }
 
 // Builds the document from SAX events; refuses nesting past the limit and repeated keys.

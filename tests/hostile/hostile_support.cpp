@@ -40,25 +40,6 @@ bool wait_readable(int fd, const std::atomic<bool>& stopping, int ms) {
 
 }  // namespace
 
-std::string base64(std::string_view in) {
-  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned n = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8 |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += {t[n >> 18 & 63], t[n >> 12 & 63], t[n >> 6 & 63], t[n & 63]};
-  }
-  if (in.size() - i == 1) {
-    const unsigned n = static_cast<unsigned char>(in[i]) << 16;
-    out += {t[n >> 18 & 63], t[n >> 12 & 63], '=', '='};
-  } else if (in.size() - i == 2) {
-    const unsigned n = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8;
-    out += {t[n >> 18 & 63], t[n >> 12 & 63], t[n >> 6 & 63], '='};
-  }
-  return out;
-}
-
 std::string RawRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (iequals(k, name)) return v;

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "sipcontract/base64.hpp"
 #include "test_support.hpp"
 
 namespace sipcontract::test {
@@ -29,8 +30,9 @@ inline constexpr const char* kProjectId = "proj-HOSTILE-4d1c";
 inline constexpr const char* kApiToken = "PT-HOSTILE-SECRET-9e2f7a";
 inline constexpr const char* kSubscriber = "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b";
 
-/// RFC 4648 base64 with padding.
-std::string base64(std::string_view data);
+/// RFC 4648 base64 with padding: the product's one encoder (src/common, checked against RFC 4648's
+/// vectors in tests/common).
+using sipcontract::base64_encode;
 
 /// One request as it arrived on the wire.
 struct RawRequest {

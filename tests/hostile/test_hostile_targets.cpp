@@ -68,7 +68,7 @@ void check_common(const RunResult& r, const HostileServer& target, const std::st
   CHECK(valid_utf8(r.junit));
   CHECK(r.junit.find("<testsuite") != std::string::npos);
   // No credential in any output: the token, the Basic credentials, any password the target saw.
-  std::vector<std::string> secrets = {kApiToken, base64(std::string(kProjectId) + ":" + kApiToken)};
+  std::vector<std::string> secrets = {kApiToken, base64_encode(std::string(kProjectId) + ":" + kApiToken)};
   for (const auto& req : target.requests()) {
     const Json body = Json::parse(req.body, nullptr, false);
     if (body.is_object())

@@ -41,9 +41,9 @@ fs::path cases_with_known_password(const fs::path& root) {
 std::vector<std::string> secrets() {
   const std::string token = kApiToken;
   return {kPassword,  // also finds "<password>-mismatch"
-          token, base64(std::string(kProjectId) + ":" + token),
-          base64("00000000-0000-4000-8000-000000000000:" + token),  // the wrong-project variant
-          "Basic " + base64(std::string(kProjectId) + ":" + token)};
+          token, base64_encode(std::string(kProjectId) + ":" + token),
+          base64_encode("00000000-0000-4000-8000-000000000000:" + token),  // the wrong-project variant
+          "Basic " + base64_encode(std::string(kProjectId) + ":" + token)};
 }
 
 void check_clean(const std::string& what, const std::string& text) {

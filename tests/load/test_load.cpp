@@ -137,7 +137,7 @@ TEST_CASE("the server stays up and its store matches what clients were told unde
   Process load(wrk,
                {"-t", c, "-c", c, "-d", std::to_string(seconds) + "s", "--timeout", "10s", "--latency", "-s",
                 LOAD_SCRIPT, "http://127.0.0.1:" + std::to_string(port)},
-               {{"SC_LOAD_AUTH", "Basic " + base64(std::string(kProjectId) + ":" + kApiToken)},
+               {{"SC_LOAD_AUTH", "Basic " + base64_encode(std::string(kProjectId) + ":" + kApiToken)},
                 {"SC_LOAD_SUBSCRIBER", kSubscriber},
                 {"SC_LOAD_STATE", state_file.string()}});
   const int wrk_exit = load.finish(0, std::chrono::seconds(seconds + 120));
@@ -245,5 +245,5 @@ TEST_CASE("the server stays up and its store matches what clients were told unde
   CHECK(log_lines >= static_cast<std::size_t>(total - unanswered));  // every answer was logged
   // The credentials never reach the access log.
   CHECK(log.find(kApiToken) == std::string::npos);
-  CHECK(log.find(base64(std::string(kProjectId) + ":" + kApiToken)) == std::string::npos);
+  CHECK(log.find(base64_encode(std::string(kProjectId) + ":" + kApiToken)) == std::string::npos);
 }

@@ -5,30 +5,13 @@
 #include <pugixml.hpp>
 
 #include "runner_test_support.hpp"
+#include "sipcontract/base64.hpp"
 #include "sipcontract/runner.hpp"
 
 using namespace sipcontract;
 using namespace sipcontract::test;
 
 namespace {
-
-std::string base64(std::string_view in) {
-  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned n = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-    out += {t[n >> 18 & 63], t[n >> 12 & 63], t[n >> 6 & 63], t[n & 63]};
-  }
-  if (in.size() - i == 1) {
-    unsigned n = (unsigned char)in[i] << 16;
-    out += {t[n >> 18 & 63], t[n >> 12 & 63], '=', '='};
-  } else if (in.size() - i == 2) {
-    unsigned n = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
-    out += {t[n >> 18 & 63], t[n >> 12 & 63], t[n >> 6 & 63], '='};
-  }
-  return out;
-}
 
 struct AllOutputs {
   RunReport report;
@@ -81,9 +64,9 @@ TEST_CASE("no secret reaches the console, JUnit or JSON report, even when the se
           password,
           password + "-mismatch",
           token,
-          base64(project + ":" + token),
-          base64(std::string("00000000-0000-4000-8000-000000000000:") + token),
-          base64(project + ":sipcontract-wrong-token")};
+          base64_encode(project + ":" + token),
+          base64_encode(std::string("00000000-0000-4000-8000-000000000000:") + token),
+          base64_encode(project + ":sipcontract-wrong-token")};
       for (const auto& s : secrets) {
         INFO("secret " << s);
         CHECK(out.console.find(s) == std::string::npos);

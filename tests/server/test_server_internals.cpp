@@ -1,9 +1,6 @@
-// The server's own fast parts: the JSON it writes without nlohmann, the store's parts merged in
-// creation order, and the UUIDs of its per-thread random pool.
-#include <sys/wait.h>
-
+// The server's own fast parts: the JSON it writes without nlohmann and the store's parts merged in
+// creation order (its UUIDs are src/common's: tests/common).
 #include <mutex>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -13,7 +10,6 @@
 
 using namespace sipcontract;
 using namespace sipcontract::test;
-namespace refserver = sipcontract::detail::refserver;
 
 TEST_CASE("JSON the server writes itself is escaped exactly as nlohmann escapes it", "[server][json]") {
   RunningServer s;
@@ -96,37 +92,3 @@ TEST_CASE("lists return endpoints in creation order while several threads create
   }
 }
 
-TEST_CASE("generated UUIDs are version 4, distinct, and differ between a process and its fork",
-          "[server][uuid]") {
-  static const std::regex v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
-  std::set<std::string> seen;
-  for (int i = 0; i < 5000; ++i) {
-    const std::string id = refserver::new_uuid();
-    REQUIRE(std::regex_match(id, v4));
-    seen.insert(id);
-  }
-  CHECK(seen.size() == 5000);
-  CHECK(refserver::random_hex(24).size() == 48);
-
-  // The per-thread pool holds bytes not yet handed out; a child of fork() must not hand out the
-  // same ones as its parent.
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    const std::string id = refserver::new_uuid();
-    const ssize_t written = ::write(fds[1], id.data(), id.size());
-    ::_exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
-  }
-  ::close(fds[1]);
-  const std::string parent_id = refserver::new_uuid();
-  char buffer[64] = {};
-  const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  REQUIRE(n == 36);
-  CHECK(std::string(buffer, 36) != parent_id);
-  CHECK(std::regex_match(std::string(buffer, 36), v4));
-}

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "sipcontract/contract.hpp"
+#include "sipcontract/redactor.hpp"
 
 namespace sipcontract {
 
@@ -75,6 +76,10 @@ struct Expectation {
   /// Members of the answer's body that must hold these values (field -> JSON value), checked on
   /// a 2xx: what an update sent, as the update's answer or a later read reports it.
   std::map<std::string, nlohmann::json> fields;
+  /// On a list's 2xx: ids (usually {{var:NAME}}) that every page of the list, followed through its
+  /// next links, must show ("listed") or must not show ("unlisted"). Check "state".
+  std::vector<std::string> listed;
+  std::vector<std::string> unlisted;
   /// True when `status` is one of `statuses` or of `status_classes`.
   bool accepts(int status) const;
   /// True when the expectation names a status at all.
@@ -184,28 +189,7 @@ std::string expand_vars(std::string_view text, const std::map<std::string, std::
 // Redaction
 // ---------------------------------------------------------------------------------------------
 
-/// Replaces every secret the run used with "<redacted>". Every output path (console, JUnit,
-/// JSON report, messages, curl lines) goes through one Redactor fed with all of the run's secrets.
-/// Scanning is one pass over the text whatever the number of secrets (an index by first byte).
-class Redactor {
- public:
-  static constexpr std::string_view kMask = "<redacted>";
-  /// Adds a secret (and its JSON-escaped form when that differs); empty strings are ignored.
-  void add(std::string_view secret);
-  /// `text` with every occurrence of every secret replaced by kMask. Occurrences that overlap
-  /// (one secret inside or across another) become one mask, so no part of either shows.
-  std::string redact(std::string_view text) const;
-  /// True when `text` contains any secret.
-  bool contains_secret(std::string_view text) const;
-  std::size_t size() const { return secrets_.size(); }
-
- private:
-  /// The length of the longest secret that starts at text[at], 0 when none does.
-  std::size_t match_at(std::string_view text, std::size_t at) const;
-
-  std::vector<std::string> secrets_;        // unique; grouped by first byte, longest first in a group
-  std::array<std::uint32_t, 257> first_{};  // secrets_[first_[b], first_[b + 1]) start with byte b
-};
+// Redactor: sipcontract/redactor.hpp, the one redactor of every module.
 
 // ---------------------------------------------------------------------------------------------
 // Running
@@ -250,6 +234,14 @@ struct RunOptions {
   std::string secret;           ///< {{secret}}; empty = a random 24-character secret
   /// Environment lookup for {{env:NAME}}; null = ::getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
+  /// At most this many requests a second over the whole run, cleanup included (--rate); 0 = no bound.
+  double rate = 0;
+  /// At most this many requests for the cases (steps, read-backs, list pages; --max-requests): a
+  /// step past it is not sent and its case is skipped; cleanup's own requests are never held back.
+  /// 0 = no bound.
+  std::size_t max_requests = 0;
+  /// Set when generated cases are in the run (--generate): the seed, printed and in every report.
+  std::optional<std::uint64_t> seed;
   /// Set (to a signal number) by a signal handler: stop scheduling, clean up, report.
   const std::atomic<int>* cancel = nullptr;
   /// Set (non-zero) by a second signal: cut requests in flight and the cleanup short, and report
@@ -423,6 +415,11 @@ struct RunReport {
   /// Shell lines that set the environment variables the reproduction lines use (no secret value).
   std::vector<std::string> reproduce_exports;
   std::string shard_note;                    ///< set when the selected shard holds no case
+  std::optional<std::uint64_t> seed;         ///< the generator's seed, when generated cases ran
+  std::size_t generated = 0;                 ///< how many of the cases were generated (tag "generated")
+  std::size_t requests = 0;                  ///< requests the cases sent (cleanup aside)
+  std::size_t max_requests = 0;              ///< the --max-requests bound (0 = none)
+  double rate = 0;                           ///< the --rate bound (0 = none)
   int interrupted_by = 0;                    ///< the signal that stopped the run, 0 = none
   bool aborted = false;                      ///< a second signal cut requests and cleanup short
   std::shared_ptr<const Redactor> redactor;  ///< the run's secrets; writers pass their text through it

@@ -68,6 +68,14 @@ enum class ServerFault {
   kGatewayDelete404,    ///< DELETE answers a problem+json 404 and keeps the endpoint (a gateway's)
   kGet404,              ///< GET of one item answers 404 while the item stays listed
   kListOmits,           ///< the list answers an empty page (no next link) while items exist
+  // The fixed suite does not catch the four below; `run --generate` does (tests/runner/test_generate.cpp).
+  kControlChar500,      ///< a create or update with a control character in any string value answers 500
+  kComboDefault,        ///< a create sending the last value of the first enum list (v1: codecs H264) and a
+                        ///< non-default value of the first field with a documented default (v1: encryption)
+                        ///< reports that field's default in its 201
+  kNullAsAbsent,        ///< null for an optional field that is not an enum (v1: caller_id, send_as, ciphers,
+                        ///< codecs, calling_handler_resource_id) is taken as absent: 201, not 422
+  kListKeepsDeleted,    ///< a deleted item stays in its parent's list (its last page), though it reads as 404
 };
 
 /// Conforming alternatives where the contract is silent: a server with any set of variants is

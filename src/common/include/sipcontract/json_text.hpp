@@ -20,6 +20,9 @@ enum class JsonEscape {
 /// the input.
 void append_json_string(std::string& out, std::string_view text, JsonEscape escape = JsonEscape::kJson);
 
+/// `text` as it appears inside a JSON string (append_json_string() without the quotes).
+std::string json_escaped(std::string_view text);
+
 /// The bytes from text[i] (i < text.size()) that make one character: a well-formed UTF-8 sequence
 /// (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or else the maximal
 /// ill-formed subpart, which append_json_string() writes as one U+FFFD (Unicode's recommended

@@ -89,4 +89,10 @@ void append_json_string(std::string& out, std::string_view text, JsonEscape esca
   out.push_back('"');
 }
 
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out.substr(1, out.size() - 2);
+}
+
 }  // namespace sipcontract
