@@ -4,6 +4,7 @@
 #include <set>
 
 #include "internal.hpp"
+#include "sipcontract/ascii.hpp"
 #include "sipcontract/json_text.hpp"
 
 namespace sipcontract {
@@ -22,12 +23,6 @@ namespace {
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? std::string(sep) : "") + parts[i];
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -301,7 +296,7 @@ std::string media_type(std::string_view content_type) {
   auto mt = content_type.substr(0, semi);
   while (!mt.empty() && (mt.back() == ' ' || mt.back() == '\t')) mt.remove_suffix(1);
   while (!mt.empty() && (mt.front() == ' ' || mt.front() == '\t')) mt.remove_prefix(1);
-  return lower(mt);
+  return ascii_lowercase(mt);
 }
 
 bool needs_document(const Step& step, int status) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 
+#include "sipcontract/ascii.hpp"
+
 namespace sipcontract {
 
 using Json = nlohmann::json;
@@ -413,7 +415,7 @@ struct CaseGenerator::Impl {
     switch (rng.below(6)) {
       case 0: {
         std::string s = v;
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        s = ascii_lowercase(s);
         if (s != v) return s;
         for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         return s;

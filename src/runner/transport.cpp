@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "internal.hpp"
+#include "sipcontract/ascii.hpp"
 
 namespace sipcontract::detail {
 
@@ -423,11 +424,7 @@ void set_pacer(HttpSession& session, std::shared_ptr<Pacer> pacer) { session.pac
 
 std::string Exchange::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    // Header names are ASCII: compare them without the C locale's tolower (a call per byte).
-    auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [&](char a, char b) { return lower(a) == lower(b); }))
-      return v;
+    if (ascii_iequals(k, name)) return v;  // header names are ASCII
   }
   return "";
 }

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "internal.hpp"
+#include "sipcontract/ascii.hpp"
 #include "sipcontract/base64.hpp"
 #include "sipcontract/random.hpp"
 #include "sipcontract/runner.hpp"
@@ -65,8 +66,7 @@ BaseUrl BaseUrl::parse(const std::string& url) {
   auto sep = url.find("://");
   if (sep == std::string::npos) return fail("expected http://HOST[:PORT]/PATH or https://...");
   out.scheme = url.substr(0, sep);
-  std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  out.scheme = ascii_lowercase(out.scheme);
   if (out.scheme != "http" && out.scheme != "https") return fail("the scheme must be http or https");
   std::string rest = url.substr(sep + 3);
   auto slash = rest.find_first_of("/?#");
@@ -91,8 +91,7 @@ BaseUrl BaseUrl::parse(const std::string& url) {
     if (colon != std::string::npos) port_text = authority.substr(colon + 1);
   }
   if (out.host.empty()) return fail("no host");
-  std::transform(out.host.begin(), out.host.end(), out.host.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  out.host = ascii_lowercase(out.host);
   out.port = out.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {
     int p = 0;

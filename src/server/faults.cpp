@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "layers.hpp"
+#include "sipcontract/ascii.hpp"
 #include "sipcontract/json_text.hpp"
 #include "util.hpp"
 
@@ -160,10 +161,6 @@ void edit_items(const Model& model, Action action, Response& res, Fn edit) {
   set_json_body(res, *json);
 }
 
-std::string lowercase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 bool holds(const Json& values, const Json& value) {
   return std::find(values.begin(), values.end(), value) != values.end();
@@ -174,7 +171,7 @@ bool holds(const Json& values, const Json& value) {
 OrderedJson outside_of(const Json& values) {
   for (const auto& v : values) {
     if (!v.is_string()) continue;
-    const std::string lower = lowercase(v.get<std::string>());
+    const std::string lower = ascii_lowercase(v.get_ref<const std::string&>());
     if (lower != v.get<std::string>() && !holds(values, lower)) return lower;
   }
   std::string other = "not-listed";

@@ -1,6 +1,6 @@
 #include "util.hpp"
 
-#include <cctype>
+#include "sipcontract/ascii.hpp"
 
 namespace sipcontract::detail::refserver {
 namespace {
@@ -11,9 +11,7 @@ std::optional<BasicCredentials> parse_basic_authorization(std::string_view value
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   constexpr std::string_view kScheme = "basic";
   if (value.size() <= kScheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return std::nullopt;
-  }
+  if (!ascii_iequals(value.substr(0, kScheme.size()), kScheme)) return std::nullopt;
   value.remove_prefix(kScheme.size());
   if (value.front() != ' ') return std::nullopt;
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);

@@ -69,6 +69,15 @@ Context child_context(const Context& context, const std::string& token) {
   return child;
 }
 
+// Runs `unit` on a member or item (`token` names it): the verdict program first, so that a valid
+// child costs neither its context nor valijson's visitor.
+bool run_child(const Unit& unit, const Json& value, const Out& out, const std::string& token) {
+  if (!out.reporting()) return run_unit(unit, value, out.context(), nullptr);
+  if (unit.program != nullptr && !valijson_only && fast::valid_at(*unit.program, unit.fast_node, value))
+    return true;
+  return run_unit(unit, value, child_context(out.context(), token), out.results(), true);
+}
+
 RawFinding finding(std::string keyword, std::string message) {
   RawFinding f;
   f.keyword = std::move(keyword);
@@ -120,8 +129,11 @@ class TypeCheck final : public Check {
 // ---------------------------------------------------------------------------
 class EnumCheck final : public Check {
  public:
-  explicit EnumCheck(std::vector<Json> values) : values_(std::move(values)) {
+  explicit EnumCheck(std::vector<Json> values) : values_(std::move(values)), allowed_(list_values(values_)) {
     all_strings_ = std::all_of(values_.begin(), values_.end(), [](const Json& v) { return v.is_string(); });
+    for (const auto& allowed : values_) {
+      if (allowed.is_string()) strings_.push_back(allowed.get<std::string>());
+    }
   }
   bool check(const Json& value, const Out& out) const override {
     if (value.is_string() && all_strings_) {
@@ -139,7 +151,8 @@ class EnumCheck final : public Check {
     if (!out.secret() && value.is_string() && !is_secret_text(value.get_ref<const std::string&>()))
       f.suggestion = suggest(value.get_ref<const std::string&>());
     if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion) + "? ";
-    f.message += "allowed: " + list_values(values_);
+    f.message += "allowed: ";
+    f.message += allowed_;
     f.allowed = values_;
     out.report(f);
     return false;
@@ -148,15 +161,13 @@ class EnumCheck final : public Check {
  private:
   // The allowed string the text most likely misspells (closest_name), when one is obvious.
   std::optional<Json> suggest(const std::string& text) const {
-    std::vector<std::string> strings;
-    for (const auto& allowed : values_) {
-      if (allowed.is_string()) strings.push_back(allowed.get<std::string>());
-    }
-    auto name = closest_name(text, strings);
+    auto name = closest_name(text, strings_);
     if (!name) return std::nullopt;
     return Json(std::move(*name));
   }
   std::vector<Json> values_;
+  std::string allowed_;               // the values as a message lists them
+  std::vector<std::string> strings_;  // the string values, for suggestions
   bool all_strings_ = false;
 };
 
@@ -381,10 +392,7 @@ class PropertiesCheck final : public Check {
     for (auto it = value.begin(); it != value.end(); ++it) {
       const Unit* unit = find(it.key());
       if (unit == nullptr) continue;
-      const bool passed =
-          out.reporting() ? run_unit(*unit, it.value(), child_context(out.context(), it.key()), out.results())
-                          : run_unit(*unit, it.value(), out.context(), nullptr);
-      if (passed) continue;
+      if (run_child(*unit, it.value(), out, it.key())) continue;
       if (!out.reporting()) return false;
       ok = false;
     }
@@ -652,8 +660,7 @@ class ExtraPropertiesCheck final : public Check {
 
  private:
   static bool apply(const Unit& unit, const Json& member, const std::string& name, const Out& out) {
-    if (!out.reporting()) return run_unit(unit, member, out.context(), nullptr);
-    return run_unit(unit, member, child_context(out.context(), name), out.results());
+    return run_child(unit, member, out, name);
   }
   struct Compiled {
     std::unique_ptr<RE2> regex;
@@ -682,11 +689,7 @@ class TupleItemsCheck final : public Check {
         return false;
       }
       if (unit == nullptr) break;
-      const bool passed =
-          out.reporting()
-              ? run_unit(*unit, value[i], child_context(out.context(), std::to_string(i)), out.results())
-              : run_unit(*unit, value[i], out.context(), nullptr);
-      if (!passed) {
+      if (!run_child(*unit, value[i], out, std::to_string(i))) {
         if (!out.reporting()) return false;
         ok = false;
       }
@@ -883,10 +886,10 @@ ValijsonOnly::ValijsonOnly() : previous_(valijson_only) { valijson_only = true; 
 ValijsonOnly::~ValijsonOnly() { valijson_only = previous_; }
 
 bool run_unit(const Unit& unit, const Json& value, const Context& context,
-              valijson::ValidationResults* results) {
+              valijson::ValidationResults* results, bool refused) {
   // The verdict program decides first: a valid value has no finding (both paths give every value
   // the same verdict), and a verdict alone is all a run without results wants.
-  if (unit.program != nullptr && !valijson_only) {
+  if (unit.program != nullptr && !valijson_only && !(refused && results != nullptr)) {
     if (fast::valid_at(*unit.program, unit.fast_node, value)) return true;
     if (results == nullptr) return false;
   }

@@ -50,9 +50,10 @@ class ValijsonOnly {
   bool previous_;
 };
 
-/// Runs `unit` on `value` at `context`; reports into `results` when it is not null.
+/// Runs `unit` on `value` at `context`; reports into `results` when it is not null. `refused`:
+/// the verdict program already refused this value at this unit, so it is not asked again.
 bool run_unit(const Unit& unit, const Json& value, const Context& context,
-              valijson::ValidationResults* results);
+              valijson::ValidationResults* results, bool refused = false);
 
 /// Where a check reports, and what it may show.
 class Out {

@@ -937,12 +937,15 @@ class Compiler {
   void compile_items(Json& node, const Location& where, std::vector<std::unique_ptr<Check>>& checks) {
     auto items = node.find("items");
     if (items == node.end() || !items->is_array()) {
-      // A single items schema stays with valijson; additionalItems means nothing then.
-      if (items != node.end()) {
-        child(node, *items, where / "items");
-        fast_.items(&node, &*items);
-      }
+      // additionalItems means nothing beside a single items schema (or none).
       if (node.contains("additionalItems")) rename(node, "additionalItems", where);
+      if (items == node.end()) return;
+      // A single items schema applies to every item: the tuple check with no positional items, so
+      // that each item goes through run_unit (and a valid one costs only its verdict).
+      Json& schema = rename(node, "items", where);
+      Unit* unit = child_unit(node, schema, where / "items");
+      fast_.items(&node, &schema);
+      checks.push_back(make_tuple_items_check({}, unit, false));
       return;
     }
     Json& list = rename(node, "items", where);

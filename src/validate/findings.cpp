@@ -2,13 +2,13 @@
 // read, how contexts become JSON Pointers, and how values are shown in messages.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <string>
 #include <unordered_set>
 #include <valijson/validation_results.hpp>
 
 #include "internal.hpp"
+#include "sipcontract/ascii.hpp"
 #include "sipcontract/json_text.hpp"
 
 namespace sipcontract {
@@ -106,12 +106,8 @@ bool all_digits(std::string_view text) {
 
 bool is_secret_field(std::string_view name) {
   if (current_secret_fields == nullptr) return false;
-  return std::any_of(current_secret_fields->begin(), current_secret_fields->end(), [&](const std::string& secret) {
-    return name.size() == secret.size() &&
-           std::equal(name.begin(), name.end(), secret.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-           });
-  });
+  return std::any_of(current_secret_fields->begin(), current_secret_fields->end(),
+                     [&](const std::string& secret) { return ascii_iequals(name, secret); });
 }
 
 namespace {
@@ -283,16 +279,19 @@ std::string folded(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     if (c == '_' || c == '-' || c == ' ') continue;
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += ascii_lower(c);
   }
   return out;
 }
 
-// Optimal string alignment distance (edits plus adjacent transpositions); three rows, since the
-// names compared are at most 64 characters.
+// The longest name closest_name() compares.
+constexpr std::size_t kLongestName = 64;
+
+// Optimal string alignment distance (edits plus adjacent transpositions); three rows on the stack,
+// since the names compared are at most kLongestName characters.
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   const std::size_t n = a.size(), m = b.size();
-  std::vector<std::size_t> rows(3 * (m + 1));
+  std::array<std::size_t, 3 * (kLongestName + 1)> rows;  // each cell is written before it is read
   std::size_t* before = rows.data();
   std::size_t* previous = before + (m + 1);
   std::size_t* current = previous + (m + 1);
@@ -315,17 +314,20 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates) {
-  constexpr std::size_t kLongest = 64;
-  if (text.size() > kLongest) return std::nullopt;
+  if (text.size() > kLongestName) return std::nullopt;
   const std::string wanted = folded(text);
   const std::string* best = nullptr;
   std::size_t best_distance = SIZE_MAX;
   bool tie = false;
+  std::string other;
   for (const auto& candidate : candidates) {
-    if (candidate.size() > kLongest || candidate == text) continue;
-    const std::string other = folded(candidate);
-    const std::size_t distance = other == wanted ? 0 : edit_distance(wanted, other);
+    if (candidate.size() > kLongestName || candidate == text) continue;
+    other = folded(candidate);
     const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), other.size()) / 4);
+    // The distance is at least the difference in length.
+    const std::size_t apart = wanted.size() > other.size() ? wanted.size() - other.size() : other.size() - wanted.size();
+    if (apart > limit) continue;
+    const std::size_t distance = other == wanted ? 0 : edit_distance(wanted, other);
     if (distance > limit) continue;
     if (distance < best_distance) {
       best = &candidate, best_distance = distance, tie = false;

@@ -167,9 +167,9 @@ Result Schema::validate(const nlohmann::json& instance) const {
   // Most documents are valid: the verdict program says so without building a finding.
   if (compiled.fast && !(compiled.recursive && detail::validation::deeper_than(
                                                    instance, detail::validation::kMaxValidationDepth))) {
-    if (detail::fast::valid(*compiled.fast, instance) &&
-        (!strict_ || detail::fast::strict_valid(*compiled.fast, instance)))
-      return Result{};
+    const bool valid = detail::fast::valid(*compiled.fast, instance);
+    if (valid && (!strict_ || detail::fast::strict_valid(*compiled.fast, instance))) return Result{};
+    return detail::SchemaAccess::findings(*this, instance, !valid);
   }
   return detail::SchemaAccess::findings(*this, instance);
 }
@@ -202,7 +202,7 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
   return findings(schema, instance);
 }
 
-Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance) {
+Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance, bool refused) {
   namespace v = detail::validation;
   const auto& compiled = *schema.impl_;
   const v::FindingsScope scope(instance, schema.secret_fields());  // no secret in any finding; findings by index
@@ -222,7 +222,7 @@ Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instan
   bool valid = false;
   bool stopped = false;
   try {
-    valid = v::run_unit(*compiled.root, instance, v::root_context(), &results);
+    valid = v::run_unit(*compiled.root, instance, v::root_context(), &results, refused);
   } catch (const v::TooManyFindings&) {
     stopped = true;
   }
@@ -330,7 +330,8 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
         return out;
       case detail::fast::TextVerdict::kInvalid:
         if (!document.is_discarded() && !document.is_null()) {
-          out.result = detail::SchemaAccess::findings(*this, document);
+          // Without strict mode the program's refusal is the schema's own verdict.
+          out.result = detail::SchemaAccess::findings(*this, document, !strict_);
           out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
           return out;
         }

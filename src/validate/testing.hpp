@@ -16,8 +16,9 @@ struct SchemaAccess {
   static Result slow_validate(const Schema& schema, const nlohmann::json& instance);
   /// What validate() runs for a document the verdict program refused: the findings path, whose
   /// subschemas ask the verdict program first (a valid member is skipped). The same findings as
-  /// slow_validate(), which the tests hold it to.
-  static Result findings(const Schema& schema, const nlohmann::json& instance);
+  /// slow_validate(), which the tests hold it to. `refused`: the caller's verdict program already
+  /// found the document invalid (without strict mode), so the root is not asked again.
+  static Result findings(const Schema& schema, const nlohmann::json& instance, bool refused = false);
   /// The verdict program alone on a nlohmann document; nothing when the schema has none.
   static std::optional<bool> fast_is_valid(const Schema& schema, const nlohmann::json& instance);
   /// The verdict from bytes the slow way: parse_json, then the findings path.
