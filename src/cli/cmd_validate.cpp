@@ -213,14 +213,26 @@ void append_record(std::string& out, const Checked& checked) {
   }
 }
 
+/// A value as dump() writes it; a string (most allowed values are) without the serializer.
+void append_value(std::string& out, const nlohmann::json& value) {
+  if (value.is_string()) {
+    append_json_string(out, value.get_ref<const std::string&>());
+  } else {
+    out += dump(value);
+  }
+}
+
 /// A finding as to_json() then dump() would write it (members in alphabetical order), without
 /// building the object: most findings are a few short strings.
 void append_finding(std::string& out, const Finding& f) {
   out += '{';
   if (!f.allowed.empty()) {
-    out += "\"allowed\":";
-    out += dump(nlohmann::json(f.allowed));
-    out += ',';
+    out += "\"allowed\":[";
+    for (std::size_t i = 0; i < f.allowed.size(); ++i) {
+      if (i > 0) out += ',';
+      append_value(out, f.allowed[i]);
+    }
+    out += "],";
   }
   out += "\"keyword\":";
   append_json_string(out, f.keyword);
@@ -234,7 +246,7 @@ void append_finding(std::string& out, const Finding& f) {
   }
   if (f.suggestion) {
     out += ",\"suggestion\":";
-    out += dump(*f.suggestion);
+    append_value(out, *f.suggestion);
   }
   out += '}';
 }

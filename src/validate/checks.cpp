@@ -559,6 +559,32 @@ class NotCheck final : public Check {
 };
 
 // ---------------------------------------------------------------------------
+// if/then/else as valijson's conditional constraint reports it: the branch's own findings, then a
+// summary at the value (dropped when a finding below explains it).
+class IfCheck final : public Check {
+ public:
+  IfCheck(Unit* condition, Unit* then, Unit* otherwise) : condition_(condition), then_(then), else_(otherwise) {}
+  bool check(const Json& value, const Out& out) const override {
+    const Unit* branch = run_unit(*condition_, value, out.context(), nullptr) ? then_ : else_;
+    if (branch == nullptr || run_unit(*branch, value, out.context(), out.results())) return true;
+    if (out.reporting())
+      out.results()->pushError(out.context(),
+                               "Failed to validate against a conditional schema set by if-then-else constraints.");
+    return false;
+  }
+  void units(std::vector<Unit*>& into) const override {
+    for (Unit* unit : {condition_, then_, else_}) {
+      if (unit != nullptr) into.push_back(unit);
+    }
+  }
+
+ private:
+  Unit* condition_;
+  Unit* then_;
+  Unit* else_;
+};
+
+// ---------------------------------------------------------------------------
 class ContainsCheck final : public Check {
  public:
   explicit ContainsCheck(Unit* unit) : unit_(unit) {}
@@ -943,6 +969,9 @@ std::unique_ptr<Check> make_not_check(Unit* unit, std::string title) {
   return std::make_unique<NotCheck>(unit, std::move(title));
 }
 std::unique_ptr<Check> make_contains_check(Unit* unit) { return std::make_unique<ContainsCheck>(unit); }
+std::unique_ptr<Check> make_if_check(Unit* condition, Unit* then, Unit* otherwise) {
+  return std::make_unique<IfCheck>(condition, then, otherwise);
+}
 std::unique_ptr<Check> make_property_names_check(Unit* unit) {
   return std::make_unique<PropertyNamesCheck>(unit);
 }

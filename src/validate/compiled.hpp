@@ -117,6 +117,8 @@ std::unique_ptr<Check> make_equal_properties_check(std::vector<std::pair<std::st
 std::unique_ptr<Check> make_forbidden_check(std::vector<std::vector<std::string>> groups);
 std::unique_ptr<Check> make_not_check(Unit* unit, std::string title);
 std::unique_ptr<Check> make_contains_check(Unit* unit);
+/// if/then/else; `then` and `otherwise` may be null (no such branch).
+std::unique_ptr<Check> make_if_check(Unit* condition, Unit* then, Unit* otherwise);
 std::unique_ptr<Check> make_property_names_check(Unit* unit);
 
 /// patternProperties and additionalProperties (properties stay with valijson).

@@ -804,11 +804,16 @@ class Compiler {
       }
     }
     if (has("if")) {
-      child(node, node["if"], where / "if");
-      if (has("then")) child(node, node["then"], where / "then");
-      if (has("else")) child(node, node["else"], where / "else");
-      fast_.conditional(&node, &node["if"], has("then") ? &node["then"] : nullptr,
-                        has("else") ? &node["else"] : nullptr);
+      // A compiled check, first in the bundle (where valijson's own conditional ran, before every
+      // other keyword), so that its branches go through run_unit and their verdict programs.
+      Json* branches[3] = {&rename(node, "if", where), nullptr, nullptr};
+      if (has("then")) branches[1] = &rename(node, "then", where);
+      if (has("else")) branches[2] = &rename(node, "else", where);
+      Unit* units[3] = {child_unit(node, *branches[0], where / "if"), nullptr, nullptr};
+      if (branches[1] != nullptr) units[1] = child_unit(node, *branches[1], where / "then");
+      if (branches[2] != nullptr) units[2] = child_unit(node, *branches[2], where / "else");
+      fast_.conditional(&node, branches[0], branches[1], branches[2]);
+      checks.insert(checks.begin(), make_if_check(units[0], units[1], units[2]));
     }
     if (auto equal = node.find(kEqualProperties); equal != node.end()) {
       if (!equal->is_object())

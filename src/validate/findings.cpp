@@ -4,7 +4,7 @@
 #include <array>
 #include <charconv>
 #include <string>
-#include <unordered_set>
+#include <tuple>
 #include <valijson/validation_results.hpp>
 
 #include "internal.hpp"
@@ -76,15 +76,6 @@ constexpr std::array<SummaryPrefix, 10> kSummaries = {{
     {"Failed to validate against exactly one child schema", "oneOf"},
     {"Failed to validate against any schemas allowed by anyOf", "anyOf"},
 }};
-
-std::string context_key(const Context& context, std::size_t length) {
-  std::string key;
-  for (std::size_t i = 0; i < length && i < context.size(); ++i) {
-    key += context[i];
-    key += '\x1e';
-  }
-  return key;
-}
 
 // One reference token of a located finding, remembered for document-order sorting.
 struct Token {
@@ -181,28 +172,43 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
   all.reserve(results.numErrors());
   for (const auto& error : results) all.push_back({error.context, decode(error.description)});
 
-  // Every context at or above a specific finding: a summary there is explained.
-  std::unordered_set<std::string> explained;
+  // A summary is explained by a specific finding at its context or below: the contexts that start
+  // with a given one are a run of the sorted contexts, beginning at its lower bound.
+  std::vector<const Context*> specific;
   for (const auto& located : all) {
-    if (located.finding.summary) continue;
-    for (std::size_t length = 1; length <= located.context.size(); ++length) {
-      explained.insert(context_key(located.context, length));
+    if (!located.finding.summary) specific.push_back(&located.context);
+  }
+  const auto context_less = [](const Context* a, const Context* b) { return *a < *b; };
+  std::sort(specific.begin(), specific.end(), context_less);
+  const auto explained = [&](const Context& context) {
+    if (context.empty()) return false;
+    auto it = std::lower_bound(specific.begin(), specific.end(), &context, context_less);
+    return it != specific.end() && (*it)->size() >= context.size() &&
+           std::equal(context.begin(), context.end(), (*it)->begin());
+  };
+  std::vector<bool> drop(all.size(), false);
+  std::vector<std::size_t> order;
+  order.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].finding.summary && explained(all[i].context)) {
+      drop[i] = true;
+    } else {
+      order.push_back(i);
     }
   }
-
+  // The same finding (context, keyword, message) twice: the first stays. Sorted stably, equal
+  // findings are neighbours in input order.
+  const auto identity = [&](std::size_t i) {
+    return std::tie(all[i].context, all[i].finding.keyword, all[i].finding.message);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    if (identity(order[k]) == identity(order[k - 1])) drop[order[k]] = true;
+  }
   std::vector<LocatedFinding> kept;
-  std::unordered_set<std::string> seen;
-  for (auto& located : all) {
-    if (located.finding.summary && explained.count(context_key(located.context, located.context.size()))) {
-      continue;
-    }
-    std::string identity = context_key(located.context, located.context.size());
-    identity += '\x1d';
-    identity += located.finding.keyword;
-    identity += '\x1d';
-    identity += located.finding.message;
-    if (!seen.insert(std::move(identity)).second) continue;
-    kept.push_back(std::move(located));
+  kept.reserve(order.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!drop[i]) kept.push_back(std::move(all[i]));
   }
   return kept;
 }
