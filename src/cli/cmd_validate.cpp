@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -202,6 +203,7 @@ struct Checked {
   Counts counts;
   std::string text;
   nlohmann::json json;
+  bool appended = false;  // the JSON record went straight to the caller's sink
 };
 
 /// A JSON record's text: `checked.json` serialised, or the record written directly.
@@ -211,6 +213,13 @@ void append_record(std::string& out, const Checked& checked) {
   } else {
     out += dump(checked.json);
   }
+}
+
+/// Appends `n` in decimal.
+void append_number(std::string& out, std::size_t n) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
 }
 
 /// A value as dump() writes it; a string (most allowed values are) without the serializer.
@@ -258,9 +267,11 @@ class Checker {
       : schema_(schema), options_(options), limits_{options.max_bytes, options.max_depth} {}
 
   /// Checks `text`; `line` is the NDJSON line number (0 for a whole file). `file_json` is
-  /// `file` as a JSON string, when the caller has it (NDJSON batches make it once).
+  /// `file` as a JSON string, when the caller has it (NDJSON batches make it once). With --format
+  /// json and a `sink`, a valid or invalid document's record is appended to it (no newline) and
+  /// the result says `appended`; other records come back in the result.
   Checked check(std::string_view text, const std::string& file, std::size_t line,
-                const std::string* file_json = nullptr) const {
+                const std::string* file_json = nullptr, std::string* sink = nullptr) const {
     Checked out;
     out.counts.documents = 1;
     if (options_.quiet) {
@@ -278,12 +289,13 @@ class Checker {
       // Most NDJSON lines are valid: their line is written directly, as dump() would order it,
       // instead of building and serialising an object per line.
       ++out.counts.valid;
-      out.text.reserve(64 + file.size());
-      out.text += "{\"file\":";
-      out.text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
-      out.text += ",\"findings\":[],\"line\":";
-      out.text += std::to_string(line);
-      out.text += ",\"valid\":true}";
+      std::string& record = sink != nullptr ? *sink : out.text;
+      record += "{\"file\":";
+      record += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
+      record += ",\"findings\":[],\"line\":";
+      append_number(record, line);
+      record += ",\"valid\":true}";
+      out.appended = sink != nullptr;
       return out;
     }
     const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
@@ -315,7 +327,8 @@ class Checker {
     if (json_) {
       // The record as dump() would write it: file, findings, findings_complete, findings_total,
       // line, valid.
-      std::string& text = out.text;
+      std::string& text = sink != nullptr ? *sink : out.text;
+      out.appended = sink != nullptr;
       text += "{\"file\":";
       text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
       text += ",\"findings\":[";
@@ -329,8 +342,14 @@ class Checker {
       }
       text += ']';
       if (stopped) text += ",\"findings_complete\":false";
-      if (shown < real) text += ",\"findings_total\":" + std::to_string(real);
-      if (line != 0) text += ",\"line\":" + std::to_string(line);
+      if (shown < real) {
+        text += ",\"findings_total\":";
+        append_number(text, real);
+      }
+      if (line != 0) {
+        text += ",\"line\":";
+        append_number(text, line);
+      }
       text += findings.empty() ? ",\"valid\":true}" : ",\"valid\":false}";
     } else if (findings.empty()) {
       out.text = label + ": valid\n";
@@ -492,16 +511,19 @@ class LineReader {
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
-/// Consecutive NDJSON lines checked together by one worker.
+/// Consecutive NDJSON lines checked together by one worker, their texts end to end in one buffer.
 struct Batch {
   struct Item {
     std::size_t line;
-    std::string text;
+    std::size_t offset;  // in text
+    std::size_t size;
     bool too_large;
   };
   std::size_t sequence = 0;
   std::size_t bytes = 0;
+  std::string text;
   std::vector<Item> items;
+  std::string_view text_of(const Item& item) const { return std::string_view(text).substr(item.offset, item.size); }
 };
 
 /// A batch's printed form and counts, kept until every earlier batch is printed.
@@ -514,13 +536,19 @@ struct BatchOutput {
 BatchOutput check_batch(const Checker& checker, const std::string& file, const Batch& batch) {
   BatchOutput out;
   out.bytes = batch.bytes;
-  const std::string file_json = checker.json() ? dump(nlohmann::json(file)) : std::string();
+  const bool json = checker.json();
+  const std::string file_json = json ? dump(nlohmann::json(file)) : std::string();
+  // Most records are a valid line's: about this long each.
+  if (json) out.text.reserve(batch.items.size() * (56 + file_json.size()));
   for (const auto& item : batch.items) {
     Checked checked;
+    const std::size_t mark = out.text.size();
     try {
       checked = item.too_large ? checker.too_large(file, item.line)
-                               : checker.check(item.text, file, item.line, &file_json);
+                               : checker.check(batch.text_of(item), file, item.line, &file_json,
+                                               json ? &out.text : nullptr);
     } catch (const std::exception& e) {
+      out.text.resize(mark);  // nothing half-written stays
       // The validator failed on this document (it should not): report it and go on.
       checked = Checked{};
       checked.counts.documents = 1;
@@ -535,8 +563,8 @@ BatchOutput check_batch(const Checker& checker, const std::string& file, const B
         checked.text = file + ":" + std::to_string(item.line) + ": " + message + "\n";
     }
     out.counts.add(checked.counts);
-    if (checker.json()) {
-      append_record(out.text, checked);
+    if (json) {
+      if (!checked.appended) append_record(out.text, checked);
       out.text += '\n';
     } else {
       out.text += checked.text;
@@ -595,6 +623,7 @@ class BatchPipeline {
   void work(Batch& batch) {
     BatchOutput out = check_batch(checker_, file_, batch);
     Batch().items.swap(batch.items);  // free the input before waiting to be printed
+    std::string().swap(batch.text);
     {
       std::lock_guard lock(mutex_);
       ready_.emplace(batch.sequence, std::move(out));
@@ -688,8 +717,8 @@ Counts validate_ndjson(const std::string& path, const Checker& checker, const Op
     ++number;
     if (!too_large && is_blank(line)) continue;  // NDJSON readers commonly allow blank lines
     batch.bytes += line.size() + 1;
-    batch.items.push_back({number, std::move(line), too_large});
-    line = std::string();
+    batch.items.push_back({number, batch.text.size(), line.size(), too_large});
+    batch.text += line;
     if (batch.items.size() >= kBatchLines || batch.bytes >= kBatchBytes) {
       pipeline.submit(std::move(batch));
       batch = Batch();
