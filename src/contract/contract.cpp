@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -135,8 +136,10 @@ std::vector<std::string> template_parameters(const std::string& path, const Read
 
 /// Builds a Contract from its files.
 struct ContractLoader {
+  /// `compile_now`: every schema compiled here, so that a broken one is found at load time (a
+  /// contract from files); else each on its first use (a built-in one: its tests compile them all).
   static Contract load(const std::map<std::string, std::string>& files, const std::string& origin,
-                       const std::filesystem::path& cases_dir) {
+                       const std::filesystem::path& cases_dir, bool compile_now = true) {
     auto manifest_it = files.find("contract.json");
     if (manifest_it == files.end()) throw SchemaError("contract " + origin + ": no contract.json");
     const std::string file = origin + (origin.ends_with("contract.json") ? "" : "/contract.json");
@@ -152,8 +155,8 @@ struct ContractLoader {
       if (name.rfind("cases/", 0) == 0) c.case_files_.emplace(name.substr(6), text);
     }
     c.store_ = store;
-    // Every schema of the folder, compiled once: a broken one is found at load time.
-    for (const auto& name : store->names()) c.schemas_.emplace(name, Schema::compile(*store, name));
+    for (const auto& name : store->names())
+      c.schemas_.emplace(name, compile_now ? Schema::compile(*store, name) : Schema::compile_on_use(store, name));
 
     Reader root(*parsed, "", file);
     {
@@ -589,26 +592,36 @@ std::vector<std::string> Contract::builtin_names() {
 }
 
 const Contract& Contract::builtin(std::string_view name) {
-  // Loaded once each, on first use; a name this build lacks is a SchemaError.
-  static const std::map<std::string, std::shared_ptr<const Contract>> all = [] {
-    std::map<std::string, std::map<std::string, std::string>> by_name;
+  // Each built-in contract is loaded (its schemas compiled) on its own first use, once: a command
+  // pays for the contract it uses, not for every one this build holds. A name this build lacks is
+  // a SchemaError.
+  struct Entry {
+    std::map<std::string, std::string> files;
+    std::once_flag loaded;
+    std::shared_ptr<const Contract> contract;
+  };
+  static std::map<std::string, Entry> all = [] {
+    std::map<std::string, Entry> out;
     for (const auto& [path, text] : detail::embedded_contracts()) {
       auto slash = path.find('/');
       if (slash == std::string_view::npos) continue;
-      by_name[std::string(path.substr(0, slash))][std::string(path.substr(slash + 1))] = std::string(text);
+      out[std::string(path.substr(0, slash))].files[std::string(path.substr(slash + 1))] = std::string(text);
     }
-    std::map<std::string, std::shared_ptr<const Contract>> out;
-    for (auto& [n, files] : by_name)
-      out[n] = std::make_shared<const Contract>(ContractLoader::load(files, "built-in " + n, {}));
     return out;
   }();
   auto it = all.find(std::string(name));
   if (it == all.end()) {
     std::string known;
-    for (const auto& [n, c] : all) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& [n, e] : all) known += (known.empty() ? "" : ", ") + n;
     throw SchemaError("no built-in contract \"" + std::string(name) + "\" (built in: " + known + ")");
   }
-  return *it->second;
+  Entry& entry = it->second;
+  const std::string& entry_name = it->first;
+  std::call_once(entry.loaded, [&entry, &entry_name] {
+    entry.contract =
+        std::make_shared<const Contract>(ContractLoader::load(entry.files, "built-in " + entry_name, {}, false));
+  });
+  return *entry.contract;
 }
 
 Contract Contract::resolve(const std::string& name_or_path) {

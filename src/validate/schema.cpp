@@ -1,6 +1,7 @@
 // SchemaStore and Schema: where schema documents come from, and running a compiled schema.
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <sstream>
 #include <system_error>
 
@@ -120,6 +121,31 @@ Schema Schema::compile(const SchemaStore& store, const std::string& name) {
   return Schema(detail::validation::compile_schema(store, name));
 }
 
+namespace detail {
+/// A schema to compile on first use (Schema::compile_on_use).
+struct DeferredSchema {
+  std::shared_ptr<const SchemaStore> store;
+  std::string name;
+  std::once_flag once;
+  std::shared_ptr<const CompiledSchema> compiled;  // set once, inside call_once
+
+  const CompiledSchema& get() {
+    // A throw leaves `once` unset: the next use compiles again and throws the same error.
+    std::call_once(once, [this] { compiled = validation::compile_schema(*store, name); });
+    return *compiled;
+  }
+};
+}  // namespace detail
+
+Schema Schema::compile_on_use(std::shared_ptr<const SchemaStore> store, std::string name) {
+  auto deferred = std::make_shared<detail::DeferredSchema>();
+  deferred->store = std::move(store);
+  deferred->name = std::move(name);
+  return Schema(std::move(deferred));
+}
+
+const detail::CompiledSchema& Schema::compiled() const { return impl_ ? *impl_ : deferred_->get(); }
+
 Schema Schema::from_file(const std::filesystem::path& path) {
   namespace v = detail::validation;
   SchemaStore store;
@@ -163,7 +189,7 @@ Schema Schema::from_file(const std::filesystem::path& path) {
 }
 
 Result Schema::validate(const nlohmann::json& instance) const {
-  const auto& compiled = *impl_;
+  const auto& compiled = this->compiled();
   // Most documents are valid: the verdict program says so without building a finding.
   if (compiled.fast && !(compiled.recursive && detail::validation::deeper_than(
                                                    instance, detail::validation::kMaxValidationDepth))) {
@@ -175,8 +201,8 @@ Result Schema::validate(const nlohmann::json& instance) const {
 }
 
 Schema Schema::strict(bool on) const {
-  if (on && impl_->fast == nullptr)
-    throw SchemaError(impl_->title + ": strict mode needs the verdict program, which this schema has not");
+  if (on && compiled().fast == nullptr)
+    throw SchemaError(compiled().title + ": strict mode needs the verdict program, which this schema has not");
   Schema out = *this;
   out.strict_ = on;
   return out;
@@ -204,7 +230,7 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
 
 Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance, bool refused) {
   namespace v = detail::validation;
-  const auto& compiled = *schema.impl_;
+  const auto& compiled = schema.compiled();
   const v::FindingsScope scope(instance, schema.secret_fields());  // no secret in any finding; findings by index
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
@@ -258,14 +284,14 @@ Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instan
 bool SchemaAccess::slow_is_valid(const Schema& schema, const nlohmann::json& instance) {
   namespace v = detail::validation;
   const v::ValijsonOnly alone;
-  const auto& compiled = *schema.impl_;
+  const auto& compiled = schema.compiled();
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
   return v::run_unit(*compiled.root, instance, v::root_context(), nullptr) &&
          (!schema.strict_ || fast::strict_valid(*compiled.fast, instance));
 }
 
 std::optional<bool> SchemaAccess::fast_is_valid(const Schema& schema, const nlohmann::json& instance) {
-  const auto& compiled = *schema.impl_;
+  const auto& compiled = schema.compiled();
   if (!compiled.fast) return std::nullopt;
   if (compiled.recursive && validation::deeper_than(instance, validation::kMaxValidationDepth)) return false;
   return fast::valid(*compiled.fast, instance) &&
@@ -284,7 +310,7 @@ namespace sipcontract {
 
 bool Schema::is_valid(const nlohmann::json& instance) const {
   namespace v = detail::validation;
-  const auto& compiled = *impl_;
+  const auto& compiled = this->compiled();
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) return false;
   if (compiled.fast) {
     return detail::fast::valid(*compiled.fast, instance) &&
@@ -295,7 +321,7 @@ bool Schema::is_valid(const nlohmann::json& instance) const {
 
 Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
   namespace v = detail::validation;
-  const auto& compiled = *impl_;
+  const auto& compiled = this->compiled();
   if (text.size() > limits.max_bytes) return Verdict::kNotJson;
   if (compiled.fast) {
     const std::size_t recursion_limit =
@@ -319,7 +345,7 @@ Verdict Schema::check(std::string_view text, const ParseLimits& limits) const {
 TextResult Schema::validate_text(std::string_view text, const ParseLimits& limits) const {
   namespace v = detail::validation;
   TextResult out;
-  const auto& compiled = *impl_;
+  const auto& compiled = this->compiled();
   if (compiled.fast && text.size() <= limits.max_bytes) {
     // The verdict program, and for a document it refuses the document itself, from one parse.
     const std::size_t recursion_limit =
@@ -355,8 +381,8 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
   return out;
 }
 
-bool Schema::has_fast_path() const { return impl_->fast != nullptr; }
+bool Schema::has_fast_path() const { return compiled().fast != nullptr; }
 
-const std::string& Schema::title() const { return impl_->title; }
+const std::string& Schema::title() const { return compiled().title; }
 
 }  // namespace sipcontract

@@ -162,3 +162,33 @@ TEST_CASE("the built-in store holds the repository's schemas", "[validate][files
     CHECK(*builtin.find(name) == *folder.find(name));
   }
 }
+
+TEST_CASE("a schema compiled on first use: the same schema, its error at that use", "[validate][errors]") {
+  auto store = std::make_shared<SchemaStore>();
+  store->add("good.json", R"({"title": "Good", "properties": {"n": {"type": "integer"}}})");
+  store->add("broken.json", R"({"properties": {"n": {"$ref": "missing.json"}}})");
+  // Deferring costs nothing now and refuses nothing yet.
+  const Schema good = Schema::compile_on_use(store, "good.json");
+  const Schema broken = Schema::compile_on_use(store, "broken.json");
+  CHECK(good.title() == "Good");
+  CHECK(good.validate(doc(R"({"n": "x"})")).findings == Schema::compile(*store, "good.json").validate(doc(R"({"n": "x"})")).findings);
+  CHECK(good.check(R"({"n": 1})") == Verdict::kValid);
+  // The error compile() throws, from the first use and from every later one.
+  const std::string expected = error_of([&] { Schema::compile(*store, "broken.json"); });
+  REQUIRE(expected != "(no error)");
+  CHECK(error_of([&] { (void)broken.is_valid(doc("{}")); }) == expected);
+  CHECK(error_of([&] { (void)broken.check("{}"); }) == expected);
+  // Copies (strict, secret fields) share the one compilation.
+  CHECK(good.strict().validate(doc(R"({"m": 1})")).findings.size() == 1);
+}
+
+TEST_CASE("every schema of every built-in contract compiles (they are compiled on first use)", "[validate][contract]") {
+  for (const auto& name : Contract::builtin_names()) {
+    const Contract& contract = Contract::builtin(name);
+    for (const auto& file : contract.schema_store().names()) {
+      if (file.ends_with(".test.json")) continue;
+      INFO(name << ": " << file);
+      CHECK_NOTHROW(contract.schema(file).title());
+    }
+  }
+}

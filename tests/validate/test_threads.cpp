@@ -69,3 +69,29 @@ TEST_CASE("compiling schemas on several threads at once is safe", "[validate][th
   for (auto& thread : threads) thread.join();
   CHECK(failures == 0);
 }
+
+TEST_CASE("a schema compiled on first use is compiled once, whichever threads use it first",
+          "[validate][threads]") {
+  auto store = std::make_shared<SchemaStore>(SchemaStore::from_directory(SCHEMAS_DIR));
+  const std::string name = "create-sip-endpoint.request.json";
+  const Schema now = Schema::compile(*store, name);
+  auto mismatch = valid_request();
+  mismatch["password_confirmation"] = "other";
+  const Result expected = now.validate(mismatch);
+  REQUIRE_FALSE(expected.valid());
+  // Every thread's first call may be the one that compiles: they start together.
+  const Schema later = Schema::compile_on_use(store, name);
+  std::atomic<int> ready{0};
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      ++ready;
+      while (ready.load() < 4) std::this_thread::yield();
+      if (later.validate(mismatch).findings != expected.findings) ++mismatches;
+      if (!later.is_valid(valid_request())) ++mismatches;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(mismatches == 0);
+}

@@ -129,6 +129,7 @@ class SchemaStore {
 
 namespace detail {
 struct CompiledSchema;
+struct DeferredSchema;
 struct SchemaAccess;  // the module's internals (and its equivalence tests) reach a compiled schema
 }  // namespace detail
 
@@ -137,6 +138,10 @@ class Schema {
  public:
   /// Compiles the document `name` of `store`, resolving cross-file "$ref"s in the store.
   static Schema compile(const SchemaStore& store, const std::string& name);
+  /// The same schema compiled on its first use instead (once, by whichever thread uses it first):
+  /// for a contract's schemas, most of which one command never uses. A schema that does not
+  /// compile throws its SchemaError from that use (and every later one).
+  static Schema compile_on_use(std::shared_ptr<const SchemaStore> store, std::string name);
   /// Compiles a schema file; "$ref"s to other files resolve in the same folder.
   static Schema from_file(const std::filesystem::path& path);
 
@@ -171,7 +176,11 @@ class Schema {
  private:
   friend struct detail::SchemaAccess;
   explicit Schema(std::shared_ptr<const detail::CompiledSchema> impl) : impl_(std::move(impl)) {}
-  std::shared_ptr<const detail::CompiledSchema> impl_;
+  explicit Schema(std::shared_ptr<detail::DeferredSchema> deferred) : deferred_(std::move(deferred)) {}
+  /// The compiled form: impl_, or deferred_'s, compiled now if this is its first use.
+  const detail::CompiledSchema& compiled() const;
+  std::shared_ptr<const detail::CompiledSchema> impl_;  // compiled at construction...
+  std::shared_ptr<detail::DeferredSchema> deferred_;    // ...or on first use
   bool strict_ = false;
   std::shared_ptr<const std::vector<std::string>> secret_fields_;
 };
