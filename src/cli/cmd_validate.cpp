@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -523,7 +523,9 @@ struct Batch {
   std::size_t bytes = 0;
   std::string text;
   std::vector<Item> items;
-  std::string_view text_of(const Item& item) const { return std::string_view(text).substr(item.offset, item.size); }
+  std::string_view text_of(const Item& item) const {
+    return std::string_view(text).substr(item.offset, item.size);
+  }
 };
 
 /// A batch's printed form and counts, kept until every earlier batch is printed.
@@ -667,7 +669,7 @@ class BatchPipeline {
   std::size_t printed_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t bytes_in_flight_ = 0;
-  Counts counts_;  // touched only by the thread that prints
+  Counts counts_;                   // touched only by the thread that prints
   std::optional<ThreadPool> pool_;  // last: its threads stop before what they use goes
 };
 

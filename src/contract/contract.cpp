@@ -156,7 +156,8 @@ struct ContractLoader {
     }
     c.store_ = store;
     for (const auto& name : store->names())
-      c.schemas_.emplace(name, compile_now ? Schema::compile(*store, name) : Schema::compile_on_use(store, name));
+      c.schemas_.emplace(name,
+                         compile_now ? Schema::compile(*store, name) : Schema::compile_on_use(store, name));
 
     Reader root(*parsed, "", file);
     {
@@ -618,8 +619,8 @@ const Contract& Contract::builtin(std::string_view name) {
   Entry& entry = it->second;
   const std::string& entry_name = it->first;
   std::call_once(entry.loaded, [&entry, &entry_name] {
-    entry.contract =
-        std::make_shared<const Contract>(ContractLoader::load(entry.files, "built-in " + entry_name, {}, false));
+    entry.contract = std::make_shared<const Contract>(
+        ContractLoader::load(entry.files, "built-in " + entry_name, {}, false));
   });
   return *entry.contract;
 }

@@ -226,7 +226,8 @@ void check_attributes(const CheckInput& in, const nlohmann::json& doc,
   const nlohmann::json* items = nullptr;
   if (doc.is_object() && doc.contains(shape.items) && doc[shape.items].is_array()) items = &doc[shape.items];
   auto member_of = [](const nlohmann::json& item, const std::string& name) -> std::optional<std::string> {
-    if (item.is_object() && item.contains(name) && item[name].is_string()) return item[name].get<std::string>();
+    if (item.is_object() && item.contains(name) && item[name].is_string())
+      return item[name].get<std::string>();
     return std::nullopt;
   };
   auto attr_of = [&](const nlohmann::json& item) { return member_of(item, shape.attribute); };

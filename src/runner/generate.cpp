@@ -244,7 +244,8 @@ Json value_for(const Json& schema, Rng& rng, std::size_t n) {
     if (schema.value("format", "") == "uuid") return uuid_from(rng);
     if (schema.contains("pattern") || schema.contains("format")) {
       auto examples = schema.value("examples", Json::array());
-      return examples.is_array() && !examples.empty() ? examples[rng.below(examples.size())] : Json(plain_string(rng));
+      return examples.is_array() && !examples.empty() ? examples[rng.below(examples.size())]
+                                                      : Json(plain_string(rng));
     }
     const unsigned r = static_cast<unsigned>(rng.below(10));
     if (r < 2) {
@@ -259,9 +260,9 @@ Json value_for(const Json& schema, Rng& rng, std::size_t n) {
     Json out = Json::array();
     if (const Json* e = enum_of(items)) {
       const unsigned r = static_cast<unsigned>(rng.below(10));
-      if (r == 0) return out;                  // empty
-      if (r == 1) return *e;                   // every value, in order
-      for (const auto& v : *e)                 // a subset in a shuffled order
+      if (r == 0) return out;   // empty
+      if (r == 1) return *e;    // every value, in order
+      for (const auto& v : *e)  // a subset in a shuffled order
         if (rng.chance(400)) out.push_back(v);
       for (std::size_t i = out.size(); i > 1; --i) std::swap(out[i - 1], out[rng.below(i)]);
       if (r == 2 && !out.empty() && !schema.value("uniqueItems", false)) out.push_back(out[0]);  // a repeat
@@ -272,11 +273,16 @@ Json value_for(const Json& schema, Rng& rng, std::size_t n) {
     return out;
   }
   if (has_type(schema, "integer") || has_type(schema, "number")) {
-    long long lo = schema.contains("minimum") && schema["minimum"].is_number() ? schema["minimum"].get<long long>() : 0;
-    long long hi = schema.contains("maximum") && schema["maximum"].is_number() ? schema["maximum"].get<long long>() : lo + 1000;
+    long long lo =
+        schema.contains("minimum") && schema["minimum"].is_number() ? schema["minimum"].get<long long>() : 0;
+    long long hi = schema.contains("maximum") && schema["maximum"].is_number()
+                       ? schema["maximum"].get<long long>()
+                       : lo + 1000;
     if (hi < lo) hi = lo;
     const unsigned r = static_cast<unsigned>(rng.below(4));
-    return r == 0 ? lo : r == 1 ? hi : lo + static_cast<long long>(rng.below(static_cast<std::uint64_t>(hi - lo) + 1));
+    return r == 0   ? lo
+           : r == 1 ? hi
+                    : lo + static_cast<long long>(rng.below(static_cast<std::uint64_t>(hi - lo) + 1));
   }
   if (has_type(schema, "boolean")) return rng.chance(500);
   if (has_type(schema, "object")) return Json::object();
@@ -292,8 +298,8 @@ enum class Kind { kPositive, kNegative, kWalk };
 
 struct Action {
   Role role = Role::kCreate;
-  int item = 0;        // the walk's item it concerns
-  Json body;           // create or update
+  int item = 0;           // the walk's item it concerns
+  Json body;              // create or update
   int same_name_as = -1;  // a create repeating the current name of another item
 };
 
@@ -325,7 +331,8 @@ struct CaseGenerator::Impl {
       throw ConfigError("--generate: the operation of record (" + op.id + ") is not a create with a body");
     resource = &contract.resources().at(op.resource);
     create = read_spec(contract, op);
-    if (const Operation* u = resource->operation(Role::kUpdate); u && u->request) update = read_spec(contract, *u);
+    if (const Operation* u = resource->operation(Role::kUpdate); u && u->request)
+      update = read_spec(contract, *u);
     prefix = "sc-{{run_id}}-{{case_id}}";
   }
 
@@ -361,13 +368,14 @@ struct CaseGenerator::Impl {
                      bool all_optional_absent_ok, bool is_update) const {
     for (int attempt = 0; attempt < 32; ++attempt) {
       Json body = Json::object();
-      const Variant* variant = spec.variants.empty() ? nullptr : &spec.variants[rng.below(spec.variants.size())];
+      const Variant* variant =
+          spec.variants.empty() ? nullptr : &spec.variants[rng.below(spec.variants.size())];
       for (const auto& p : spec.props) {
         if (spec.equal.count(p.name)) continue;  // filled from its partner below
-        const bool in_variant =
-            variant && std::find(variant->required.begin(), variant->required.end(), p.name) != variant->required.end();
-        const bool forbidden = variant && std::find(variant->forbidden.begin(), variant->forbidden.end(), p.name) !=
-                                              variant->forbidden.end();
+        const bool in_variant = variant && std::find(variant->required.begin(), variant->required.end(),
+                                                     p.name) != variant->required.end();
+        const bool forbidden = variant && std::find(variant->forbidden.begin(), variant->forbidden.end(),
+                                                    p.name) != variant->forbidden.end();
         if (forbidden) continue;
         if (is_update && spec.variant_fields.count(p.name)) continue;  // see walk(): a merge could hold both
         bool present = p.required || in_variant || rng.chance(all_optional_absent_ok ? 400 : 500);
@@ -393,7 +401,9 @@ struct CaseGenerator::Impl {
     Json body = Json::object();
     for (const auto& p : spec.props)
       if (p.required)
-        body[p.name] = p.name == resource->name_field ? Json(prefix + name_tail) : p.secret ? Json(secret) : value_for(p.schema, rng, n);
+        body[p.name] = p.name == resource->name_field ? Json(prefix + name_tail)
+                       : p.secret                     ? Json(secret)
+                                                      : value_for(p.schema, rng, n);
     return body;
   }
 
@@ -401,11 +411,16 @@ struct CaseGenerator::Impl {
 
   static Json wrong_type_value(const Json& schema, Rng& rng) {
     if (rng.chance(400)) return nullptr;
-    std::vector<Json> candidates = {Json(42), Json(true), Json("text"), Json::array(), Json::object(), Json(1.5)};
+    std::vector<Json> candidates = {Json(42),      Json(true),     Json("text"),
+                                    Json::array(), Json::object(), Json(1.5)};
     std::vector<Json> wrong;
     for (const auto& c : candidates) {
-      const std::string t = c.is_number_integer() ? "integer" : c.is_number() ? "number" : c.is_boolean() ? "boolean"
-                            : c.is_string() ? "string" : c.is_array() ? "array" : "object";
+      const std::string t = c.is_number_integer() ? "integer"
+                            : c.is_number()       ? "number"
+                            : c.is_boolean()      ? "boolean"
+                            : c.is_string()       ? "string"
+                            : c.is_array()        ? "array"
+                                                  : "object";
       if (!has_type(schema, t) && !(t == "integer" && has_type(schema, "number"))) wrong.push_back(c);
     }
     return wrong.empty() ? Json(nullptr) : rng.pick(wrong);
@@ -447,7 +462,8 @@ struct CaseGenerator::Impl {
     for (const auto& p : spec.props) {
       all.push_back(&p);
       if (p.required) required.push_back(&p);
-      if (enum_of(p.schema) || (has_type(p.schema, "array") && enum_of(p.schema.value("items", Json::object()))))
+      if (enum_of(p.schema) ||
+          (has_type(p.schema, "array") && enum_of(p.schema.value("items", Json::object()))))
         enums.push_back(&p);
       if (has_type(p.schema, "string") && p.schema.contains("format")) formats.push_back(&p);
     }
@@ -456,9 +472,13 @@ struct CaseGenerator::Impl {
       r.kind = Kind::kNegative;
       r.body = base;
       // Weights: missing, wrong type, enum near miss, both variants, mismatch, format, malformed.
-      std::vector<unsigned> w = {required.empty() ? 0u : 15u, 35u, enums.empty() ? 0u : 15u,
-                                 spec.variants.size() > 1 ? 10u : 0u, spec.equal.empty() ? 0u : 10u,
-                                 formats.empty() ? 0u : 5u, 10u};
+      std::vector<unsigned> w = {required.empty() ? 0u : 15u,
+                                 35u,
+                                 enums.empty() ? 0u : 15u,
+                                 spec.variants.size() > 1 ? 10u : 0u,
+                                 spec.equal.empty() ? 0u : 10u,
+                                 formats.empty() ? 0u : 5u,
+                                 10u};
       switch (rng.weighted(w)) {
         case 0: {
           const Prop* p = rng.pick(required);
@@ -485,7 +505,8 @@ struct CaseGenerator::Impl {
           } else {
             const Json& items = *enum_of(p->schema["items"]);
             const Json& v = items[rng.below(items.size())];
-            Json arr = r.body.contains(p->name) && r.body[p->name].is_array() ? r.body[p->name] : Json::array();
+            Json arr =
+                r.body.contains(p->name) && r.body[p->name].is_array() ? r.body[p->name] : Json::array();
             arr.insert(arr.begin() + static_cast<std::ptrdiff_t>(rng.below(arr.size() + 1)),
                        v.is_string() ? Json(near_miss(v.get<std::string>(), rng)) : Json("x"));
             r.body[p->name] = arr;
@@ -502,7 +523,8 @@ struct CaseGenerator::Impl {
               if (!r.body.contains(f))
                 if (const Prop* p = spec.prop(f)) r.body[f] = value_for(p->schema, rng, n);
           for (const auto& f : spec.variant_fields)
-            if (const Prop* p = spec.prop(f); p && !r.body.contains(f)) r.body[f] = value_for(p->schema, rng, n);
+            if (const Prop* p = spec.prop(f); p && !r.body.contains(f))
+              r.body[f] = value_for(p->schema, rng, n);
           r.tag = "oneof";
           r.what = "fields of every oneOf variant at once";
           for (const auto& f : spec.variant_fields) r.protect.insert(f);
@@ -576,7 +598,8 @@ struct CaseGenerator::Impl {
     const bool has_get = resource->operation(Role::kGet), has_list = resource->operation(Role::kList),
                has_update = resource->operation(Role::kUpdate) && update.op,
                has_delete = resource->operation(Role::kDelete);
-    const bool unique_name = !resource->unique.empty() && resource->unique.front().field == resource->name_field;
+    const bool unique_name =
+        !resource->unique.empty() && resource->unique.front().field == resource->name_field;
     auto add_create = [&] {
       Action a;
       a.role = Role::kCreate;
@@ -588,9 +611,13 @@ struct CaseGenerator::Impl {
     add_create();
     for (std::size_t s = 1; s < steps; ++s) {
       // create, repeat a name, get, list, update, delete, touch a deleted item
-      std::vector<unsigned> w = {15u, unique_name && !live.empty() ? 8u : 0u, has_get && !live.empty() ? 15u : 0u,
-                                 has_list ? (dead.empty() ? 10u : 25u) : 0u, has_update && !live.empty() ? 20u : 0u,
-                                 has_delete && !live.empty() ? 18u : 0u, !dead.empty() ? 8u : 0u};
+      std::vector<unsigned> w = {15u,
+                                 unique_name && !live.empty() ? 8u : 0u,
+                                 has_get && !live.empty() ? 15u : 0u,
+                                 has_list ? (dead.empty() ? 10u : 25u) : 0u,
+                                 has_update && !live.empty() ? 20u : 0u,
+                                 has_delete && !live.empty() ? 18u : 0u,
+                                 !dead.empty() ? 8u : 0u};
       switch (rng.weighted(w)) {
         case 0:
           add_create();
@@ -614,7 +641,8 @@ struct CaseGenerator::Impl {
           Action a;
           a.role = Role::kUpdate;
           a.item = rng.pick(live);
-          a.body = positive_body(update, rng, n + s, "-" + std::to_string(a.item) + "r" + std::to_string(s), true, true);
+          a.body = positive_body(update, rng, n + s, "-" + std::to_string(a.item) + "r" + std::to_string(s),
+                                 true, true);
           r.actions.push_back(a);
           break;
         }
@@ -634,7 +662,8 @@ struct CaseGenerator::Impl {
           Action a;
           a.role = rng.pick(roles);
           a.item = rng.pick(dead);
-          if (a.role == Role::kUpdate) a.body = positive_body(update, rng, n + s, "-" + std::to_string(a.item) + "x", true, true);
+          if (a.role == Role::kUpdate)
+            a.body = positive_body(update, rng, n + s, "-" + std::to_string(a.item) + "x", true, true);
           r.actions.push_back(a);
         }
       }
@@ -694,7 +723,8 @@ struct CaseGenerator::Impl {
         c.tags.push_back(r.tag);
         c.description = "generated negative create: " + r.what;
         if (r.raw_body) {
-          step.expect.status_classes = {4};  // as the fixed cases: the contract is silent on bodies it cannot read
+          step.expect.status_classes = {
+              4};  // as the fixed cases: the contract is silent on bodies it cannot read
         } else {
           step.expect.statuses = {contract.validation_errors().status};
           if (!r.attributes.empty()) step.expect.errors.push_back({r.attributes, std::nullopt});

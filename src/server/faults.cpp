@@ -161,7 +161,6 @@ void edit_items(const Model& model, Action action, Response& res, Fn edit) {
   set_json_body(res, *json);
 }
 
-
 bool holds(const Json& values, const Json& value) {
   return std::find(values.begin(), values.end(), value) != values.end();
 }
@@ -714,7 +713,8 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
       Json trigger;
       for (const Field& field : model.fields()) {
         const Json& items = field.schema.contains("items") ? field.schema["items"] : Json();
-        if (items.is_object() && items.contains("enum") && items["enum"].is_array() && !items["enum"].empty()) {
+        if (items.is_object() && items.contains("enum") && items["enum"].is_array() &&
+            !items["enum"].empty()) {
           list_field = field.name;
           trigger = items["enum"].back();
           break;
@@ -744,7 +744,8 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
     case ServerFault::kNullAsAbsent: {
       // The request schema's optional fields without an enum (nor one in their items).
       std::set<std::string> fields;
-      if (const sipcontract::Operation* create = model.operation(Action::kCreate); create && create->request) {
+      if (const sipcontract::Operation* create = model.operation(Action::kCreate);
+          create && create->request) {
         std::set<std::string> required;
         if (const std::string* text = model.contract().schema_store().find(create->request->schema_name)) {
           const Json root = Json::parse(*text, nullptr, false);
@@ -753,9 +754,9 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
               if (r.is_string()) required.insert(r.get<std::string>());
         }
         for (const auto& p : model.contract().property_schemas(create->request->schema_name)) {
-          const bool enumerated = p.schema.contains("enum") ||
-                                  (p.schema.contains("items") && p.schema["items"].is_object() &&
-                                   p.schema["items"].contains("enum"));
+          const bool enumerated =
+              p.schema.contains("enum") || (p.schema.contains("items") && p.schema["items"].is_object() &&
+                                            p.schema["items"].contains("enum"));
           if (!enumerated && !required.count(p.name)) fields.insert(p.name);
         }
       }
@@ -787,7 +788,8 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
         std::mutex mutex;
         std::map<std::string, std::vector<OrderedJson>> by_parent;
       };
-      return layer([&model, ghosts = std::make_shared<Ghosts>()](Request& req, Response& res, const Next& next) {
+      return layer([&model, ghosts = std::make_shared<Ghosts>()](Request& req, Response& res,
+                                                                 const Next& next) {
         const Action action = model.action_of(req);
         if (action == Action::kDelete) {
           const Route route = model.route(req.path);
@@ -810,8 +812,8 @@ std::unique_ptr<Layer> make_fault_layer(ServerFault fault, const LayerContext& c
         auto json = json_body(res);
         if (!json || !json->is_object()) return;
         const PageSpec& pages = model.pages();
-        if (auto links = json->find(pages.links);
-            links != json->end() && links->is_object() && links->contains("next") && (*links)["next"].is_string())
+        if (auto links = json->find(pages.links); links != json->end() && links->is_object() &&
+                                                  links->contains("next") && (*links)["next"].is_string())
           return;  // not the last page
         auto items = json->find(pages.items);
         if (items == json->end() || !items->is_array()) return;

@@ -563,13 +563,14 @@ class NotCheck final : public Check {
 // summary at the value (dropped when a finding below explains it).
 class IfCheck final : public Check {
  public:
-  IfCheck(Unit* condition, Unit* then, Unit* otherwise) : condition_(condition), then_(then), else_(otherwise) {}
+  IfCheck(Unit* condition, Unit* then, Unit* otherwise)
+      : condition_(condition), then_(then), else_(otherwise) {}
   bool check(const Json& value, const Out& out) const override {
     const Unit* branch = run_unit(*condition_, value, out.context(), nullptr) ? then_ : else_;
     if (branch == nullptr || run_unit(*branch, value, out.context(), out.results())) return true;
     if (out.reporting())
-      out.results()->pushError(out.context(),
-                               "Failed to validate against a conditional schema set by if-then-else constraints.");
+      out.results()->pushError(
+          out.context(), "Failed to validate against a conditional schema set by if-then-else constraints.");
     return false;
   }
   void units(std::vector<Unit*>& into) const override {

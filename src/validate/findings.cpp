@@ -201,7 +201,8 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
   const auto identity = [&](std::size_t i) {
     return std::tie(all[i].context, all[i].finding.keyword, all[i].finding.message);
   };
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
   for (std::size_t k = 1; k < order.size(); ++k) {
     if (identity(order[k]) == identity(order[k - 1])) drop[order[k]] = true;
   }
@@ -331,7 +332,8 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
     other = folded(candidate);
     const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), other.size()) / 4);
     // The distance is at least the difference in length.
-    const std::size_t apart = wanted.size() > other.size() ? wanted.size() - other.size() : other.size() - wanted.size();
+    const std::size_t apart =
+        wanted.size() > other.size() ? wanted.size() - other.size() : other.size() - wanted.size();
     if (apart > limit) continue;
     const std::size_t distance = other == wanted ? 0 : edit_distance(wanted, other);
     if (distance > limit) continue;

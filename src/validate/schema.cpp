@@ -202,7 +202,8 @@ Result Schema::validate(const nlohmann::json& instance) const {
 
 Schema Schema::strict(bool on) const {
   if (on && compiled().fast == nullptr)
-    throw SchemaError(compiled().title + ": strict mode needs the verdict program, which this schema has not");
+    throw SchemaError(compiled().title +
+                      ": strict mode needs the verdict program, which this schema has not");
   Schema out = *this;
   out.strict_ = on;
   return out;
@@ -231,7 +232,8 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
 Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance, bool refused) {
   namespace v = detail::validation;
   const auto& compiled = schema.compiled();
-  const v::FindingsScope scope(instance, schema.secret_fields());  // no secret in any finding; findings by index
+  const v::FindingsScope scope(instance,
+                               schema.secret_fields());  // no secret in any finding; findings by index
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",

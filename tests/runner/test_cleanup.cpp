@@ -189,7 +189,8 @@ TEST_CASE("a second SIGINT still writes complete reports and lists what may be l
     std::map<std::string, std::string> named;  // id -> the username it is reported by
     for (const char* list : {"leftovers", "unverified"})
       for (const auto& l : report["cleanup"][list]) {
-        if (l["id"].is_string()) reported.insert(l["id"].get<std::string>());
+        if (l["id"].is_string())
+          reported.insert(l["id"].get<std::string>());
         else if (l["name"].is_string())
           for (const auto& id : listed_endpoints(server, server.subscriber(), l["name"].get<std::string>()))
             named[id] = l["name"].get<std::string>();

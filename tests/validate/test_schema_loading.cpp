@@ -171,7 +171,8 @@ TEST_CASE("a schema compiled on first use: the same schema, its error at that us
   const Schema good = Schema::compile_on_use(store, "good.json");
   const Schema broken = Schema::compile_on_use(store, "broken.json");
   CHECK(good.title() == "Good");
-  CHECK(good.validate(doc(R"({"n": "x"})")).findings == Schema::compile(*store, "good.json").validate(doc(R"({"n": "x"})")).findings);
+  CHECK(good.validate(doc(R"({"n": "x"})")).findings ==
+        Schema::compile(*store, "good.json").validate(doc(R"({"n": "x"})")).findings);
   CHECK(good.check(R"({"n": 1})") == Verdict::kValid);
   // The error compile() throws, from the first use and from every later one.
   const std::string expected = error_of([&] { Schema::compile(*store, "broken.json"); });
@@ -182,7 +183,8 @@ TEST_CASE("a schema compiled on first use: the same schema, its error at that us
   CHECK(good.strict().validate(doc(R"({"m": 1})")).findings.size() == 1);
 }
 
-TEST_CASE("every schema of every built-in contract compiles (they are compiled on first use)", "[validate][contract]") {
+TEST_CASE("every schema of every built-in contract compiles (they are compiled on first use)",
+          "[validate][contract]") {
   for (const auto& name : Contract::builtin_names()) {
     const Contract& contract = Contract::builtin(name);
     for (const auto& file : contract.schema_store().names()) {

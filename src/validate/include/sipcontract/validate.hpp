@@ -185,7 +185,6 @@ class Schema {
   std::shared_ptr<const std::vector<std::string>> secret_fields_;
 };
 
-
 /// Escapes one reference token for a JSON Pointer ("~" -> "~0", "/" -> "~1").
 std::string pointer_escape(std::string_view token);
 
