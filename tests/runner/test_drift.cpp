@@ -74,7 +74,8 @@ void check_attributed(const Contract& selected, const Contract& target_version) 
   CHECK(report.drift.version == target_version.name());
   CHECK(report.drift.failures == failures_of(report));
   CHECK(report.drift.explained * 2 >= report.drift.failures);
-  CHECK(contains(report.drift.command, "sipcontract run --contract " + target_version.name() + " --base-url "));
+  CHECK(
+      contains(report.drift.command, "sipcontract run --contract " + target_version.name() + " --base-url "));
   CHECK(contains(report.drift.command, report.base_url));
 
   // Once, at the top of the summary (before the failures), and in both reports.
