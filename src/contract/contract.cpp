@@ -621,6 +621,7 @@ const Contract& Contract::builtin(std::string_view name) {
   std::call_once(entry.loaded, [&entry, &entry_name] {
     entry.contract = std::make_shared<const Contract>(
         ContractLoader::load(entry.files, "built-in " + entry_name, {}, false));
+    std::map<std::string, std::string>().swap(entry.files);  // the contract holds its own copies now
   });
   return *entry.contract;
 }

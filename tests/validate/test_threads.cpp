@@ -70,7 +70,7 @@ TEST_CASE("compiling schemas on several threads at once is safe", "[validate][th
   CHECK(failures == 0);
 }
 
-TEST_CASE("a schema compiled on first use is compiled once, whichever threads use it first",
+TEST_CASE("a schema compiled on first use gives the same findings when several threads use it first at once",
           "[validate][threads]") {
   auto store = std::make_shared<SchemaStore>(SchemaStore::from_directory(SCHEMAS_DIR));
   const std::string name = "create-sip-endpoint.request.json";
