@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -443,17 +444,27 @@ WholeFile read_whole(const std::string& path, std::size_t max_bytes) {
 /// (reported as too large) without being held.
 class LineReader {
  public:
-  LineReader(InputFile& in, std::size_t max_bytes) : in_(in), max_bytes_(max_bytes), buffer_(1 << 20) {}
+  LineReader(InputFile& in, std::size_t max_bytes)
+      : in_(in),
+        max_bytes_(max_bytes),
+        // Reads of up to 1 MiB; a smaller regular file needs one read of its size (and one of 0).
+        size_(std::clamp<std::size_t>(in.regular_size().value_or(kReadSize) + 1, 4096, kReadSize)),
+        buffer_(new char[size_]) {}  // left uninitialized: read() fills what is used
 
-  /// The next line (without "\n" or a trailing "\r"); false at the end or on a read error.
-  bool next(std::string& line, bool& too_large) {
-    line.clear();
+  /// The next line (without "\n" or a trailing "\r"), valid until the next call; false at the end
+  /// or on a read error. A line within one read is handed out in place; only a line that spans
+  /// reads is gathered.
+  bool next(std::string_view& line, bool& too_large) {
+    gathered_.clear();
     too_large = false;
     bool any = false;
     for (;;) {
       if (pos_ == end_) {
-        if (eof_) return any && finish(line, too_large);
-        long n = in_.read(buffer_.data(), buffer_.size());
+        if (eof_) {
+          line = gathered_;
+          return any && finish(line, too_large);
+        }
+        long n = in_.read(buffer_.get(), size_);
         if (n < 0) {
           failed_ = true;
           return false;
@@ -465,14 +476,21 @@ class LineReader {
         pos_ = 0;
         end_ = static_cast<std::size_t>(n);
       }
+      const bool first_part = !any;
       any = true;
-      const char* begin = buffer_.data() + pos_;
+      const char* begin = buffer_.get() + pos_;
       const char* newline = static_cast<const char*>(std::memchr(begin, '\n', end_ - pos_));
       std::size_t length = newline ? static_cast<std::size_t>(newline - begin) : end_ - pos_;
-      append(line, too_large, begin, length);
       pos_ += length;
+      if (newline && first_part) {
+        ++pos_;
+        line = std::string_view(begin, length);
+        return finish(line, too_large);
+      }
+      gather(too_large, begin, length);
       if (newline) {
         ++pos_;
+        line = gathered_;
         return finish(line, too_large);
       }
     }
@@ -480,29 +498,32 @@ class LineReader {
   bool failed() const { return failed_; }
 
  private:
-  void append(std::string& line, bool& too_large, const char* data, std::size_t length) {
+  void gather(bool& too_large, const char* data, std::size_t length) {
     if (too_large) return;
     // One byte of slack for a "\r" that finish() strips.
-    if (line.size() + length > max_bytes_ + 1) {
+    if (gathered_.size() + length > max_bytes_ + 1) {
       too_large = true;
-      line.clear();
-      line.shrink_to_fit();
+      gathered_.clear();
+      gathered_.shrink_to_fit();
       return;
     }
-    line.append(data, length);
+    gathered_.append(data, length);
   }
-  bool finish(std::string& line, bool& too_large) {
-    if (!too_large && !line.empty() && line.back() == '\r') line.pop_back();
-    if (!too_large && line.size() > max_bytes_) {
+  bool finish(std::string_view& line, bool& too_large) {
+    if (!too_large && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (too_large || line.size() > max_bytes_) {
       too_large = true;
-      line.clear();
+      line = {};
     }
     return true;
   }
 
   InputFile& in_;
   std::size_t max_bytes_;
-  std::vector<char> buffer_;
+  static constexpr std::size_t kReadSize = 1 << 20;
+  std::size_t size_;
+  std::unique_ptr<char[]> buffer_;
+  std::string gathered_;  // a line that spans reads
   std::size_t pos_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;
@@ -712,7 +733,7 @@ Counts validate_ndjson(const std::string& path, const Checker& checker, const Op
   BatchPipeline pipeline(checker, file, jobs, budget, output);
   LineReader reader(in, options.max_bytes);
   Batch batch;
-  std::string line;
+  std::string_view line;
   bool too_large = false;
   std::size_t number = 0;
   while (!output.failed() && reader.next(line, too_large)) {
@@ -722,8 +743,12 @@ Counts validate_ndjson(const std::string& path, const Checker& checker, const Op
     batch.items.push_back({number, batch.text.size(), line.size(), too_large});
     batch.text += line;
     if (batch.items.size() >= kBatchLines || batch.bytes >= kBatchBytes) {
+      // The next batch is likely as big: its buffers are sized once rather than grown.
+      const std::size_t text_size = batch.text.size();
       pipeline.submit(std::move(batch));
       batch = Batch();
+      batch.text.reserve(text_size + text_size / 8);
+      batch.items.reserve(kBatchLines);
     }
   }
   if (!batch.items.empty()) pipeline.submit(std::move(batch));

@@ -208,6 +208,76 @@ TEST_CASE("a long NDJSON stream gives identical output with --jobs 1, the defaul
   CHECK(piped.out.starts_with("<stdin>:"));
 }
 
+TEST_CASE("NDJSON lines that span the reader's 1 MiB reads keep their bytes, CR and numbers",
+          "[cli][validate][ndjson][limits]") {
+  // The reader hands out a line in place when one read holds it and gathers it otherwise: a line
+  // whose "\r" ends one read and whose "\n" starts the next, and a line over --max-bytes that
+  // spans two reads, are read as if the file came in one piece.
+  constexpr std::size_t kRead = 1 << 20;
+  const std::string ok = R"({"username": "u", "password": "p", "password_confirmation": "p"})";
+  const auto padded = [](std::size_t size) {  // a valid document of exactly `size` bytes
+    const std::string head = R"({"username": "u", "password": "p", "password_confirmation": "p", "note": ")";
+    return head + std::string(size - head.size() - 2, 'n') + "\"}";
+  };
+  std::string text;
+  std::size_t lines = 0;
+  const auto fill_to = [&](std::size_t end) {  // whole lines of `ok` while they fit before `end`
+    while (text.size() + ok.size() + 1 <= end - 200) {
+      text += ok + "\n";
+      ++lines;
+    }
+  };
+  fill_to(kRead);
+  // "\r" is the last byte of the first read, "\n" the first of the second.
+  text += padded(kRead - 1 - text.size()) + "\r\n";
+  const std::size_t split_crlf = ++lines;
+  fill_to(2 * kRead);
+  // Over --max-bytes 4000, from about 200 bytes before the end of the second read into the third.
+  text += padded(kRead * 2 + 4000 - text.size()) + "\n";
+  const std::size_t spanning_huge = ++lines;
+  text += padded(3000) + "\n";  // under the limit, right after the refused line
+  const std::size_t after_huge = ++lines;
+  text += "[]";  // the last line, without "\n"
+  const std::size_t last = ++lines;
+
+  TempDir dir;
+  auto path = dir.write("spans.ndjson", text);
+  const std::string file = path.string();
+  auto run = run_cli({"validate", "request", "--ndjson", "--max-bytes", "4000", "--jobs", "1", file});
+  INFO(run.describe());
+  CHECK(run.exit_code == 1);
+  std::vector<std::size_t> order;
+  auto by_line = verdicts_by_line(run.out, file, order);
+  CHECK(order.size() == lines);
+  const auto verdict = [&](std::size_t n) {
+    return by_line[n].empty() ? std::string("(nothing)") : by_line[n].front();
+  };
+  for (std::size_t n = 1; n < last; ++n) {
+    const std::string expected =
+        n == spanning_huge
+            ? file + ":" + std::to_string(n) + ": larger than the limit of 4000 bytes (--max-bytes)"
+            : file + ":" + std::to_string(n) + ": valid";
+    if (verdict(n) != expected) {
+      FAIL_CHECK("line " << n << ": " << verdict(n));
+      break;
+    }
+  }
+  CHECK(verdict(split_crlf) == file + ":" + std::to_string(split_crlf) + ": valid");
+  CHECK(verdict(after_huge) == file + ":" + std::to_string(after_huge) + ": valid");
+  CHECK(verdict(last).starts_with(file + ":" + std::to_string(last) + ": invalid ("));
+  CHECK(split_lines(run.out).back().starts_with(file + ": " + std::to_string(lines) + " documents, " +
+                                                std::to_string(lines - 2) +
+                                                " valid, 1 invalid, 1 not JSON, "));
+  // The same verdicts on another thread count, and from stdin.
+  auto threads = run_cli({"validate", "request", "--ndjson", "--max-bytes", "4000", "--jobs", "3", file});
+  CHECK(threads.out == run.out);
+  RunOptions from_stdin;
+  from_stdin.stdin_path = path;
+  auto piped = run_cli({"validate", "request", "--ndjson", "--max-bytes", "4000", "-"}, from_stdin);
+  CHECK(piped.exit_code == 1);
+  CHECK(split_lines(piped.out).size() == split_lines(run.out).size());
+}
+
 TEST_CASE("an NDJSON line over --max-bytes is reported and later lines keep their numbers",
           "[cli][validate][ndjson][limits]") {
   TempDir dir;
