@@ -154,7 +154,7 @@ class EnumCheck final : public Check {
     f.message += "allowed: ";
     f.message += allowed_;
     f.allowed = values_;
-    out.report(f);
+    out.report(std::move(f));
     return false;
   }
 
@@ -183,7 +183,7 @@ class ConstCheck final : public Check {
         "expected " + render_value(value_) + ", got " +
             (out.secret() ? std::string("a different value (hidden: secret field)") : render_value(value)));
     f.allowed = {value_};
-    out.report(f);
+    out.report(std::move(f));
     return false;
   }
 
@@ -367,7 +367,7 @@ class RequiredCheck final : public Check {
       if (!out.reporting()) return false;
       RawFinding f = finding("required", "missing required property " + quote(name));
       f.property = name;
-      out.report(f);
+      out.report(std::move(f));
       ok = false;
     }
     return ok;
@@ -428,7 +428,7 @@ class DependenciesCheck final : public Check {
         RawFinding f = finding(
             "dependencies", "property " + quote(other) + " is required when " + quote(name) + " is present");
         f.property = other;
-        out.report(f);
+        out.report(std::move(f));
         ok = false;
       }
     }
@@ -448,7 +448,7 @@ class DependenciesCheck final : public Check {
       }
       for (auto& item : located) {
         item.finding.message = "when " + quote(name) + " is present: " + item.finding.message;
-        out.report_at(item.context, item.finding);
+        out.report_at(item.context, std::move(item.finding));
       }
     }
     return ok;
@@ -531,7 +531,7 @@ class ForbiddenCheck final : public Check {
       f.message = "must not have ";
       for (std::size_t i = 0; i < parts.size(); ++i) f.message += (i > 0 ? "; nor " : "") + parts[i];
     }
-    out.report(f);
+    out.report(std::move(f));
     return false;
   }
 
@@ -628,7 +628,7 @@ class PropertyNamesCheck final : public Check {
       RawFinding f = finding("propertyNames", "property name " + quote(it.key()) + " is not allowed");
       if (!located.empty()) f.message += ": " + located.front().finding.message;
       f.property = it.key();
-      out.report(f);
+      out.report(std::move(f));
     }
     return ok;
   }
@@ -671,7 +671,7 @@ class ExtraPropertiesCheck final : public Check {
           f.message += "; allowed: " + list_names(declared_);
         }
         f.property = name;
-        out.report(f);
+        out.report(std::move(f));
         ok = false;
       } else if (additional_ != nullptr && !apply(*additional_, it.value(), name, out)) {
         if (!out.reporting()) return false;
@@ -817,7 +817,7 @@ class VariantsCheck final : public Check {
       f.keyword = keyword_;
       f.exclusion = false;
       f.names.clear();
-      out.report_at(item.context, f);
+      out.report_at(item.context, std::move(f));
     }
     return false;
   }
@@ -849,6 +849,7 @@ class FalseCheck final : public Check {
 class BundleConstraint final : public valijson::constraints::PolyConstraint {
  public:
   explicit BundleConstraint(const Bundle* bundle) : bundle_(bundle) {}
+  const Bundle* bundle() const { return bundle_; }
   bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
                 valijson::ValidationResults* results) const override {
     if (typeid(target) == typeid(JsonAdapter)) {
@@ -887,12 +888,12 @@ std::optional<std::string> regex_problem(const std::string& pattern) {
   return std::nullopt;
 }
 
-void Out::report(const RawFinding& finding) const { report_at(context_, finding); }
+void Out::report(RawFinding finding) const { report_at(context_, std::move(finding)); }
 
-void Out::report_at(const Context& context, const RawFinding& finding) const {
+void Out::report_at(const Context& context, RawFinding finding) const {
   if (results_ == nullptr) return;
   if (results_->numErrors() >= kMaxRawFindings) throw TooManyFindings{};
-  results_->pushError(context, encode(finding));
+  results_->pushError(context, encode(std::move(finding)));
 }
 
 bool Bundle::validate(const Json& value, const Context& context, valijson::ValidationResults* results) const {
@@ -920,9 +921,24 @@ bool run_unit(const Unit& unit, const Json& value, const Context& context,
     if (fast::valid_at(*unit.program, unit.fast_node, value)) return true;
     if (results == nullptr) return false;
   }
+  if (unit.bundle != nullptr) return unit.bundle->validate(value, context, results);
   const JsonAdapter target(value);
   valijson::ValidationVisitor<JsonAdapter> visitor(target, context, true, results, unused_regex_cache());
   return visitor.validateSchema(*unit.schema);
+}
+
+const Bundle* sole_bundle(const valijson::Subschema& schema) {
+  if (schema.getAlwaysInvalid()) return nullptr;
+  std::size_t constraints = 0;
+  const Bundle* bundle = nullptr;
+  valijson::Subschema::ApplyFunction count = [&](const valijson::constraints::Constraint& constraint) {
+    ++constraints;
+    if (const auto* compiled = dynamic_cast<const BundleConstraint*>(&constraint))
+      bundle = compiled->bundle();
+    return true;
+  };
+  schema.apply(count);
+  return constraints == 1 ? bundle : nullptr;
 }
 
 valijson::constraints::Constraint* new_bundle_constraint(const Bundle* bundle) {

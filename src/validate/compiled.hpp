@@ -26,6 +26,8 @@ struct Program;
 
 namespace sipcontract::detail::validation {
 
+struct Bundle;
+
 /// A subschema compiled as its own valijson schema.
 struct Unit {
   const Json* node = nullptr;  ///< the rewritten schema; only valid while compiling
@@ -35,7 +37,13 @@ struct Unit {
   /// finds valid has no finding, and a verdict-only run needs no valijson at all.
   const detail::fast::Program* program = nullptr;
   std::uint32_t fast_node = 0xFFFFFFFFu;
+  /// The bundle, when it is the schema's only constraint: run_unit() then calls it directly,
+  /// which is what valijson's visitor would do, without building the visitor.
+  const Bundle* bundle = nullptr;
 };
+
+/// The bundle that is `schema`'s only constraint, or null.
+const Bundle* sole_bundle(const valijson::Subschema& schema);
 
 /// While it lives (on this thread), run_unit() does not ask the verdict program: the findings path
 /// alone, for the tests and the differential fuzz target that hold the two paths to each other.
@@ -66,8 +74,8 @@ class Out {
   /// True when the value at this context belongs to a secret field.
   bool secret() const { return context_is_secret(context_); }
   /// Records a finding at this context (or at `context` when given).
-  void report(const RawFinding& finding) const;
-  void report_at(const Context& context, const RawFinding& finding) const;
+  void report(RawFinding finding) const;
+  void report_at(const Context& context, RawFinding finding) const;
 
  private:
   const Context& context_;

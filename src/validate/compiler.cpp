@@ -130,7 +130,10 @@ class Compiler {
     } catch (const std::exception& e) {
       throw SchemaError(name + ": " + e.what());
     }
-    for (auto& unit : out_->units) unit->node = nullptr;  // the documents die with the compiler
+    for (auto& unit : out_->units) {
+      unit->node = nullptr;  // the documents die with the compiler
+      unit->bundle = sole_bundle(*unit->schema);
+    }
     return out_;
   }
 

@@ -111,10 +111,10 @@ thread_local Arena arena;
 constexpr char kArenaMark = '\x1e';
 }  // namespace
 
-std::string encode(const RawFinding& finding) {
+std::string encode(RawFinding finding) {
   if (arena.depth > 0) {
     // Within a validation: the finding stays in the arena, the description names its index.
-    arena.findings.push_back(finding);
+    arena.findings.push_back(std::move(finding));
     std::string text(1, kArenaMark);
     text += std::to_string(arena.findings.size() - 1);
     return text;
@@ -378,17 +378,24 @@ FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string
     : previous_(current_secrets), previous_fields_(current_secret_fields) {
   current_secret_fields = &secret_fields;
   ++arena.depth;
-  std::vector<std::pair<const Json*, bool>> stack = {{&instance, false}};
+  // Depth first, members in the document's order; a plain value outside a secret field is not
+  // visited at all.
+  std::vector<std::pair<const Json*, bool>> stack;
+  stack.reserve(32);
+  stack.emplace_back(&instance, false);
   while (!stack.empty()) {
     const auto [node, secret] = stack.back();
     stack.pop_back();
     if (node->is_object()) {
-      for (auto it = node->begin(); it != node->end(); ++it)
-        stack.emplace_back(&it.value(), secret || is_secret_field(it.key()));
+      for (const auto& [key, value] : node->get_ref<const Json::object_t&>()) {
+        const bool member_secret = secret || is_secret_field(key);
+        if (member_secret || value.is_structured()) stack.emplace_back(&value, member_secret);
+      }
     } else if (node->is_array()) {
-      for (const auto& item : *node) stack.emplace_back(&item, secret);
+      for (const auto& item : node->get_ref<const Json::array_t&>())
+        if (secret || item.is_structured()) stack.emplace_back(&item, secret);
     } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
-      secrets_.push_back(node->get<std::string>());
+      secrets_.push_back(node->get_ref<const std::string&>());
     } else if (secret && node->is_number()) {
       secrets_.push_back(node->dump());
     }
