@@ -35,6 +35,7 @@ namespace sipcontract::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::string_view_literals;
 
 constexpr std::string_view kTool = "sipcontract validate";
 /// Deepest nesting --max-depth accepts: validation recurses once per level, and a few thousand
@@ -220,7 +221,7 @@ void append_record(std::string& out, const Checked& checked) {
 void append_number(std::string& out, std::size_t n) {
   char digits[24];
   const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  out.append(digits, end);
+  out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
 /// A value as dump() writes it; a string (most allowed values are) without the serializer.
@@ -237,25 +238,25 @@ void append_value(std::string& out, const nlohmann::json& value) {
 void append_finding(std::string& out, const Finding& f) {
   out += '{';
   if (!f.allowed.empty()) {
-    out += "\"allowed\":[";
+    out += "\"allowed\":["sv;
     for (std::size_t i = 0; i < f.allowed.size(); ++i) {
       if (i > 0) out += ',';
       append_value(out, f.allowed[i]);
     }
-    out += "],";
+    out += "],"sv;
   }
-  out += "\"keyword\":";
+  out += "\"keyword\":"sv;
   append_json_string(out, f.keyword);
-  out += ",\"message\":";
+  out += ",\"message\":"sv;
   append_json_string(out, f.message);
-  out += ",\"pointer\":";
+  out += ",\"pointer\":"sv;
   append_json_string(out, f.pointer);
   if (!f.property.empty()) {
-    out += ",\"property\":";
+    out += ",\"property\":"sv;
     append_json_string(out, f.property);
   }
   if (f.suggestion) {
-    out += ",\"suggestion\":";
+    out += ",\"suggestion\":"sv;
     append_value(out, *f.suggestion);
   }
   out += '}';
@@ -291,11 +292,11 @@ class Checker {
       // instead of building and serialising an object per line.
       ++out.counts.valid;
       std::string& record = sink != nullptr ? *sink : out.text;
-      record += "{\"file\":";
+      record += "{\"file\":"sv;
       record += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
-      record += ",\"findings\":[],\"line\":";
+      record += ",\"findings\":[],\"line\":"sv;
       append_number(record, line);
-      record += ",\"valid\":true}";
+      record += ",\"valid\":true}"sv;
       out.appended = sink != nullptr;
       return out;
     }
@@ -330,9 +331,9 @@ class Checker {
       // line, valid.
       std::string& text = sink != nullptr ? *sink : out.text;
       out.appended = sink != nullptr;
-      text += "{\"file\":";
+      text += "{\"file\":"sv;
       text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
-      text += ",\"findings\":[";
+      text += ",\"findings\":["sv;
       for (std::size_t i = 0; i < shown; ++i) {
         if (i > 0) text += ',';
         append_finding(text, findings[i]);
@@ -342,16 +343,16 @@ class Checker {
         append_finding(text, findings.back());
       }
       text += ']';
-      if (stopped) text += ",\"findings_complete\":false";
+      if (stopped) text += ",\"findings_complete\":false"sv;
       if (shown < real) {
-        text += ",\"findings_total\":";
+        text += ",\"findings_total\":"sv;
         append_number(text, real);
       }
       if (line != 0) {
-        text += ",\"line\":";
+        text += ",\"line\":"sv;
         append_number(text, line);
       }
-      text += findings.empty() ? ",\"valid\":true}" : ",\"valid\":false}";
+      text += findings.empty() ? ",\"valid\":true}"sv : ",\"valid\":false}"sv;
     } else if (findings.empty()) {
       out.text = label + ": valid\n";
     } else {
