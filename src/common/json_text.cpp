@@ -1,8 +1,19 @@
 #include "sipcontract/json_text.hpp"
 
+#include <array>
+
 namespace sipcontract {
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
+
+// What a byte needs in a JSON string: 0 nothing; 1 an escape when displayed (DEL); 2 an escape, or
+// from 0x80 a UTF-8 check, always.
+constexpr std::array<unsigned char, 256> kByteClass = [] {
+  std::array<unsigned char, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80 ? 2 : 0;
+  table[0x7f] = 1;
+  return table;
+}();
 }  // namespace
 
 std::size_t utf8_character(std::string_view text, std::size_t i, bool* well_formed) {
@@ -32,15 +43,16 @@ std::size_t utf8_character(std::string_view text, std::size_t i, bool* well_form
 }
 
 void append_json_string(std::string& out, std::string_view text, JsonEscape escape) {
-  const unsigned char escaped_from = escape == JsonEscape::kDisplay ? 0x7f : 0x80;
+  // A byte of this class or above ends a run of bytes copied as they are.
+  const unsigned char stop = escape == JsonEscape::kDisplay ? 1 : 2;
+  out.reserve(out.size() + text.size() + 2);
   out.push_back('"');
   std::size_t i = 0;
   while (i < text.size()) {
     // Runs of bytes that need no escaping are copied in one go.
     std::size_t run = i;
     while (run < text.size()) {
-      const auto c = static_cast<unsigned char>(text[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= escaped_from) break;
+      if (kByteClass[static_cast<unsigned char>(text[run])] >= stop) break;
       ++run;
     }
     out.append(text.data() + i, run - i);
