@@ -300,7 +300,7 @@ class Checker {
       out.appended = sink != nullptr;
       return out;
     }
-    const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
+    const auto label = [&] { return line == 0 ? file : file + ":" + std::to_string(line); };
     if (checked.verdict == Verdict::kNotJson) {
       const ParseError& e = checked.error;
       // A whole file reports "line L, column C"; an NDJSON line is its own document, so its
@@ -312,7 +312,7 @@ class Checker {
       nlohmann::json error{
           {"kind", "parse"}, {"message", e.message}, {"column", e.column}, {"byte_offset", e.byte_offset}};
       if (line == 0) error["line"] = e.line;
-      return not_json(std::move(out), label, file, line, where, std::move(error));
+      return not_json(std::move(out), label(), file, line, where, std::move(error));
     }
     const auto& findings = checked.result.findings;
     // The validator stops after a fixed number of findings and says so in a last "limit"
@@ -354,9 +354,9 @@ class Checker {
       }
       text += findings.empty() ? ",\"valid\":true}"sv : ",\"valid\":false}"sv;
     } else if (findings.empty()) {
-      out.text = label + ": valid\n";
+      out.text = label() + ": valid\n";
     } else {
-      out.text = label + ": invalid (" + std::to_string(real) + (stopped ? "+" : "") +
+      out.text = label() + ": invalid (" + std::to_string(real) + (stopped ? "+" : "") +
                  (real == 1 && !stopped ? " finding" : " findings") + ")\n";
       for (std::size_t i = 0; i < shown; ++i) out.text += "  " + to_string(findings[i]) + "\n";
       if (shown < real)

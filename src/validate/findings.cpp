@@ -13,9 +13,9 @@
 
 namespace sipcontract {
 
-std::string pointer_escape(std::string_view token) {
-  std::string out;
-  out.reserve(token.size());
+namespace {
+// `token` as a JSON Pointer reference token ("~" -> "~0", "/" -> "~1"), appended to `out`.
+void append_pointer_token(std::string& out, std::string_view token) {
   for (char c : token) {
     if (c == '~') {
       out += "~0";
@@ -25,6 +25,13 @@ std::string pointer_escape(std::string_view token) {
       out += c;
     }
   }
+}
+}  // namespace
+
+std::string pointer_escape(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  append_pointer_token(out, token);
   return out;
 }
 
@@ -77,11 +84,12 @@ constexpr std::array<SummaryPrefix, 10> kSummaries = {{
     {"Failed to validate against any schemas allowed by anyOf", "anyOf"},
 }};
 
-// One reference token of a located finding, remembered for document-order sorting.
+// One reference token of a located finding, remembered for document-order sorting; the name is a
+// view into the finding's context.
 struct Token {
   bool index = false;
   std::size_t number = 0;
-  std::string name;
+  std::string_view name;
 };
 
 bool token_less(const Token& a, const Token& b) {
@@ -105,6 +113,7 @@ namespace {
 // Findings reported during one validation, by index (FindingsScope).
 struct Arena {
   std::vector<RawFinding> findings;
+  std::vector<bool> read;  // decoded: the finding has been moved out
   int depth = 0;
 };
 thread_local Arena arena;
@@ -115,6 +124,7 @@ std::string encode(RawFinding finding) {
   if (arena.depth > 0) {
     // Within a validation: the finding stays in the arena, the description names its index.
     arena.findings.push_back(std::move(finding));
+    arena.read.push_back(false);
     std::string text(1, kArenaMark);
     text += std::to_string(arena.findings.size() - 1);
     return text;
@@ -136,7 +146,18 @@ RawFinding decode(const std::string& description) {
     std::size_t index = 0;
     const auto [end, ec] =
         std::from_chars(description.data() + 1, description.data() + description.size(), index);
-    if (ec == std::errc() && index < arena.findings.size()) return arena.findings[index];
+    if (ec == std::errc() && index < arena.findings.size()) {
+      // Each description is read once: valijson hands a child's errors to its parent by moving
+      // them (popError, pushError), and each result set is collected once. A second read would
+      // find the finding gone, so it says so rather than print an empty one.
+      if (arena.read[index]) {
+        finding.keyword = "schema";
+        finding.message = "internal error: a finding was read twice";
+        return finding;
+      }
+      arena.read[index] = true;
+      return std::move(arena.findings[index]);
+    }
   }
   if (!description.empty() && description[0] == kEncodedMark) {
     const Json in = Json::parse(description.begin() + 1, description.end(), nullptr, false);
@@ -236,8 +257,10 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
   };
   std::vector<Entry> entries;
   entries.reserve(located.size());
+  std::string key;  // a member's name, to look it up
   for (auto& item : located) {
     Entry entry;
+    entry.tokens.reserve(item.context.size());
     const Json* current = &instance;
     // The first token is valijson's "<root>".
     for (std::size_t i = 1; i < item.context.size(); ++i) {
@@ -248,14 +271,18 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
         std::from_chars(token.name.data(), token.name.data() + token.name.size(), token.number);
         current = token.number < current->size() ? &(*current)[token.number] : nullptr;
       } else if (current != nullptr && current->is_object()) {
-        auto it = current->find(token.name);
+        key.assign(token.name);
+        auto it = current->find(key);
         current = it != current->end() ? &*it : nullptr;
       } else {
         current = nullptr;
       }
       entry.finding.pointer += '/';
-      entry.finding.pointer += is_secret_text(token.name) ? kHiddenText : pointer_escape(token.name);
-      entry.tokens.push_back(std::move(token));
+      if (is_secret_text(token.name))
+        entry.finding.pointer += kHiddenText;
+      else
+        append_pointer_token(entry.finding.pointer, token.name);
+      entry.tokens.push_back(token);
     }
     entry.finding.keyword = std::move(item.finding.keyword);
     entry.finding.message = hide_secrets(std::move(item.finding.message));
@@ -359,9 +386,9 @@ RawFinding undeclared_property(std::string_view name, const std::vector<std::str
   return f;
 }
 
-std::string token_name(const std::string& token) {
+std::string_view token_name(const std::string& token) {
   if (token.size() >= 2 && token.front() == '[' && token.back() == ']')
-    return token.substr(1, token.size() - 2);
+    return std::string_view(token).substr(1, token.size() - 2);
   return token;
 }
 
@@ -409,7 +436,11 @@ FindingsScope::~FindingsScope() {
   current_secret_fields = previous_fields_;
   if (--arena.depth != 0) return;
   arena.findings.clear();
-  if (arena.findings.capacity() > 4096) std::vector<RawFinding>().swap(arena.findings);
+  arena.read.clear();
+  if (arena.findings.capacity() > 4096) {
+    std::vector<RawFinding>().swap(arena.findings);
+    std::vector<bool>().swap(arena.read);
+  }
 }
 
 bool is_secret_text(std::string_view text) {

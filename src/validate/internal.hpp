@@ -76,8 +76,8 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
 /// schema does declare there, for a suggestion).
 RawFinding undeclared_property(std::string_view name, const std::vector<std::string>& declared);
 
-/// The name inside one context token ("[name]" -> "name").
-std::string token_name(const std::string& token);
+/// The name inside one context token ("[name]" -> "name"), as a view into `token`.
+std::string_view token_name(const std::string& token);
 /// True when a value at `context` sits under a secret field.
 bool context_is_secret(const Context& context);
 

@@ -86,6 +86,9 @@ void run_file(const fs::path& draft7, const fs::path& file, const SchemaStore& b
       // validate() (whose subschemas ask the verdict program first) reports what the findings path does.
       if (data && schema->validate(*data).findings != slow.findings)
         tally.failures.push_back(label + ": validate() and the findings path report different findings");
+      for (const auto& finding : slow.findings)
+        if (finding.message.find("internal error") != std::string::npos)
+          tally.failures.push_back(label + ": " + finding.message);
       if (fast == expected) ++tally.fast_passed;
       if (findings == expected) ++tally.findings_passed;
       if (fast != expected || findings != expected) {
