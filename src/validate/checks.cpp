@@ -134,6 +134,7 @@ class EnumCheck final : public Check {
     for (const auto& allowed : values_) {
       if (allowed.is_string()) strings_.push_back(allowed.get<std::string>());
     }
+    folded_ = folded_names(strings_);
   }
   bool check(const Json& value, const Out& out) const override {
     if (value.is_string() && all_strings_) {
@@ -161,13 +162,14 @@ class EnumCheck final : public Check {
  private:
   // The allowed string the text most likely misspells (closest_name), when one is obvious.
   std::optional<Json> suggest(const std::string& text) const {
-    auto name = closest_name(text, strings_);
+    auto name = closest_name(text, strings_, folded_);
     if (!name) return std::nullopt;
     return Json(std::move(*name));
   }
   std::vector<Json> values_;
   std::string allowed_;               // the values as a message lists them
   std::vector<std::string> strings_;  // the string values, for suggestions
+  std::vector<std::string> folded_;   // the same as closest_name() compares them
   bool all_strings_ = false;
 };
 

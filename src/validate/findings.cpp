@@ -347,16 +347,29 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+std::vector<std::string> folded_names(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (const auto& name : names) out.push_back(folded(name));
+  return out;
+}
+
 std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates) {
+  if (text.size() > kLongestName) return std::nullopt;
+  return closest_name(text, candidates, folded_names(candidates));
+}
+
+std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates,
+                                        const std::vector<std::string>& folded_candidates) {
   if (text.size() > kLongestName) return std::nullopt;
   const std::string wanted = folded(text);
   const std::string* best = nullptr;
   std::size_t best_distance = SIZE_MAX;
   bool tie = false;
-  std::string other;
-  for (const auto& candidate : candidates) {
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    const std::string& candidate = candidates[k];
     if (candidate.size() > kLongestName || candidate == text) continue;
-    other = folded(candidate);
+    const std::string& other = folded_candidates[k];
     const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), other.size()) / 4);
     // The distance is at least the difference in length.
     const std::size_t apart =

@@ -71,6 +71,11 @@ inline constexpr std::size_t kMaxFindings = 1000;
 /// The name among `candidates` that `text` most likely misspells: equal ignoring case, "_" and
 /// "-", or uniquely within a small edit distance; nothing when no candidate is obvious.
 std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates);
+/// The same, with the candidates' folded forms (folded_names()) prepared once by the caller.
+std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates,
+                                        const std::vector<std::string>& folded);
+/// Each name lower case, without "_", "-" and spaces: what closest_name() compares.
+std::vector<std::string> folded_names(const std::vector<std::string>& names);
 
 /// The strict-mode finding for a member no applying schema declares (`declared`: the names the
 /// schema does declare there, for a suggestion).
