@@ -111,12 +111,7 @@ int cleanup(const CleanupArgs& a) {
 
 void add_cleanup_command(CLI::App& app, CommandResult& result) {
   auto args = std::make_shared<CleanupArgs>();
-  auto* cmd = app.add_subcommand(
-      "cleanup",
-      "Delete what a run left on a target and verify it is gone: from the run's ledger (--ledger FILE, "
-      "which `sipcontract run` keeps for a remote target), or by the run id in the items' names "
-      "(--run-id ID --base-url URL and the parent). Credentials come from the environment variables the "
-      "contract names.");
+  auto* cmd = app.add_subcommand("cleanup", cleanup_summary());
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option("--ledger", args->ledger, "The ledger a run kept (its path is printed when the run starts)")
       ->type_name("FILE");

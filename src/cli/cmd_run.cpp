@@ -412,12 +412,7 @@ int run(const RunArgs& a) {
 
 void add_run_command(CLI::App& app, CommandResult& result) {
   auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand(
-      "run",
-      "Run the contract tests. With no --base-url they run against an in-process reference server "
-      "(generated credentials and parent); with --base-url against that target, using the credentials "
-      "in the variables the contract names (default contract: " + credential_variables() + "). Every item "
-      "the run creates is deleted before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.");
+  auto* cmd = app.add_subcommand("run", run_summary());
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option(
          "--base-url", args->base_url,

@@ -203,12 +203,7 @@ int run_serve(const ServeOptions& cli) {
 
 void add_serve_command(CLI::App& app, CommandResult& result) {
   auto cli = std::make_shared<ServeOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "serve",
-      "Run the reference server: an in-memory implementation of a contract (the built-in v1, or\n"
-      "--contract), its create/list/get/update/delete operations under the contract's base path, with\n"
-      "HTTP Basic auth (credentials from the environment variables the contract names, or generated\n"
-      "and printed once). Stops on SIGINT/SIGTERM.");
+  CLI::App* cmd = app.add_subcommand("serve", serve_summary());
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->footer(
       "The first line of stdout is \"listening on http://HOST:PORT/BASE_PATH\" (the contract's base path).\n"

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sipcontract::cli {
 
@@ -37,6 +38,21 @@ std::string credential_variables();
 std::string secret_field_names();
 /// The {{env:NAME}} variables the default contract's cases read ("A, B", or "none").
 std::string case_variables();
+
+/// The descriptions of the commands that talk HTTP, for their own help and for the list in
+/// `sipcontract --help` (see net_commands below).
+std::string serve_summary();
+std::string run_summary();
+std::string cleanup_summary();
+
+/// The commands that talk HTTP (serve, run, cleanup) are built into a second executable,
+/// sipcontract-net, that `sipcontract` hands them to (as git hands `git foo` to git-foo), so
+/// that validate and diff start without loading OpenSSL, cpp-httplib and their dependencies:
+/// loading them was two thirds of every command's start-up (docs/architecture.md, src/cli).
+inline constexpr const char* kNetCommands[] = {"serve", "run", "cleanup"};
+/// Replaces this process with sipcontract-net, given the same arguments; returns only when that
+/// fails, with the exit code after a one-line message on stderr.
+int exec_net_command(std::string_view command, char** argv);
 
 void add_validate_command(CLI::App& app, CommandResult& result);
 void add_serve_command(CLI::App& app, CommandResult& result);

@@ -1,6 +1,7 @@
 # cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P check.cmake
 # Installs the build into a scratch prefix, builds tests/packaging against it with
-# find_package(sipcontract), and runs the consumer.
+# find_package(sipcontract), and runs the consumer; the installed sipcontract must find the
+# sipcontract-net it hands serve, run and cleanup to.
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
   RESULT_VARIABLE rc OUTPUT_QUIET)
@@ -21,3 +22,10 @@ execute_process(COMMAND ${WORK_DIR}/build/consumer RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the consumer failed: ${rc}")
 endif()
+foreach(command serve run cleanup)
+  execute_process(COMMAND ${WORK_DIR}/prefix/bin/sipcontract ${command} --help
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc OR NOT out MATCHES "Usage: sipcontract ${command}")
+    message(FATAL_ERROR "the installed `sipcontract ${command} --help` failed (${rc}): ${err}")
+  endif()
+endforeach()
