@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ccache git
   nlohmann-json3-dev libvalijson-dev libcpp-httplib-dev catch2
-  libcli11-dev libre2-dev libpugixml-dev libsimdjson-dev liburiparser-dev
+  libcli11-dev libre2-dev libpugixml-dev libsimdjson-dev liburiparser-dev libmimalloc-dev
   curl
 )
 if [ "${1:-}" = "--test" ]; then
