@@ -665,22 +665,21 @@ const Schema& Contract::schema(const std::string& name) const {
   return it->second;
 }
 
-std::vector<std::string> Contract::documented_properties(const std::string& name) const {
-  std::vector<std::string> out;
-  for (auto& property : property_schemas(name)) out.push_back(std::move(property.name));
-  return out;
-}
+namespace {
 
-std::vector<PropertySchema> Contract::property_schemas(const std::string& name) const {
+/// The properties schema `name` declares, in document order, through a root "$ref" and "allOf";
+/// with `with_schemas`, each with its schema as plain JSON (else only the names, which is all
+/// loading a contract needs, and two thirds cheaper: no schema is written out and parsed again).
+std::vector<PropertySchema> walk_properties(const SchemaStore* store, const std::string& name, bool with_schemas) {
   using Ordered = nlohmann::ordered_json;
   std::vector<PropertySchema> out;
-  if (!store_) return out;
+  if (!store) return out;
   // Each schema file parsed once per call, keeping its members in document order.
   std::map<std::string, Ordered> docs;
   const auto node_at = [&](const std::string& file, const std::string& pointer) -> const Ordered* {
     auto it = docs.find(file);
     if (it == docs.end()) {
-      const std::string* text = store_->find(file);
+      const std::string* text = store->find(file);
       if (!text) return nullptr;
       it = docs.emplace(file, Ordered::parse(*text, nullptr, false)).first;
     }
@@ -720,6 +719,10 @@ std::vector<PropertySchema> Contract::property_schemas(const std::string& name) 
     for (auto it = props->begin(); it != props->end(); ++it) {
       if (std::any_of(out.begin(), out.end(), [&](const PropertySchema& p) { return p.name == it.key(); }))
         continue;
+      if (!with_schemas) {
+        out.push_back(PropertySchema{it.key(), nlohmann::json()});
+        continue;
+      }
       auto [where, schema] = resolved(file, &it.value());
       PropertySchema property{it.key(), schema ? plain(*schema) : nlohmann::json::object()};
       if (schema && schema->is_object())
@@ -746,6 +749,18 @@ std::vector<PropertySchema> Contract::property_schemas(const std::string& name) 
       }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Contract::documented_properties(const std::string& name) const {
+  std::vector<std::string> out;
+  for (auto& property : walk_properties(store_.get(), name, false)) out.push_back(std::move(property.name));
+  return out;
+}
+
+std::vector<PropertySchema> Contract::property_schemas(const std::string& name) const {
+  return walk_properties(store_.get(), name, true);
 }
 
 Result Contract::validate_request(const nlohmann::json& body) const {
