@@ -65,7 +65,8 @@ std::string run_summary() {
          "in the variables the contract names (default contract: " +
          credential_variables() +
          "). Every item "
-         "the run creates is deleted before it exits (also after failures and on SIGINT/SIGTERM) unless --keep.";
+         "the run creates is deleted before it exits (also after failures and on SIGINT/SIGTERM) unless "
+         "--keep.";
 }
 
 std::string cleanup_summary() {

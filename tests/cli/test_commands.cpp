@@ -27,7 +27,8 @@ TEST_CASE("serve, run and cleanup answer with their own help, errors and exit co
     const auto help = run_cli({command, "--help"});
     INFO(help.describe());
     CHECK(help.exit_code == 0);
-    CHECK_THAT(help.out, Catch::Contains("Usage: sipcontract " + command + " [OPTIONS]") && Catch::Contains(option));
+    CHECK_THAT(help.out,
+               Catch::Contains("Usage: sipcontract " + command + " [OPTIONS]") && Catch::Contains(option));
 
     const auto wrong = run_cli({command, "--no-such-option"});
     INFO(wrong.describe());
@@ -66,7 +67,8 @@ TEST_CASE("without sipcontract-net, validate still works and a network command s
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
     CHECK(split_lines(r.err).size() == 1);
-    CHECK_THAT(r.err, Catch::StartsWith("sipcontract: cannot start the " + command + " command: sipcontract-net") &&
-                          Catch::Contains(dir.path().string()) && Catch::Contains("libexec/sipcontract"));
+    CHECK_THAT(r.err,
+               Catch::StartsWith("sipcontract: cannot start the " + command + " command: sipcontract-net") &&
+                   Catch::Contains(dir.path().string()) && Catch::Contains("libexec/sipcontract"));
   }
 }
