@@ -227,7 +227,9 @@ function mainThreads(args, text, bytes) {
   }
 }
 
-if (isMainThread) {
+module.exports = { compile };
+
+if (require.main === module && isMainThread) {
   const args = parseArgs(process.argv.slice(2));
   let buffer;
   try {
@@ -239,6 +241,6 @@ if (isMainThread) {
   if (!/[^\s]/.test(text)) fail(`${args.corpus} holds no document`);
   if (args.threads === 1) mainSingle(args, text, buffer.length);
   else mainThreads(args, text, buffer.length);
-} else {
+} else if (require.main === module) {
   workerMain();
 }

@@ -8,10 +8,11 @@
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
 #   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet) against ajv
 #   bench/run.sh --only check    # Schema::check() against ajv, 1 thread and all cores
+#   bench/run.sh --only startup  # one request body per call: `sipcontract validate` against node + ajv
 #
 # Options (defaults): --reps N (5), --count DOCS (50000), --seed N (1), --min-time SECONDS per
 # validation measurement (1.0), --wrk-duration SECONDS per server measurement (3), --only PARTS
-# (validation,server,runner; also check and ndjson, subsets of validation), --quick (2 reps, 10000 docs, 0.3 s, 1 s: checks the harness only).
+# (validation,server,runner,startup; also check and ndjson, subsets of validation), --quick (2 reps, 10000 docs, 0.3 s, 1 s: checks the harness only).
 #
 # Installs what it needs (npm ci in bench/, wrk from apt when missing), builds Release in
 # $SIPCONTRACT_BENCH_BUILD (default build-bench/), generates the corpus, runs, and writes
@@ -32,7 +33,7 @@ seed=1
 min_time=1.0
 wrk_duration=3
 wrk_connections=16
-only=validation,server,runner
+only=validation,server,runner,startup
 quick=0
 cores=$(nproc)
 
@@ -54,8 +55,8 @@ for v in "reps=$reps" "count=$count" "seed=$seed" "wrk-duration=$wrk_duration"; 
   [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "run.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
 done
 [[ $min_time =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "run.sh: --min-time must be a number of seconds, not '$min_time'" >&2; exit 2; }
-[[ $only =~ ^(validation|server|runner|check|ndjson)(,(validation|server|runner|check|ndjson))*$ ]] ||
-  { echo "run.sh: --only takes validation, server, runner, check, ndjson (comma-separated), not '$only'" >&2; exit 2; }
+[[ $only =~ ^(validation|server|runner|startup|check|ndjson)(,(validation|server|runner|startup|check|ndjson))*$ ]] ||
+  { echo "run.sh: --only takes validation, server, runner, startup, check, ndjson (comma-separated), not '$only'" >&2; exit 2; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
@@ -235,15 +236,16 @@ run_server() {
 # --- runner --------------------------------------------------------------------------------------
 runner_suites=20   # in-process suites per repetition for the runner and for the raw loop
 process_runs=5     # `sipcontract run` and the raw-loop process, per repetition
-if [ "$quick" = 1 ]; then runner_suites=5; process_runs=2; fi
-time_runs() {  # time_runs ID REP COMMAND...: mean wall seconds of $process_runs runs of COMMAND
-  local id=$1 rep=$2 t0 t1 i; shift 2
+call_runs=20       # one-payload calls per repetition, ours and the anchor's (--only startup)
+if [ "$quick" = 1 ]; then runner_suites=5; process_runs=2; call_runs=5; fi
+time_runs() {  # time_runs ID REP RUNS COMMAND...: mean wall seconds of RUNS runs of COMMAND (each must exit 0)
+  local id=$1 rep=$2 runs=$3 t0 t1 i; shift 3
   t0=$(now_ns)
-  for i in $(seq 1 "$process_runs"); do
+  for i in $(seq 1 "$runs"); do
     bounded 300 "$@" >"$out/$id.log" 2>&1 || die "$id failed (exit $?): see $out/$id.log"
   done
   t1=$(now_ns)
-  record "$id" "$rep" "$(awk -v n=$((t1 - t0)) -v k="$process_runs" -v id="$id" \
+  record "$id" "$rep" "$(awk -v n=$((t1 - t0)) -v k="$runs" -v id="$id" \
     'BEGIN{printf "{\"bench\":\"%s\",\"runs\":%d,\"seconds\":%.6f}", id, k, n / 1e9 / k}')"
 }
 run_runner() {
@@ -255,11 +257,28 @@ run_runner() {
   record raw_loop_nagle "$rep" "$(grep '"bench":"raw-loop-nagle"' <<<"$lines")"
   # As processes, the way a user or CI runs it: `sipcontract run` starts its own reference server.
   if [ $((rep % 2)) -eq 1 ]; then
-    time_runs runner_process "$rep" "$cli" run
-    time_runs raw_process "$rep" "$bin/sipcontract-bench-runner" --mode raw --suites 1
+    time_runs runner_process "$rep" "$process_runs" "$cli" run
+    time_runs raw_process "$rep" "$process_runs" "$bin/sipcontract-bench-runner" --mode raw --suites 1
   else
-    time_runs raw_process "$rep" "$bin/sipcontract-bench-runner" --mode raw --suites 1
-    time_runs runner_process "$rep" "$cli" run
+    time_runs raw_process "$rep" "$process_runs" "$bin/sipcontract-bench-runner" --mode raw --suites 1
+    time_runs runner_process "$rep" "$process_runs" "$cli" run
+  fi
+}
+
+# --- one payload per call ------------------------------------------------------------------------
+# A caller who checks each request body before sending it runs one process per body: start-up is
+# the whole cost. The anchor is the same check with ajv as a node script (bench/ajv-one.js).
+one_payload=$out/one-$seed.json
+run_startup() {
+  local rep=$1
+  [ -s "$one_payload" ] ||
+    "$bin/sipcontract-bench-corpus" --seed "$seed" --count 1 --invalid-percent 0 --out "$one_payload" >/dev/null
+  if [ $((rep % 2)) -eq 1 ]; then
+    time_runs cli_one "$rep" "$call_runs" "$cli" validate request "$one_payload"
+    time_runs ajv_one "$rep" "$call_runs" node "$here/ajv-one.js" --schemas "$root/contracts/v1/schemas" "$one_payload"
+  else
+    time_runs ajv_one "$rep" "$call_runs" node "$here/ajv-one.js" --schemas "$root/contracts/v1/schemas" "$one_payload"
+    time_runs cli_one "$rep" "$call_runs" "$cli" validate request "$one_payload"
   fi
 }
 
@@ -272,6 +291,7 @@ for rep in $(seq 1 "$reps"); do
   if wants ndjson && ! wants validation; then run_ndjson "$rep"; fi
   if wants server; then run_server "$rep"; fi
   if wants runner; then run_runner "$rep"; fi
+  if wants startup; then run_startup "$rep"; fi
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 say "measured in $(( $(date +%s) - start )) s"

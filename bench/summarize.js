@@ -64,6 +64,9 @@ const FIGURES = [
     anchorTitle: 'raw loop without TCP_NODELAY', metric: 'seconds', kind: 'time' },
   { title: 'sipcontract run (process, own server)', ours: 'runner_process', anchor: 'raw_process',
     anchorTitle: 'raw loop process, own server', metric: 'seconds', kind: 'time', target: { max: 1.15 } },
+  { group: 'One request body per call: a process that validates one file (seconds per call)' },
+  { title: 'sipcontract validate request FILE', ours: 'cli_one', anchor: 'ajv_one',
+    anchorTitle: 'node + ajv (bench/ajv-one.js)', metric: 'seconds', kind: 'time' },
 ];
 
 function median(xs) {
@@ -78,7 +81,7 @@ function fmt(value, metric) {
   if (metric === 'docs_per_s' || metric === 'requests_per_s') return Math.round(value).toLocaleString('en-US');
   if (metric === 'mb_per_s') return `${value.toFixed(1)} MB/s`;
   if (metric === 'latency_p99_ms') return `${value.toFixed(2)} ms`;
-  if (metric === 'seconds') return `${value.toFixed(3)} s`;
+  if (metric === 'seconds') return value < 0.1 ? `${(1000 * value).toFixed(2)} ms` : `${value.toFixed(3)} s`;
   return String(value);
 }
 
