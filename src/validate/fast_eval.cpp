@@ -22,23 +22,38 @@ using validation::is_integral;
 
 enum class Kind : std::uint8_t { kNull, kBoolean, kObject, kArray, kString, kNumber };
 
-/// a == b for the short strings schemas name (keys, enum values): lengths first, then eight
-/// bytes at a time, inline. A call to memcmp per comparison was a fifth of the verdict time.
+/// The sizeof(T) bytes at `p` as an integer (one load where the target allows an unaligned one).
+template <class T>
+inline T load(const char* p) {
+  T value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+/// a == b for the short strings schemas name (keys, enum values): lengths first, then whole
+/// words, inline. The last word overlaps the one before rather than ending byte by byte, and no
+/// byte outside either string is read. A call to memcmp per comparison was a fifth of the verdict
+/// time; the byte-by-byte tail, a tenth of what was left.
 inline bool same(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
   const char* x = a.data();
   const char* y = b.data();
-  std::size_t n = a.size();
-  for (; n >= 8; n -= 8, x += 8, y += 8) {
-    std::uint64_t u, v;
-    std::memcpy(&u, x, 8);
-    std::memcpy(&v, y, 8);
-    if (u != v) return false;
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      if (load<std::uint64_t>(x + i) != load<std::uint64_t>(y + i)) return false;
+    }
+    return load<std::uint64_t>(x + n - 8) == load<std::uint64_t>(y + n - 8);
   }
-  for (; n > 0; --n, ++x, ++y) {
-    if (*x != *y) return false;
+  if (n >= 4) {
+    return load<std::uint32_t>(x) == load<std::uint32_t>(y) &&
+           load<std::uint32_t>(x + n - 4) == load<std::uint32_t>(y + n - 4);
   }
-  return true;
+  if (n >= 2) {
+    return load<std::uint16_t>(x) == load<std::uint16_t>(y) &&
+           load<std::uint16_t>(x + n - 2) == load<std::uint16_t>(y + n - 2);
+  }
+  return n == 0 || *x == *y;
 }
 
 // simdjson's accessors, for an element whose type was checked first. get() rather than

@@ -377,3 +377,31 @@ TEST_CASE("threads sharing one schema get the same verdicts from bytes", "[valid
   for (auto& thread : threads) thread.join();
   CHECK(mismatches == std::vector<int>(4, 0));
 }
+
+TEST_CASE("the fast path compares keys and enum strings of every length byte for byte",
+          "[validate][fast][strings]") {
+  // Strings of 0 to 24 bytes cover every way the verdict program compares them (one byte, 2, 4
+  // and 8 byte words, the last word overlapping): a string equal to an allowed one, and one
+  // differing from it in each single byte, as an enum value and as a required property's name.
+  for (std::size_t length = 0; length <= 24; ++length) {
+    std::string allowed;
+    for (std::size_t i = 0; i < length; ++i) allowed += static_cast<char>('a' + i % 26);
+    const std::string quoted = "\"" + allowed + "\"";
+    // A decoy of the same length differing in its last byte, so that a length check alone never decides.
+    std::string decoy = allowed;
+    if (length > 0) decoy.back() = 'Z';
+    const Schema enums =
+        schema_of("{\"enum\": [" + (length > 0 ? "\"" + decoy + "\", " : std::string()) + quoted + "]}");
+    const Schema required = schema_of("{\"required\": [" + quoted + "]}");
+    INFO("length " << length);
+    CHECK(agree(enums, quoted) == Verdict::kValid);
+    CHECK(agree(required, "{" + quoted + ": 1}") == Verdict::kValid);
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string other = allowed;
+      other[at] = 'A';
+      INFO("differs at byte " << at);
+      CHECK(agree(enums, "\"" + other + "\"") == Verdict::kInvalid);
+      CHECK(agree(required, "{\"" + other + "\": 1}") == Verdict::kInvalid);
+    }
+  }
+}
