@@ -126,7 +126,8 @@ std::uint64_t parse_seed(const std::string& text) {
 
 /// Shrinks the failed generated cases of `report` and writes each as a case file in `dir`.
 void save_failures(const Contract& contract, const CaseGenerator& gen, const std::vector<Case>& cases,
-                   const RunReport& report, const RunOptions& opts, const std::string& dir, std::size_t max_shrinks) {
+                   const RunReport& report, const RunOptions& opts, const std::string& dir,
+                   std::size_t max_shrinks) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::size_t shrunk = 0;
@@ -134,7 +135,8 @@ void save_failures(const Contract& contract, const CaseGenerator& gen, const std
     if (result.outcome != Outcome::kFailed) continue;
     if (std::find(result.tags.begin(), result.tags.end(), "generated") == result.tags.end()) continue;
     if (shrunk == max_shrinks) {
-      std::cout << "save-failures: " << max_shrinks << " cases shrunk; the other failed generated cases are not\n";
+      std::cout << "save-failures: " << max_shrinks
+                << " cases shrunk; the other failed generated cases are not\n";
       break;
     }
     auto it = std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.id == result.id; });
@@ -171,8 +173,8 @@ void save_failures(const Contract& contract, const CaseGenerator& gen, const std
       if (st.body && st.body->is_object()) fields += st.body->size();
     std::cout << "shrunk " << result.id << " (check " << check << (pointer.empty() ? "" : " at " + pointer)
               << ") in " << attempts << " runs to " << small.steps.size()
-              << (small.steps.size() == 1 ? " step" : " steps") << ", " << fields << " body fields: " << file.string()
-              << " (sipcontract run --cases " << dir << ")\n";
+              << (small.steps.size() == 1 ? " step" : " steps") << ", " << fields
+              << " body fields: " << file.string() << " (sipcontract run --cases " << dir << ")\n";
     ++shrunk;
   }
 }
@@ -288,12 +290,14 @@ int run(const RunArgs& a) {
   auto all = a.cases_dir.empty() ? contract_cases(contract) : load_cases(a.cases_dir);
   if (a.generate == 0 && !a.seed.empty()) throw ConfigError("--seed needs --generate N");
   if (a.generate == 0 && !a.save_failures.empty()) throw ConfigError("--save-failures needs --generate N");
-  if (a.rate < 0 || a.rate > 1e6) throw ConfigError("--rate: must be between 0 (no bound) and 1000000 requests a second");
+  if (a.rate < 0 || a.rate > 1e6)
+    throw ConfigError("--rate: must be between 0 (no bound) and 1000000 requests a second");
   std::optional<CaseGenerator> generator;
   if (a.generate > 0) {
     generator.emplace(contract, a.seed.empty() ? random_seed() : parse_seed(a.seed));
     auto generated = generator->generate(1, a.generate);
-    all.insert(all.end(), std::make_move_iterator(generated.begin()), std::make_move_iterator(generated.end()));
+    all.insert(all.end(), std::make_move_iterator(generated.begin()),
+               std::make_move_iterator(generated.end()));
   }
   check_cases(all, contract);
   auto selection = parse_selection(a);
@@ -414,9 +418,9 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", run_summary());
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
-  cmd->add_option(
-         "--base-url", args->base_url,
-         "Target: the contract's base URL, e.g. https://HOST/BASE-PATH (default: in-process reference server)")
+  cmd->add_option("--base-url", args->base_url,
+                  "Target: the contract's base URL, e.g. https://HOST/BASE-PATH (default: in-process "
+                  "reference server)")
       ->type_name("URL");
   cmd->add_option(
          parent_option_names(), args->parent,
@@ -439,8 +443,9 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--tag", args->tags, "Only cases carrying TAG (repeatable; any of them)")
       ->take_all()
       ->type_name("TAG");
-  cmd->add_flag("--skip-unsettled", args->skip_unsettled,
-                "Report cases the reference page does not settle as skipped (they carry the tag 'unsettled')");
+  cmd->add_flag(
+      "--skip-unsettled", args->skip_unsettled,
+      "Report cases the reference page does not settle as skipped (they carry the tag 'unsettled')");
   cmd->add_flag("--list", args->list, "List the selected cases and exit");
   cmd->add_option("--timeout", args->timeout_s, "Connect, read and write timeout, seconds")
       ->capture_default_str()
@@ -477,18 +482,21 @@ void add_run_command(CLI::App& app, CommandResult& result) {
          "removed when cleanup verifies that nothing is left)")
       ->type_name("FILE");
   cmd->add_flag("--no-ledger", args->no_ledger, "Keep no ledger");
-  cmd->add_option("--generate", args->generate,
-                  "Add N cases generated from the contract's request schemas (ids gen-SEED-K, tag 'generated'): "
-                  "positive and negative creates and walks over create/get/list/update/delete checked against a model")
+  cmd->add_option(
+         "--generate", args->generate,
+         "Add N cases generated from the contract's request schemas (ids gen-SEED-K, tag 'generated'): "
+         "positive and negative creates and walks over create/get/list/update/delete checked against a model")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}))
       ->type_name("N");
-  cmd->add_option("--seed", args->seed,
-                  "Seed of --generate (default: random, printed and in every report); the same seed and contract "
-                  "give the same requests")
+  cmd->add_option(
+         "--seed", args->seed,
+         "Seed of --generate (default: random, printed and in every report); the same seed and contract "
+         "give the same requests")
       ->type_name("S");
-  cmd->add_option("--save-failures", args->save_failures,
-                  "Shrink each failed generated case (up to --max-shrinks) to a small case that fails the same "
-                  "check and write it to DIR as a case file (run it with --cases DIR)")
+  cmd->add_option(
+         "--save-failures", args->save_failures,
+         "Shrink each failed generated case (up to --max-shrinks) to a small case that fails the same "
+         "check and write it to DIR as a case file (run it with --cases DIR)")
       ->type_name("DIR");
   cmd->add_option("--max-shrinks", args->max_shrinks, "Failed generated cases --save-failures shrinks")
       ->capture_default_str()
@@ -497,9 +505,10 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--rate", args->rate,
                   "At most R requests a second over the whole run, cleanup included (0: no bound)")
       ->type_name("R");
-  cmd->add_option("--max-requests", args->max_requests,
-                  "At most N requests for the cases (steps, read-backs, list pages); cases past it are skipped, "
-                  "cleanup still runs (0: no bound)")
+  cmd->add_option(
+         "--max-requests", args->max_requests,
+         "At most N requests for the cases (steps, read-backs, list pages); cases past it are skipped, "
+         "cleanup still runs (0: no bound)")
       ->type_name("N");
   cmd->add_option("--junit", args->junit, "Write a JUnit XML report to FILE")->type_name("FILE");
   cmd->add_option("--report", args->report, "Write the JSON report to FILE (shape: contracts/README.md)")
@@ -507,7 +516,9 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->footer(
       "Environment: the contract's credential variables (default contract: " + credential_variables() +
       "; with --base-url; never taken from the command line); the variables the cases' {{env:NAME}} "
-      "placeholders read (default contract: " + case_variables() + "; see contracts/README.md).\n"
+      "placeholders read (default contract: " +
+      case_variables() +
+      "; see contracts/README.md).\n"
       "Exit codes: 0 every case passed (warnings allowed unless --strict) and cleanup verified that nothing "
       "is left; 1 a contract violation, an endpoint left behind, or a cleanup that could not be verified; 2 "
       "usage or configuration error (bad flag, case file, missing environment variable, a TLS certificate "

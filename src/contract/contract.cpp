@@ -670,7 +670,8 @@ namespace {
 /// The properties schema `name` declares, in document order, through a root "$ref" and "allOf";
 /// with `with_schemas`, each with its schema as plain JSON (else only the names, which is all
 /// loading a contract needs, and two thirds cheaper: no schema is written out and parsed again).
-std::vector<PropertySchema> walk_properties(const SchemaStore* store, const std::string& name, bool with_schemas) {
+std::vector<PropertySchema> walk_properties(const SchemaStore* store, const std::string& name,
+                                            bool with_schemas) {
   using Ordered = nlohmann::ordered_json;
   std::vector<PropertySchema> out;
   if (!store) return out;
