@@ -111,7 +111,7 @@ int cleanup(const CleanupArgs& a) {
 
 void add_cleanup_command(CLI::App& app, CommandResult& result) {
   auto args = std::make_shared<CleanupArgs>();
-  auto* cmd = app.add_subcommand("cleanup", cleanup_summary());
+  auto* cmd = app.add_subcommand("cleanup", net_command_summary("cleanup"));
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option("--ledger", args->ledger, "The ledger a run kept (its path is printed when the run starts)")
       ->type_name("FILE");

@@ -416,7 +416,7 @@ int run(const RunArgs& a) {
 
 void add_run_command(CLI::App& app, CommandResult& result) {
   auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", run_summary());
+  auto* cmd = app.add_subcommand("run", net_command_summary("run"));
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->add_option("--base-url", args->base_url,
                   "Target: the contract's base URL, e.g. https://HOST/BASE-PATH (default: in-process "

@@ -203,7 +203,7 @@ int run_serve(const ServeOptions& cli) {
 
 void add_serve_command(CLI::App& app, CommandResult& result) {
   auto cli = std::make_shared<ServeOptions>();
-  CLI::App* cmd = app.add_subcommand("serve", serve_summary());
+  CLI::App* cmd = app.add_subcommand("serve", net_command_summary("serve"));
   cmd->set_version_flag("--version", std::string("sipcontract ") + SIPCONTRACT_VERSION);
   cmd->footer(
       "The first line of stdout is \"listening on http://HOST:PORT/BASE_PATH\" (the contract's base path).\n"

@@ -39,11 +39,9 @@ std::string secret_field_names();
 /// The {{env:NAME}} variables the default contract's cases read ("A, B", or "none").
 std::string case_variables();
 
-/// The descriptions of the commands that talk HTTP, for their own help and for the list in
-/// `sipcontract --help` (see net_commands below).
-std::string serve_summary();
-std::string run_summary();
-std::string cleanup_summary();
+/// The description of serve, run or cleanup (kNetCommands), for its own help and for the list in
+/// `sipcontract --help`.
+std::string net_command_summary(std::string_view command);
 
 /// The commands that talk HTTP (serve, run, cleanup) are built into a second executable,
 /// sipcontract-net, that `sipcontract` hands them to (as git hands `git foo` to git-foo), so

@@ -52,24 +52,21 @@ std::string case_variables() {
   return out.empty() ? "none" : out;
 }
 
-std::string serve_summary() {
-  return "Run the reference server: an in-memory implementation of a contract (the built-in v1, or\n"
-         "--contract), its create/list/get/update/delete operations under the contract's base path, with\n"
-         "HTTP Basic auth (credentials from the environment variables the contract names, or generated\n"
-         "and printed once). Stops on SIGINT/SIGTERM.";
-}
-
-std::string run_summary() {
-  return "Run the contract tests. With no --base-url they run against an in-process reference server "
-         "(generated credentials and parent); with --base-url against that target, using the credentials "
-         "in the variables the contract names (default contract: " +
-         credential_variables() +
-         "). Every item "
-         "the run creates is deleted before it exits (also after failures and on SIGINT/SIGTERM) unless "
-         "--keep.";
-}
-
-std::string cleanup_summary() {
+std::string net_command_summary(std::string_view command) {
+  if (command == "serve") {
+    return "Run the reference server: an in-memory implementation of a contract (the built-in v1, or\n"
+           "--contract), its create/list/get/update/delete operations under the contract's base path, with\n"
+           "HTTP Basic auth (credentials from the environment variables the contract names, or generated\n"
+           "and printed once). Stops on SIGINT/SIGTERM.";
+  }
+  if (command == "run") {
+    return "Run the contract tests. With no --base-url they run against an in-process reference server "
+           "(generated credentials and parent); with --base-url against that target, using the credentials "
+           "in the variables the contract names (default contract: " +
+           credential_variables() +
+           "). Every item the run creates is deleted before it exits (also after failures and on "
+           "SIGINT/SIGTERM) unless --keep.";
+  }
   return "Delete what a run left on a target and verify it is gone: from the run's ledger (--ledger FILE, "
          "which `sipcontract run` keeps for a remote target), or by the run id in the items' names "
          "(--run-id ID --base-url URL and the parent). Credentials come from the environment variables the "

@@ -48,14 +48,13 @@ int main(int argc, char** argv) {
   sipcontract::cli::add_validate_command(app, result);
   // Listed here for `sipcontract --help`. main() hands them over before parsing; should the parse
   // reach one anyway, its callback does.
-  for (const auto& [name, summary] : {std::pair{"serve", sipcontract::cli::serve_summary()},
-                                      std::pair{"run", sipcontract::cli::run_summary()},
-                                      std::pair{"cleanup", sipcontract::cli::cleanup_summary()}}) {
-    CLI::App* cmd = app.add_subcommand(name, summary)->allow_extras()->prefix_command();
+  for (const char* name : sipcontract::cli::kNetCommands) {
+    CLI::App* cmd = app.add_subcommand(name, sipcontract::cli::net_command_summary(name))
+                        ->allow_extras()
+                        ->prefix_command();
     cmd->set_help_flag();
-    cmd->callback([&result, name = std::string(name), argv] {
-      result.exit_code = sipcontract::cli::exec_net_command(name, argv);
-    });
+    cmd->callback(
+        [&result, name, argv] { result.exit_code = sipcontract::cli::exec_net_command(name, argv); });
   }
   sipcontract::cli::add_diff_command(app, result);
 #endif
