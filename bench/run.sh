@@ -269,10 +269,11 @@ run_runner() {
 # A caller who checks each request body before sending it runs one process per body: start-up is
 # the whole cost. The anchor is the same check with ajv as a node script (bench/ajv-one.js).
 one_payload=$out/one-$seed.json
+if wants startup; then
+  "$bin/sipcontract-bench-corpus" --seed "$seed" --count 1 --invalid-percent 0 --out "$one_payload" >/dev/null
+fi
 run_startup() {
   local rep=$1
-  [ -s "$one_payload" ] ||
-    "$bin/sipcontract-bench-corpus" --seed "$seed" --count 1 --invalid-percent 0 --out "$one_payload" >/dev/null
   if [ $((rep % 2)) -eq 1 ]; then
     time_runs cli_one "$rep" "$call_runs" "$cli" validate request "$one_payload"
     time_runs ajv_one "$rep" "$call_runs" node "$here/ajv-one.js" --schemas "$root/contracts/v1/schemas" "$one_payload"
