@@ -96,7 +96,13 @@ class TypeCheck final : public Check {
   }
   bool check(const Json& value, const Out& out) const override {
     if (matches(value)) return true;
-    if (out.reporting()) out.report(finding("type", "expected " + expected_ + ", got " + type_name(value)));
+    if (out.reporting()) {
+      const std::string got = type_name(value);
+      std::string message;
+      message.reserve(std::size(kExpected) + expected_.size() + std::size(kGot) + got.size());
+      message.append(kExpected).append(expected_).append(kGot).append(got);
+      out.report(finding("type", std::move(message)));
+    }
     return false;
   }
 
@@ -122,6 +128,8 @@ class TypeCheck final : public Check {
         return false;
     }
   }
+  static constexpr std::string_view kExpected = "expected ";
+  static constexpr std::string_view kGot = ", got ";
   unsigned mask_;
   std::string expected_;
 };
@@ -890,9 +898,9 @@ std::optional<std::string> regex_problem(const std::string& pattern) {
   return std::nullopt;
 }
 
-void Out::report(RawFinding finding) const { report_at(context_, std::move(finding)); }
+void Out::report(RawFinding&& finding) const { report_at(context_, std::move(finding)); }
 
-void Out::report_at(const Context& context, RawFinding finding) const {
+void Out::report_at(const Context& context, RawFinding&& finding) const {
   if (results_ == nullptr) return;
   if (results_->numErrors() >= kMaxRawFindings) throw TooManyFindings{};
   results_->pushError(context, encode(std::move(finding)));

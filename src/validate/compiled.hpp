@@ -74,8 +74,8 @@ class Out {
   /// True when the value at this context belongs to a secret field.
   bool secret() const { return context_is_secret(context_); }
   /// Records a finding at this context (or at `context` when given).
-  void report(RawFinding finding) const;
-  void report_at(const Context& context, RawFinding finding) const;
+  void report(RawFinding&& finding) const;
+  void report_at(const Context& context, RawFinding&& finding) const;
 
  private:
   const Context& context_;

@@ -97,6 +97,27 @@ bool token_less(const Token& a, const Token& b) {
   return a.name < b.name;
 }
 
+/// std::stable_sort, without its scratch buffer for the few elements a document's findings
+/// usually are: an insertion sort, stable as well (an element moves past greater ones only).
+template <typename It, typename Less>
+void stable_sort_few(It first, It last, Less less) {
+  constexpr std::ptrdiff_t kFew = 16;
+  if (last - first > kFew) {
+    std::stable_sort(first, last, less);
+    return;
+  }
+  for (It i = first; i != last; ++i) {
+    if (i == first || !less(*i, *(i - 1))) continue;
+    auto value = std::move(*i);
+    It j = i;
+    do {
+      *j = std::move(*(j - 1));
+      --j;
+    } while (j != first && less(value, *(j - 1)));
+    *j = std::move(value);
+  }
+}
+
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -120,7 +141,7 @@ thread_local Arena arena;
 constexpr char kArenaMark = '\x1e';
 }  // namespace
 
-std::string encode(RawFinding finding) {
+std::string encode(RawFinding&& finding) {
   if (arena.depth > 0) {
     // Within a validation: the finding stays in the arena, the description names its index.
     arena.findings.push_back(std::move(finding));
@@ -192,6 +213,8 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
   std::vector<LocatedFinding> all;
   all.reserve(results.numErrors());
   for (const auto& error : results) all.push_back({error.context, decode(error.description)});
+  // One finding (the usual case) is neither explained by another nor a repeat of one.
+  if (all.size() <= 1) return all;
 
   // A summary is explained by a specific finding at its context or below: the contexts that start
   // with a given one are a run of the sorted contexts, beginning at its lower bound.
@@ -222,8 +245,8 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
   const auto identity = [&](std::size_t i) {
     return std::tie(all[i].context, all[i].finding.keyword, all[i].finding.message);
   };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
+  stable_sort_few(order.begin(), order.end(),
+                  [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
   for (std::size_t k = 1; k < order.size(); ++k) {
     if (identity(order[k]) == identity(order[k - 1])) drop[order[k]] = true;
   }
@@ -260,7 +283,7 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
   std::string key;  // a member's name, to look it up
   for (auto& item : located) {
     Entry entry;
-    entry.tokens.reserve(item.context.size());
+    if (item.context.size() > 1) entry.tokens.reserve(item.context.size() - 1);
     const Json* current = &instance;
     // The first token is valijson's "<root>".
     for (std::size_t i = 1; i < item.context.size(); ++i) {
@@ -295,7 +318,7 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
       entry.finding.suggestion.reset();
     entries.push_back(std::move(entry));
   }
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  stable_sort_few(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return std::lexicographical_compare(a.tokens.begin(), a.tokens.end(), b.tokens.begin(), b.tokens.end(),
                                         token_less);
   });

@@ -44,7 +44,7 @@ struct RawFinding {
 };
 
 /// The description a custom check gives valijson for `finding`.
-std::string encode(RawFinding finding);
+std::string encode(RawFinding&& finding);
 /// A description back as a finding (valijson's own descriptions become summaries).
 RawFinding decode(const std::string& description);
 
