@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <tuple>
 #include <valijson/validation_results.hpp>
@@ -61,6 +62,10 @@ namespace {
 
 thread_local const std::vector<std::string>* current_secrets = nullptr;
 thread_local const std::vector<std::string>* current_secret_fields = nullptr;
+// Bit n (n < 63) set: a secret field is n bytes long; bit 63: one is 63 bytes or longer. Most
+// member names are ruled out by their length alone.
+thread_local std::uint64_t current_secret_lengths = 0;
+constexpr unsigned length_bit(std::size_t size) { return size < 63 ? static_cast<unsigned>(size) : 63u; }
 constexpr std::size_t kContainedSecret = 4;  // shorter secrets are hidden only where a value equals them
 
 constexpr char kEncodedMark = '\x1f';
@@ -126,6 +131,7 @@ bool all_digits(std::string_view text) {
 
 bool is_secret_field(std::string_view name) {
   if (current_secret_fields == nullptr) return false;
+  if ((current_secret_lengths >> length_bit(name.size()) & 1u) == 0) return false;
   return std::any_of(current_secret_fields->begin(), current_secret_fields->end(),
                      [&](const std::string& secret) { return ascii_iequals(name, secret); });
 }
@@ -438,8 +444,10 @@ bool context_is_secret(const Context& context) {
 }
 
 FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields)
-    : previous_(current_secrets), previous_fields_(current_secret_fields) {
+    : previous_(current_secrets), previous_fields_(current_secret_fields), previous_lengths_(current_secret_lengths) {
   current_secret_fields = &secret_fields;
+  current_secret_lengths = 0;
+  for (const auto& field : secret_fields) current_secret_lengths |= std::uint64_t{1} << length_bit(field.size());
   ++arena.depth;
   // Depth first, members in the document's order; a plain value outside a secret field is not
   // visited at all.
@@ -470,6 +478,7 @@ FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string
 FindingsScope::~FindingsScope() {
   current_secrets = previous_;
   current_secret_fields = previous_fields_;
+  current_secret_lengths = previous_lengths_;
   if (--arena.depth != 0) return;
   arena.findings.clear();
   arena.read.clear();

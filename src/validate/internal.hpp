@@ -105,6 +105,7 @@ class FindingsScope {
   std::vector<std::string> secrets_;
   const std::vector<std::string>* previous_;
   const std::vector<std::string>* previous_fields_;
+  std::uint64_t previous_lengths_;
 };
 /// True for a member name among the secret fields of the validation under way (FindingsScope),
 /// compared without case so that "Password" in a sloppy client's body is hidden too.
