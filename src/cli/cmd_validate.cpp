@@ -293,7 +293,7 @@ class Checker {
       ++out.counts.valid;
       std::string& record = sink != nullptr ? *sink : out.text;
       record += "{\"file\":"sv;
-      record += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
+      append_file(record, file, file_json);
       record += ",\"findings\":[],\"line\":"sv;
       append_number(record, line);
       record += ",\"valid\":true}"sv;
@@ -332,7 +332,7 @@ class Checker {
       std::string& text = sink != nullptr ? *sink : out.text;
       out.appended = sink != nullptr;
       text += "{\"file\":"sv;
-      text += file_json != nullptr ? *file_json : dump(nlohmann::json(file));
+      append_file(text, file, file_json);
       text += ",\"findings\":["sv;
       for (std::size_t i = 0; i < shown; ++i) {
         if (i > 0) text += ',';
@@ -392,6 +392,15 @@ class Checker {
       out.text = label + ": " + text + "\n";
     }
     return out;
+  }
+
+  /// `file` as a JSON string: the caller's, when it has one (not copied, as a conditional
+  /// expression of it and a temporary would), or written here.
+  static void append_file(std::string& out, const std::string& file, const std::string* file_json) {
+    if (file_json != nullptr)
+      out += *file_json;
+    else
+      out += dump(nlohmann::json(file));
   }
 
   const Schema& schema_;
