@@ -248,3 +248,28 @@ std::size_t utf8_length(std::string_view text) {
 }
 
 }  // namespace sipcontract::detail::validation
+
+namespace sipcontract::detail::validation {
+
+void release(Json& document) {
+  if (!document.is_structured()) return;
+  // Breadth first, so that every structured value comes after its parent; emptied in reverse,
+  // each one's children are already empty when it is.
+  thread_local std::vector<Json*> nodes;
+  nodes.clear();
+  nodes.push_back(&document);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    Json& node = *nodes[i];
+    if (node.is_object()) {
+      for (auto& member : node.get_ref<Json::object_t&>())
+        if (member.second.is_structured()) nodes.push_back(&member.second);
+    } else {
+      for (auto& item : node.get_ref<Json::array_t&>())
+        if (item.is_structured()) nodes.push_back(&item);
+    }
+  }
+  for (std::size_t i = nodes.size(); i-- > 0;) nodes[i]->clear();
+  if (nodes.capacity() > 4096) std::vector<Json*>().swap(nodes);  // a huge document's list goes
+}
+
+}  // namespace sipcontract::detail::validation

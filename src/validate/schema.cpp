@@ -369,6 +369,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
           // Without strict mode the program's refusal is the schema's own verdict.
           out.result = detail::SchemaAccess::findings(*this, document, !strict_);
           out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
+          v::release(document);
           return out;
         }
         break;  // too deep for this recursive schema: parse_json's document below says so

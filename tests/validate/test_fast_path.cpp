@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "internal.hpp"
 #include "testing.hpp"
 
 using namespace sipcontract;
@@ -404,4 +405,31 @@ TEST_CASE("the fast path compares keys and enum strings of every length byte for
       CHECK(agree(required, "{\"" + other + "\": 1}") == Verdict::kInvalid);
     }
   }
+}
+
+TEST_CASE("release() empties a document from the leaves up, at any depth", "[validate][release]") {
+  using sipcontract::detail::validation::release;
+  nlohmann::json document = nlohmann::json::parse(
+      R"({"a": [1, "a string longer than the short-string buffer", {"b": {"c": [[], {}, null]}}], "d": true})");
+  release(document);
+  CHECK(document == nlohmann::json::object());
+  nlohmann::json array = nlohmann::json::array({nlohmann::json::array({"x", nlohmann::json::object({{"y", 1}})})});
+  release(array);
+  CHECK(array == nlohmann::json::array());
+  nlohmann::json scalar = "kept";
+  release(scalar);
+  CHECK(scalar == "kept");
+  // Far deeper than a recursive walk could go on a worker thread's stack.
+  nlohmann::json deep = nlohmann::json::array();
+  nlohmann::json* innermost = &deep;
+  for (int i = 0; i < 200000; ++i) {
+    innermost->push_back(i % 2 == 0 ? nlohmann::json::array() : nlohmann::json::object());
+    innermost = &innermost->back();
+    if (innermost->is_object()) {
+      (*innermost)["k"] = nlohmann::json::array();
+      innermost = &(*innermost)["k"];
+    }
+  }
+  release(deep);
+  CHECK(deep == nlohmann::json::array());
 }
