@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <new>
 #include <regex>

@@ -444,10 +444,13 @@ bool context_is_secret(const Context& context) {
 }
 
 FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields)
-    : previous_(current_secrets), previous_fields_(current_secret_fields), previous_lengths_(current_secret_lengths) {
+    : previous_(current_secrets),
+      previous_fields_(current_secret_fields),
+      previous_lengths_(current_secret_lengths) {
   current_secret_fields = &secret_fields;
   current_secret_lengths = 0;
-  for (const auto& field : secret_fields) current_secret_lengths |= std::uint64_t{1} << length_bit(field.size());
+  for (const auto& field : secret_fields)
+    current_secret_lengths |= std::uint64_t{1} << length_bit(field.size());
   ++arena.depth;
   // Depth first, members in the document's order; a plain value outside a secret field is not
   // visited at all.

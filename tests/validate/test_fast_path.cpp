@@ -413,7 +413,8 @@ TEST_CASE("release() empties a document from the leaves up, at any depth", "[val
       R"({"a": [1, "a string longer than the short-string buffer", {"b": {"c": [[], {}, null]}}], "d": true})");
   release(document);
   CHECK(document == nlohmann::json::object());
-  nlohmann::json array = nlohmann::json::array({nlohmann::json::array({"x", nlohmann::json::object({{"y", 1}})})});
+  nlohmann::json array =
+      nlohmann::json::array({nlohmann::json::array({"x", nlohmann::json::object({{"y", 1}})})});
   release(array);
   CHECK(array == nlohmann::json::array());
   nlohmann::json scalar = "kept";
