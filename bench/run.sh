@@ -109,8 +109,8 @@ ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$roo
 # 40 ms run that a scheduler's hiccup moves by a third.
 cli_copies=1
 cli_ndjson() {  # cli_ndjson JOBS [quiet]
-  local t0 t1 summaries="" files=()
-  for ((i = 0; i < cli_copies; ++i)); do files+=("$corpus"); done
+  local t0 t1 summaries="" files=() copy
+  for ((copy = 0; copy < cli_copies; ++copy)); do files+=("$corpus"); done
   t0=$(now_ns)
   if [ "${2:-}" = quiet ]; then
     bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "${files[@]}" || true

@@ -171,16 +171,15 @@ bool json_equal(const Json& a, const Json& b);
 int compare_numbers(const Json& a, const Json& b);
 /// A hash consistent with json_equal.
 std::size_t json_hash(const Json& value);
-
+/// True for a number with no fractional part.
+bool is_integral(const Json& value);
+/// Code points in a UTF-8 string.
+std::size_t utf8_length(std::string_view text);
 /// Empties `document` from the leaves up, so that its destructor finds no structured value to
 /// flatten. nlohmann's own destructor moves every member and item of every object and array
 /// into a vector before destroying it (which bounds its stack depth); this frees each value once,
 /// in place, also without recursion.
 void release(Json& document);
-/// True for a number with no fractional part.
-bool is_integral(const Json& value);
-/// Code points in a UTF-8 string.
-std::size_t utf8_length(std::string_view text);
 
 /// Type bits of the "type" keyword (make_type_check, the verdict program).
 enum TypeBit : unsigned {

@@ -247,10 +247,6 @@ std::size_t utf8_length(std::string_view text) {
   return count;
 }
 
-}  // namespace sipcontract::detail::validation
-
-namespace sipcontract::detail::validation {
-
 void release(Json& document) {
   if (!document.is_structured()) return;
   // Breadth first, so that every structured value comes after its parent; emptied in reverse,
