@@ -61,7 +61,8 @@ TEST_CASE("the same seed gives the same cases, another seed others", "[runner][g
   CHECK(first == second);
   CHECK(first != other);
   // Case n does not depend on how many are generated: --generate 300 is the start of --generate 1000.
-  CHECK(case_to_json(a.generate(250)).dump() == case_to_json(CaseGenerator(contract, 42).generate(1, 1000)[249]).dump());
+  CHECK(case_to_json(a.generate(250)).dump() ==
+        case_to_json(CaseGenerator(contract, 42).generate(1, 1000)[249]).dump());
   // Ids, tags, and a case file that reads back to the same case.
   auto cases = a.generate(1, 50);
   CHECK(cases[0].id == "gen-42-1");
@@ -73,7 +74,8 @@ TEST_CASE("the same seed gives the same cases, another seed others", "[runner][g
   text += "]";
   auto back = parse_cases(text, "generated.json", {});
   REQUIRE(back.size() == cases.size());
-  for (std::size_t i = 0; i < cases.size(); ++i) CHECK(case_to_json(back[i]).dump() == case_to_json(cases[i]).dump());
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    CHECK(case_to_json(back[i]).dump() == case_to_json(cases[i]).dump());
   CHECK_NOTHROW(check_cases(back, contract));
 }
 
@@ -98,8 +100,9 @@ TEST_CASE("generated cases cover every request enum value, both oneOf variants a
   }
   for (const auto& p : contract.property_schemas(contract.operation_of_record().request->schema_name)) {
     const nlohmann::json* e = p.schema.contains("enum") ? &p.schema["enum"]
-                              : p.schema.contains("items") && p.schema["items"].contains("enum") ? &p.schema["items"]["enum"]
-                                                                                                    : nullptr;
+                              : p.schema.contains("items") && p.schema["items"].contains("enum")
+                                  ? &p.schema["items"]["enum"]
+                                  : nullptr;
     if (!e) continue;
     for (const auto& v : *e) {
       INFO(p.name << "=" << v.get<std::string>());
@@ -108,8 +111,8 @@ TEST_CASE("generated cases cover every request enum value, both oneOf variants a
   }
   CHECK(resource_id);
   CHECK(handler);
-  for (const char* t : {"positive", "negative", "walk", "missing", "wrong-type", "enum", "oneof", "mismatch", "format",
-                        "malformed"}) {
+  for (const char* t : {"positive", "negative", "walk", "missing", "wrong-type", "enum", "oneof", "mismatch",
+                        "format", "malformed"}) {
     INFO(t);
     CHECK(tags.count(t) == 1);
   }
@@ -120,7 +123,8 @@ TEST_CASE("run --generate 1000 --seed 1 passes against the conforming server wit
   ServerGuard server;
   RunOptions o = quiet_options(server);
   o.seed = 1;
-  auto report = run_contract_tests(Contract::builtin(), CaseGenerator(Contract::builtin(), 1).generate(1, 1000), o);
+  auto report =
+      run_contract_tests(Contract::builtin(), CaseGenerator(Contract::builtin(), 1).generate(1, 1000), o);
   INFO(describe_failures(report));
   CHECK(report.failed() == 0);
   CHECK(report.passed() == 1000);
@@ -151,16 +155,18 @@ TEST_CASE("two runs with the same seed send byte-identical request bodies", "[ru
     srv.Delete(".*", keep);
     const int port = srv.bind_to_any_port("127.0.0.1");
     std::thread t([&] { srv.listen_after_bind(); });
-    for (int i = 0; i < 500 && !srv.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !srv.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     RunOptions o;
-    o.target = {"http://127.0.0.1:" + std::to_string(port) + "/api/fabric", "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b",
-                "proj", "token-abc", false};
+    o.target = {"http://127.0.0.1:" + std::to_string(port) + "/api/fabric",
+                "0b3f1a7e-8c4d-4f6e-9a2b-1c3d5e7f9a0b", "proj", "token-abc", false};
     o.jobs = 1;  // one worker: the same order too
     o.transport.retries = 0;
     o.preflight = false;
     o.run_id = "fixedrun01";  // the run id and the secret are the run's, not the seed's
     o.secret = "Fixed-Secret-1!";
-    (void)run_contract_tests(Contract::builtin(), CaseGenerator(Contract::builtin(), seed).generate(1, 200), o);
+    (void)run_contract_tests(Contract::builtin(), CaseGenerator(Contract::builtin(), seed).generate(1, 200),
+                             o);
     srv.stop();
     t.join();
     return bodies;
@@ -184,81 +190,111 @@ TEST_CASE("the fixed suite does not catch the four faults --generate is for", "[
   }
 }
 
-TEST_CASE("generate 300 finds each new fault for at least 9 of 10 seeds, and the shrunk case file fails on "
-          "the faulty server and passes on the conforming one",
-          "[runner][generate][faults]") {
+// One test case a fault (not sections of one), so that CTest runs them in parallel, each within its
+// own timeout: under TSan each takes minutes. Each seed gets a faulty server of its own: with
+// list-keeps-deleted, one server for all seeds lists every endpoint any earlier seed deleted, and
+// reading those lists grew with the square of the runs.
+namespace {
+void generate_finds(ServerFault fault) {
   ServerGuard conforming;
-  for (auto fault : kNewFaults) {
-    DYNAMIC_SECTION(fault_name(fault)) {
-      ServerOptions so;
-      so.faults = {fault};
-      ServerGuard faulty(so);
-      std::size_t found = 0;
-      std::string line = std::string("generate: ") + std::string(fault_name(fault)) + ": first failing case per seed:";
-      for (std::uint64_t seed = 1; seed <= 10; ++seed) {
-        CaseGenerator gen(Contract::builtin(), seed);
-        const auto cases = gen.generate(1, 300);
-        RunOptions o = quiet_options(faulty);
-        o.seed = seed;
-        auto report = run_contract_tests(Contract::builtin(), cases, o);
-        const std::size_t first = first_failure(report);
-        line += " " + (first ? std::to_string(first) : std::string("-"));
-        if (!first) continue;
-        ++found;
-        // No 5xx but the fault's own: nothing generated makes the conforming code fail.
-        // Shrink the first failure and save it as a case file.
-        const CaseResult* failed = nullptr;
-        for (const auto& c : report.cases)
-          if (c.id == "gen-" + std::to_string(seed) + "-" + std::to_string(first)) failed = &c;
-        REQUIRE(failed);
-        const CheckFailure f = failed->failures().front();
-        const Case& original = cases[first - 1];
-        RunOptions probe = quiet_options(faulty);
-        probe.jobs = 1;
-        probe.preflight = false;
-        std::size_t attempts = 0;
-        Case small = gen.shrink(
-            original,
-            [&](const Case& c) {
-              auto r = run_contract_tests(Contract::builtin(), {c}, probe);
-              for (const auto& x : r.cases)
-                for (const auto& g : x.failures())
-                  if (g.check == f.check && g.pointer == f.pointer) return true;
-              return false;
-            },
-            200, &attempts);
-        CHECK(small.steps.size() <= original.steps.size());
-        CHECK(body_members(small) <= body_members(original));
-        TempDir dir;
-        dir.write(small.id + ".json", case_to_json(small).dump(2));
-        auto saved = load_cases(dir.path());
-        REQUIRE(saved.size() == 1);
-        auto on_faulty = run_contract_tests(Contract::builtin(), saved, quiet_options(faulty));
-        auto on_conforming = run_contract_tests(Contract::builtin(), saved, quiet_options(conforming));
-        INFO(case_to_json(small).dump(2));
-        INFO(describe_failures(on_conforming));
-        CHECK(on_faulty.failed() == 1);
-        CHECK(find_failure(on_faulty, f.check, f.pointer) != nullptr);
-        CHECK(on_conforming.failed() == 0);
-        CHECK(on_conforming.passed() == 1);
-        if (seed == 1)
-          std::cout << "generate: " << fault_name(fault) << ": seed 1 shrunk " << original.id << " ("
-                    << original.steps.size() << " steps, " << body_members(original) << " body members) in "
-                    << attempts << " runs to " << small.steps.size() << " steps, " << body_members(small)
-                    << " body members; check " << f.check << " " << f.pointer << "\n";
-      }
-      std::cout << line << " (found for " << found << " of 10 seeds)\n";
-      CHECK(found >= 9);
-    }
+  ServerOptions so;
+  so.faults = {fault};
+  std::size_t found = 0;
+  std::string line =
+      std::string("generate: ") + std::string(fault_name(fault)) + ": first failing case per seed:";
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    ServerGuard faulty(so);
+    CaseGenerator gen(Contract::builtin(), seed);
+    const auto cases = gen.generate(1, 300);
+    RunOptions o = quiet_options(faulty);
+    o.seed = seed;
+    auto report = run_contract_tests(Contract::builtin(), cases, o);
+    const std::size_t first = first_failure(report);
+    line += " " + (first ? std::to_string(first) : std::string("-"));
+    if (!first) continue;
+    ++found;
+    // No 5xx but the fault's own: nothing generated makes the conforming code fail.
+    // Shrink the first failure and save it as a case file.
+    const CaseResult* failed = nullptr;
+    for (const auto& c : report.cases)
+      if (c.id == "gen-" + std::to_string(seed) + "-" + std::to_string(first)) failed = &c;
+    REQUIRE(failed);
+    const CheckFailure f = failed->failures().front();
+    const Case& original = cases[first - 1];
+    RunOptions probe = quiet_options(faulty);
+    probe.jobs = 1;
+    probe.preflight = false;
+    std::size_t attempts = 0;
+    Case small = gen.shrink(
+        original,
+        [&](const Case& c) {
+          auto r = run_contract_tests(Contract::builtin(), {c}, probe);
+          for (const auto& x : r.cases)
+            for (const auto& g : x.failures())
+              if (g.check == f.check && g.pointer == f.pointer) return true;
+          return false;
+        },
+        200, &attempts);
+    CHECK(small.steps.size() <= original.steps.size());
+    CHECK(body_members(small) <= body_members(original));
+    TempDir dir;
+    dir.write(small.id + ".json", case_to_json(small).dump(2));
+    auto saved = load_cases(dir.path());
+    REQUIRE(saved.size() == 1);
+    auto on_faulty = run_contract_tests(Contract::builtin(), saved, quiet_options(faulty));
+    auto on_conforming = run_contract_tests(Contract::builtin(), saved, quiet_options(conforming));
+    INFO(case_to_json(small).dump(2));
+    INFO(describe_failures(on_conforming));
+    CHECK(on_faulty.failed() == 1);
+    CHECK(find_failure(on_faulty, f.check, f.pointer) != nullptr);
+    CHECK(on_conforming.failed() == 0);
+    CHECK(on_conforming.passed() == 1);
+    if (seed == 1)
+      std::cout << "generate: " << fault_name(fault) << ": seed 1 shrunk " << original.id << " ("
+                << original.steps.size() << " steps, " << body_members(original) << " body members) in "
+                << attempts << " runs to " << small.steps.size() << " steps, " << body_members(small)
+                << " body members; check " << f.check << " " << f.pointer << "\n";
   }
+  std::cout << line << " (found for " << found << " of 10 seeds)\n";
+  CHECK(found >= 9);
   CHECK(listed_endpoints(conforming, conforming.subscriber(), "").empty());
+}
+}  // namespace
+
+TEST_CASE(
+    "generate 300 finds control-char-500 for at least 9 of 10 seeds, and the shrunk case file fails on "
+    "the faulty server and passes on the conforming one",
+    "[runner][generate][faults]") {
+  generate_finds(ServerFault::kControlChar500);
+}
+
+TEST_CASE(
+    "generate 300 finds combo-default for at least 9 of 10 seeds, and the shrunk case file fails on "
+    "the faulty server and passes on the conforming one",
+    "[runner][generate][faults]") {
+  generate_finds(ServerFault::kComboDefault);
+}
+
+TEST_CASE(
+    "generate 300 finds null-as-absent for at least 9 of 10 seeds, and the shrunk case file fails on "
+    "the faulty server and passes on the conforming one",
+    "[runner][generate][faults]") {
+  generate_finds(ServerFault::kNullAsAbsent);
+}
+
+TEST_CASE(
+    "generate 300 finds list-keeps-deleted for at least 9 of 10 seeds, and the shrunk case file fails on "
+    "the faulty server and passes on the conforming one",
+    "[runner][generate][faults]") {
+  generate_finds(ServerFault::kListKeepsDeleted);
 }
 
 TEST_CASE("max-requests stops a run's cases at the bound and still cleans up", "[runner][generate]") {
   ServerGuard server;
   RunOptions o = quiet_options(server);
   o.max_requests = 40;
-  auto report = run_contract_tests(Contract::builtin(), CaseGenerator(Contract::builtin(), 3).generate(1, 100), o);
+  auto report =
+      run_contract_tests(Contract::builtin(), CaseGenerator(Contract::builtin(), 3).generate(1, 100), o);
   CHECK(report.requests == 40);
   CHECK(report.skipped() > 0);
   CHECK(report.failed() == 0);
