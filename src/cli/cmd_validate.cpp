@@ -301,19 +301,8 @@ class Checker {
       return out;
     }
     const auto label = [&] { return line == 0 ? file : file + ":" + std::to_string(line); };
-    if (checked.verdict == Verdict::kNotJson) {
-      const ParseError& e = checked.error;
-      // A whole file reports "line L, column C"; an NDJSON line is its own document, so its
-      // error only needs the column (the line number is in the label).
-      std::string where =
-          line == 0 ? e.to_string()
-                    : (e.column > 0 ? "column " + std::to_string(e.column) + ": " + e.message : e.message);
-      // In JSON an NDJSON line's error has no "line" of its own: the record's "line" says it.
-      nlohmann::json error{
-          {"kind", "parse"}, {"message", e.message}, {"column", e.column}, {"byte_offset", e.byte_offset}};
-      if (line == 0) error["line"] = e.line;
-      return not_json(std::move(out), label(), file, line, where, std::move(error));
-    }
+    if (checked.verdict == Verdict::kNotJson)
+      return not_json(std::move(out), file, line, checked.error.message, &checked.error, file_json, sink);
     const auto& findings = checked.result.findings;
     // The validator stops after a fixed number of findings and says so in a last "limit"
     // finding: the count is then a lower bound, and that note is always printed.
@@ -370,27 +359,60 @@ class Checker {
   Checked too_large(const std::string& file, std::size_t line) const {
     Checked out;
     out.counts.documents = 1;
-    const std::string label = line == 0 ? file : file + ":" + std::to_string(line);
-    const std::string message = too_large_message(options_.max_bytes);
-    return not_json(std::move(out), label, file, line, message,
-                    nlohmann::json{{"kind", "too_large"}, {"message", message}});
+    return not_json(std::move(out), file, line, too_large_message(options_.max_bytes));
   }
 
   bool json() const { return json_; }
 
  private:
-  Checked not_json(Checked out, const std::string& label, const std::string& file, std::size_t line,
-                   const std::string& text, nlohmann::json error) const {
+  /// A document that is not JSON: parse_json's `parse` error, or (when null) one of kind too_large.
+  /// Written as check() writes its other records (into `sink` when given).
+  Checked not_json(Checked out, const std::string& file, std::size_t line, const std::string& message,
+                   const ParseError* parse = nullptr, const std::string* file_json = nullptr,
+                   std::string* sink = nullptr) const {
     ++out.counts.not_json;
     if (options_.quiet) return out;
-    if (json_) {
-      out.json = nlohmann::json{{"file", file}};
-      if (line != 0) out.json["line"] = line;
-      out.json["valid"] = false;
-      out.json["error"] = std::move(error);
-    } else {
-      out.text = label + ": " + text + "\n";
+    if (!json_) {
+      // A whole file reports "line L, column C"; an NDJSON line is its own document, so its
+      // error only needs the column (the line number is in the label).
+      out.text = line == 0 ? file : file + ":" + std::to_string(line);
+      out.text += ": "sv;
+      if (parse != nullptr && line == 0) {
+        out.text += parse->to_string();
+      } else {
+        if (parse != nullptr && parse->column > 0) out.text += "column " + std::to_string(parse->column) + ": ";
+        out.text += message;
+      }
+      out.text += '\n';
+      return out;
     }
+    // The record as dump() would write it: error (byte_offset, column, kind, line, message), file,
+    // line, valid. An NDJSON line's error has no "line" of its own: the record's "line" says it.
+    std::string& text = sink != nullptr ? *sink : out.text;
+    out.appended = sink != nullptr;
+    text += "{\"error\":{"sv;
+    if (parse != nullptr) {
+      text += "\"byte_offset\":"sv;
+      append_number(text, parse->byte_offset);
+      text += ",\"column\":"sv;
+      append_number(text, parse->column);
+      text += ",\"kind\":\"parse\""sv;
+      if (line == 0) {
+        text += ",\"line\":"sv;
+        append_number(text, parse->line);
+      }
+    } else {
+      text += "\"kind\":\"too_large\""sv;
+    }
+    text += ",\"message\":"sv;
+    append_json_string(text, message);
+    text += "},\"file\":"sv;
+    append_file(text, file, file_json);
+    if (line != 0) {
+      text += ",\"line\":"sv;
+      append_number(text, line);
+    }
+    text += ",\"valid\":false}"sv;
     return out;
   }
 
