@@ -281,13 +281,16 @@ run_runner() {
   record runner "$rep" "$(grep '"bench":"runner"' <<<"$lines")"
   record raw_loop "$rep" "$(grep '"bench":"raw-loop"' <<<"$lines")"
   record raw_loop_nagle "$rep" "$(grep '"bench":"raw-loop-nagle"' <<<"$lines")"
+  # What each sent, as the server counted it (one untimed suite each): the anchor must match.
+  record runner_requests "$rep" "$(grep '"bench":"requests"' <<<"$lines")"
   # As processes, the way a user or CI runs it: `sipcontract run` starts its own reference server.
+  # It runs the raw loop's cases (--case each), so that both send the same requests.
   if [ $((rep % 2)) -eq 1 ]; then
-    time_runs runner_process "$rep" "$process_runs" "$cli" run
+    time_runs runner_process "$rep" "$process_runs" "$cli" run "${runner_case_args[@]}"
     time_runs raw_process "$rep" "$process_runs" "$bin/sipcontract-bench-runner" --mode raw --suites 1
   else
     time_runs raw_process "$rep" "$process_runs" "$bin/sipcontract-bench-runner" --mode raw --suites 1
-    time_runs runner_process "$rep" "$process_runs" "$cli" run
+    time_runs runner_process "$rep" "$process_runs" "$cli" run "${runner_case_args[@]}"
   fi
 }
 
@@ -310,6 +313,11 @@ run_startup() {
 }
 
 if wants validation || wants ndjson; then calibrate_cli; fi
+runner_case_args=()
+if wants runner; then
+  while read -r id; do runner_case_args+=(--case "$id"); done < <("$bin/sipcontract-bench-runner" --list-cases)
+  [ ${#runner_case_args[@]} -gt 0 ] || die "sipcontract-bench-runner --list-cases printed no case"
+fi
 start=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for rep in $(seq 1 "$reps"); do

@@ -20,8 +20,10 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -196,6 +198,13 @@ double raw_suite(const std::vector<std::vector<RawRequest>>& suite,
   const std::size_t workers_count = std::max<std::size_t>(1, jobs);
   std::vector<httplib::Client> clients;
   for (std::size_t w = 0; w < workers_count; ++w) clients.push_back(make_client(port, tcp_nodelay));
+  // The runner's preflight: one list of the run's subscriber before the cases.
+  {
+    RawStats local;
+    count(local,
+          clients[0].Get(endpoints_path(server.options().parents.front()), {{"Authorization", *auth}}));
+    merge(local);
+  }
 
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> workers;
@@ -227,26 +236,40 @@ double raw_suite(const std::vector<std::vector<RawRequest>>& suite,
   for (auto& w : workers) w.join();
   workers.clear();
 
-  next = 0;
-  for (std::size_t w = 0; w < std::min(workers_count, created.size()); ++w) {
-    workers.emplace_back([&, w] {
-      RawStats local;
-      httplib::Headers headers{{"Authorization", *auth}};
-      for (std::size_t i = next++; i < created.size(); i = next++) {
-        auto res = clients[w].Delete(endpoints_path(created[i].first) + "/" + created[i].second, headers);
-        if (count(local, res) && res->status == 204) ++local.deleted;
-      }
-      merge(local);
+  // `send(w, key)` for each key, on the workers' clients, as the runner's cleanup spreads its requests.
+  const auto on_workers = [&](const std::vector<std::pair<std::string, std::string>>& keys, auto send) {
+    next = 0;
+    workers.clear();
+    for (std::size_t w = 0; w < std::min(workers_count, keys.size()); ++w) {
+      workers.emplace_back([&, w] {
+        RawStats local;
+        for (std::size_t i = next++; i < keys.size(); i = next++) send(clients[w], keys[i], local);
+        merge(local);
+      });
+    }
+    for (auto& w : workers) w.join();
+  };
+  const httplib::Headers headers{{"Authorization", *auth}};
+  on_workers(created, [&](httplib::Client& client, const auto& key, RawStats& local) {
+    auto res = client.Delete(endpoints_path(key.first) + "/" + key.second, headers);
+    if (count(local, res) && res->status == 204) ++local.deleted;
+  });
+  // Then, as the runner verifies: a list of every subscriber a case sent to, and each deleted
+  // endpoint of it read back (404).
+  std::set<std::string> subscribers;
+  for (const auto& requests : suite)
+    for (const auto& r : requests) subscribers.insert(r.subscriber);
+  for (const auto& sub : subscribers) {
+    RawStats local;
+    count(local, clients[0].Get(endpoints_path(sub), headers));
+    merge(local);
+    std::vector<std::pair<std::string, std::string>> mine;
+    for (const auto& key : created)
+      if (key.first == sub) mine.push_back(key);
+    on_workers(mine, [&](httplib::Client& client, const auto& key, RawStats& local) {
+      count(local, client.Get(endpoints_path(key.first) + "/" + key.second, headers));
     });
   }
-  for (auto& w : workers) w.join();
-
-  std::set<std::string> subscribers;
-  for (const auto& c : created) subscribers.insert(c.first);
-  RawStats local;
-  for (const auto& sub : subscribers)
-    count(local, clients[0].Get(endpoints_path(sub), {{"Authorization", *auth}}));
-  merge(local);
   stats.created += created.size();
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -278,6 +301,9 @@ int main(int argc, char** argv) {
   app.add_option("--jobs", jobs, "concurrent cases (the runner's default)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  bool list_cases = false;
+  app.add_flag("--list-cases", list_cases,
+               "print the ids of the cases the suites run, one a line, and exit (for `sipcontract run --case`)");
   CLI11_PARSE(app, argc, argv);
   // A schema, case file or server that cannot be set up is a one-line error (exit 2), not an abort.
   try {
@@ -290,15 +316,20 @@ int main(int argc, char** argv) {
       if (std::all_of(c.steps.begin(), c.steps.end(),
                       [](const sipcontract::Step& s) { return s.operation.empty(); }))
         cases.push_back(std::move(c));
+    if (list_cases) {
+      for (const auto& c : cases) std::cout << c.id << '\n';
+      return 0;
+    }
     double runner_seconds = 0;
-    std::size_t passed = 0, failed = 0, skipped = 0, steps = 0;
+    std::size_t passed = 0, failed = 0, skipped = 0, steps = 0, runner_requests = 0;
     // "raw" is the anchor: a plain loop with TCP_NODELAY. "raw-nagle" is the same loop with cpp-httplib's
     // default (Nagle on), to show how much of a gap is the transport setting alone.
     std::map<std::string, RawStats> raw;
     std::map<std::string, double> raw_seconds;
 
-    const auto run_runner = [&] {
-      sipcontract::ReferenceServer server(server_options());
+    // record: false for the untimed census suites below.
+    const auto run_runner = [&](const sipcontract::ServerOptions& server_opts, bool record) {
+      sipcontract::ReferenceServer server(server_opts);
       server.start();
       sipcontract::RunOptions opts;
       opts.target = {server.base_url(), server.options().parents.front(), server.options().project_id,
@@ -306,21 +337,64 @@ int main(int argc, char** argv) {
       opts.jobs = jobs;
       const auto t0 = Clock::now();
       const auto report = sipcontract::run_contract_tests(sipcontract::Contract::builtin(), cases, opts);
+      if (!record) return;
       runner_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       passed += report.passed();
       failed += report.failed();
       skipped += report.skipped();
+      runner_requests += report.requests;
       for (const auto& c : report.cases) steps += c.steps.size();
       server.stop();
     };
-    const auto run_raw = [&](const std::string& variant) {
-      sipcontract::ReferenceServer server(server_options());
+    const auto run_raw = [&](const std::string& variant, const sipcontract::ServerOptions& server_opts,
+                             bool record) {
+      sipcontract::ReferenceServer server(server_opts);
       server.start();
       // Expansion is outside the timing here and inside the runner's: it is microseconds per suite.
       const auto suite = plan(cases, server);
-      raw_seconds[variant] += raw_suite(suite, server, jobs, variant == "raw", raw[variant]);
+      RawStats untimed;
+      const double seconds =
+          raw_suite(suite, server, jobs, variant == "raw", record ? raw[variant] : untimed);
+      if (record) raw_seconds[variant] += seconds;
       server.stop();
     };
+    // The anchor must send what the runner sends: one untimed suite of each, its requests counted by
+    // the server (its access log) as "METHOD collection|item STATUS".
+    const auto census = [&](const std::function<void(const sipcontract::ServerOptions&)>& run) {
+      auto seen = std::make_shared<std::map<std::string, unsigned>>();
+      sipcontract::ServerOptions so = server_options();
+      so.access_log = [seen](const std::string& line) {  // TIME CLIENT "METHOD PATH" STATUS BYTES MS
+        const auto open = line.find('"'), close = line.find('"', open + 1);
+        const auto space = line.find(' ', open);
+        if (open == std::string::npos || close == std::string::npos || space > close) return;
+        const std::string method = line.substr(open + 1, space - open - 1);
+        const std::string path = line.substr(space + 1, close - space - 1);
+        const bool item = path.size() > 14 && path.find("/sip_endpoints/") != std::string::npos;
+        const std::string status = line.substr(close + 2, line.find(' ', close + 2) - close - 2);
+        ++(*seen)[method + (item ? " item " : " collection ") + status];
+      };
+      run(so);
+      return *seen;
+    };
+    // Only with --mode all: the single-variant modes are timed as processes.
+    if (mode == "all") {
+      const auto runner_census = census([&](const sipcontract::ServerOptions& so) { run_runner(so, false); });
+      const auto raw_census =
+          census([&](const sipcontract::ServerOptions& so) { run_raw("raw", so, false); });
+      const auto total = [](const std::map<std::string, unsigned>& m) {
+        unsigned n = 0;
+        for (const auto& [k, v] : m) n += v;
+        return n;
+      };
+      std::cout << nlohmann::json{{"bench", "requests"},
+                                  {"runner", runner_census},
+                                  {"raw_loop", raw_census},
+                                  {"runner_total", total(runner_census)},
+                                  {"raw_loop_total", total(raw_census)},
+                                  {"same", runner_census == raw_census}}
+                       .dump()
+                << '\n';
+    }
     std::vector<std::string> variants = mode == "all" ? std::vector<std::string>{"runner", "raw", "raw-nagle"}
                                                       : std::vector<std::string>{mode};
     std::map<std::string, unsigned> runs;  // suites each variant ran
@@ -332,9 +406,9 @@ int main(int argc, char** argv) {
         if (v == "raw-nagle" && mode == "all" && s >= nagle_suites) continue;
         ++runs[v];
         if (v == "runner")
-          run_runner();
+          run_runner(server_options(), true);
         else
-          run_raw(v);
+          run_raw(v, server_options(), true);
       }
     }
     for (const auto& v : variants) {
@@ -346,6 +420,7 @@ int main(int argc, char** argv) {
                                     {"cases", cases.size()},
                                     {"jobs", jobs},
                                     {"steps_per_suite", steps / n_suites},
+                                    {"case_requests", runner_requests / n_suites},  // cleanup aside
                                     {"passed", passed / n_suites},
                                     {"failed", failed / n_suites},
                                     {"skipped", skipped / n_suites},

@@ -194,7 +194,16 @@ function main() {
     const raw = [...(byId.get('raw_loop') || new Map()).values()][0] || {};
     extras.push(`runner: ${r.cases} cases, ${r.steps_per_suite} case steps per suite (${r.passed} passed, ` +
                 `${r.failed} failed, ${r.skipped} skipped), jobs ${r.jobs}; the same requests in the raw loop: ${raw.requests} per ` +
-                `suite (steps, read-back GETs, ${raw.deleted} cleanup deletes, 1 list), statuses ${JSON.stringify(raw.statuses)}`);
+                `suite (preflight list, steps, read-back GETs, ${raw.deleted} cleanup deletes, a list of each subscriber ` +
+                `and a read-back of each deleted endpoint), statuses ${JSON.stringify(raw.statuses)}`);
+    // The server's count of one untimed suite of each, every repetition: a ratio means nothing if they differ.
+    const census = [...(byId.get('runner_requests') || new Map()).values()];
+    const differs = census.find((c) => !c.same);
+    if (differs)
+      extras.push(`WARNING: the raw loop no longer sends what the runner sends (server's count: runner ` +
+                  `${JSON.stringify(differs.runner)}, raw loop ${JSON.stringify(differs.raw_loop)}); the runner ratios are not comparable`);
+    else if (census.length)
+      extras.push(`runner and raw loop sent the same requests by the server's count (${census[0].runner_total} a suite)`);
   }
   if (corpus) {
     extras.push(`corpus: ${corpus.docs} documents, ${(corpus.bytes / 1e6).toFixed(1)} MB, seed ${corpus.seed}, ` +
