@@ -1,8 +1,10 @@
-// sipcontract-bench-runner: what the contract runner costs over the requests it sends. Runs the full
-// built-in suite with run_contract_tests() against a fresh in-process reference server, and a raw loop
+// sipcontract-bench-runner: what the contract runner costs over the requests it sends. Runs the
+// built-in cases of the operation of record with run_contract_tests() against a fresh in-process reference server, and a raw loop
 // that sends the same requests (same cases, same expansion, same concurrency, same keep-alive client
-// per worker, the same read-back GET after each 201, and the same cleanup) with cpp-httplib and
-// checks nothing.
+// per worker, the runner's preflight list, the same read-back GET after each 201, and the same
+// cleanup with its verification: lists and a read-back of each deleted endpoint) with cpp-httplib
+// and checks nothing. With --mode all, one untimed suite of each first runs against a server that
+// counts what it gets, and a "requests" line says whether both sent the same.
 //
 //   sipcontract-bench-runner --suites 5              # JSON lines "runner", "raw-loop", "raw-loop-nagle"
 //   sipcontract-bench-runner --mode raw --suites 1     # the raw loop alone, as a process to time
@@ -302,8 +304,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   bool list_cases = false;
-  app.add_flag("--list-cases", list_cases,
-               "print the ids of the cases the suites run, one a line, and exit (for `sipcontract run --case`)");
+  app.add_flag(
+      "--list-cases", list_cases,
+      "print the ids of the cases the suites run, one a line, and exit (for `sipcontract run --case`)");
   CLI11_PARSE(app, argc, argv);
   // A schema, case file or server that cannot be set up is a one-line error (exit 2), not an abort.
   try {
@@ -337,14 +340,15 @@ int main(int argc, char** argv) {
       opts.jobs = jobs;
       const auto t0 = Clock::now();
       const auto report = sipcontract::run_contract_tests(sipcontract::Contract::builtin(), cases, opts);
+      const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      server.stop();
       if (!record) return;
-      runner_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+      runner_seconds += seconds;
       passed += report.passed();
       failed += report.failed();
       skipped += report.skipped();
       runner_requests += report.requests;
       for (const auto& c : report.cases) steps += c.steps.size();
-      server.stop();
     };
     const auto run_raw = [&](const std::string& variant, const sipcontract::ServerOptions& server_opts,
                              bool record) {
@@ -369,7 +373,7 @@ int main(int argc, char** argv) {
         if (open == std::string::npos || close == std::string::npos || space > close) return;
         const std::string method = line.substr(open + 1, space - open - 1);
         const std::string path = line.substr(space + 1, close - space - 1);
-        const bool item = path.size() > 14 && path.find("/sip_endpoints/") != std::string::npos;
+        const bool item = path.find("/sip_endpoints/") != std::string::npos;
         const std::string status = line.substr(close + 2, line.find(' ', close + 2) - close - 2);
         ++(*seen)[method + (item ? " item " : " collection ") + status];
       };

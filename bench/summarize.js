@@ -193,7 +193,7 @@ function main() {
     const r = [...byId.get('runner').values()][0];
     const raw = [...(byId.get('raw_loop') || new Map()).values()][0] || {};
     extras.push(`runner: ${r.cases} cases, ${r.steps_per_suite} case steps per suite (${r.passed} passed, ` +
-                `${r.failed} failed, ${r.skipped} skipped), jobs ${r.jobs}; the same requests in the raw loop: ${raw.requests} per ` +
+                `${r.failed} failed, ${r.skipped} skipped), jobs ${r.jobs}; the raw loop: ${raw.requests} requests per ` +
                 `suite (preflight list, steps, read-back GETs, ${raw.deleted} cleanup deletes, a list of each subscriber ` +
                 `and a read-back of each deleted endpoint), statuses ${JSON.stringify(raw.statuses)}`);
     // The server's count of one untimed suite of each, every repetition: a ratio means nothing if they differ.
