@@ -1,10 +1,10 @@
 // sipcontract-bench-runner: what the contract runner costs over the requests it sends. Runs the
-// built-in cases of the operation of record with run_contract_tests() against a fresh in-process reference server, and a raw loop
-// that sends the same requests (same cases, same expansion, same concurrency, same keep-alive client
-// per worker, the runner's preflight list, the same read-back GET after each 201, and the same
-// cleanup with its verification: lists and a read-back of each deleted endpoint) with cpp-httplib
-// and checks nothing. With --mode all, one untimed suite of each first runs against a server that
-// counts what it gets, and a "requests" line says whether both sent the same.
+// built-in cases of the operation of record with run_contract_tests() against a fresh in-process reference
+// server, and a raw loop that sends the same requests (same cases, same expansion, same concurrency, same
+// keep-alive client per worker, the runner's preflight list, the same read-back GET after each 201, and the
+// same cleanup with its verification: lists and a read-back of each deleted endpoint) with cpp-httplib and
+// checks nothing. With --mode all, one untimed suite of each first runs against a server that counts what it
+// gets, and a "requests" line says whether both sent the same.
 //
 //   sipcontract-bench-runner --suites 5              # JSON lines "runner", "raw-loop", "raw-loop-nagle"
 //   sipcontract-bench-runner --mode raw --suites 1     # the raw loop alone, as a process to time

@@ -380,7 +380,8 @@ class Checker {
       if (parse != nullptr && line == 0) {
         out.text += parse->to_string();
       } else {
-        if (parse != nullptr && parse->column > 0) out.text += "column " + std::to_string(parse->column) + ": ";
+        if (parse != nullptr && parse->column > 0)
+          out.text += "column " + std::to_string(parse->column) + ": ";
         out.text += message;
       }
       out.text += '\n';

@@ -261,33 +261,20 @@ void generate_finds(ServerFault fault) {
 }
 }  // namespace
 
-TEST_CASE(
-    "generate 300 finds control-char-500 for at least 9 of 10 seeds, and the shrunk case file fails on "
-    "the faulty server and passes on the conforming one",
-    "[runner][generate][faults]") {
-  generate_finds(ServerFault::kControlChar500);
-}
-
-TEST_CASE(
-    "generate 300 finds combo-default for at least 9 of 10 seeds, and the shrunk case file fails on "
-    "the faulty server and passes on the conforming one",
-    "[runner][generate][faults]") {
-  generate_finds(ServerFault::kComboDefault);
-}
-
-TEST_CASE(
-    "generate 300 finds null-as-absent for at least 9 of 10 seeds, and the shrunk case file fails on "
-    "the faulty server and passes on the conforming one",
-    "[runner][generate][faults]") {
-  generate_finds(ServerFault::kNullAsAbsent);
-}
-
-TEST_CASE(
-    "generate 300 finds list-keeps-deleted for at least 9 of 10 seeds, and the shrunk case file fails on "
-    "the faulty server and passes on the conforming one",
-    "[runner][generate][faults]") {
-  generate_finds(ServerFault::kListKeepsDeleted);
-}
+// One test case a fault of kNewFaults, each its own CTest test.
+#define GENERATE_FINDS(NAME, FAULT)                                           \
+  TEST_CASE("generate 300 finds " NAME                                        \
+            " for at least 9 of 10 seeds, and the shrunk case file fails on " \
+            "the faulty server and passes on the conforming one",             \
+            "[runner][generate][faults]") {                                   \
+    REQUIRE(fault_name(FAULT) == NAME);                                       \
+    generate_finds(FAULT);                                                    \
+  }
+GENERATE_FINDS("control-char-500", ServerFault::kControlChar500)
+GENERATE_FINDS("combo-default", ServerFault::kComboDefault)
+GENERATE_FINDS("null-as-absent", ServerFault::kNullAsAbsent)
+GENERATE_FINDS("list-keeps-deleted", ServerFault::kListKeepsDeleted)
+#undef GENERATE_FINDS
 
 TEST_CASE("max-requests stops a run's cases at the bound and still cleans up", "[runner][generate]") {
   ServerGuard server;
