@@ -62,6 +62,11 @@ TEST_CASE("validate --format json output conforms to its documented JSON Schema"
     INFO(run.describe());
     CHECK(split_lines(run.out).size() == 1);
     conforms(run.out);
+    // Each file's record (a parse error, a file too large, findings) is written directly too: it
+    // must stand in the output as dump() would write it.
+    const auto parsed = sipcontract::parse_json(run.out);
+    REQUIRE(parsed);
+    for (const auto& record : (*parsed)["files"]) CHECK(run.out.find(record.dump()) != std::string::npos);
   }
   // A value with control characters, DEL and non-ASCII text, quoted in its finding's message.
   auto lines =
