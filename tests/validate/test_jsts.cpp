@@ -86,6 +86,10 @@ void run_file(const fs::path& draft7, const fs::path& file, const SchemaStore& b
       // validate() (whose subschemas ask the verdict program first) reports what the findings path does.
       if (data && schema->validate(*data).findings != slow.findings)
         tally.failures.push_back(label + ": validate() and the findings path report different findings");
+      // validate_text() (what `validate --ndjson` runs: simdjson's document, copied into nlohmann's
+      // only when refused) reports the same, for the suite's numbers, strings and nesting too.
+      if (data && schema->validate_text(text).result.findings != slow.findings)
+        tally.failures.push_back(label + ": validate_text() and the findings path report different findings");
       for (const auto& finding : slow.findings)
         if (finding.message.find("internal error") != std::string::npos)
           tally.failures.push_back(label + ": " + finding.message);
