@@ -6,7 +6,7 @@
 #   bench/run.sh                 # the full run (about 3 minutes on 2 cores, plus the build)
 #   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
-#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet) against ajv
+#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet, JSON lines on an all-valid corpus) against ajv
 #   bench/run.sh --only check    # Schema::check() against ajv, 1 thread and all cores
 #   bench/run.sh --only startup  # one request body per call: `sipcontract validate` against node + ajv
 #
@@ -95,7 +95,9 @@ now_ns() { date +%s%N; }
 
 say "corpus: $count documents, seed $seed"
 record corpus 0 "$("$bin/sipcontract-bench-corpus" --seed "$seed" --count "$count" --out "$corpus")"
-corpus_bytes=$(stat -c %s "$corpus")
+# The same count of valid documents only (--only ndjson): the JSON-lines row on it is the ceiling
+# of that row, what it would reach if a refused document's findings cost no more than a valid line.
+valid_corpus=$out/corpus-$seed-$count-valid.ndjson
 
 # --- validation ----------------------------------------------------------------------------------
 # Every measured command runs under a time limit, so a hang ends the run instead of the machine's day.
@@ -108,9 +110,9 @@ ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$roo
 # --min-time: one start-up (measured on its own by --only startup) over many documents, not a
 # 40 ms run that a scheduler's hiccup moves by a third.
 cli_copies=1
-cli_ndjson() {  # cli_ndjson JOBS [quiet]
-  local t0 t1 summaries="" files=() copy
-  for ((copy = 0; copy < cli_copies; ++copy)); do files+=("$corpus"); done
+cli_ndjson() {  # cli_ndjson JOBS [quiet|json] [CORPUS]
+  local t0 t1 summaries="" files=() copy input=${3:-$corpus}
+  for ((copy = 0; copy < cli_copies; ++copy)); do files+=("$input"); done
   t0=$(now_ns)
   if [ "${2:-}" = quiet ]; then
     bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "${files[@]}" || true
@@ -134,7 +136,7 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet]
     console.log(JSON.stringify({bench: summaryLines ? "cli-ndjson" : "cli-ndjson-quiet", jobs: Number(jobs),
       copies: n, docs: documents / n, valid, seconds, docs_per_s: documents / seconds,
       mb_per_s: Number(docsBytes) * n / seconds / 1e6}));
-  ' "$summaries" "$((t1 - t0))" "$corpus_bytes" "$1" "$count" "$cli_copies"
+  ' "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies"
 }
 # How many copies make a --quiet run on all cores last about --min-time: two untimed runs tell,
 # one copy (which also brings the corpus into the page cache), then as many as that suggests, whose
@@ -186,15 +188,16 @@ run_check() {
   pair "$rep" lib_check_n ajv_n "lib --mode check --threads $cores" "ajv --threads $cores"
 }
 
-# The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, and ajv, in an order that
-# turns each repetition.
+# The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, ajv, and JSON lines on the
+# all-valid corpus (the ceiling), in an order that turns each repetition.
 run_ndjson() {
   local rep=$1 order
-  for order in $(seq 0 2); do
-    case $(( (rep + order) % 3 )) in
+  for order in $(seq 0 3); do
+    case $(( (rep + order) % 4 )) in
       0) record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")" ;;
       1) record cli_ndjson_quiet_n "$rep" "$(cli_ndjson "$cores" quiet)" ;;
       2) record ajv_n "$rep" "$(ajv --threads "$cores")" ;;
+      3) record cli_ndjson_valid_n "$rep" "$(cli_ndjson "$cores" json "$valid_corpus")" ;;
     esac
   done
 }
@@ -313,6 +316,10 @@ run_startup() {
 }
 
 if wants validation || wants ndjson; then calibrate_cli; fi
+if wants ndjson && ! wants validation; then
+  record corpus_valid 0 "$("$bin/sipcontract-bench-corpus" --seed "$seed" --count "$count" --invalid-percent 0 \
+    --out "$valid_corpus")"
+fi
 runner_case_args=()
 if wants runner; then
   while read -r id; do runner_case_args+=(--case "$id"); done < <("$bin/sipcontract-bench-runner" --list-cases)
