@@ -74,11 +74,20 @@ simdjson::dom::object as_object(simdjson::dom::element element) {
 // Each provides kind(), str(), num(), boolean(), size(), items(), members() (ranges of
 // wrappers and (key, wrapper) pairs) and find(key, out).
 
+/// An object's members read once from the tape: (key, value) in the document's order.
+using MemberList = std::vector<std::pair<std::string_view, simdjson::dom::element>>;
+
 /// A value of simdjson's DOM (the tape of the document being checked).
+///
+/// The root object carries its members as a list (shape_of() reads them anyway): the rules of a
+/// root object look its members up many times (required, each oneOf variant's required and not
+/// required, the equal pair, properties), and a scan of that list costs less than a walk of the
+/// tape, which reads each key's length from the string buffer and skips each value.
 class SimdValue {
  public:
   SimdValue() = default;
-  explicit SimdValue(simdjson::dom::element element) : element_(element) {}
+  explicit SimdValue(simdjson::dom::element element, const MemberList* members = nullptr)
+      : element_(element), list_(members) {}
 
   Kind kind() const {
     switch (element_.type()) {
@@ -126,6 +135,7 @@ class SimdValue {
     }
   }
   std::size_t size() const {
+    if (list_ != nullptr) return list_->size();
     if (element_.type() == simdjson::dom::element_type::ARRAY) return as_array(element_).size();
     return as_object(element_).size();
   }
@@ -150,27 +160,56 @@ class SimdValue {
   };
   Items items() const { return Items{as_array(element_)}; }
 
+  /// Over the tape, or over the list when the object has one.
   class MemberIterator {
    public:
     explicit MemberIterator(simdjson::dom::object::iterator it) : it_(it) {}
-    std::pair<std::string_view, SimdValue> operator*() const { return {it_.key(), SimdValue(it_.value())}; }
+    explicit MemberIterator(MemberList::const_iterator at) : at_(at), listed_(true) {}
+    std::pair<std::string_view, SimdValue> operator*() const {
+      if (listed_) return {at_->first, SimdValue(at_->second)};
+      return {it_.key(), SimdValue(it_.value())};
+    }
     MemberIterator& operator++() {
-      ++it_;
+      if (listed_)
+        ++at_;
+      else
+        ++it_;
       return *this;
     }
-    bool operator!=(const MemberIterator& other) const { return it_ != other.it_; }
+    bool operator!=(const MemberIterator& other) const {
+      return listed_ ? at_ != other.at_ : it_ != other.it_;
+    }
 
    private:
     simdjson::dom::object::iterator it_;
+    MemberList::const_iterator at_;
+    bool listed_ = false;
   };
   struct Members {
     simdjson::dom::object object;
-    MemberIterator begin() const { return MemberIterator(object.begin()); }
-    MemberIterator end() const { return MemberIterator(object.end()); }
+    const MemberList* list;
+    MemberIterator begin() const {
+      return list != nullptr ? MemberIterator(list->begin()) : MemberIterator(object.begin());
+    }
+    MemberIterator end() const {
+      return list != nullptr ? MemberIterator(list->end()) : MemberIterator(object.end());
+    }
   };
-  Members members() const { return Members{as_object(element_)}; }
+  Members members() const {
+    if (list_ != nullptr) return Members{simdjson::dom::object(), list_};
+    return Members{as_object(element_), nullptr};
+  }
 
   bool find(std::string_view key, SimdValue& out) const {
+    if (list_ != nullptr) {
+      for (const auto& [name, value] : *list_) {
+        if (same(name, key)) {
+          out = SimdValue(value);
+          return true;
+        }
+      }
+      return false;
+    }
     const simdjson::dom::object object = as_object(element_);
     for (auto it = object.begin(), end = object.end(); it != end; ++it) {
       if (same(it.key(), key)) {
@@ -183,6 +222,7 @@ class SimdValue {
 
  private:
   simdjson::dom::element element_;
+  const MemberList* list_ = nullptr;  ///< the members, when the object has them listed
 };
 
 /// A nlohmann value (a document, or a constant of the schema).
@@ -428,6 +468,13 @@ bool has(const V& object, std::string_view name) {
     if (same(key, name)) return true;
   }
   return false;
+}
+
+/// On simdjson's document, find()'s own loop (over the root's list, or the tape).
+template <>
+bool has(const SimdValue& object, std::string_view name) {
+  SimdValue found;
+  return object.find(name, found);
 }
 
 template <class V>
@@ -688,7 +735,9 @@ constexpr std::size_t kThreadParserBytes = 64u << 10;
 /// `max_depth`, and a key repeated in one object (compared after unescaping).
 enum class Shape { kOk, kTooDeep, kRepeatedKey };
 
-Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& depth_out) {
+/// Also lists the root object's members into `root_members` (left empty for any other root).
+Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& depth_out,
+               MemberList& root_members) {
   using simdjson::dom::element_type;
   thread_local std::vector<std::pair<simdjson::dom::element, std::size_t>> stack;
   thread_local std::vector<std::string_view> keys;
@@ -716,9 +765,11 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
     }
     const simdjson::dom::object object = as_object(element);
     keys.clear();
+    const bool is_root = depth == 1;
     for (auto it = object.begin(); it != object.end(); ++it) {
       keys.push_back(it.key());
       const simdjson::dom::element member = it.value();
+      if (is_root) root_members.emplace_back(keys.back(), member);
       if (structured(member)) stack.emplace_back(member, depth + 1);
     }
     if (keys.size() < 2) continue;
@@ -955,11 +1006,19 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
     return TextVerdict::kUndecided;
   }
   std::size_t depth = 0;
-  if (shape_of(root, limits.max_depth, depth) != Shape::kOk) return TextVerdict::kNotJson;
-  if (depth > recursion_limit) return TextVerdict::kInvalid;
-  if (eval(program, program.root, SimdValue(root)) &&
-      (!strict || strict_walk(program, {program.root}, SimdValue(root), nullptr, nullptr)))
-    return TextVerdict::kValid;
+  thread_local MemberList root_members;
+  root_members.clear();
+  const Shape shape = shape_of(root, limits.max_depth, depth, root_members);
+  if (shape != Shape::kOk || depth > recursion_limit) {
+    release(root_members);
+    return shape != Shape::kOk ? TextVerdict::kNotJson : TextVerdict::kInvalid;
+  }
+  const SimdValue document(root,
+                           root.type() == simdjson::dom::element_type::OBJECT ? &root_members : nullptr);
+  const bool valid = eval(program, program.root, document) &&
+                     (!strict || strict_walk(program, {program.root}, document, nullptr, nullptr));
+  release(root_members);  // a huge root object's list is not kept
+  if (valid) return TextVerdict::kValid;
   // Findings are wanted: the document as parse_json() would build it, without a second parse.
   if (invalid_document != nullptr) *invalid_document = to_nlohmann(root);
   return TextVerdict::kInvalid;
