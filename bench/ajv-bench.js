@@ -3,7 +3,7 @@
 // against the same request schema as sipcontract-bench-validate, JSON.parse included.
 //
 //   node ajv-bench.js --corpus corpus.ndjson --schemas ../contracts/v1/schemas [--threads N] [--all-errors]
-//                     [--mode validate|parse] [--min-time 1]
+//                     [--mode validate|parse] [--lines] [--min-time 1]
 //
 // The schema is registered so ajv does the work sipcontract does: common.json is added so the
 // request schema's "$ref"s resolve, "format": "uuid" comes from ajv-formats, and the custom keyword
@@ -12,7 +12,12 @@
 // Protocol, shared with validate_bench.cpp: the corpus is read before timing; each thread (a
 // worker_thread when --threads > 1) owns a contiguous slice; one untimed warm-up pass (it also lets
 // V8 optimise), then P timed passes on every thread, P chosen so the run lasts about --min-time.
-// Prints one JSON line.
+// --lines (--mode validate only) is the anchor of `sipcontract validate --ndjson --format json`: ajv
+// with allErrors, and for every document a JSON line built with JSON.stringify, shaped as the CLI's
+// records are (a valid one, a refused one with every finding, a line JSON.parse rejects), appended
+// to a per-thread string and written out in chunks of about 64 KiB, so that making and writing the
+// output is paid on each thread as the CLI pays it. The sink is /dev/null: see LINES_SINK.
+// Prints one JSON line (with "lines": true under --lines).
 'use strict';
 
 const fs = require('fs');
@@ -22,9 +27,18 @@ const { Worker, isMainThread, parentPort, workerData } = require('worker_threads
 
 const EQUAL_KEYWORD = 'x-sipcontract-equal-properties';
 
+// Where --lines writes its JSON lines, with fs.writeSync on a descriptor each thread opens before
+// timing. The CLI's row writes into a pipe that grep reads, so a slow reader could hold it back;
+// /dev/null takes every write at once and keeps ajv's side from being limited by any reader. The
+// asymmetry favours ajv, if anything: ajv pays for building and writing its lines (the write
+// system call and the UTF-8 encoding of each chunk), never for a pipe's reader.
+const LINES_SINK = '/dev/null';
+// A thread's buffered lines are written out once they pass this many characters (about 64 KiB).
+const LINES_CHUNK = 64 * 1024;
+
 function parseArgs(argv) {
   const args = { corpus: null, schemas: path.join(__dirname, '..', 'contracts', 'v1', 'schemas'), threads: 1, allErrors: false,
-                 mode: 'validate', minTime: 1.0 };
+                 mode: 'validate', lines: false, minTime: 1.0 };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const value = () => {
@@ -36,6 +50,7 @@ function parseArgs(argv) {
     else if (a === '--threads') args.threads = Number(value());
     else if (a === '--all-errors') args.allErrors = true;
     else if (a === '--mode') args.mode = value();
+    else if (a === '--lines') args.lines = true;
     else if (a === '--min-time') args.minTime = Number(value());
     else fail(`unknown argument ${a}`);
   }
@@ -43,6 +58,8 @@ function parseArgs(argv) {
   if (!Number.isInteger(args.threads) || args.threads < 0 || args.threads > 256) fail('--threads must be 0..256');
   if (args.threads === 0) args.threads = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
   if (!['validate', 'parse'].includes(args.mode)) fail('--mode must be validate or parse');
+  if (args.lines && args.mode !== 'validate') fail('--lines needs --mode validate');
+  if (args.lines) args.allErrors = true;  // every finding of a refused document, as the CLI writes them
   if (!(args.minTime > 0)) fail('--min-time must be > 0');
   return args;
 }
@@ -120,6 +137,81 @@ function runPass(text, mode, validate) {
   return { docs, valid, errors };
 }
 
+/// A refused document's findings as the CLI's records carry them, keys in the CLI's order
+/// (alphabetical): the enum's allowed values, required's missing property.
+function findingsOf(errors) {
+  const findings = new Array(errors.length);
+  for (let i = 0; i < errors.length; ++i) {
+    const e = errors[i];
+    const f = {};
+    if (e.keyword === 'enum') f.allowed = e.params.allowedValues;
+    f.keyword = e.keyword;
+    f.message = e.message;
+    f.pointer = e.instancePath;
+    if (e.keyword === 'required') f.property = e.params.missingProperty;
+    findings[i] = f;
+  }
+  return findings;
+}
+
+/// The --lines pass over a slice: as runPass, and a JSON line per document (the CLI's shapes) plus
+/// a summary line at the end, as the CLI ends each file, appended to a string and written to fd in
+/// chunks of LINES_CHUNK characters; the rest is written before the pass returns. firstLine is the
+/// slice's first line number in the corpus (1-based). Returns { docs, valid, errors, written }.
+function runPassLines(text, validate, file, firstLine, fd) {
+  let docs = 0;
+  let valid = 0;
+  let errors = 0;
+  let notJson = 0;
+  let findingsTotal = 0;
+  let written = 0;
+  let out = '';
+  let start = 0;
+  let lineNo = firstLine;
+  const end = text.length;
+  while (start < end) {
+    let nl = text.indexOf('\n', start);
+    if (nl === -1) nl = end;
+    if (nl > start) {
+      ++docs;
+      const line = text.slice(start, nl);
+      let doc;
+      let record;
+      let parsed = true;
+      try {
+        doc = JSON.parse(line);
+      } catch (e) {
+        parsed = false;
+        ++errors;
+        ++notJson;
+        record = { error: { kind: 'parse', message: e.message }, file, line: lineNo, valid: false };
+      }
+      if (parsed) {
+        if (validate(doc)) {
+          ++valid;
+          record = { file, findings: [], line: lineNo, valid: true };
+        } else {
+          const errs = validate.errors;
+          errors += errs.length;
+          findingsTotal += errs.length;
+          record = { file, findings: findingsOf(errs), line: lineNo, valid: false };
+        }
+      }
+      out += JSON.stringify(record) + '\n';
+      if (out.length >= LINES_CHUNK) {
+        written += fs.writeSync(fd, out);
+        out = '';
+      }
+    }
+    start = nl + 1;
+    ++lineNo;
+  }
+  out += JSON.stringify({ file, summary: { documents: docs, findings: findingsTotal, invalid: docs - valid - notJson,
+                                           not_json: notJson, valid } }) + '\n';
+  written += fs.writeSync(fd, out);
+  return { docs, valid, errors, written };
+}
+
 /// Cuts the corpus text into n slices of about equal size, each ending at a line end.
 function sliceCorpus(text, n) {
   const slices = [];
@@ -136,16 +228,35 @@ function sliceCorpus(text, n) {
   return slices;
 }
 
+/// One pass of the mode asked for: runPass, or runPassLines under --lines (opts: file, firstLine, fd).
+function makePass(text, mode, validate, opts) {
+  if (opts.lines) return () => runPassLines(text, validate, opts.file, opts.firstLine, opts.fd);
+  return () => runPass(text, mode, validate);
+}
+
+/// Lines before each slice: the first line number of each (1-based), for --lines' records.
+function firstLines(slices) {
+  const first = [];
+  let line = 1;
+  for (const slice of slices) {
+    first.push(line);
+    for (let i = slice.indexOf('\n'); i !== -1; i = slice.indexOf('\n', i + 1)) ++line;
+  }
+  return first;
+}
+
 function workerMain() {
-  const { slice, mode, schemas, allErrors } = workerData;
+  const { slice, mode, schemas, allErrors, lines, file, firstLine } = workerData;
   const validate = mode === 'parse' ? null : compile(schemas, allErrors);
+  // Under --lines each thread writes its own output, on its own descriptor, opened before timing.
+  const pass = makePass(slice, mode, validate, { lines, file, firstLine, fd: lines ? fs.openSync(LINES_SINK, 'w') : -1 });
   const w0 = process.hrtime.bigint();
-  const warm = runPass(slice, mode, validate);
+  const warm = pass();
   const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
   parentPort.postMessage({ type: 'warm', warm, warmSeconds });
   parentPort.on('message', (msg) => {
     let errors = 0;
-    for (let i = 0; i < msg.passes; ++i) errors += runPass(slice, mode, validate).errors;
+    for (let i = 0; i < msg.passes; ++i) errors += pass().errors;
     parentPort.postMessage({ type: 'done', errors });
     parentPort.close();
   });
@@ -155,7 +266,7 @@ function report(args, bytes, warm, passes, seconds, timedErrors, cpu0) {
   const cpu = process.cpuUsage(cpu0);  // the whole process, worker threads included
   const docs = warm.docs * passes;
   const out = {
-    bench: `ajv-${args.mode === 'parse' ? 'json_parse' : args.allErrors ? 'all_errors' : 'validate'}`,
+    bench: `ajv-${args.mode === 'parse' ? 'json_parse' : args.lines ? 'lines' : args.allErrors ? 'all_errors' : 'validate'}`,
     ajv_version: require('ajv/package.json').version,
     node_version: process.version,
     threads: args.threads,
@@ -169,6 +280,11 @@ function report(args, bytes, warm, passes, seconds, timedErrors, cpu0) {
     cpus_used: (cpu.user + cpu.system) / 1e6 / seconds,
   };
   if (args.allErrors) out.errors_per_pass = warm.errors;
+  if (args.lines) {
+    out.lines = true;  // ajv allErrors writing a JSON line per document: summarize.js tells this anchor by it
+    out.sink = LINES_SINK;
+    out.bytes_written_per_pass = warm.written;  // every thread's lines and summary lines, one pass
+  }
   process.stdout.write(JSON.stringify(out) + '\n');
   if (timedErrors !== warm.errors * passes) {
     process.stderr.write('ajv-bench: the timed passes disagreed with the warm-up pass\n');
@@ -178,23 +294,27 @@ function report(args, bytes, warm, passes, seconds, timedErrors, cpu0) {
 
 function mainSingle(args, text, bytes) {
   const validate = args.mode === 'parse' ? null : compile(args.schemas, args.allErrors);
+  const pass = makePass(text, args.mode, validate,
+                        { lines: args.lines, file: args.corpus, firstLine: 1, fd: args.lines ? fs.openSync(LINES_SINK, 'w') : -1 });
   const w0 = process.hrtime.bigint();
-  const warm = runPass(text, args.mode, validate);
+  const warm = pass();
   const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
   const passes = Math.max(1, Math.ceil(args.minTime / Math.max(warmSeconds, 1e-6)));
   let errors = 0;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < passes; ++i) errors += runPass(text, args.mode, validate).errors;
+  for (let i = 0; i < passes; ++i) errors += pass().errors;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   report(args, bytes, warm, passes, seconds, errors, cpu0);
 }
 
 function mainThreads(args, text, bytes) {
   const slices = sliceCorpus(text, args.threads);
+  const first = args.lines ? firstLines(slices) : [];
   const workers = slices.map(
-    (slice) => new Worker(__filename, { workerData: { slice, mode: args.mode, schemas: args.schemas, allErrors: args.allErrors } }));
-  const warm = { docs: 0, valid: 0, errors: 0 };
+    (slice, i) => new Worker(__filename, { workerData: { slice, mode: args.mode, schemas: args.schemas, allErrors: args.allErrors,
+                                                         lines: args.lines, file: args.corpus, firstLine: first[i] } }));
+  const warm = { docs: 0, valid: 0, errors: 0, written: 0 };
   let slowest = 0;
   let warmed = 0;
   let done = 0;
@@ -209,6 +329,7 @@ function mainThreads(args, text, bytes) {
         warm.docs += msg.warm.docs;
         warm.valid += msg.warm.valid;
         warm.errors += msg.warm.errors;
+        warm.written += msg.warm.written || 0;
         slowest = Math.max(slowest, msg.warmSeconds);
         if (++warmed === workers.length) {
           passes = Math.max(1, Math.ceil(args.minTime / Math.max(slowest, 1e-6)));

@@ -6,7 +6,8 @@
 #   bench/run.sh                 # the full run (about 3 minutes on 2 cores, plus the build)
 #   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
-#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet, JSON lines on an all-valid corpus) against ajv
+#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet, JSON lines on an all-valid corpus) against ajv,
+#                                # and against ajv allErrors writing a JSON line per document (ajv-bench.js --lines)
 #   bench/run.sh --only check    # Schema::check() against ajv, 1 thread and all cores
 #   bench/run.sh --only startup  # one request body per call: `sipcontract validate` against node + ajv
 #
@@ -188,16 +189,18 @@ run_check() {
   pair "$rep" lib_check_n ajv_n "lib --mode check --threads $cores" "ajv --threads $cores"
 }
 
-# The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, ajv, and JSON lines on the
-# all-valid corpus (the ceiling), in an order that turns each repetition.
+# The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, ajv, JSON lines on the
+# all-valid corpus (the ceiling), and ajv doing the JSON lines' work (allErrors, a JSON line per
+# document written out: ajv-bench.js --lines), in an order that turns each repetition.
 run_ndjson() {
   local rep=$1 order
-  for order in $(seq 0 3); do
-    case $(( (rep + order) % 4 )) in
+  for order in $(seq 0 4); do
+    case $(( (rep + order) % 5 )) in
       0) record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")" ;;
       1) record cli_ndjson_quiet_n "$rep" "$(cli_ndjson "$cores" quiet)" ;;
       2) record ajv_n "$rep" "$(ajv --threads "$cores")" ;;
       3) record cli_ndjson_valid_n "$rep" "$(cli_ndjson "$cores" json "$valid_corpus")" ;;
+      4) record ajv_lines_n "$rep" "$(ajv --threads "$cores" --lines)" ;;
     esac
   done
 }

@@ -35,6 +35,10 @@ const FIGURES = [
     metric: 'docs_per_s', also: 'mb_per_s' },
   { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'ajv_n', anchorTitle: 'ajv, all cores',
     metric: 'docs_per_s', also: 'mb_per_s', target: { min: 2.0 } },
+  // The same JSON lines against ajv doing their work (ajv-bench.js --lines, --only ndjson): allErrors,
+  // a JSON line per document built and written out (to /dev/null; ours goes to a pipe). Informational.
+  { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'ajv_lines_n',
+    anchorTitle: 'ajv allErrors, a JSON line per doc', metric: 'docs_per_s', also: 'mb_per_s' },
   { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'cli_ndjson_quiet_n',
     anchorTitle: 'the same with --quiet', metric: 'docs_per_s', also: 'mb_per_s', target: { min: 0.8 } },
   { title: 'sipcontract validate --ndjson --quiet, all cores', ours: 'cli_ndjson_quiet_n', anchor: 'ajv_n',
@@ -117,7 +121,7 @@ function main() {
   // The same work or no comparison: every validator must give the corpus the verdicts it was built with.
   if (corpus) {
     for (const id of ['lib_check_1', 'lib_check_n', 'lib_validate_text_1', 'lib_validate_text_n', 'lib_is_valid_1',
-                      'lib_validate_1', 'ajv_1', 'ajv_n', 'ajv_all_1', 'ajv_all_n', 'cli_ndjson', 'cli_ndjson_n']) {
+                      'lib_validate_1', 'ajv_1', 'ajv_n', 'ajv_all_1', 'ajv_all_n', 'ajv_lines_n', 'cli_ndjson', 'cli_ndjson_n']) {
       for (const [rep, r] of byId.get(id) || []) {
         if (r.valid !== undefined && r.valid !== corpus.expected_valid) {
           problems.push(`${id} rep ${rep}: ${r.valid} documents valid, the corpus was built with ${corpus.expected_valid}`);
@@ -131,6 +135,10 @@ function main() {
   for (const [rep, r] of byId.get('cli_ndjson_valid_n') || []) {
     if (!validCorpus || r.valid !== validCorpus.expected_valid)
       problems.push(`cli_ndjson_valid_n rep ${rep}: ${r.valid} documents valid, the all-valid corpus has ${validCorpus ? validCorpus.docs : '?'}`);
+  }
+  // The JSON-lines anchor must be ajv-bench.js --lines (it says so), not a plain ajv run under its id.
+  for (const [rep, r] of byId.get('ajv_lines_n') || []) {
+    if (r.lines !== true) problems.push(`ajv_lines_n rep ${rep}: not a --lines run of ajv-bench.js (bench ${r.bench})`);
   }
   for (const [rep, r] of byId.get('serve') || []) {
     if (!(r.share_201 >= 0.99)) problems.push(`serve rep ${rep}: only ${(100 * r.share_201).toFixed(2)}% of answers were 201`);
