@@ -377,9 +377,7 @@ class RequiredCheck final : public Check {
     for (const auto& name : names_) {
       if (value.contains(name)) continue;
       if (!out.reporting()) return false;
-      RawFinding f = finding("required", "missing required property " + quote(name));
-      f.property = name;
-      out.report(std::move(f));
+      out.report(missing_property(name));
       ok = false;
     }
     return ok;
@@ -490,9 +488,7 @@ class EqualPropertiesCheck final : public Check {
       auto a = value.find(name), b = value.find(other);
       if (a == value.end() || b == value.end() || json_equal(*a, *b)) continue;
       if (!out.reporting()) return false;
-      // Never the values: the pair this keyword exists for is a password and its confirmation.
-      out.report_at(child_context(out.context(), name),
-                    finding("equal", "must equal /" + pointer_escape(other)));
+      out.report_at(child_context(out.context(), name), unequal_property(other));
       ok = false;
     }
     return ok;
@@ -904,9 +900,32 @@ std::optional<std::string> regex_problem(const std::string& pattern) {
   return std::nullopt;
 }
 
-void Out::report(RawFinding&& finding) const { report_at(context_, std::move(finding)); }
+RawFinding missing_property(const std::string& name) {
+  RawFinding f = finding("required", "missing required property " + quote(name));
+  f.property = name;
+  return f;
+}
+
+RawFinding unequal_property(const std::string& other) {
+  // Never the values: the pair this keyword exists for is a password and its confirmation.
+  return finding("equal", "must equal /" + pointer_escape(other));
+}
+
+namespace {
+const Context kNoContext;
+}  // namespace
+
+Out::Out(std::vector<RawFinding>& sink, bool secret)
+    : context_(&kNoContext), results_(nullptr), sink_(&sink), secret_(secret) {}
+
+void Out::report(RawFinding&& finding) const { report_at(*context_, std::move(finding)); }
 
 void Out::report_at(const Context& context, RawFinding&& finding) const {
+  if (sink_ != nullptr) {
+    if (sink_->size() >= kMaxRawFindings) throw TooManyFindings{};
+    sink_->push_back(std::move(finding));
+    return;
+  }
   if (results_ == nullptr) return;
   if (results_->numErrors() >= kMaxRawFindings) throw TooManyFindings{};
   results_->pushError(context, encode(std::move(finding)));

@@ -66,21 +66,33 @@ bool run_unit(const Unit& unit, const Json& value, const Context& context,
 /// Where a check reports, and what it may show.
 class Out {
  public:
-  Out(const Context& context, valijson::ValidationResults* results) : context_(context), results_(results) {}
+  Out(const Context& context, valijson::ValidationResults* results) : context_(&context), results_(results) {}
+  /// Findings of one value into `sink`, its location kept by the caller: the verdict program's
+  /// report() runs the checks of a value (Program::checks) this way. `secret`: the value belongs
+  /// to a secret field. Throws TooManyFindings as the other form does.
+  Out(std::vector<RawFinding>& sink, bool secret);
   /// False on the verdict-only path: checks stop at the first failure and build no message.
-  bool reporting() const { return results_ != nullptr; }
-  const Context& context() const { return context_; }
+  bool reporting() const { return results_ != nullptr || sink_ != nullptr; }
+  const Context& context() const { return *context_; }
   valijson::ValidationResults* results() const { return results_; }
   /// True when the value at this context belongs to a secret field.
-  bool secret() const { return context_is_secret(context_); }
-  /// Records a finding at this context (or at `context` when given).
+  bool secret() const { return sink_ != nullptr ? secret_ : context_is_secret(*context_); }
+  /// Records a finding at this context (or at `context` when given; into a sink, only checks
+  /// that report at their own value's location may run).
   void report(RawFinding&& finding) const;
   void report_at(const Context& context, RawFinding&& finding) const;
 
  private:
-  const Context& context_;
+  const Context* context_;
   valijson::ValidationResults* results_;
+  std::vector<RawFinding>* sink_ = nullptr;
+  bool secret_ = false;
 };
+
+/// The finding of "required" for one absent member, and of the equal pair for a member that
+/// differs from `other`, as the checks word them (the verdict program's report() uses them too).
+RawFinding missing_property(const std::string& name);
+RawFinding unequal_property(const std::string& other);
 
 /// One rule of one schema object.
 class Check {

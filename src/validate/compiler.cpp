@@ -645,9 +645,9 @@ class Compiler {
       node = Json::object();
       fast_.object(&node);
       if (!accept) {
-        fast_.always_false(&node);
         auto bundle = std::make_unique<Bundle>();
         bundle->checks.push_back(make_false_check());
+        fast_.always_false(&node, bundle->checks.back().get());
         attach(node, std::move(bundle));
       }
       return;
@@ -683,19 +683,20 @@ class Compiler {
     fast_.object(&node);
 
     if (has("type")) {
-      fast_.type(&node, compile_type(rename(node, "type", where), where / "type", checks));
+      const unsigned mask = compile_type(rename(node, "type", where), where / "type", checks);
       bundle->type = checks.front().get();
+      fast_.type(&node, mask, bundle->type);
     }
     if (has("enum")) {
       const Json& values = rename(node, "enum", where);
       if (!values.is_array()) fail(where / "enum", "enum must be an array");
       checks.push_back(make_enum_check(std::vector<Json>(values.begin(), values.end())));
-      fast_.enumeration(&node, values);
+      fast_.enumeration(&node, values, checks.back().get());
     }
     if (has("const")) {
       const Json& value = rename(node, "const", where);
       checks.push_back(make_const_check(value));
-      fast_.constant(&node, value);
+      fast_.constant(&node, value, checks.back().get());
     }
     if (has("format")) {
       const Json& format = rename(node, "format", where);
@@ -703,7 +704,7 @@ class Compiler {
       // Unknown formats are annotations in draft 7.
       if (auto known = format_from_name(format.get_ref<const std::string&>())) {
         checks.push_back(make_format_check(*known, format));
-        fast_.format(&node, *known);
+        fast_.format(&node, *known, checks.back().get());
       }
     }
     if (has("pattern")) {
@@ -711,7 +712,7 @@ class Compiler {
       if (!pattern.is_string()) fail(where / "pattern", "pattern must be a string");
       try {
         checks.push_back(make_pattern_check(pattern));
-        fast_.pattern(&node, pattern);
+        fast_.pattern(&node, pattern, checks.back().get());
       } catch (const std::invalid_argument& e) {
         fail(where / "pattern",
              "RE2 cannot compile the pattern " + quote(pattern.get<std::string>(), 200) + ": " + e.what());
@@ -723,7 +724,7 @@ class Compiler {
         const Json& value = rename(node, keyword, where);
         const std::uint64_t limit = count_value(value, where, keyword);
         checks.push_back(make_count_check(keyword, limit));
-        fast_.count(&node, keyword, limit);
+        fast_.count(&node, keyword, limit, checks.back().get());
       }
     }
     for (const char* keyword : {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf"}) {
@@ -738,14 +739,14 @@ class Compiler {
         fail(where / keyword, "multipleOf must be greater than 0");
       }
       checks.push_back(make_number_check(keyword, value));
-      fast_.number(&node, keyword, value);
+      fast_.number(&node, keyword, value, checks.back().get());
     }
     if (has("uniqueItems")) {
       const Json& value = rename(node, "uniqueItems", where);
       if (!value.is_boolean()) fail(where / "uniqueItems", "uniqueItems must be a boolean");
       if (value.get<bool>()) {
         checks.push_back(make_unique_items_check());
-        fast_.unique_items(&node);
+        fast_.unique_items(&node, checks.back().get());
       }
     }
     if (has("required")) {

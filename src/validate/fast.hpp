@@ -25,6 +25,10 @@ namespace re2 {
 class RE2;
 }
 
+namespace sipcontract::detail::validation {
+class Check;
+}
+
 namespace sipcontract::detail::fast {
 
 using validation::Json;
@@ -122,6 +126,10 @@ struct Program {
 
   std::vector<Node> nodes;
   std::vector<Step> steps;
+  /// Beside each step, the findings path's check for the same rule of a value (type, enum, const,
+  /// format, pattern, the counts, the numbers, uniqueItems, false), or null: report() has it word
+  /// the finding, so both paths say the same. Owned by the compiled schema that owns the program.
+  std::vector<const validation::Check*> checks;
   std::uint32_t root = 0;
   std::vector<EnumSet> enums;
   std::vector<Json> consts;
@@ -151,17 +159,18 @@ class Builder {
   /// `node` is a schema object (possibly with no step: the empty schema).
   void object(const Json* node);
 
-  void type(const Json* node, unsigned mask);
-  void enumeration(const Json* node, const Json& values);
-  void constant(const Json* node, const Json& value);
-  void format(const Json* node, validation::Format format);
+  // `check`: the findings path's check for the same rule (Program::checks).
+  void type(const Json* node, unsigned mask, const validation::Check* check);
+  void enumeration(const Json* node, const Json& values, const validation::Check* check);
+  void constant(const Json* node, const Json& value, const validation::Check* check);
+  void format(const Json* node, validation::Format format, const validation::Check* check);
   /// Throws std::invalid_argument when RE2 cannot compile the pattern (the compiler checked it first).
-  void pattern(const Json* node, const std::string& pattern);
+  void pattern(const Json* node, const std::string& pattern, const validation::Check* check);
   /// keyword: minLength, maxLength, minItems, maxItems, minProperties, maxProperties.
-  void count(const Json* node, std::string_view keyword, std::uint64_t limit);
+  void count(const Json* node, std::string_view keyword, std::uint64_t limit, const validation::Check* check);
   /// keyword: minimum, exclusiveMinimum, maximum, exclusiveMaximum, multipleOf.
-  void number(const Json* node, std::string_view keyword, const Json& limit);
-  void unique_items(const Json* node);
+  void number(const Json* node, std::string_view keyword, const Json& limit, const validation::Check* check);
+  void unique_items(const Json* node, const validation::Check* check);
   void required(const Json* node, std::vector<std::string> names);
   void dependencies(const Json* node, std::vector<std::pair<std::string, std::vector<std::string>>> lists,
                     std::vector<std::pair<std::string, const Json*>> schemas);
@@ -178,7 +187,7 @@ class Builder {
   void forbidden(const Json* node, std::vector<std::vector<std::string>> groups);
   void conditional(const Json* node, const Json* if_schema, const Json* then_schema, const Json* else_schema);
   void equal_properties(const Json* node, std::vector<std::pair<std::string, std::string>> pairs);
-  void always_false(const Json* node);
+  void always_false(const Json* node, const validation::Check* check);
 
   /// The program rooted at `root`; nullptr when a schema object it needs was never recorded.
   std::unique_ptr<Program> finish(const Json* root);

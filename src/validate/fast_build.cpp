@@ -23,6 +23,7 @@ struct PendingStep {
   const Json* a = nullptr;
   const Json* b = nullptr;
   const Json* c = nullptr;
+  const validation::Check* check = nullptr;
 };
 
 struct PendingObject {
@@ -68,6 +69,9 @@ struct Builder::Impl {
            const Json* c = nullptr) {
     at(node).push_back({step, a, b, c});
   }
+  void add_checked(const Json* node, Step step, const validation::Check* check) {
+    at(node).push_back({step, nullptr, nullptr, nullptr, check});
+  }
 };
 
 Builder::Builder() : impl_(std::make_unique<Impl>()) {}
@@ -76,13 +80,14 @@ Builder::~Builder() = default;
 void Builder::alias(const Json* node, const Json* target) { impl_->aliases[node] = target; }
 void Builder::object(const Json* node) { impl_->at(node); }
 
-void Builder::type(const Json* node, unsigned mask) {
+void Builder::type(const Json* node, unsigned mask, const validation::Check* check) {
   // The cheapest and most decisive check runs first.
   auto& steps = impl_->at(node);
-  steps.insert(steps.begin(), PendingStep{Step{Op::kType, 0, kNone, kNone, mask}});
+  steps.insert(steps.begin(),
+               PendingStep{Step{Op::kType, 0, kNone, kNone, mask}, nullptr, nullptr, nullptr, check});
 }
 
-void Builder::enumeration(const Json* node, const Json& values) {
+void Builder::enumeration(const Json* node, const Json& values, const validation::Check* check) {
   EnumSet set;
   set.values.assign(values.begin(), values.end());
   set.only_strings = true;
@@ -96,36 +101,38 @@ void Builder::enumeration(const Json* node, const Json& values) {
   std::sort(set.strings.begin(), set.strings.end());
   auto& enums = impl_->program->enums;
   enums.push_back(std::move(set));
-  impl_->add(node, Step{Op::kEnum, index_of(enums.size())});
+  impl_->add_checked(node, Step{Op::kEnum, index_of(enums.size())}, check);
 }
 
-void Builder::constant(const Json* node, const Json& value) {
+void Builder::constant(const Json* node, const Json& value, const validation::Check* check) {
   auto& consts = impl_->program->consts;
   consts.push_back(value);
-  impl_->add(node, Step{Op::kConst, index_of(consts.size())});
+  impl_->add_checked(node, Step{Op::kConst, index_of(consts.size())}, check);
 }
 
-void Builder::format(const Json* node, validation::Format format) {
-  impl_->add(node, Step{Op::kFormat, 0, kNone, kNone, static_cast<std::uint64_t>(format)});
+void Builder::format(const Json* node, validation::Format format, const validation::Check* check) {
+  impl_->add_checked(node, Step{Op::kFormat, 0, kNone, kNone, static_cast<std::uint64_t>(format)}, check);
 }
 
-void Builder::pattern(const Json* node, const std::string& pattern) {
+void Builder::pattern(const Json* node, const std::string& pattern, const validation::Check* check) {
   auto& regexes = impl_->program->regexes;
   regexes.push_back(validation::compile_regex(pattern));
-  impl_->add(node, Step{Op::kPattern, index_of(regexes.size())});
+  impl_->add_checked(node, Step{Op::kPattern, index_of(regexes.size())}, check);
 }
 
-void Builder::count(const Json* node, std::string_view keyword, std::uint64_t limit) {
+void Builder::count(const Json* node, std::string_view keyword, std::uint64_t limit,
+                    const validation::Check* check) {
   Op op = Op::kMaxProperties;
   if (keyword == "minLength") op = Op::kMinLength;
   if (keyword == "maxLength") op = Op::kMaxLength;
   if (keyword == "minItems") op = Op::kMinItems;
   if (keyword == "maxItems") op = Op::kMaxItems;
   if (keyword == "minProperties") op = Op::kMinProperties;
-  impl_->add(node, Step{op, 0, kNone, kNone, limit});
+  impl_->add_checked(node, Step{op, 0, kNone, kNone, limit}, check);
 }
 
-void Builder::number(const Json* node, std::string_view keyword, const Json& limit) {
+void Builder::number(const Json* node, std::string_view keyword, const Json& limit,
+                     const validation::Check* check) {
   Op op = Op::kMultipleOf;
   if (keyword == "minimum") op = Op::kMinimum;
   if (keyword == "exclusiveMinimum") op = Op::kExclusiveMinimum;
@@ -133,10 +140,12 @@ void Builder::number(const Json* node, std::string_view keyword, const Json& lim
   if (keyword == "exclusiveMaximum") op = Op::kExclusiveMaximum;
   auto& numbers = impl_->program->numbers;
   numbers.push_back(validation::to_number(limit));
-  impl_->add(node, Step{op, index_of(numbers.size())});
+  impl_->add_checked(node, Step{op, index_of(numbers.size())}, check);
 }
 
-void Builder::unique_items(const Json* node) { impl_->add(node, Step{Op::kUniqueItems}); }
+void Builder::unique_items(const Json* node, const validation::Check* check) {
+  impl_->add_checked(node, Step{Op::kUniqueItems}, check);
+}
 
 void Builder::required(const Json* node, std::vector<std::string> names) {
   auto& lists = impl_->program->name_lists;
@@ -210,7 +219,9 @@ void Builder::equal_properties(const Json* node, std::vector<std::pair<std::stri
   impl_->add(node, Step{Op::kEqualProperties, index_of(all.size())});
 }
 
-void Builder::always_false(const Json* node) { impl_->add(node, Step{Op::kFalse}); }
+void Builder::always_false(const Json* node, const validation::Check* check) {
+  impl_->add_checked(node, Step{Op::kFalse}, check);
+}
 
 std::uint32_t Builder::node_of(const Json* node) const {
   for (std::size_t hops = 0; node != nullptr && hops <= impl_->aliases.size(); ++hops) {
@@ -284,6 +295,7 @@ std::unique_ptr<Program> Builder::finish(const Json* root) {
         step.c = resolve(pending.c);
       }
       out.steps.push_back(step);
+      out.checks.push_back(pending.check);
     }
     compiled.end = static_cast<std::uint32_t>(out.steps.size());
     out.nodes.push_back(compiled);

@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <limits>
+#include <tuple>
 
+#include "compiled.hpp"
 #include "fast.hpp"
 #include "fast_text.hpp"
 
@@ -89,7 +92,9 @@ class SimdValue {
   explicit SimdValue(simdjson::dom::element element, const MemberList* members = nullptr)
       : element_(element), list_(members) {}
 
-  Kind kind() const {
+  // Inlined wherever it is called: the evaluator's hottest call (g++ stops inlining it on its own
+  // once report() calls it too, at about 400 instructions a document).
+  [[gnu::always_inline]] Kind kind() const {
     switch (element_.type()) {
       case simdjson::dom::element_type::ARRAY:
         return Kind::kArray;
@@ -134,6 +139,7 @@ class SimdValue {
       }
     }
   }
+  simdjson::dom::element element() const { return element_; }
   std::size_t size() const {
     if (list_ != nullptr) return list_->size();
     if (element_.type() == simdjson::dom::element_type::ARRAY) return as_array(element_).size();
@@ -989,10 +995,217 @@ Json to_nlohmann(simdjson::dom::element element) {
   }
 }
 
+// ---- findings from the verdict program ------------------------------------------------------
+//
+// A refused document's findings, made on simdjson's document: the program's nodes are followed
+// down to the rules that fail, in the order the findings path runs them, and each failing rule of
+// a value is worded by the findings path's own check (Program::checks) on that value alone,
+// converted as to_nlohmann() converts the whole document. So the findings are the findings
+// path's, without its copy of the document and its walk, for the rules report() follows: a
+// value's own rules, required, the equal pair, properties (without patternProperties or
+// additionalProperties), items (one schema for all) and if/then/else. Any other rule that fails
+// (oneOf, anyOf, allOf, not, ...) leaves the document to the findings path.
+
+class Reporter {
+ public:
+  Reporter(const Program& program, std::vector<validation::PlacedFinding>& out)
+      : program_(program), out_(out) {}
+
+  /// Reports why `value` fails `node` (it does).
+  void node(std::uint32_t node, const SimdValue& value) {
+    const Node& n = program_.nodes[node];
+    // The findings path's order: if/then/else, then properties, then the others as the program has
+    // them (type first); a wrong type stops the node's later rules.
+    for (std::uint32_t i = n.begin; i < n.end && !given_up_; ++i)
+      if (program_.steps[i].op == Op::kIf) failing(i, value);
+    for (std::uint32_t i = n.begin; i < n.end && !given_up_; ++i)
+      if (program_.steps[i].op == Op::kObject) failing(i, value);
+    for (std::uint32_t i = n.begin; i < n.end && !given_up_; ++i) {
+      const Op op = program_.steps[i].op;
+      if (op == Op::kIf || op == Op::kObject) continue;
+      if (failing(i, value) && op == Op::kType) return;
+    }
+  }
+
+  /// True when a failing rule was one report() does not follow: the findings path must explain
+  /// the document (a flag, not an exception: a throw costs more than the findings path).
+  bool given_up() const { return given_up_; }
+
+ private:
+  /// Reports step `i` on `value` when it fails; true when it did.
+  bool failing(std::uint32_t i, const SimdValue& value) {
+    const Step& s = program_.steps[i];
+    // The rules that apply subschemas find their failing parts themselves, without a verdict first.
+    if (s.op == Op::kObject) return members(program_.objects[s.a], value);
+    if (s.op == Op::kItems) return items(s.a, value);
+    if (s.op == Op::kIf) {
+      const std::uint32_t branch = eval(program_, s.a, value) ? s.b : s.c;
+      if (branch == kNone || eval(program_, branch, value)) return false;
+      node(branch, value);
+      return true;
+    }
+    if (step(program_, s, value)) return false;
+    switch (s.op) {
+      case Op::kRequired:
+        for (const auto& name : program_.name_lists[s.a])
+          if (!has(value, name)) add(validation::missing_property(name));
+        return true;
+      case Op::kEqualProperties:
+        for (const auto& [name, other] : program_.pairs[s.a]) {
+          SimdValue a, b;
+          if (!value.find(name, a) || !value.find(other, b) || equal(a, b)) continue;
+          path_.push_back({false, 0, name});
+          add(validation::unequal_property(other));
+          path_.pop_back();
+        }
+        return true;
+      default: {
+        const validation::Check* check = program_.checks[i];
+        if (check == nullptr) return unexplained();
+        std::vector<validation::RawFinding> found;
+        const validation::Out out(found, secret());
+        // The verdicts agree (the differential tests hold them to it); were they not to, the
+        // findings path explains the document.
+        if (check->check(to_nlohmann(value.element()), out)) return unexplained();
+        for (auto& finding : found) add(std::move(finding));
+        return true;
+      }
+    }
+  }
+
+  /// properties: each member that fails its declared schema.
+  bool members(const ObjectRule& rule, const SimdValue& value) {
+    if (value.kind() != Kind::kObject) return false;
+    if (!rule.patterns.empty()) return unexplained();
+    bool failed = false;
+    for (const auto& [key, member] : value.members()) {
+      if (given_up_) break;
+      bool declared = false;
+      for (const auto& [name, schema] : rule.properties) {
+        if (!same(name, key)) continue;
+        declared = true;
+        if (!eval(program_, schema, member)) {
+          below(false, 0, key, schema, member);
+          failed = true;
+        }
+        break;
+      }
+      // A member additionalProperties refuses: the findings path's check says what that means.
+      if (!declared &&
+          (rule.forbidden || (rule.additional != kNone && !eval(program_, rule.additional, member))))
+        return unexplained();
+    }
+    return failed;
+  }
+
+  /// items (one schema for all): each item that fails it.
+  bool items(std::uint32_t schema, const SimdValue& value) {
+    if (value.kind() != Kind::kArray) return false;
+    bool failed = false;
+    std::size_t index = 0;
+    for (const SimdValue item : value.items()) {
+      if (given_up_) break;
+      if (!eval(program_, schema, item)) {
+        below(true, index, indices_.emplace_back(std::to_string(index)), schema, item);
+        failed = true;
+      }
+      ++index;
+    }
+    return failed;
+  }
+
+  void below(bool index, std::size_t number, std::string_view name, std::uint32_t schema,
+             const SimdValue& value) {
+    path_.push_back({index, number, name});
+    node(schema, value);
+    path_.pop_back();
+  }
+
+  bool unexplained() {
+    given_up_ = true;
+    return true;
+  }
+
+  void add(validation::RawFinding&& finding) { out_.push_back({path_, std::move(finding)}); }
+
+  /// As the findings path's context_is_secret(): a token names a secret field.
+  bool secret() const {
+    return std::any_of(path_.begin(), path_.end(), [](const validation::PathToken& token) {
+      return validation::is_secret_field(token.name);
+    });
+  }
+
+  const Program& program_;
+  std::vector<validation::PlacedFinding>& out_;
+  std::vector<validation::PathToken> path_;
+  std::deque<std::string> indices_;  // the index tokens' text (views in path_ and out_ point here)
+  bool given_up_ = false;
+};
+
+/// The values of the document's secret fields, in the order FindingsScope finds them in the
+/// nlohmann copy: depth first, the members of an object pushed by name (nlohmann's order), so
+/// taken from the last name.
+void collect_secrets(const SimdValue& document, std::vector<std::string>& secrets) {
+  const auto structured = [](const SimdValue& v) {
+    return v.kind() == Kind::kObject || v.kind() == Kind::kArray;
+  };
+  std::vector<std::pair<SimdValue, bool>> stack;
+  std::vector<std::tuple<std::string_view, SimdValue, bool>> pushed;  // an object's, before sorting
+  stack.emplace_back(document, false);
+  while (!stack.empty()) {
+    const auto [node, secret] = stack.back();
+    stack.pop_back();
+    switch (node.kind()) {
+      case Kind::kObject:
+        pushed.clear();
+        for (const auto& [key, value] : node.members()) {
+          const bool member_secret = secret || validation::is_secret_field(key);
+          if (member_secret || structured(value)) pushed.emplace_back(key, value, member_secret);
+        }
+        std::sort(pushed.begin(), pushed.end(),
+                  [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+        for (const auto& [key, value, member_secret] : pushed) stack.emplace_back(value, member_secret);
+        break;
+      case Kind::kArray:
+        for (const SimdValue item : node.items())
+          if (secret || structured(item)) stack.emplace_back(item, secret);
+        break;
+      case Kind::kString:
+        if (secret && !node.str().empty()) secrets.emplace_back(node.str());
+        break;
+      case Kind::kNumber:
+        if (secret) secrets.push_back(to_nlohmann(node.element()).dump());
+        break;
+      case Kind::kBoolean:
+      case Kind::kNull:
+        break;
+    }
+  }
+}
+
+/// The findings of a document `program` refused, or false when the findings path must make them.
+bool explain(const Program& program, const SimdValue& document, const std::vector<std::string>& secret_fields,
+             std::vector<Finding>& findings) {
+  const validation::FindingsScope scope(secret_fields, [&](std::vector<std::string>& secrets) {
+    if (!secret_fields.empty()) collect_secrets(document, secrets);
+  });
+  std::vector<validation::PlacedFinding> placed;
+  try {
+    Reporter reporter(program, placed);
+    reporter.node(program.root, document);
+    if (reporter.given_up()) return false;
+  } catch (const validation::TooManyFindings&) {
+    return false;
+  }
+  if (placed.empty() || placed.size() > validation::kMaxFindings) return false;
+  findings = validation::place_findings(std::move(placed));
+  return true;
+}
+
 }  // namespace
 
 TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
-                       std::size_t recursion_limit, bool strict, Json* invalid_document) {
+                       std::size_t recursion_limit, bool strict, Refusal* refusal) {
   // parse_json accepts (and skips) one UTF-8 byte order mark; simdjson does not.
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.remove_prefix(3);
   thread_local simdjson::dom::parser thread_parser;
@@ -1017,11 +1230,15 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
                            root.type() == simdjson::dom::element_type::OBJECT ? &root_members : nullptr);
   const bool valid = eval(program, program.root, document) &&
                      (!strict || strict_walk(program, {program.root}, document, nullptr, nullptr));
+  if (!valid && refusal != nullptr) {
+    // Findings are wanted: made here where report() can, else the document as parse_json() would
+    // build it, without a second parse.
+    refusal->explained = !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
+                         explain(program, document, *refusal->secret_fields, refusal->findings);
+    if (!refusal->explained) refusal->document = to_nlohmann(root);
+  }
   release(root_members);  // a huge root object's list is not kept
-  if (valid) return TextVerdict::kValid;
-  // Findings are wanted: the document as parse_json() would build it, without a second parse.
-  if (invalid_document != nullptr) *invalid_document = to_nlohmann(root);
-  return TextVerdict::kInvalid;
+  return valid ? TextVerdict::kValid : TextVerdict::kInvalid;
 }
 
 }  // namespace sipcontract::detail::fast

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "sipcontract/validate.hpp"
 
@@ -18,13 +20,22 @@ enum class TextVerdict {
   kUndecided,  ///< simdjson refused it: parse_json must decide (and give the reason)
 };
 
+/// What a caller that wants findings gets for a document the program refuses (check_text).
+struct Refusal {
+  const std::vector<std::string>* secret_fields = nullptr;  ///< the schema's (set by the caller)
+  /// True when `findings` holds the findings path's findings, made from simdjson's document (not
+  /// in strict mode, nor for a recursive schema, nor where a failing rule is one it does not follow);
+  /// else `document` holds the document exactly as parse_json() builds it from the text.
+  bool explained = false;
+  std::vector<Finding> findings;
+  nlohmann::json document;
+};
+
 /// Parses `text` (size already checked against limits.max_bytes) and runs `program` on it.
-/// A document nesting deeper than `recursion_limit` is invalid (recursive schemas). `strict`
-/// adds strict_valid() (fast.hpp) to the verdict. When the verdict is kInvalid because the program
-/// refused the document and `invalid_document` is given, it receives the document exactly as
-/// parse_json() would build it from `text` (so that findings need no second parse).
+/// A document nesting deeper than `recursion_limit` is invalid (recursive schemas), without
+/// `refusal` being filled. `strict` adds strict_valid() (fast.hpp) to the verdict. When the program
+/// refuses the document and `refusal` is given, it is filled (so that findings need no second parse).
 TextVerdict check_text(const Program& program, std::string_view text, const ParseLimits& limits,
-                       std::size_t recursion_limit, bool strict = false,
-                       nlohmann::json* invalid_document = nullptr);
+                       std::size_t recursion_limit, bool strict = false, Refusal* refusal = nullptr);
 
 }  // namespace sipcontract::detail::fast

@@ -89,13 +89,7 @@ constexpr std::array<SummaryPrefix, 10> kSummaries = {{
     {"Failed to validate against any schemas allowed by anyOf", "anyOf"},
 }};
 
-// One reference token of a located finding, remembered for document-order sorting; the name is a
-// view into the finding's context.
-struct Token {
-  bool index = false;
-  std::size_t number = 0;
-  std::string_view name;
-};
+using Token = PathToken;
 
 bool token_less(const Token& a, const Token& b) {
   if (a.index && b.index) return a.number < b.number;
@@ -125,6 +119,17 @@ void stable_sort_few(It first, It last, Less less) {
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The same finding (as `identity` names it) twice among `order`: the first stays. Sorted stably,
+// equal findings are neighbours in input order.
+template <typename Identity>
+void drop_repeats(std::vector<std::size_t>& order, std::vector<bool>& drop, Identity identity) {
+  stable_sort_few(order.begin(), order.end(),
+                  [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    if (identity(order[k]) == identity(order[k - 1])) drop[order[k]] = true;
+  }
 }
 
 }  // namespace
@@ -246,16 +251,9 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
       order.push_back(i);
     }
   }
-  // The same finding (context, keyword, message) twice: the first stays. Sorted stably, equal
-  // findings are neighbours in input order.
-  const auto identity = [&](std::size_t i) {
+  drop_repeats(order, drop, [&](std::size_t i) {
     return std::tie(all[i].context, all[i].finding.keyword, all[i].finding.message);
-  };
-  stable_sort_few(order.begin(), order.end(),
-                  [&](std::size_t a, std::size_t b) { return identity(a) < identity(b); });
-  for (std::size_t k = 1; k < order.size(); ++k) {
-    if (identity(order[k]) == identity(order[k - 1])) drop[order[k]] = true;
-  }
+  });
   std::vector<LocatedFinding> kept;
   kept.reserve(order.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -279,11 +277,49 @@ std::string hide_secrets(std::string message) {
 }
 }  // namespace
 
+namespace {
+// A finding as a Result shows it: its pointer, and no secret in its message, property or
+// suggestion.
+Finding shown(const std::vector<Token>& tokens, RawFinding&& raw) {
+  Finding out;
+  for (const Token& token : tokens) {
+    out.pointer += '/';
+    if (is_secret_text(token.name))
+      out.pointer += kHiddenText;
+    else
+      append_pointer_token(out.pointer, token.name);
+  }
+  out.keyword = std::move(raw.keyword);
+  out.message = hide_secrets(std::move(raw.message));
+  out.property = std::move(raw.property);
+  if (is_secret_text(out.property)) out.property = kHiddenText;
+  out.allowed = std::move(raw.allowed);
+  out.suggestion = std::move(raw.suggestion);
+  if (out.suggestion && out.suggestion->is_string() &&
+      is_secret_text(out.suggestion->get_ref<const std::string&>()))
+    out.suggestion.reset();
+  return out;
+}
+
+struct Entry {
+  std::vector<Token> tokens;
+  Finding finding;
+};
+
+// The findings in document order (stable: findings at one location keep the order they came in).
+std::vector<Finding> in_document_order(std::vector<Entry> entries) {
+  stable_sort_few(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::lexicographical_compare(a.tokens.begin(), a.tokens.end(), b.tokens.begin(), b.tokens.end(),
+                                        token_less);
+  });
+  std::vector<Finding> findings;
+  findings.reserve(entries.size());
+  for (auto& entry : entries) findings.push_back(std::move(entry.finding));
+  return findings;
+}
+}  // namespace
+
 std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const Json& instance) {
-  struct Entry {
-    std::vector<Token> tokens;
-    Finding finding;
-  };
   std::vector<Entry> entries;
   entries.reserve(located.size());
   std::string key;  // a member's name, to look it up
@@ -306,32 +342,40 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
       } else {
         current = nullptr;
       }
-      entry.finding.pointer += '/';
-      if (is_secret_text(token.name))
-        entry.finding.pointer += kHiddenText;
-      else
-        append_pointer_token(entry.finding.pointer, token.name);
       entry.tokens.push_back(token);
     }
-    entry.finding.keyword = std::move(item.finding.keyword);
-    entry.finding.message = hide_secrets(std::move(item.finding.message));
-    entry.finding.property = std::move(item.finding.property);
-    if (is_secret_text(entry.finding.property)) entry.finding.property = kHiddenText;
-    entry.finding.allowed = std::move(item.finding.allowed);
-    entry.finding.suggestion = std::move(item.finding.suggestion);
-    if (entry.finding.suggestion && entry.finding.suggestion->is_string() &&
-        is_secret_text(entry.finding.suggestion->get_ref<const std::string&>()))
-      entry.finding.suggestion.reset();
+    entry.finding = shown(entry.tokens, std::move(item.finding));
     entries.push_back(std::move(entry));
   }
-  stable_sort_few(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return std::lexicographical_compare(a.tokens.begin(), a.tokens.end(), b.tokens.begin(), b.tokens.end(),
-                                        token_less);
-  });
-  std::vector<Finding> findings;
-  findings.reserve(entries.size());
-  for (auto& entry : entries) findings.push_back(std::move(entry.finding));
-  return findings;
+  return in_document_order(std::move(entries));
+}
+
+std::vector<Finding> place_findings(std::vector<PlacedFinding> placed) {
+  std::vector<bool> drop(placed.size(), false);
+  if (placed.size() > 1) {
+    std::vector<std::size_t> order(placed.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    // A location compares as valijson's context would: by its tokens' names.
+    const auto names = [&](std::size_t i) {
+      std::vector<std::string_view> out;
+      for (const auto& token : placed[i].tokens) out.push_back(token.name);
+      return out;
+    };
+    drop_repeats(order, drop, [&](std::size_t i) {
+      return std::make_tuple(names(i), std::cref(placed[i].finding.keyword),
+                             std::cref(placed[i].finding.message));
+    });
+  }
+  std::vector<Entry> entries;
+  entries.reserve(placed.size());
+  for (std::size_t i = 0; i < placed.size(); ++i) {
+    if (drop[i]) continue;
+    Entry entry;
+    entry.finding = shown(placed[i].tokens, std::move(placed[i].finding));
+    entry.tokens = std::move(placed[i].tokens);
+    entries.push_back(std::move(entry));
+  }
+  return in_document_order(std::move(entries));
 }
 
 namespace {
@@ -444,6 +488,33 @@ bool context_is_secret(const Context& context) {
 }
 
 FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields)
+    : FindingsScope(secret_fields, [&](std::vector<std::string>& secrets) {
+        // Depth first, members in the document's order (nlohmann's: by name); a plain value
+        // outside a secret field is not visited at all.
+        std::vector<std::pair<const Json*, bool>> stack;
+        stack.reserve(32);
+        stack.emplace_back(&instance, false);
+        while (!stack.empty()) {
+          const auto [node, secret] = stack.back();
+          stack.pop_back();
+          if (node->is_object()) {
+            for (const auto& [key, value] : node->get_ref<const Json::object_t&>()) {
+              const bool member_secret = secret || is_secret_field(key);
+              if (member_secret || value.is_structured()) stack.emplace_back(&value, member_secret);
+            }
+          } else if (node->is_array()) {
+            for (const auto& item : node->get_ref<const Json::array_t&>())
+              if (secret || item.is_structured()) stack.emplace_back(&item, secret);
+          } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
+            secrets.push_back(node->get_ref<const std::string&>());
+          } else if (secret && node->is_number()) {
+            secrets.push_back(node->dump());
+          }
+        }
+      }) {}
+
+FindingsScope::FindingsScope(const std::vector<std::string>& secret_fields,
+                             const std::function<void(std::vector<std::string>&)>& collect)
     : previous_(current_secrets),
       previous_fields_(current_secret_fields),
       previous_lengths_(current_secret_lengths) {
@@ -452,28 +523,7 @@ FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string
   for (const auto& field : secret_fields)
     current_secret_lengths |= std::uint64_t{1} << length_bit(field.size());
   ++arena.depth;
-  // Depth first, members in the document's order; a plain value outside a secret field is not
-  // visited at all.
-  std::vector<std::pair<const Json*, bool>> stack;
-  stack.reserve(32);
-  stack.emplace_back(&instance, false);
-  while (!stack.empty()) {
-    const auto [node, secret] = stack.back();
-    stack.pop_back();
-    if (node->is_object()) {
-      for (const auto& [key, value] : node->get_ref<const Json::object_t&>()) {
-        const bool member_secret = secret || is_secret_field(key);
-        if (member_secret || value.is_structured()) stack.emplace_back(&value, member_secret);
-      }
-    } else if (node->is_array()) {
-      for (const auto& item : node->get_ref<const Json::array_t&>())
-        if (secret || item.is_structured()) stack.emplace_back(&item, secret);
-    } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
-      secrets_.push_back(node->get_ref<const std::string&>());
-    } else if (secret && node->is_number()) {
-      secrets_.push_back(node->dump());
-    }
-  }
+  collect(secrets_);
   if (previous_ != nullptr) secrets_.insert(secrets_.end(), previous_->begin(), previous_->end());
   current_secrets = &secrets_;
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -61,6 +62,23 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
 /// The findings with their JSON Pointers (resolved against `instance`), in document order.
 std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const Json& instance);
 
+/// One reference token of a finding's location: an array's index, or a member's name (a view
+/// into the finding's context, or into the document).
+struct PathToken {
+  bool index = false;
+  std::size_t number = 0;
+  std::string_view name;  ///< the index in decimal, for an index
+};
+/// A finding whose location is known token by token (the verdict program's report()).
+struct PlacedFinding {
+  std::vector<PathToken> tokens;
+  RawFinding finding;
+};
+/// What collect_findings() and locate_findings() make of valijson's results, for findings whose
+/// location is known: exact duplicates (location, keyword, message) dropped, the first kept; then
+/// pointers, secrets hidden, document order.
+std::vector<Finding> place_findings(std::vector<PlacedFinding> placed);
+
 /// Thrown by a check when one validation has produced too many findings to keep.
 struct TooManyFindings {};
 /// The most raw findings one validation collects before it stops.
@@ -97,6 +115,11 @@ class FindingsScope {
   /// Collects the values under `secret_fields` members of `instance` (and makes those the fields
   /// is_secret_field() knows) for the findings made while it lives.
   FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields);
+  /// The same for a document of another form: `collect` appends its secret values, in the order
+  /// the constructor above finds them in the same document (their order decides how overlapping
+  /// secrets are cut out of a message).
+  FindingsScope(const std::vector<std::string>& secret_fields,
+                const std::function<void(std::vector<std::string>&)>& collect);
   ~FindingsScope();
   FindingsScope(const FindingsScope&) = delete;
   FindingsScope& operator=(const FindingsScope&) = delete;

@@ -360,12 +360,18 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
     // The verdict program, and for a document it refuses the document itself, from one parse.
     const std::size_t recursion_limit =
         compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
-    nlohmann::json document;
-    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_, &document)) {
+    detail::fast::Refusal refusal;
+    refusal.secret_fields = &secret_fields();
+    switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_, &refusal)) {
       case detail::fast::TextVerdict::kValid:
         return out;
       case detail::fast::TextVerdict::kInvalid:
-        if (!document.is_discarded() && !document.is_null()) {
+        if (refusal.explained) {
+          out.result.findings = std::move(refusal.findings);
+          out.verdict = Verdict::kInvalid;
+          return out;
+        }
+        if (nlohmann::json& document = refusal.document; !document.is_discarded() && !document.is_null()) {
           // Without strict mode the program's refusal is the schema's own verdict.
           out.result = detail::SchemaAccess::findings(*this, document, !strict_);
           out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
