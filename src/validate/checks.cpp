@@ -504,45 +504,17 @@ class ForbiddenCheck final : public Check {
   explicit ForbiddenCheck(std::vector<std::vector<std::string>> groups) : groups_(std::move(groups)) {}
   bool check(const Json& value, const Out& out) const override {
     if (!value.is_object()) {
-      // Draft 7: "required" holds vacuously for a non-object, so "not": {"required": [...]} fails.
-      if (out.reporting()) {
-        out.report(finding(
-            "not", "must not match the schema given by \"not\" (a non-object satisfies any \"required\")"));
-      }
+      if (out.reporting()) out.report(forbidden_finding(groups_, nullptr));
       return false;
     }
-    std::vector<const std::vector<std::string>*> present;
-    for (const auto& group : groups_) {
-      if (std::all_of(group.begin(), group.end(),
-                      [&](const std::string& name) { return value.contains(name); })) {
-        if (!out.reporting()) return false;
-        present.push_back(&group);
-      }
-    }
-    if (present.empty()) return true;
-    RawFinding f = finding("not", "");
-    f.exclusion = true;
-    std::set<std::string> names;
-    for (const auto* group : present) names.insert(group->begin(), group->end());
-    f.names.assign(names.begin(), names.end());
-    const bool singles =
-        std::all_of(present.begin(), present.end(), [](const auto* g) { return g->size() == 1; });
-    if (singles) {
-      f.message = std::string("must not have ") + (f.names.size() == 1 ? "property " : "properties ") +
-                  list_names(f.names);
-      if (f.names.size() == 1) f.property = f.names.front();
-    } else {
-      std::vector<std::string> parts;
-      for (const auto* group : present) {
-        if (group->size() == 1) {
-          parts.push_back("property " + quote(group->front()));
-        } else {
-          parts.push_back(std::string(group->size() == 2 ? "both " : "all of ") + list_names(*group));
-        }
-      }
-      f.message = "must not have ";
-      for (std::size_t i = 0; i < parts.size(); ++i) f.message += (i > 0 ? "; nor " : "") + parts[i];
-    }
+    const std::function<bool(const std::string&)> has = [&](const std::string& name) {
+      return value.contains(name);
+    };
+    if (!out.reporting())
+      return std::none_of(groups_.begin(), groups_.end(),
+                          [&](const auto& group) { return std::all_of(group.begin(), group.end(), has); });
+    RawFinding f = forbidden_finding(groups_, &has);
+    if (f.keyword.empty()) return true;
     out.report(std::move(f));
     return false;
   }
@@ -550,6 +522,48 @@ class ForbiddenCheck final : public Check {
  private:
   std::vector<std::vector<std::string>> groups_;
 };
+
+}  // namespace
+
+RawFinding forbidden_finding(const std::vector<std::vector<std::string>>& groups,
+                             const std::function<bool(const std::string&)>* has) {
+  if (has == nullptr) {
+    // Draft 7: "required" holds vacuously for a non-object, so "not": {"required": [...]} fails.
+    return finding("not",
+                   "must not match the schema given by \"not\" (a non-object satisfies any \"required\")");
+  }
+  std::vector<const std::vector<std::string>*> present;
+  for (const auto& group : groups) {
+    if (std::all_of(group.begin(), group.end(), *has)) present.push_back(&group);
+  }
+  if (present.empty()) return RawFinding{};
+  RawFinding f = finding("not", "");
+  f.exclusion = true;
+  std::set<std::string> names;
+  for (const auto* group : present) names.insert(group->begin(), group->end());
+  f.names.assign(names.begin(), names.end());
+  const bool singles =
+      std::all_of(present.begin(), present.end(), [](const auto* g) { return g->size() == 1; });
+  if (singles) {
+    f.message = std::string("must not have ") + (f.names.size() == 1 ? "property " : "properties ") +
+                list_names(f.names);
+    if (f.names.size() == 1) f.property = f.names.front();
+  } else {
+    std::vector<std::string> parts;
+    for (const auto* group : present) {
+      if (group->size() == 1) {
+        parts.push_back("property " + quote(group->front()));
+      } else {
+        parts.push_back(std::string(group->size() == 2 ? "both " : "all of ") + list_names(*group));
+      }
+    }
+    f.message = "must not have ";
+    for (std::size_t i = 0; i < parts.size(); ++i) f.message += (i > 0 ? "; nor " : "") + parts[i];
+  }
+  return f;
+}
+
+namespace {
 
 // ---------------------------------------------------------------------------
 class NotCheck final : public Check {
@@ -763,24 +777,40 @@ class VariantsCheck final : public Check {
     if (exactly_one_ && matched.size() == 1) return true;
     if (!out.reporting()) return false;
 
+    // No variant matched: learn why each failed.
+    std::vector<std::vector<LocatedFinding>> located(variants_.size());
+    std::vector<std::vector<VariantFinding>> per_variant(variants_.size());
+    if (matched.empty()) {
+      for (std::size_t i = 0; i < variants_.size(); ++i) {
+        valijson::ValidationResults results;
+        run_unit(*variants_[i].unit, value, out.context(), &results);
+        located[i] = collect_findings(results);
+        for (auto& item : located[i])
+          per_variant[i].push_back({item.context == out.context(), &item.finding});
+      }
+    }
+    VariantsReport report = this->report(matched, per_variant);
+    for (auto& [index, f] : report.findings) {
+      if (index == VariantsReport::kHere) {
+        out.report(std::move(f));
+      } else {
+        out.report_at(located[report.variant][index].context, std::move(f));
+      }
+    }
+    return false;
+  }
+
+  VariantsReport report(const std::vector<std::size_t>& matched,
+                        const std::vector<std::vector<VariantFinding>>& per_variant) const {
+    VariantsReport out;
     if (matched.size() > 1) {
       std::string labels;
       for (std::size_t i = 0; i < matched.size(); ++i) labels += (i > 0 ? ", " : "") + label(matched[i]);
-      out.report(
+      out.here(
           finding(keyword_, "matches more than one variant (" + labels + "); it must match exactly one"));
-      return false;
+      return out;
     }
-
-    // No variant matched: learn why each failed.
-    std::vector<std::vector<LocatedFinding>> per_variant(variants_.size());
-    for (std::size_t i = 0; i < variants_.size(); ++i) {
-      valijson::ValidationResults results;
-      run_unit(*variants_[i].unit, value, out.context(), &results);
-      per_variant[i] = collect_findings(results);
-    }
-    const auto is_exclusion = [&](const LocatedFinding& f) {
-      return f.finding.exclusion && f.context == out.context();
-    };
+    const auto is_exclusion = [](const VariantFinding& f) { return f.finding->exclusion && f.at_value; };
 
     if (exactly_one_) {
       // Every variant failed only on a presence rule: the properties that exclude
@@ -792,7 +822,7 @@ class VariantsCheck final : public Check {
           only_exclusions = false;
           break;
         }
-        for (const auto& f : findings) names.insert(f.finding.names.begin(), f.finding.names.end());
+        for (const auto& f : findings) names.insert(f.finding->names.begin(), f.finding->names.end());
       }
       if (only_exclusions && !names.empty()) {
         std::vector<std::string> labels;
@@ -806,8 +836,8 @@ class VariantsCheck final : public Check {
           message += "; set at most one of them";
         }
         message += " (variants " + join_words(labels) + ")";
-        out.report(finding(keyword_, message));
-        return false;
+        out.here(finding(keyword_, message));
+        return out;
       }
     }
 
@@ -816,22 +846,23 @@ class VariantsCheck final : public Check {
     for (std::size_t i = 0; i < per_variant.size(); ++i) {
       const auto count =
           static_cast<std::size_t>(std::count_if(per_variant[i].begin(), per_variant[i].end(),
-                                                 [&](const LocatedFinding& f) { return !is_exclusion(f); }));
+                                                 [&](const VariantFinding& f) { return !is_exclusion(f); }));
       if (count < best_count) best = i, best_count = count;
     }
     if (per_variant[best].empty()) {
-      out.report(finding(keyword_, "matches none of the variants"));
-      return false;
+      out.here(finding(keyword_, "matches none of the variants"));
+      return out;
     }
-    for (auto& item : per_variant[best]) {
-      RawFinding f = std::move(item.finding);
+    out.variant = best;
+    for (std::size_t k = 0; k < per_variant[best].size(); ++k) {
+      RawFinding f = std::move(*per_variant[best][k].finding);
       f.message = "in variant " + label(best) + ": " + f.message;
       f.keyword = keyword_;
       f.exclusion = false;
       f.names.clear();
-      out.report_at(item.context, std::move(f));
+      out.findings.emplace_back(k, std::move(f));
     }
-    return false;
+    return out;
   }
   void units(std::vector<Unit*>& into) const override {
     for (const auto& variant : variants_) into.push_back(variant.unit);
@@ -1041,5 +1072,10 @@ std::unique_ptr<Check> make_variants_check(std::string keyword, std::vector<Vari
   return std::make_unique<VariantsCheck>(std::move(keyword), std::move(variants));
 }
 std::unique_ptr<Check> make_false_check() { return std::make_unique<FalseCheck>(); }
+
+VariantsReport report_variants(const Check& check, const std::vector<std::size_t>& matched,
+                               const std::vector<std::vector<VariantFinding>>& per_variant) {
+  return dynamic_cast<const VariantsCheck&>(check).report(matched, per_variant);
+}
 
 }  // namespace sipcontract::detail::validation

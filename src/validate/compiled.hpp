@@ -10,6 +10,7 @@
 // results and the check can decide what to report.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,11 @@ class Out {
 /// differs from `other`, as the checks word them (the verdict program's report() uses them too).
 RawFinding missing_property(const std::string& name);
 RawFinding unequal_property(const std::string& other);
+/// The finding of a presence rule (`not` of `required` lists): `has` tells whether the value, an
+/// object, has a member (null: the value is not an object, which the rule always refuses). An
+/// empty finding (no keyword) when no list is all present.
+RawFinding forbidden_finding(const std::vector<std::vector<std::string>>& groups,
+                             const std::function<bool(const std::string&)>* has);
 
 /// One rule of one schema object.
 class Check {
@@ -160,6 +166,26 @@ struct Variant {
   std::string title;
 };
 std::unique_ptr<Check> make_variants_check(std::string keyword, std::vector<Variant> variants);
+
+/// One finding of a variant, as oneOf/anyOf weighs it: whether it is at the value itself, and the
+/// finding (report_variants() may move from it).
+struct VariantFinding {
+  bool at_value;
+  RawFinding* finding;
+};
+/// What oneOf/anyOf reports: findings at the value (kHere), or variant `variant`'s own findings
+/// (by their index in its list, each reported where it was found), reworded.
+struct VariantsReport {
+  static constexpr std::size_t kHere = static_cast<std::size_t>(-1);
+  std::size_t variant = kHere;
+  std::vector<std::pair<std::size_t, RawFinding>> findings;
+  void here(RawFinding&& finding) { findings.emplace_back(kHere, std::move(finding)); }
+};
+/// What `check` (made by make_variants_check) reports for a value it refuses: `matched`, the
+/// variants the value matches (more than one, for oneOf; else none); `per_variant`, when none
+/// matched, each variant's findings (collected as collect_findings() does).
+VariantsReport report_variants(const Check& check, const std::vector<std::size_t>& matched,
+                               const std::vector<std::vector<VariantFinding>>& per_variant);
 std::unique_ptr<Check> make_false_check();
 
 /// The valijson constraint that runs `bundle` (owned by the compiled schema).

@@ -793,8 +793,8 @@ class Compiler {
         variants.push_back({unit, title_of(list[i])});
         schemas.push_back(&list[i]);
       }
-      fast_.combine(&node, keyword, std::move(schemas));
       checks.push_back(make_variants_check(keyword, std::move(variants)));
+      fast_.combine(&node, keyword, std::move(schemas), checks.back().get());
     }
     if (has("not")) {
       Json& schema = rename(node, "not", where);

@@ -127,8 +127,9 @@ struct Program {
   std::vector<Node> nodes;
   std::vector<Step> steps;
   /// Beside each step, the findings path's check for the same rule of a value (type, enum, const,
-  /// format, pattern, the counts, the numbers, uniqueItems, false), or null: report() has it word
-  /// the finding, so both paths say the same. Owned by the compiled schema that owns the program.
+  /// format, pattern, the counts, the numbers, uniqueItems, false; anyOf and oneOf), or null:
+  /// report() has it word the finding, so both paths say the same. Owned by the compiled schema
+  /// that owns the program.
   std::vector<const validation::Check*> checks;
   std::uint32_t root = 0;
   std::vector<EnumSet> enums;
@@ -181,8 +182,9 @@ class Builder {
   void items(const Json* node, const Json* schema);
   void tuple(const Json* node, std::vector<const Json*> items, const Json* additional, bool forbidden);
   void contains(const Json* node, const Json* schema);
-  /// keyword: allOf, anyOf, oneOf.
-  void combine(const Json* node, std::string_view keyword, std::vector<const Json*> schemas);
+  /// keyword: allOf, anyOf, oneOf (`check`: the findings path's check for anyOf and oneOf).
+  void combine(const Json* node, std::string_view keyword, std::vector<const Json*> schemas,
+               const validation::Check* check = nullptr);
   void negate(const Json* node, const Json* schema);
   void forbidden(const Json* node, std::vector<std::vector<std::string>> groups);
   void conditional(const Json* node, const Json* if_schema, const Json* then_schema, const Json* else_schema);

@@ -194,10 +194,11 @@ void Builder::contains(const Json* node, const Json* schema) {
   impl_->add(node, Step{Op::kContains}, schema);
 }
 
-void Builder::combine(const Json* node, std::string_view keyword, std::vector<const Json*> schemas) {
+void Builder::combine(const Json* node, std::string_view keyword, std::vector<const Json*> schemas,
+                      const validation::Check* check) {
   const Op op = keyword == "allOf" ? Op::kAllOf : (keyword == "anyOf" ? Op::kAnyOf : Op::kOneOf);
   impl_->lists.push_back(std::move(schemas));
-  impl_->add(node, Step{op, index_of(impl_->lists.size())});
+  impl_->at(node).push_back({Step{op, index_of(impl_->lists.size())}, nullptr, nullptr, nullptr, check});
 }
 
 void Builder::negate(const Json* node, const Json* schema) { impl_->add(node, Step{Op::kNot}, schema); }

@@ -517,9 +517,18 @@ bool unique(const V& value) {
   return true;
 }
 
+/// Where the last object_rule() that failed on this thread stopped: its failing member's position.
+/// Right after the root's rule failed, that is the root's (a member's own rules fail first).
+thread_local std::size_t failed_member = 0;
+
 template <class V>
 bool object_rule(const Program& program, const ObjectRule& rule, const V& value) {
   const auto& properties = rule.properties;
+  std::size_t position = 0;
+  const auto refuse = [&] {
+    failed_member = position;
+    return false;
+  };
   for (const auto& [key, member] : value.members()) {
     bool matched = false;
     // Up to a few dozen declared properties, a scan comparing lengths first beats a binary
@@ -527,7 +536,7 @@ bool object_rule(const Program& program, const ObjectRule& rule, const V& value)
     if (properties.size() <= 32) {
       for (const auto& [name, schema] : properties) {
         if (same(name, key)) {
-          if (!eval(program, schema, member)) return false;
+          if (!eval(program, schema, member)) return refuse();
           matched = true;
           break;
         }
@@ -536,18 +545,18 @@ bool object_rule(const Program& program, const ObjectRule& rule, const V& value)
       auto it = std::lower_bound(properties.begin(), properties.end(), key,
                                  [](const auto& entry, std::string_view k) { return entry.first < k; });
       if (it != properties.end() && same(it->first, key)) {
-        if (!eval(program, it->second, member)) return false;
+        if (!eval(program, it->second, member)) return refuse();
         matched = true;
       }
     }
     for (const auto& [regex, schema] : rule.patterns) {
       if (!matches(*program.regexes[regex], key)) continue;
       matched = true;
-      if (!eval(program, schema, member)) return false;
+      if (!eval(program, schema, member)) return refuse();
     }
-    if (matched) continue;
-    if (rule.forbidden) return false;
-    if (rule.additional != kNone && !eval(program, rule.additional, member)) return false;
+    if (!matched && (rule.forbidden || (rule.additional != kNone && !eval(program, rule.additional, member))))
+      return refuse();
+    ++position;
   }
   return true;
 }
@@ -1008,19 +1017,29 @@ Json to_nlohmann(simdjson::dom::element element) {
 
 class Reporter {
  public:
-  Reporter(const Program& program, std::vector<validation::PlacedFinding>& out)
-      : program_(program), out_(out) {}
+  /// `indices`: where the index tokens' text is kept (views in `out` point there).
+  Reporter(const Program& program, std::vector<validation::PlacedFinding>& out,
+           std::deque<std::string>& indices)
+      : program_(program), out_(out), indices_(indices) {}
 
-  /// Reports why `value` fails `node` (it does).
-  void node(std::uint32_t node, const SimdValue& value) {
+  /// The verdict's evaluation of the root stopped at step `failed` (and, when that is properties, at
+  /// member `member`): what came before holds, and is not evaluated again.
+  void known(std::uint32_t failed, std::size_t member) {
+    failed_ = failed;
+    failed_member_ = member;
+  }
+
+  /// Reports why `value` fails `node` (it does). `passed`: the steps before it are known to hold
+  /// (known()), so they are not evaluated again.
+  void node(std::uint32_t node, const SimdValue& value, std::uint32_t passed = 0) {
     const Node& n = program_.nodes[node];
     // The findings path's order: if/then/else, then properties, then the others as the program has
     // them (type first); a wrong type stops the node's later rules.
-    for (std::uint32_t i = n.begin; i < n.end && !given_up_; ++i)
+    for (std::uint32_t i = std::max(n.begin, passed); i < n.end && !given_up_; ++i)
       if (program_.steps[i].op == Op::kIf) failing(i, value);
-    for (std::uint32_t i = n.begin; i < n.end && !given_up_; ++i)
+    for (std::uint32_t i = std::max(n.begin, passed); i < n.end && !given_up_; ++i)
       if (program_.steps[i].op == Op::kObject) failing(i, value);
-    for (std::uint32_t i = n.begin; i < n.end && !given_up_; ++i) {
+    for (std::uint32_t i = std::max(n.begin, passed); i < n.end && !given_up_; ++i) {
       const Op op = program_.steps[i].op;
       if (op == Op::kIf || op == Op::kObject) continue;
       if (failing(i, value) && op == Op::kType) return;
@@ -1036,7 +1055,7 @@ class Reporter {
   bool failing(std::uint32_t i, const SimdValue& value) {
     const Step& s = program_.steps[i];
     // The rules that apply subschemas find their failing parts themselves, without a verdict first.
-    if (s.op == Op::kObject) return members(program_.objects[s.a], value);
+    if (s.op == Op::kObject) return members(program_.objects[s.a], value, i == failed_ ? failed_member_ : 0);
     if (s.op == Op::kItems) return items(s.a, value);
     if (s.op == Op::kIf) {
       const std::uint32_t branch = eval(program_, s.a, value) ? s.b : s.c;
@@ -1050,6 +1069,17 @@ class Reporter {
         for (const auto& name : program_.name_lists[s.a])
           if (!has(value, name)) add(validation::missing_property(name));
         return true;
+      case Op::kForbidden: {
+        const std::function<bool(const std::string&)> present = [&](const std::string& name) {
+          return has(value, name);
+        };
+        add(validation::forbidden_finding(program_.groups[s.a],
+                                          value.kind() == Kind::kObject ? &present : nullptr));
+        return true;
+      }
+      case Op::kOneOf:
+      case Op::kAnyOf:
+        return variants(i, value);
       case Op::kEqualProperties:
         for (const auto& [name, other] : program_.pairs[s.a]) {
           SimdValue a, b;
@@ -1073,13 +1103,46 @@ class Reporter {
     }
   }
 
-  /// properties: each member that fails its declared schema.
-  bool members(const ObjectRule& rule, const SimdValue& value) {
+  /// oneOf, anyOf: as the findings path's check words it, from what report() finds each variant.
+  bool variants(std::uint32_t i, const SimdValue& value) {
+    const validation::Check* check = program_.checks[i];
+    if (check == nullptr) return unexplained();
+    const auto& nodes = program_.node_lists[program_.steps[i].a];
+    std::vector<std::size_t> matched;
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+      if (eval(program_, nodes[k], value)) matched.push_back(k);
+    // Each variant's findings, when none matched, made as the top level makes them.
+    std::vector<std::vector<validation::PlacedFinding>> found(matched.empty() ? nodes.size() : 0);
+    std::vector<std::vector<validation::VariantFinding>> per_variant(found.size());
+    for (std::size_t k = 0; k < found.size(); ++k) {
+      Reporter variant(program_, found[k], indices_);
+      variant.path_ = path_;
+      variant.node(nodes[k], value);
+      if (variant.given_up_) return unexplained();
+      validation::drop_repeated(found[k]);
+      for (auto& item : found[k])
+        per_variant[k].push_back({item.tokens.size() == path_.size(), &item.finding});
+    }
+    validation::VariantsReport report = validation::report_variants(*check, matched, per_variant);
+    for (auto& [index, finding] : report.findings) {
+      if (index == validation::VariantsReport::kHere) {
+        add(std::move(finding));
+      } else {
+        out_.push_back({std::move(found[report.variant][index].tokens), std::move(finding)});
+      }
+    }
+    return true;
+  }
+
+  /// properties: each member that fails its declared schema (the first `passed` members hold).
+  bool members(const ObjectRule& rule, const SimdValue& value, std::size_t passed) {
     if (value.kind() != Kind::kObject) return false;
     if (!rule.patterns.empty()) return unexplained();
     bool failed = false;
+    std::size_t position = 0;
     for (const auto& [key, member] : value.members()) {
       if (given_up_) break;
+      if (position++ < passed) continue;
       bool declared = false;
       for (const auto& [name, schema] : rule.properties) {
         if (!same(name, key)) continue;
@@ -1138,8 +1201,10 @@ class Reporter {
   const Program& program_;
   std::vector<validation::PlacedFinding>& out_;
   std::vector<validation::PathToken> path_;
-  std::deque<std::string> indices_;  // the index tokens' text (views in path_ and out_ point here)
+  std::deque<std::string>& indices_;
   bool given_up_ = false;
+  std::uint32_t failed_ = kNone;  // known()
+  std::size_t failed_member_ = 0;
 };
 
 /// The values of the document's secret fields, in the order FindingsScope finds them in the
@@ -1149,8 +1214,10 @@ void collect_secrets(const SimdValue& document, std::vector<std::string>& secret
   const auto structured = [](const SimdValue& v) {
     return v.kind() == Kind::kObject || v.kind() == Kind::kArray;
   };
-  std::vector<std::pair<SimdValue, bool>> stack;
-  std::vector<std::tuple<std::string_view, SimdValue, bool>> pushed;  // an object's, before sorting
+  thread_local std::vector<std::pair<SimdValue, bool>> stack;
+  thread_local std::vector<std::tuple<std::string_view, SimdValue, bool>>
+      pushed;  // an object's, before sorting
+  stack.clear();
   stack.emplace_back(document, false);
   while (!stack.empty()) {
     const auto [node, secret] = stack.back();
@@ -1181,18 +1248,23 @@ void collect_secrets(const SimdValue& document, std::vector<std::string>& secret
         break;
     }
   }
+  release(stack);
+  release(pushed);
 }
 
 /// The findings of a document `program` refused, or false when the findings path must make them.
-bool explain(const Program& program, const SimdValue& document, const std::vector<std::string>& secret_fields,
-             std::vector<Finding>& findings) {
+/// `failed`: the root's first failing step (the root's steps before it hold).
+bool explain(const Program& program, const SimdValue& document, std::uint32_t failed,
+             const std::vector<std::string>& secret_fields, std::vector<Finding>& findings) {
   const validation::FindingsScope scope(secret_fields, [&](std::vector<std::string>& secrets) {
     if (!secret_fields.empty()) collect_secrets(document, secrets);
   });
   std::vector<validation::PlacedFinding> placed;
+  std::deque<std::string> indices;
   try {
-    Reporter reporter(program, placed);
-    reporter.node(program.root, document);
+    Reporter reporter(program, placed, indices);
+    reporter.known(failed, failed_member);
+    reporter.node(program.root, document, failed);
     if (reporter.given_up()) return false;
   } catch (const validation::TooManyFindings&) {
     return false;
@@ -1228,13 +1300,17 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
   }
   const SimdValue document(root,
                            root.type() == simdjson::dom::element_type::OBJECT ? &root_members : nullptr);
-  const bool valid = eval(program, program.root, document) &&
-                     (!strict || strict_walk(program, {program.root}, document, nullptr, nullptr));
+  // eval(), keeping the root's first failing step for report().
+  const Node& top = program.nodes[program.root];
+  std::uint32_t failed = top.begin;
+  while (failed < top.end && step(program, program.steps[failed], document)) ++failed;
+  const bool valid =
+      failed == top.end && (!strict || strict_walk(program, {program.root}, document, nullptr, nullptr));
   if (!valid && refusal != nullptr) {
     // Findings are wanted: made here where report() can, else the document as parse_json() would
     // build it, without a second parse.
     refusal->explained = !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
-                         explain(program, document, *refusal->secret_fields, refusal->findings);
+                         explain(program, document, failed, *refusal->secret_fields, refusal->findings);
     if (!refusal->explained) refusal->document = to_nlohmann(root);
   }
   release(root_members);  // a huge root object's list is not kept

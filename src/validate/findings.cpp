@@ -350,29 +350,38 @@ std::vector<Finding> locate_findings(std::vector<LocatedFinding> located, const 
   return in_document_order(std::move(entries));
 }
 
-std::vector<Finding> place_findings(std::vector<PlacedFinding> placed) {
+void drop_repeated(std::vector<PlacedFinding>& placed) {
+  if (placed.size() <= 1) return;
   std::vector<bool> drop(placed.size(), false);
-  if (placed.size() > 1) {
-    std::vector<std::size_t> order(placed.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    // A location compares as valijson's context would: by its tokens' names.
-    const auto names = [&](std::size_t i) {
-      std::vector<std::string_view> out;
-      for (const auto& token : placed[i].tokens) out.push_back(token.name);
-      return out;
-    };
-    drop_repeats(order, drop, [&](std::size_t i) {
-      return std::make_tuple(names(i), std::cref(placed[i].finding.keyword),
-                             std::cref(placed[i].finding.message));
-    });
-  }
-  std::vector<Entry> entries;
-  entries.reserve(placed.size());
+  std::vector<std::size_t> order(placed.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // A location compares as valijson's context would: by its tokens' names.
+  const auto names = [&](std::size_t i) {
+    std::vector<std::string_view> out;
+    for (const auto& token : placed[i].tokens) out.push_back(token.name);
+    return out;
+  };
+  drop_repeats(order, drop, [&](std::size_t i) {
+    return std::make_tuple(names(i), std::cref(placed[i].finding.keyword),
+                           std::cref(placed[i].finding.message));
+  });
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < placed.size(); ++i) {
     if (drop[i]) continue;
+    if (kept != i) placed[kept] = std::move(placed[i]);
+    ++kept;
+  }
+  placed.resize(kept);
+}
+
+std::vector<Finding> place_findings(std::vector<PlacedFinding> placed) {
+  drop_repeated(placed);
+  std::vector<Entry> entries;
+  entries.reserve(placed.size());
+  for (auto& item : placed) {
     Entry entry;
-    entry.finding = shown(placed[i].tokens, std::move(placed[i].finding));
-    entry.tokens = std::move(placed[i].tokens);
+    entry.finding = shown(item.tokens, std::move(item.finding));
+    entry.tokens = std::move(item.tokens);
     entries.push_back(std::move(entry));
   }
   return in_document_order(std::move(entries));
@@ -436,6 +445,12 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
                                         const std::vector<std::string>& folded_candidates) {
   if (text.size() > kLongestName) return std::nullopt;
   const std::string wanted = folded(text);
+  // Each byte's count in `wanted` less its count in a candidate: how many characters one has that
+  // the other has not is a lower bound of the distance (an edit changes it by at most one each
+  // way, a transposition not at all), and rules out most candidates before the distance is
+  // computed. Restored to zero after each candidate.
+  std::array<std::int16_t, 256> surplus{};
+  for (unsigned char c : wanted) ++surplus[c];
   const std::string* best = nullptr;
   std::size_t best_distance = SIZE_MAX;
   bool tie = false;
@@ -448,6 +463,15 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
     const std::size_t apart =
         wanted.size() > other.size() ? wanted.size() - other.size() : other.size() - wanted.size();
     if (apart > limit) continue;
+    for (unsigned char c : other) --surplus[c];
+    std::size_t missing = 0;  // characters of the candidate that `wanted` lacks
+    for (unsigned char c : other) {
+      if (surplus[c] < 0) missing += static_cast<std::size_t>(-surplus[c]), surplus[c] = 0;
+    }
+    for (unsigned char c : other) surplus[c] = 0;  // back to `wanted`'s counts
+    for (unsigned char c : wanted) surplus[c] = 0;
+    for (unsigned char c : wanted) ++surplus[c];
+    if (missing > limit) continue;
     const std::size_t distance = other == wanted ? 0 : edit_distance(wanted, other);
     if (distance > limit) continue;
     if (distance < best_distance) {

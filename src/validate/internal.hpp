@@ -78,6 +78,8 @@ struct PlacedFinding {
 /// location is known: exact duplicates (location, keyword, message) dropped, the first kept; then
 /// pointers, secrets hidden, document order.
 std::vector<Finding> place_findings(std::vector<PlacedFinding> placed);
+/// The first half of that: exact duplicates dropped (as collect_findings() drops them), in place.
+void drop_repeated(std::vector<PlacedFinding>& placed);
 
 /// Thrown by a check when one validation has produced too many findings to keep.
 struct TooManyFindings {};

@@ -3,6 +3,8 @@
 //
 // Messages never repeat input text: nlohmann's "last read" token can hold part of
 // a password, so it is cut out of every parser message.
+#include <simdjson.h>
+
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -10,8 +12,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "internal.hpp"
 #include "sipcontract/json_text.hpp"
