@@ -1137,7 +1137,8 @@ class Reporter {
   /// properties: each member that fails its declared schema (the first `passed` members hold).
   bool members(const ObjectRule& rule, const SimdValue& value, std::size_t passed) {
     if (value.kind() != Kind::kObject) return false;
-    if (!rule.patterns.empty()) return unexplained();
+    // patternProperties: the findings path's check says what they say, when the rule fails at all.
+    if (!rule.patterns.empty()) return object_rule(program_, rule, value) ? false : unexplained();
     bool failed = false;
     std::size_t position = 0;
     for (const auto& [key, member] : value.members()) {

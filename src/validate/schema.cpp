@@ -308,6 +308,20 @@ std::optional<bool> SchemaAccess::fast_is_valid(const Schema& schema, const nloh
          (!schema.strict_ || fast::strict_valid(*compiled.fast, instance));
 }
 
+std::optional<std::vector<Finding>> SchemaAccess::reported(const Schema& schema, std::string_view text) {
+  const auto& compiled = schema.compiled();
+  if (!compiled.fast) return std::nullopt;
+  fast::Refusal refusal;
+  refusal.secret_fields = &schema.secret_fields();
+  const std::size_t recursion_limit =
+      compiled.recursive ? validation::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
+  if (fast::check_text(*compiled.fast, text, ParseLimits{}, recursion_limit, schema.strict_, &refusal) !=
+          fast::TextVerdict::kInvalid ||
+      !refusal.explained)
+    return std::nullopt;
+  return std::move(refusal.findings);
+}
+
 Verdict SchemaAccess::slow_check(const Schema& schema, std::string_view text, const ParseLimits& limits) {
   const Parsed parsed = parse_json(text, limits);
   if (!parsed) return Verdict::kNotJson;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "sipcontract/validate.hpp"
 
@@ -23,6 +25,11 @@ struct SchemaAccess {
   static std::optional<bool> fast_is_valid(const Schema& schema, const nlohmann::json& instance);
   /// The verdict from bytes the slow way: parse_json, then the findings path.
   static Verdict slow_check(const Schema& schema, std::string_view text, const ParseLimits& limits = {});
+  /// The findings validate_text() gives a document the verdict program refuses when they are made
+  /// on simdjson's document by the program's report(); nothing when the findings path makes them
+  /// (report() does not follow a failing rule, strict mode, a recursive schema) or the document is
+  /// valid or not JSON.
+  static std::optional<std::vector<Finding>> reported(const Schema& schema, std::string_view text);
 };
 
 }  // namespace sipcontract::detail

@@ -3,6 +3,7 @@
 // schema case, every fixture, the parse-level rules and the number semantics of draft 7.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -111,6 +112,7 @@ TEST_CASE("the fast path agrees with the findings path on every schema case", "[
 TEST_CASE("the fast path agrees with the findings path on every fixture", "[validate][fast][fixtures]") {
   const auto schemas = contract_schemas();
   std::size_t documents = 0;
+  std::size_t reported = 0;  // refusals whose findings report() made
   for (const auto& entry : std::filesystem::recursive_directory_iterator(FIXTURES_DIR)) {
     if (!entry.is_regular_file()) continue;
     const std::string file = entry.path().string();
@@ -126,12 +128,14 @@ TEST_CASE("the fast path agrees with the findings path on every fixture", "[vali
     for (const auto& document : documents_of_file) {
       for (const auto& [name, schema] : schemas) {
         INFO("schema " << name);
-        agree(*schema, document);
+        // agree() holds validate_text() to the findings path, through report() where it explains.
+        if (agree(*schema, document) == Verdict::kInvalid && Access::reported(*schema, document)) ++reported;
       }
       ++documents;
     }
   }
   CHECK(documents > 50);
+  CHECK(reported > 50);
 }
 
 TEST_CASE("the fast path applies parse_json's rules", "[validate][fast][parse]") {
@@ -433,4 +437,81 @@ TEST_CASE("release() empties a document from the leaves up, at any depth", "[val
   }
   release(deep);
   CHECK(deep == nlohmann::json::array());
+}
+
+TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's document",
+          "[validate][fast][report]") {
+  const Schema& schema = Contract::builtin().schema("create-sip-endpoint.request.json");
+  REQUIRE_FALSE(schema.secret_fields().empty());
+  const auto body = [](const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json doc = test::valid_request();
+    change(doc);
+    return doc.dump();
+  };
+  const std::vector<std::string> refused = {
+      body([](auto& d) {
+        d["codecs"] = {"OPUS", "opus"};
+      }),                                                                      // enum, with a suggestion
+      body([](auto& d) { d["call_handler"] = "ai_agent"; }),                   // enum
+      body([](auto& d) { d["username"] = 12; }),                               // type of a member
+      body([](auto& d) { d["codecs"] = "OPUS"; }),                             // type: a list as one value
+      body([](auto& d) { d.erase("password"); }),                              // required
+      body([](auto& d) { d["password_confirmation"] = "something else"; }),    // the equal pair
+      body([](auto& d) { d["calling_handler_resource_id"] = "not-a-uuid"; }),  // format
+      body([](auto& d) {  // both variants' fields: oneOf's presence rules
+        d["call_handler"] = "default";
+        d["calling_handler_resource_id"] = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f";
+      }),
+      body([](auto& d) {  // several at once, at several depths
+        d["username"] = 1;
+        d["codecs"] = {"x", 2, "G722", "g722"};
+        d["encryption"] = "strict";
+        d["password_confirmation"] = "y";
+        d.erase("password");
+      }),
+      body([](auto& d) { d["codecs"] = {d["password"]}; }),  // a secret value in another field
+      body([](auto& d) {
+        d["ciphers"] = {1234, "hack-me-if-you-can"};
+      }),
+      "[1]",
+      "\"a body\"",
+      "null",
+  };
+  for (const auto& text : refused) {
+    INFO(text);
+    const auto reported = Access::reported(schema, text);
+    REQUIRE(reported.has_value());
+    const Parsed parsed = parse_json(text);
+    REQUIRE(parsed);
+    CHECK(*reported == Access::slow_validate(schema, *parsed).findings);
+    CHECK(*reported == schema.validate_text(text).result.findings);
+    for (const auto& finding : *reported) {
+      CHECK(to_string(finding).find("hack-me-if-you-can") == std::string::npos);
+    }
+  }
+  // Valid and not-JSON documents are nothing report() explains.
+  CHECK_FALSE(Access::reported(schema, test::valid_request().dump()));
+  CHECK_FALSE(Access::reported(schema, "{\"username\":"));
+}
+
+TEST_CASE("report() leaves a document to the findings path where a failing rule is one it does not follow",
+          "[validate][fast][report]") {
+  const Schema patterns =
+      schema_of(R"({"patternProperties": {"^x": {"type": "string"}}, "required": ["a"]})");
+  CHECK_FALSE(Access::reported(patterns, R"({"xa": 1})"));
+  CHECK(agree(patterns, R"({"xa": 1})") == Verdict::kInvalid);
+  CHECK(Access::reported(patterns, R"({"xa": "s"})"));  // only required fails: report() says it
+  CHECK(agree(patterns, R"({"xa": "s"})") == Verdict::kInvalid);
+  const Schema negated = schema_of(R"({"not": {"type": "string"}})");
+  CHECK_FALSE(Access::reported(negated, R"("s")"));
+  CHECK(agree(negated, R"("s")") == Verdict::kInvalid);
+  const Schema additional = schema_of(R"({"properties": {"a": {}}, "additionalProperties": false})");
+  CHECK_FALSE(Access::reported(additional, R"({"a": 1, "b": 2})"));
+  CHECK(agree(additional, R"({"a": 1, "b": 2})") == Verdict::kInvalid);
+  // In strict mode the findings path makes every finding.
+  const Schema strict = Contract::builtin().schema("create-sip-endpoint.request.json").strict(true);
+  nlohmann::json doc = test::valid_request();
+  doc["username"] = 1;
+  CHECK_FALSE(Access::reported(strict, doc.dump()));
+  CHECK(agree(strict, doc.dump()) == Verdict::kInvalid);
 }
