@@ -764,7 +764,12 @@ class TupleItemsCheck final : public Check {
 class VariantsCheck final : public Check {
  public:
   VariantsCheck(std::string keyword, std::vector<Variant> variants)
-      : keyword_(std::move(keyword)), variants_(std::move(variants)), exactly_one_(keyword_ == "oneOf") {}
+      : keyword_(std::move(keyword)), variants_(std::move(variants)), exactly_one_(keyword_ == "oneOf") {
+    for (std::size_t i = 0; i < variants_.size(); ++i) {
+      const std::string& title = variants_[i].title;
+      labels_.push_back(title.empty() ? "#" + std::to_string(i + 1) : quote_shown(title, 80));
+    }
+  }
 
   bool check(const Json& value, const Out& out) const override {
     std::vector<std::size_t> matched;
@@ -869,11 +874,14 @@ class VariantsCheck final : public Check {
   }
 
  private:
-  std::string label(std::size_t i) const {
-    return variants_[i].title.empty() ? "#" + std::to_string(i + 1) : quote(variants_[i].title, 80);
+  // quote(title, 80), or the number: shown once made, unless the title holds a secret of this document.
+  const std::string& label(std::size_t i) const {
+    static const std::string kHidden = kHiddenText;
+    return !variants_[i].title.empty() && is_secret_text(variants_[i].title) ? kHidden : labels_[i];
   }
   std::string keyword_;
   std::vector<Variant> variants_;
+  std::vector<std::string> labels_;
   bool exactly_one_;
 };
 

@@ -576,6 +576,10 @@ bool is_secret_text(std::string_view text) {
 
 std::string quote(std::string_view text, std::size_t max_chars) {
   if (is_secret_text(text)) return kHiddenText;
+  return quote_shown(text, max_chars);
+}
+
+std::string quote_shown(std::string_view text, std::size_t max_chars) {
   // At most max_chars characters (an ill-formed subpart counts as one, shown as U+FFFD).
   std::size_t i = 0;
   for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) i += utf8_character(text, i);

@@ -144,6 +144,8 @@ inline constexpr const char* kHiddenText = "(hidden)";
 /// A string as a JSON string literal, shortened past `max_chars` code points; "(hidden)" when it
 /// holds a secret value (is_secret_text).
 std::string quote(std::string_view text, std::size_t max_chars = 64);
+/// The same without the secret check: what quote() shows of a text that holds no secret.
+std::string quote_shown(std::string_view text, std::size_t max_chars = 64);
 /// A short rendering of any value for a message ("\"abc\"", "12", "an object with 3 properties").
 std::string render_value(const Json& value);
 /// The draft-7 type name of a value ("integer" is reported as "number").
