@@ -137,8 +137,10 @@ void drop_repeats(std::vector<std::size_t>& order, std::vector<bool>& drop, Iden
 bool is_secret_field(std::string_view name) {
   if (current_secret_fields == nullptr) return false;
   if ((current_secret_lengths >> length_bit(name.size()) & 1u) == 0) return false;
-  return std::any_of(current_secret_fields->begin(), current_secret_fields->end(),
-                     [&](const std::string& secret) { return ascii_iequals(name, secret); });
+  // The field's own spelling first: one comparison of bytes settles the usual case.
+  return std::any_of(
+      current_secret_fields->begin(), current_secret_fields->end(),
+      [&](const std::string& secret) { return name == secret || ascii_iequals(name, secret); });
 }
 
 namespace {
