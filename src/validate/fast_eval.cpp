@@ -1011,16 +1011,24 @@ Json to_nlohmann(simdjson::dom::element element) {
 // a value is worded by the findings path's own check (Program::checks) on that value alone,
 // converted as to_nlohmann() converts the whole document. So the findings are the findings
 // path's, without its copy of the document and its walk, for the rules report() follows: a
-// value's own rules, required, the equal pair, properties (without patternProperties or
-// additionalProperties), items (one schema for all) and if/then/else. Any other rule that fails
-// (oneOf, anyOf, allOf, not, ...) leaves the document to the findings path.
+// value's own rules, required, the equal pair, presence rules, oneOf and anyOf, properties (and
+// additionalProperties where it holds), items (one schema for all) and if/then/else. Any other
+// rule that fails (allOf, not, contains, dependencies, tuples, patternProperties, ...) leaves the
+// document to the findings path, and so does a document with many findings (kMostSpent): the
+// findings path's limits (kMaxRawFindings, kMaxFindings, counted with its summaries) then decide
+// what is shown, and report() spends little before it knows.
+
+/// report()'s budget: findings plus two per failing schema object visited, far below the findings
+/// path's limits, so that a document report() explains never reaches them.
+constexpr std::size_t kMostSpent = 256;
 
 class Reporter {
  public:
-  /// `indices`: where the index tokens' text is kept (views in `out` point there).
+  /// `indices`: where the index tokens' text is kept (views in `out` point there); `spent`: the
+  /// walk's budget so far, shared by the reporters of oneOf/anyOf variants (kMostSpent).
   Reporter(const Program& program, std::vector<validation::PlacedFinding>& out,
-           std::deque<std::string>& indices)
-      : program_(program), out_(out), indices_(indices) {}
+           std::deque<std::string>& indices, std::size_t& spent)
+      : program_(program), out_(out), indices_(indices), spent_(spent) {}
 
   /// The verdict's evaluation of the root stopped at step `failed` (and, when that is properties, at
   /// member `member`): what came before holds, and is not evaluated again.
@@ -1032,7 +1040,21 @@ class Reporter {
   /// Reports why `value` fails `node` (it does). `passed`: the steps before it are known to hold
   /// (known()), so they are not evaluated again.
   void node(std::uint32_t node, const SimdValue& value, std::uint32_t passed = 0) {
+    // A failing schema object costs the findings path up to two entries of its own (an if/then/else
+    // summary, valijson's for a "$ref"), which count toward its limits too.
+    if ((spent_ += 2) > kMostSpent) {
+      unexplained();
+      return;
+    }
     const Node& n = program_.nodes[node];
+    // allOf is valijson's own keyword in the findings path, run beside the compiled checks and not
+    // stopped by a wrong type: where it fails, the findings path says what that means.
+    for (std::uint32_t i = std::max(n.begin, passed); i < n.end; ++i) {
+      if (program_.steps[i].op == Op::kAllOf && !step(program_, program_.steps[i], value)) {
+        unexplained();
+        return;
+      }
+    }
     // The findings path's order: if/then/else, then properties, then the others as the program has
     // them (type first); a wrong type stops the node's later rules.
     for (std::uint32_t i = std::max(n.begin, passed); i < n.end && !given_up_; ++i)
@@ -1115,7 +1137,7 @@ class Reporter {
     std::vector<std::vector<validation::PlacedFinding>> found(matched.empty() ? nodes.size() : 0);
     std::vector<std::vector<validation::VariantFinding>> per_variant(found.size());
     for (std::size_t k = 0; k < found.size(); ++k) {
-      Reporter variant(program_, found[k], indices_);
+      Reporter variant(program_, found[k], indices_, spent_);
       variant.path_ = path_;
       variant.node(nodes[k], value);
       if (variant.given_up_) return unexplained();
@@ -1190,7 +1212,13 @@ class Reporter {
     return true;
   }
 
-  void add(validation::RawFinding&& finding) { out_.push_back({path_, std::move(finding)}); }
+  void add(validation::RawFinding&& finding) {
+    if (++spent_ > kMostSpent) {
+      unexplained();
+      return;
+    }
+    out_.push_back({path_, std::move(finding)});
+  }
 
   /// As the findings path's context_is_secret(): a token names a secret field.
   bool secret() const {
@@ -1203,6 +1231,7 @@ class Reporter {
   std::vector<validation::PlacedFinding>& out_;
   std::vector<validation::PathToken> path_;
   std::deque<std::string>& indices_;
+  std::size_t& spent_;
   bool given_up_ = false;
   std::uint32_t failed_ = kNone;  // known()
   std::size_t failed_member_ = 0;
@@ -1263,7 +1292,8 @@ bool explain(const Program& program, const SimdValue& document, std::uint32_t fa
   std::vector<validation::PlacedFinding> placed;
   std::deque<std::string> indices;
   try {
-    Reporter reporter(program, placed, indices);
+    std::size_t spent = 0;
+    Reporter reporter(program, placed, indices, spent);
     reporter.known(failed, failed_member);
     reporter.node(program.root, document, failed);
     if (reporter.given_up()) return false;

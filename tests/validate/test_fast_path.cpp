@@ -515,3 +515,36 @@ TEST_CASE("report() leaves a document to the findings path where a failing rule 
   CHECK_FALSE(Access::reported(strict, doc.dump()));
   CHECK(agree(strict, doc.dump()) == Verdict::kInvalid);
 }
+
+TEST_CASE("report() gives findings the findings path's limits would cut to that path",
+          "[validate][fast][report]") {
+  // allOf is valijson's own keyword there, run beside a failing type.
+  const Schema typed_all = schema_of(R"({"type": "object", "allOf": [{"minimum": 5}]})");
+  CHECK_FALSE(Access::reported(typed_all, "1"));
+  CHECK(agree(typed_all, "1") == Verdict::kInvalid);
+  CHECK(Access::slow_validate(typed_all, 1).findings.size() == 2);
+  const Schema nested = schema_of(R"({"properties": {"a": {"type": "string", "allOf": [{"maximum": 3}]}}})");
+  CHECK(agree(nested, R"({"a": 5})") == Verdict::kInvalid);
+  const Schema variant =
+      schema_of(R"({"anyOf": [{"type": "null", "allOf": [{"minimum": 5}]}, {"multipleOf": 2}]})");
+  CHECK(agree(variant, "3") == Verdict::kInvalid);
+  // Many findings: the findings path counts its summaries toward its limits, and each variant of
+  // anyOf has its own; report() leaves such documents to it.
+  const auto ones = [](std::size_t n) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < n; ++i) text += i > 0 ? ",1" : "1";
+    return text + "]";
+  };
+  const Schema chained = schema_of(
+      R"({"items": {"if": true, "then": {"if": true, "then": {"if": true, "then": {"if": true, "then": {"type": "string"}}}}}})");
+  CHECK(agree(chained, ones(801)) == Verdict::kInvalid);
+  CHECK_FALSE(Access::reported(chained, ones(801)));
+  CHECK(Access::reported(chained, ones(3)));
+  const Schema either = schema_of(R"({"anyOf": [{"items": {"type": "string"}}, {"type": "object"}]})");
+  CHECK(agree(either, ones(4001)) == Verdict::kInvalid);
+  CHECK(Access::reported(either, ones(3)));
+  const Schema strings = schema_of(R"({"items": {"type": "string"}})");
+  CHECK(agree(strings, ones(5000)) == Verdict::kInvalid);
+  CHECK_FALSE(Access::reported(strings, ones(5000)));
+  CHECK(Access::reported(strings, ones(50)));
+}
