@@ -101,39 +101,46 @@ function compile(schemaDir, allErrors) {
   return ajv.compile(read('create-sip-endpoint.request.json'));
 }
 
-/// One pass over a slice: split at '\n', JSON.parse, validate; returns { docs, valid, errors }.
-function runPass(text, mode, validate) {
-  let docs = 0;
-  let valid = 0;
-  let errors = 0;
+/// Calls visit(doc, error, index) for each non-empty line of `text`: the parsed document, or
+/// JSON.parse's error (doc undefined); index is the line's 0-based number in `text`, empty lines
+/// counted.
+function eachDocument(text, visit) {
   let start = 0;
+  let index = 0;
   const end = text.length;
   while (start < end) {
     let nl = text.indexOf('\n', start);
     if (nl === -1) nl = end;
     if (nl > start) {
-      ++docs;
-      const line = text.slice(start, nl);
       let doc;
-      let ok = true;
+      let error = null;
       try {
-        doc = JSON.parse(line);
+        doc = JSON.parse(text.slice(start, nl));
       } catch (e) {
-        ok = false;
-        ++errors;
+        error = e;
       }
-      if (ok) {
-        if (mode === 'parse') {
-          ++valid;
-        } else if (validate(doc)) {
-          ++valid;
-        } else {
-          errors += validate.errors.length;
-        }
-      }
+      visit(doc, error, index);
     }
     start = nl + 1;
+    ++index;
   }
+}
+
+/// One pass over a slice: split at '\n', JSON.parse, validate; returns { docs, valid, errors }.
+function runPass(text, mode, validate) {
+  let docs = 0;
+  let valid = 0;
+  let errors = 0;
+  eachDocument(text, (doc, error) => {
+    ++docs;
+    if (error) {
+      ++errors;
+    } else if (mode === 'parse' || validate(doc)) {
+      ++valid;
+    } else {
+      errors += validate.errors.length;
+    }
+  });
   return { docs, valid, errors };
 }
 
@@ -166,46 +173,29 @@ function runPassLines(text, validate, file, firstLine, fd) {
   let findingsTotal = 0;
   let written = 0;
   let out = '';
-  let start = 0;
-  let lineNo = firstLine;
-  const end = text.length;
-  while (start < end) {
-    let nl = text.indexOf('\n', start);
-    if (nl === -1) nl = end;
-    if (nl > start) {
-      ++docs;
-      const line = text.slice(start, nl);
-      let doc;
-      let record;
-      let parsed = true;
-      try {
-        doc = JSON.parse(line);
-      } catch (e) {
-        parsed = false;
-        ++errors;
-        ++notJson;
-        record = { error: { kind: 'parse', message: e.message }, file, line: lineNo, valid: false };
-      }
-      if (parsed) {
-        if (validate(doc)) {
-          ++valid;
-          record = { file, findings: [], line: lineNo, valid: true };
-        } else {
-          const errs = validate.errors;
-          errors += errs.length;
-          findingsTotal += errs.length;
-          record = { file, findings: findingsOf(errs), line: lineNo, valid: false };
-        }
-      }
-      out += JSON.stringify(record) + '\n';
-      if (out.length >= LINES_CHUNK) {
-        written += fs.writeSync(fd, out);
-        out = '';
-      }
+  eachDocument(text, (doc, error, index) => {
+    ++docs;
+    const line = firstLine + index;
+    let record;
+    if (error) {
+      ++errors;
+      ++notJson;
+      record = { error: { kind: 'parse', message: error.message }, file, line, valid: false };
+    } else if (validate(doc)) {
+      ++valid;
+      record = { file, findings: [], line, valid: true };
+    } else {
+      const errs = validate.errors;
+      errors += errs.length;
+      findingsTotal += errs.length;
+      record = { file, findings: findingsOf(errs), line, valid: false };
     }
-    start = nl + 1;
-    ++lineNo;
-  }
+    out += JSON.stringify(record) + '\n';
+    if (out.length >= LINES_CHUNK) {
+      written += fs.writeSync(fd, out);
+      out = '';
+    }
+  });
   out += JSON.stringify({ file, summary: { documents: docs, findings: findingsTotal, invalid: docs - valid - notJson,
                                            not_json: notJson, valid } }) + '\n';
   written += fs.writeSync(fd, out);
