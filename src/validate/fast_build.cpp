@@ -198,7 +198,7 @@ void Builder::combine(const Json* node, std::string_view keyword, std::vector<co
                       const validation::Check* check) {
   const Op op = keyword == "allOf" ? Op::kAllOf : (keyword == "anyOf" ? Op::kAnyOf : Op::kOneOf);
   impl_->lists.push_back(std::move(schemas));
-  impl_->at(node).push_back({Step{op, index_of(impl_->lists.size())}, nullptr, nullptr, nullptr, check});
+  impl_->add_checked(node, Step{op, index_of(impl_->lists.size())}, check);
 }
 
 void Builder::negate(const Json* node, const Json* schema) { impl_->add(node, Step{Op::kNot}, schema); }
