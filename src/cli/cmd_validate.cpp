@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -224,6 +226,24 @@ void append_number(std::string& out, std::size_t n) {
   out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
+/// `n` and then `tail` (a record's short end), in one append.
+void append_number_then(std::string& out, std::size_t n, std::string_view tail) {
+  char text[64];
+  assert(tail.size() <= sizeof text - 24);
+  char* end = std::to_chars(text, text + 24, n).ptr;
+  std::memcpy(end, tail.data(), tail.size());
+  out.append(text, static_cast<std::size_t>(end - text) + tail.size());
+}
+
+/// A file's name as JSON-lines records write it, made once for many records (NDJSON batches).
+struct FileJson {
+  explicit FileJson(const std::string& file)
+      : quoted(dump(nlohmann::json(file))),
+        valid_head("{\"file\":" + quoted + ",\"findings\":[],\"line\":") {}
+  std::string quoted;      // the name as a JSON string
+  std::string valid_head;  // a valid line's record up to its line number
+};
+
 /// A value as dump() writes it; a string (most allowed values are) without the serializer.
 void append_value(std::string& out, const nlohmann::json& value) {
   if (value.is_string()) {
@@ -269,11 +289,11 @@ class Checker {
       : schema_(schema), options_(options), limits_{options.max_bytes, options.max_depth} {}
 
   /// Checks `text`; `line` is the NDJSON line number (0 for a whole file). `file_json` is
-  /// `file` as a JSON string, when the caller has it (NDJSON batches make it once). With --format
+  /// `file` as records write it, when the caller has it (NDJSON batches make it once). With --format
   /// json and a `sink`, a valid or invalid document's record is appended to it (no newline) and
   /// the result says `appended`; other records come back in the result.
   Checked check(std::string_view text, const std::string& file, std::size_t line,
-                const std::string* file_json = nullptr, std::string* sink = nullptr) const {
+                const FileJson* file_json = nullptr, std::string* sink = nullptr) const {
     Checked out;
     out.counts.documents = 1;
     if (options_.quiet) {
@@ -292,11 +312,14 @@ class Checker {
       // instead of building and serialising an object per line.
       ++out.counts.valid;
       std::string& record = sink != nullptr ? *sink : out.text;
-      record += "{\"file\":"sv;
-      append_file(record, file, file_json);
-      record += ",\"findings\":[],\"line\":"sv;
-      append_number(record, line);
-      record += ",\"valid\":true}"sv;
+      if (file_json != nullptr) {
+        record += file_json->valid_head;
+      } else {
+        record += "{\"file\":"sv;
+        append_file(record, file, file_json);
+        record += ",\"findings\":[],\"line\":"sv;
+      }
+      append_number_then(record, line, ",\"valid\":true}"sv);
       out.appended = sink != nullptr;
       return out;
     }
@@ -368,7 +391,7 @@ class Checker {
   /// A document that is not JSON: parse_json's `parse` error, or (when null) one of kind too_large.
   /// Written as check() writes its other records (into `sink` when given).
   Checked not_json(Checked out, const std::string& file, std::size_t line, const std::string& message,
-                   const ParseError* parse = nullptr, const std::string* file_json = nullptr,
+                   const ParseError* parse = nullptr, const FileJson* file_json = nullptr,
                    std::string* sink = nullptr) const {
     ++out.counts.not_json;
     if (options_.quiet) return out;
@@ -419,9 +442,9 @@ class Checker {
 
   /// `file` as a JSON string: the caller's, when it has one (not copied, as a conditional
   /// expression of it and a temporary would), or written here.
-  static void append_file(std::string& out, const std::string& file, const std::string* file_json) {
+  static void append_file(std::string& out, const std::string& file, const FileJson* file_json) {
     if (file_json != nullptr)
-      out += *file_json;
+      out += file_json->quoted;
     else
       out += dump(nlohmann::json(file));
   }
@@ -565,7 +588,16 @@ class LineReader {
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
-/// Consecutive NDJSON lines checked together by one worker, their texts end to end in one buffer.
+/// A file's name as the records of its lines write it (made once a file).
+struct FileLabel {
+  explicit FileLabel(std::string name, bool json)
+      : name(std::move(name)), json(json ? std::optional<FileJson>(this->name) : std::nullopt) {}
+  std::string name;
+  std::optional<FileJson> json;  // with --format json
+};
+
+/// Consecutive NDJSON lines of one file checked together by one worker, their texts end to end in
+/// one buffer; or, with no lines, the end of a file.
 struct Batch {
   struct Item {
     std::size_t line;
@@ -575,8 +607,12 @@ struct Batch {
   };
   std::size_t sequence = 0;
   std::size_t bytes = 0;
+  std::shared_ptr<const FileLabel> file;
   std::string text;
   std::vector<Item> items;
+  /// Run where the batch is printed, after its records, with the counts of its file so far: the
+  /// end of a file prints its summary there (and then the file's counts start again).
+  std::function<void(Counts&)> after;
   std::string_view text_of(const Item& item) const {
     return std::string_view(text).substr(item.offset, item.size);
   }
@@ -586,23 +622,27 @@ struct Batch {
 struct BatchOutput {
   std::string text;
   Counts counts;
-  std::size_t bytes = 0;  // the input bytes it accounted for, released when printed
+  std::size_t bytes = 0;               // the input bytes it accounted for, released when printed
+  std::function<void(Counts&)> after;  // the batch's
 };
 
-BatchOutput check_batch(const Checker& checker, const std::string& file, const Batch& batch) {
+BatchOutput check_batch(const Checker& checker, Batch& batch) {
   BatchOutput out;
   out.bytes = batch.bytes;
+  out.after = std::move(batch.after);
+  if (batch.items.empty()) return out;
   const bool json = checker.json();
-  const std::string file_json = json ? dump(nlohmann::json(file)) : std::string();
+  const std::string& file = batch.file->name;
+  const std::optional<FileJson>& file_json = batch.file->json;
   // Most records are a valid line's: about this long each.
-  if (json) out.text.reserve(batch.items.size() * (56 + file_json.size()));
+  if (json) out.text.reserve(batch.items.size() * (file_json->valid_head.size() + 26));
   for (const auto& item : batch.items) {
     Checked checked;
     const std::size_t mark = out.text.size();
     try {
       checked = item.too_large ? checker.too_large(file, item.line)
-                               : checker.check(batch.text_of(item), file, item.line, &file_json,
-                                               json ? &out.text : nullptr);
+                               : checker.check(batch.text_of(item), file, item.line,
+                                               file_json ? &*file_json : nullptr, json ? &out.text : nullptr);
     } catch (const std::exception& e) {
       out.text.resize(mark);  // nothing half-written stays
       // The validator failed on this document (it should not): report it and go on.
@@ -631,11 +671,12 @@ BatchOutput check_batch(const Checker& checker, const std::string& file, const B
 
 /// Checks NDJSON batches on `jobs` threads while the caller reads; hands back outputs in input
 /// order. Input bytes of batches read but not yet printed stay under a budget, so memory is
-/// bounded however long the stream is.
+/// bounded however long the stream is. One pipeline serves every FILE of a run, so the next file
+/// is read while the last batches of one are checked.
 class BatchPipeline {
  public:
-  BatchPipeline(const Checker& checker, std::string file, unsigned jobs, std::size_t budget, Output& output)
-      : checker_(checker), file_(std::move(file)), jobs_(jobs), budget_(budget), output_(output) {
+  BatchPipeline(const Checker& checker, unsigned jobs, std::size_t budget, Output& output)
+      : checker_(checker), jobs_(jobs), budget_(budget), output_(output) {
     if (jobs_ > 1) pool_.emplace(jobs_);
   }
   BatchPipeline(const BatchPipeline&) = delete;
@@ -646,10 +687,17 @@ class BatchPipeline {
   void submit(Batch batch) {
     batch.sequence = submitted_++;
     if (jobs_ <= 1) {
-      print(check_batch(checker_, file_, batch));
+      print(check_batch(checker_, batch));
       return;
     }
     std::unique_lock lock(mutex_);
+    if (batch.items.empty()) {
+      // The end of a file: nothing to check, printed in its turn.
+      ++in_flight_;
+      ready_.emplace(batch.sequence, check_batch(checker_, batch));
+      drain_ready(lock);
+      return;
+    }
     // Wait for room: the first batch in flight is always admitted, however large.
     done_.wait(lock, [&] {
       drain_ready(lock);
@@ -661,7 +709,7 @@ class BatchPipeline {
     drain_ready(lock);
   }
 
-  /// Waits for every batch and prints the rest; returns the counts of the whole stream.
+  /// Waits for every batch and prints the rest; returns the counts of every file.
   Counts finish() {
     if (jobs_ > 1) {
       std::unique_lock lock(mutex_);
@@ -671,15 +719,16 @@ class BatchPipeline {
       });
     }
     stop();
-    return counts_;
+    return total_;
   }
 
  private:
   /// One batch, on a thread of the pool.
   void work(Batch& batch) {
-    BatchOutput out = check_batch(checker_, file_, batch);
+    BatchOutput out = check_batch(checker_, batch);
     Batch().items.swap(batch.items);  // free the input before waiting to be printed
     std::string().swap(batch.text);
+    batch.file.reset();
     {
       std::lock_guard lock(mutex_);
       ready_.emplace(batch.sequence, std::move(out));
@@ -703,8 +752,13 @@ class BatchPipeline {
   }
 
   void print(BatchOutput out) {
-    counts_.add(out.counts);
+    file_counts_.add(out.counts);
     output_.write(out.text);
+    if (out.after) {
+      out.after(file_counts_);
+      total_.add(file_counts_);
+      file_counts_ = Counts{};
+    }
   }
 
   void stop() {
@@ -712,7 +766,6 @@ class BatchPipeline {
   }
 
   const Checker& checker_;
-  std::string file_;
   unsigned jobs_;
   std::size_t budget_;
   Output& output_;
@@ -723,7 +776,8 @@ class BatchPipeline {
   std::size_t printed_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t bytes_in_flight_ = 0;
-  Counts counts_;                   // touched only by the thread that prints
+  Counts file_counts_;              // the file being printed; touched only by the thread that prints
+  Counts total_;                    // the files printed; the same
   std::optional<ThreadPool> pool_;  // last: its threads stop before what they use goes
 };
 
@@ -741,31 +795,48 @@ nlohmann::json summary_json(const Counts& c) {
                         {"internal", c.internal}};
 }
 
-/// `--ndjson`: one document a line, checked on every core, reported in input order.
-Counts validate_ndjson(const std::string& path, const Checker& checker, const Options& options,
-                       Output& output) {
-  const std::string file = display_name(path);
-  Counts counts;
+/// Reads one FILE of `--ndjson` into the pipeline, its batches then the end of the file (where the
+/// file's summary is printed, in its turn). `lines` is the size of the next batch, which grows.
+void read_ndjson(const std::string& path, const Checker& checker, const Options& options, Output& output,
+                 BatchPipeline& pipeline, std::size_t& lines) {
+  const bool json = checker.json();
+  auto file = std::make_shared<const FileLabel>(display_name(path), json);
+  // The end of the file, printed after its last batch: `failure` (why it could not be read, at
+  // line `at`, or at all when 0) and the summary.
+  const auto submit_end = [&](std::string failure, std::size_t at) {
+    Batch end;
+    end.after = [&options, &output, json, file, failure = std::move(failure), at](Counts& counts) {
+      const std::string& name = file->name;
+      if (!failure.empty()) {
+        ++counts.unreadable;
+        if (json) {
+          nlohmann::json record = {
+              {"file", name}, {"valid", false}, {"error", {{"kind", "unreadable"}, {"message", failure}}}};
+          if (at != 0) record["line"] = at;
+          output.write(dump(record) + "\n");
+        } else {
+          complain(options,
+                   name + (at != 0 ? ":" + std::to_string(at) : std::string()) + ": cannot read: " + failure);
+        }
+        if (at == 0) return;  // a file not read at all has no summary
+      }
+      output.write(json ? dump({{"file", name}, {"summary", summary_json(counts)}}) + "\n"
+                        : summary_text(name, counts));
+    };
+    pipeline.submit(std::move(end));
+  };
   InputFile in(path);
   if (!in.error().empty()) {
-    ++counts.unreadable;
-    if (checker.json())
-      output.write(dump({{"file", file},
-                         {"valid", false},
-                         {"error", {{"kind", "unreadable"}, {"message", in.error()}}}}) +
-                   "\n");
-    else
-      complain(options, file + ": cannot read: " + in.error());
-    return counts;
+    submit_end(in.error(), 0);
+    return;
   }
-  unsigned jobs = options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  // Small batches keep every worker busy on short streams; the byte cap bounds a batch of big lines.
-  constexpr std::size_t kBatchLines = 256;
+  // Small batches first keep every worker busy on short streams; larger ones later cost fewer
+  // hand-overs. The byte cap bounds a batch of big lines.
+  constexpr std::size_t kMostLines = 1024;
   constexpr std::size_t kBatchBytes = 256u << 10;
-  const std::size_t budget = std::max<std::size_t>(16u << 20, 4u * kBatchBytes * jobs);
-  BatchPipeline pipeline(checker, file, jobs, budget, output);
   LineReader reader(in, options.max_bytes);
   Batch batch;
+  batch.file = file;
   std::string_view line;
   bool too_large = false;
   std::size_t number = 0;
@@ -775,33 +846,33 @@ Counts validate_ndjson(const std::string& path, const Checker& checker, const Op
     batch.bytes += line.size() + 1;
     batch.items.push_back({number, batch.text.size(), line.size(), too_large});
     batch.text += line;
-    if (batch.items.size() >= kBatchLines || batch.bytes >= kBatchBytes) {
+    if (batch.items.size() >= lines || batch.bytes >= kBatchBytes) {
       // The next batch is likely as big: its buffers are sized once rather than grown.
       const std::size_t text_size = batch.text.size();
       pipeline.submit(std::move(batch));
+      lines = std::min(2 * lines, kMostLines);
       batch = Batch();
-      batch.text.reserve(text_size + text_size / 8);
-      batch.items.reserve(kBatchLines);
+      batch.file = file;
+      batch.text.reserve(text_size * 2);
+      batch.items.reserve(lines);
     }
   }
   if (!batch.items.empty()) pipeline.submit(std::move(batch));
-  counts = pipeline.finish();
-  if (reader.failed()) {
-    ++counts.unreadable;
-    if (checker.json())
-      output.write(dump({{"file", file},
-                         {"line", number + 1},
-                         {"valid", false},
-                         {"error", {{"kind", "unreadable"}, {"message", in.error()}}}}) +
-                   "\n");
-    else
-      complain(options, file + ":" + std::to_string(number + 1) + ": cannot read: " + in.error());
+  submit_end(reader.failed() ? in.error() : std::string(), number + 1);
+}
+
+/// `--ndjson`: one document a line, checked on every core, reported in input order, FILE by FILE.
+Counts validate_ndjson(const std::vector<std::string>& paths, const Checker& checker, const Options& options,
+                       Output& output) {
+  const unsigned jobs = options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t budget = std::max<std::size_t>(16u << 20, 4u * (256u << 10) * jobs);
+  BatchPipeline pipeline(checker, jobs, budget, output);
+  std::size_t lines = 256;
+  for (const auto& path : paths) {
+    if (output.failed()) break;
+    read_ndjson(path, checker, options, output, pipeline, lines);
   }
-  if (checker.json())
-    output.write(dump({{"file", file}, {"summary", summary_json(counts)}}) + "\n");
-  else
-    output.write(summary_text(file, counts));
-  return counts;
+  return pipeline.finish();
 }
 
 /// One document a FILE; text prints as it goes, json streams one document with every file.
@@ -966,10 +1037,7 @@ int run(const Options& options, bool request_mode, bool response_mode) {
   Checker checker(*schema, options);
   Counts total;
   if (options.ndjson) {
-    for (const auto& path : *files) {
-      if (output.failed()) break;
-      total.add(validate_ndjson(path, checker, options, output));
-    }
+    total = validate_ndjson(*files, checker, options, output);
   } else {
     total = validate_files(*files, checker, *schema, options, output);
   }

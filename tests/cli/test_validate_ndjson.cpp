@@ -300,6 +300,36 @@ TEST_CASE("an NDJSON line over --max-bytes is reported and later lines keep thei
   CHECK(lines.back().starts_with(file + ": 4 documents, 2 valid, 1 invalid, 1 not JSON, 1 finding"));
 }
 
+TEST_CASE("several NDJSON files print file by file, each with its own summary, whatever --jobs says",
+          "[cli][validate][ndjson][threads]") {
+  // One pipeline checks every FILE: the next file is read while the last batches of one are
+  // checked, yet each file's records, its unreadable record or its summary come in FILE order.
+  TempDir dir;
+  const auto first = dir.write("first.ndjson", generate_stream(9000, 7).text);
+  const auto second = dir.write("second.ndjson", generate_stream(3000, 8).text);
+  const std::string missing = (dir.path() / "missing.ndjson").string();
+  const std::vector<std::string> files = {first.string(), missing, second.string(), first.string()};
+  for (const char* format : {"text", "json"}) {
+    INFO("--format " << format);
+    // Expected: each file on its own, in turn (a missing file's line is on stderr in text).
+    std::string expected_out, expected_err;
+    for (const auto& file : files) {
+      auto alone = run_cli({"validate", "request", "--ndjson", "--format", format, "--jobs", "1", file});
+      expected_out += alone.out;
+      expected_err += alone.err;
+    }
+    for (const char* jobs : {"1", "3", "8"}) {
+      std::vector<std::string> args = {"validate", "request", "--ndjson", "--format", format, "--jobs", jobs};
+      args.insert(args.end(), files.begin(), files.end());
+      auto run = run_cli(args);
+      INFO("--jobs " << jobs << ": " << run.describe());
+      CHECK(run.exit_code == 2);
+      CHECK(run.out == expected_out);
+      CHECK(run.err == expected_err);
+    }
+  }
+}
+
 TEST_CASE("NDJSON input that cannot be read exits 2 and the other files are still checked",
           "[cli][validate][ndjson][exit]") {
   TempDir dir;
