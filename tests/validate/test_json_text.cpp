@@ -70,3 +70,47 @@ TEST_CASE("utf8_character takes a well-formed sequence or the maximal ill-formed
   CHECK(character("\x80") == std::pair{std::size_t{1}, false});              // a continuation byte
   CHECK(character("\xff") == std::pair{std::size_t{1}, false});
 }
+
+TEST_CASE("append_json_string escapes each byte wherever it sits, and texts longer than its block",
+          "[json_text]") {
+  // Each byte near the thresholds, at every position of texts of 0 to 24 bytes, in both modes,
+  // appended to a string that already holds text, gives what nlohmann writes.
+  const std::string specials[] = {"\x1f",
+                                  "\x20",
+                                  "\x21",
+                                  "\"",
+                                  "#",
+                                  "[",
+                                  "\\",
+                                  "]",
+                                  "~",
+                                  "\x7f",
+                                  "\xc3\xa9",
+                                  "\xe2\x82\xac",
+                                  "\xf0\x9f\x98\x80",
+                                  "\x01",
+                                  "\n"};
+  for (std::size_t length = 0; length <= 24; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const auto& special : specials) {
+        std::string text(length, 'a');
+        text.insert(at, special);
+        const std::string expected = nlohmann::json(text).dump();
+        INFO("length " << length << ", at " << at << ", byte " << static_cast<int>(special[0] & 0xff));
+        std::string appended = "prefix";
+        append_json_string(appended, text);
+        CHECK(appended == "prefix" + expected);
+        std::string display = expected;
+        if (const auto del = display.find('\x7f'); del != std::string::npos)
+          display.replace(del, 1, "\\u007f");
+        CHECK(written(text, JsonEscape::kDisplay) == display);
+      }
+    }
+  }
+  // Longer than a block (4,096 bytes), with characters across its ends, escapes throughout and
+  // ill-formed bytes: the same as nlohmann's replacing dump.
+  std::string text;
+  for (int i = 0; i < 3000; ++i)
+    text += i % 7 == 0 ? "\xe2\x82\xac" : i % 11 == 0 ? "\x01\"" : i % 13 == 0 ? "\xff" : "ab";
+  CHECK(written(text) == nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
