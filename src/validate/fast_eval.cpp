@@ -1290,7 +1290,9 @@ bool explain(const Program& program, const SimdValue& document, std::uint32_t fa
     if (!secret_fields.empty()) collect_secrets(document, secrets);
   });
   std::vector<validation::PlacedFinding> placed;
-  std::deque<std::string> indices;
+  // Kept per thread (a deque allocates on construction); the views into it end with this call.
+  thread_local std::deque<std::string> indices;
+  indices.clear();
   try {
     std::size_t spent = 0;
     Reporter reporter(program, placed, indices, spent);
