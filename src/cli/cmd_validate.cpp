@@ -113,13 +113,17 @@ std::string plural(std::size_t n, std::string_view word) {
 /// that a long NDJSON run stops instead of validating for nobody.
 class Output {
  public:
-  explicit Output(bool quiet) : quiet_(quiet) {
-    // Into a pipe, a batch's records (about 80 KiB) would fill the default 64 KiB and wait for the
-    // reader: a pipe of 1 MiB (what an unprivileged process may ask by default) halves those
-    // switches. Where it cannot grow, it stays as it is.
+  explicit Output(bool quiet) : quiet_(quiet) {}
+  /// For a stream of records (--ndjson): a pipe on stdout smaller than `bytes` is grown to it, so
+  /// that a batch's records (about 80 KiB) do not fill the default 64 KiB and wait for the reader
+  /// at each batch. A larger pipe is left as it is, and so is one that cannot grow.
+  void grow_pipe([[maybe_unused]] int bytes) const {
+#if defined(F_GETPIPE_SZ) && defined(F_SETPIPE_SZ)
     struct stat st {};
-    if (!quiet_ && ::fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
-      ::fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
+    if (quiet_ || ::fstat(STDOUT_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+    const int size = ::fcntl(STDOUT_FILENO, F_GETPIPE_SZ);
+    if (size >= 0 && size < bytes) ::fcntl(STDOUT_FILENO, F_SETPIPE_SZ, bytes);
+#endif
   }
   void write(std::string_view text) {
     if (quiet_ || failed_ || text.empty()) return;
@@ -716,15 +720,19 @@ class BatchPipeline {
     drain_ready(lock);
   }
 
+  /// Waits for every batch submitted so far and prints them.
+  void drain() {
+    if (jobs_ <= 1) return;  // printed as submitted
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] {
+      drain_ready(lock);
+      return in_flight_ == 0;
+    });
+  }
+
   /// Waits for every batch and prints the rest; returns the counts of every file.
   Counts finish() {
-    if (jobs_ > 1) {
-      std::unique_lock lock(mutex_);
-      done_.wait(lock, [&] {
-        drain_ready(lock);
-        return in_flight_ == 0;
-      });
-    }
+    drain();
     stop();
     return total_;
   }
@@ -802,10 +810,17 @@ nlohmann::json summary_json(const Counts& c) {
                         {"internal", c.internal}};
 }
 
+// A batch of NDJSON lines: 256 lines at first, so that every worker is busy on a short stream,
+// then twice as many each batch up to 1,024, so that a long one costs fewer hand-overs; at most
+// 256 KiB, which bounds a batch of big lines.
+constexpr std::size_t kFirstLines = 256;
+constexpr std::size_t kMostLines = 1024;
+constexpr std::size_t kBatchBytes = 256u << 10;
+
 /// Reads one FILE of `--ndjson` into the pipeline, its batches then the end of the file (where the
-/// file's summary is printed, in its turn). `lines` is the size of the next batch, which grows.
+/// file's summary is printed, in its turn).
 void read_ndjson(const std::string& path, const Checker& checker, const Options& options, Output& output,
-                 BatchPipeline& pipeline, std::size_t& lines) {
+                 BatchPipeline& pipeline) {
   const bool json = checker.json();
   auto file = std::make_shared<const FileLabel>(display_name(path), json);
   // The end of the file, printed after its last batch: `failure` (why it could not be read, at
@@ -814,8 +829,11 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
     Batch end;
     end.after = [&options, &output, json, file, failure = std::move(failure), at](Counts& counts) {
       const std::string& name = file->name;
+      if (!failure.empty()) ++counts.unreadable;
+      // Once the output failed nothing more is said: the run ends with that error alone, as it
+      // would have before reading this file.
+      if (output.failed()) return;
       if (!failure.empty()) {
-        ++counts.unreadable;
         if (json) {
           nlohmann::json record = {
               {"file", name}, {"valid", false}, {"error", {{"kind", "unreadable"}, {"message", failure}}}};
@@ -832,15 +850,17 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
     };
     pipeline.submit(std::move(end));
   };
+  // A FILE that may make the reading wait (stdin, a FIFO: even opening one waits for a writer), or
+  // that cannot be read: what came before is printed first, so that nothing already checked waits
+  // on it. A regular file is read while the last batches of the one before are checked.
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) pipeline.drain();
   InputFile in(path);
   if (!in.error().empty()) {
     submit_end(in.error(), 0);
     return;
   }
-  // Small batches first keep every worker busy on short streams; larger ones later cost fewer
-  // hand-overs. The byte cap bounds a batch of big lines.
-  constexpr std::size_t kMostLines = 1024;
-  constexpr std::size_t kBatchBytes = 256u << 10;
+  std::size_t lines = kFirstLines;
   LineReader reader(in, options.max_bytes);
   Batch batch;
   batch.file = file;
@@ -856,11 +876,12 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
     if (batch.items.size() >= lines || batch.bytes >= kBatchBytes) {
       // The next batch is likely as big: its buffers are sized once rather than grown.
       const std::size_t text_size = batch.text.size();
+      const bool growing = batch.items.size() >= lines && lines < kMostLines;
       pipeline.submit(std::move(batch));
-      lines = std::min(2 * lines, kMostLines);
+      if (growing) lines *= 2;
       batch = Batch();
       batch.file = file;
-      batch.text.reserve(text_size * 2);
+      batch.text.reserve(growing ? 2 * text_size : text_size + text_size / 8);
       batch.items.reserve(lines);
     }
   }
@@ -872,12 +893,12 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
 Counts validate_ndjson(const std::vector<std::string>& paths, const Checker& checker, const Options& options,
                        Output& output) {
   const unsigned jobs = options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t budget = std::max<std::size_t>(16u << 20, 4u * (256u << 10) * jobs);
+  const std::size_t budget = std::max<std::size_t>(16u << 20, 4u * kBatchBytes * jobs);
   BatchPipeline pipeline(checker, jobs, budget, output);
-  std::size_t lines = 256;
+  output.grow_pipe(256 << 10);
   for (const auto& path : paths) {
     if (output.failed()) break;
-    read_ndjson(path, checker, options, output, pipeline, lines);
+    read_ndjson(path, checker, options, output, pipeline);
   }
   return pipeline.finish();
 }

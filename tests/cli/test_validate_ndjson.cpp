@@ -330,6 +330,29 @@ TEST_CASE("several NDJSON files print file by file, each with its own summary, w
   }
 }
 
+TEST_CASE("once the output fails, the files still queued say nothing more", "[cli][validate][ndjson][exit]") {
+  // The first file's records fail to be written (stdout is /dev/full); the missing file after it is
+  // already queued, but its complaint would only bury the one error that matters.
+  if (!fs::exists("/dev/full")) {
+    WARN("skipped: no /dev/full on this machine");
+    return;
+  }
+  TempDir dir;
+  const auto stream = dir.write("stream.ndjson", generate_stream(3000, 9).text);
+  for (const char* jobs : {"1", "2", "8"}) {
+    ProcessOptions process;
+    process.program = "/bin/sh";
+    process.args = {"-c", "exec \"$0\" \"$@\" >/dev/full", sipcontract_binary(), "validate", "request",
+                    "--ndjson", "--jobs", jobs, stream.string(), (dir.path() / "missing.ndjson").string()};
+    auto run = run_process(process);
+    INFO("--jobs " << jobs << ": " << run.describe());
+    CHECK(run.exit_code == 2);
+    CHECK(split_lines(run.err).size() == 1);
+    CHECK(contains(run.err, "cannot write the output"));
+    CHECK_FALSE(contains(run.err, "missing.ndjson"));
+  }
+}
+
 TEST_CASE("NDJSON input that cannot be read exits 2 and the other files are still checked",
           "[cli][validate][ndjson][exit]") {
   TempDir dir;
