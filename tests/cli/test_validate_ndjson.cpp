@@ -342,8 +342,16 @@ TEST_CASE("once the output fails, the files still queued say nothing more", "[cl
   for (const char* jobs : {"1", "2", "8"}) {
     ProcessOptions process;
     process.program = "/bin/sh";
-    process.args = {"-c", "exec \"$0\" \"$@\" >/dev/full", sipcontract_binary(), "validate", "request",
-                    "--ndjson", "--jobs", jobs, stream.string(), (dir.path() / "missing.ndjson").string()};
+    process.args = {"-c",
+                    "exec \"$0\" \"$@\" >/dev/full",
+                    sipcontract_binary(),
+                    "validate",
+                    "request",
+                    "--ndjson",
+                    "--jobs",
+                    jobs,
+                    stream.string(),
+                    (dir.path() / "missing.ndjson").string()};
     auto run = run_process(process);
     INFO("--jobs " << jobs << ": " << run.describe());
     CHECK(run.exit_code == 2);
