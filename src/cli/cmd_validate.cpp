@@ -1,10 +1,12 @@
 // `sipcontract validate`: checks request and response documents (files, stdin, or NDJSON streams)
 // against the contract's schemas, or against any draft-7 schema, and reports every finding.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cerrno>
 #include <charconv>
@@ -127,25 +129,41 @@ class Output {
   }
   void write(std::string_view text) {
     if (quiet_ || failed_ || text.empty()) return;
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) fail();
+    if (text.size() < kDirect) {
+      if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) fail();
+      return;
+    }
+    // A large text (a batch's records) in one system call rather than stdio's three: what stdio
+    // holds goes first, and then nothing of this text stays behind in its buffer.
+    if (std::fflush(stdout) != 0) return fail();
+    while (!text.empty()) {
+      const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) errno = EIO;  // no progress, and no error said
+      if (n <= 0) return fail();
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
   }
   void flush() {
     if (!quiet_ && !failed_ && std::fflush(stdout) != 0) fail();
   }
-  bool failed() const { return failed_; }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
   /// Why the output failed (strerror of the failed write).
   const std::string& error() const { return error_; }
   bool quiet() const { return quiet_; }
 
  private:
+  static constexpr std::size_t kDirect = 16u << 10;  // texts this long are written directly
+
   void fail() {
-    failed_ = true;
     error_ = std::strerror(errno);
+    failed_.store(true, std::memory_order_release);
   }
 
   bool quiet_;
-  bool failed_ = false;
-  std::string error_;
+  // Set by the thread that prints, read by the one that reads the input (--ndjson).
+  std::atomic<bool> failed_{false};
+  std::string error_;  // set before failed_
 };
 
 /// A message for stderr: one line, prefixed with the tool's name.
@@ -186,6 +204,17 @@ class InputFile {
   }
   const std::string& error() const { return error_; }
   std::optional<std::size_t> regular_size() const { return regular_size_; }
+
+  /// True when a read would wait now: a pipe, FIFO, terminal or socket with nothing to read yet
+  /// and its writer still there. A regular file never waits.
+  bool would_wait() const {
+    if (regular_size_) return false;
+    pollfd ready{fd_, POLLIN, 0};
+    int n;
+    while ((n = ::poll(&ready, 1, 0)) < 0 && errno == EINTR) {
+    }
+    return n == 0;
+  }
 
   /// Reads up to `size` bytes; returns the count (0 at end of input) or -1 with error() set.
   long read(char* data, std::size_t size) {
@@ -531,6 +560,7 @@ class LineReader {
           line = gathered_;
           return any && finish(line, too_large);
         }
+        if (idle_ && in_.would_wait()) idle_();
         long n = in_.read(buffer_.get(), size_);
         if (n < 0) {
           failed_ = true;
@@ -564,6 +594,9 @@ class LineReader {
   }
   bool failed() const { return failed_; }
 
+  /// Runs `idle` before each read that would wait for the input (see InputFile::would_wait).
+  void on_wait(std::function<void()> idle) { idle_ = std::move(idle); }
+
  private:
   void gather(bool& too_large, const char* data, std::size_t length) {
     if (too_large) return;
@@ -591,6 +624,7 @@ class LineReader {
   std::size_t size_;
   std::unique_ptr<char[]> buffer_;
   std::string gathered_;  // a line that spans reads
+  std::function<void()> idle_;
   std::size_t pos_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;
@@ -680,25 +714,30 @@ BatchOutput check_batch(const Checker& checker, Batch& batch) {
   return out;
 }
 
-/// Checks NDJSON batches on `jobs` threads while the caller reads; hands back outputs in input
-/// order. Input bytes of batches read but not yet printed stay under a budget, so memory is
-/// bounded however long the stream is. One pipeline serves every FILE of a run, so the next file
-/// is read while the last batches of one are checked.
+/// Checks NDJSON batches on `jobs` threads while the caller reads, and prints their outputs in
+/// input order on a thread of its own, so that neither the reading (which may wait on a slow input)
+/// nor the checking holds the records back. Input bytes of batches read but not yet printed stay
+/// under a budget, so memory is bounded however long the stream is. One pipeline serves every FILE
+/// of a run, so the next file is read while the last batches of one are checked.
 class BatchPipeline {
  public:
   BatchPipeline(const Checker& checker, unsigned jobs, std::size_t budget, Output& output)
       : checker_(checker), jobs_(jobs), budget_(budget), output_(output) {
-    if (jobs_ > 1) pool_.emplace(jobs_);
+    if (jobs_ > 1) {
+      pool_.emplace(jobs_);
+      printer_ = std::thread([this] { print_in_order(); });
+    }
   }
   BatchPipeline(const BatchPipeline&) = delete;
   BatchPipeline& operator=(const BatchPipeline&) = delete;
   ~BatchPipeline() { stop(); }
 
-  /// Queues a batch (or checks it here with one job); prints whatever is ready in order.
+  /// Queues a batch (or, with one job, checks and prints it here).
   void submit(Batch batch) {
     batch.sequence = submitted_++;
     if (jobs_ <= 1) {
       print(check_batch(checker_, batch));
+      output_.flush();  // as the printing thread does once it has caught up
       return;
     }
     std::unique_lock lock(mutex_);
@@ -706,28 +745,24 @@ class BatchPipeline {
       // The end of a file: nothing to check, printed in its turn.
       ++in_flight_;
       ready_.emplace(batch.sequence, check_batch(checker_, batch));
-      drain_ready(lock);
+      lock.unlock();
+      ready_cv_.notify_one();
       return;
     }
     // Wait for room: the first batch in flight is always admitted, however large.
-    done_.wait(lock, [&] {
-      drain_ready(lock);
+    room_cv_.wait(lock, [&] {
       return in_flight_ == 0 || (in_flight_ < 4 * jobs_ && bytes_in_flight_ + batch.bytes <= budget_);
     });
     ++in_flight_;
     bytes_in_flight_ += batch.bytes;
     pool_->post([this, batch = std::move(batch)]() mutable { work(batch); });
-    drain_ready(lock);
   }
 
-  /// Waits for every batch submitted so far and prints them.
+  /// Waits until every batch submitted so far is printed.
   void drain() {
     if (jobs_ <= 1) return;  // printed as submitted
     std::unique_lock lock(mutex_);
-    done_.wait(lock, [&] {
-      drain_ready(lock);
-      return in_flight_ == 0;
-    });
+    room_cv_.wait(lock, [&] { return in_flight_ == 0; });
   }
 
   /// Waits for every batch and prints the rest; returns the counts of every file.
@@ -744,25 +779,37 @@ class BatchPipeline {
     Batch().items.swap(batch.items);  // free the input before waiting to be printed
     std::string().swap(batch.text);
     batch.file.reset();
+    bool next;  // the one the printing thread waits for (it finds the others once it has printed that)
     {
       std::lock_guard lock(mutex_);
+      next = batch.sequence == printed_;
       ready_.emplace(batch.sequence, std::move(out));
     }
-    done_.notify_all();
+    if (next) ready_cv_.notify_one();
   }
 
-  /// Prints ready outputs in sequence order; called with the lock held, releases it to print.
-  void drain_ready(std::unique_lock<std::mutex>& lock) {
-    for (auto it = ready_.find(printed_); it != ready_.end(); it = ready_.find(printed_)) {
-      BatchOutput out = std::move(it->second);
-      ready_.erase(it);
-      ++printed_;
-      const std::size_t bytes = out.bytes;
+  /// The printing thread: prints ready outputs in sequence order, and flushes the output each time
+  /// it has caught up, so that a reader of a slow stream gets every record checked so far.
+  void print_in_order() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_cv_.wait(lock, [&] { return stopping_ || ready_.count(printed_) != 0; });
+      if (ready_.count(printed_) == 0) return;  // stopping, and nothing more to print
+      for (auto it = ready_.find(printed_); it != ready_.end(); it = ready_.find(printed_)) {
+        BatchOutput out = std::move(it->second);
+        ready_.erase(it);
+        ++printed_;
+        const std::size_t bytes = out.bytes;
+        lock.unlock();
+        print(std::move(out));
+        lock.lock();
+        --in_flight_;
+        bytes_in_flight_ -= bytes;
+        room_cv_.notify_all();
+      }
       lock.unlock();
-      print(std::move(out));
+      output_.flush();
       lock.lock();
-      --in_flight_;
-      bytes_in_flight_ -= bytes;
     }
   }
 
@@ -777,7 +824,15 @@ class BatchPipeline {
   }
 
   void stop() {
-    if (pool_) pool_->shutdown();
+    if (pool_) pool_->shutdown();  // every batch queued is checked
+    if (printer_.joinable()) {
+      {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+      }
+      ready_cv_.notify_one();
+      printer_.join();
+    }
   }
 
   const Checker& checker_;
@@ -785,14 +840,19 @@ class BatchPipeline {
   std::size_t budget_;
   Output& output_;
   std::mutex mutex_;
-  std::condition_variable done_;
+  std::condition_variable ready_cv_;  // an output is ready, or stopping_: for the printing thread
+  std::condition_variable room_cv_;   // an output was printed: for submit() and drain()
   std::map<std::size_t, BatchOutput> ready_;
   std::size_t submitted_ = 0;
   std::size_t printed_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t bytes_in_flight_ = 0;
-  Counts file_counts_;              // the file being printed; touched only by the thread that prints
-  Counts total_;                    // the files printed; the same
+  bool stopping_ = false;
+  // The files printed so far and the file being printed: touched only by the thread that prints
+  // (and read by finish() once it has stopped).
+  Counts file_counts_;
+  Counts total_;
+  std::thread printer_;
   std::optional<ThreadPool> pool_;  // last: its threads stop before what they use goes
 };
 
@@ -864,6 +924,19 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
   LineReader reader(in, options.max_bytes);
   Batch batch;
   batch.file = file;
+  // Input that pauses (a pipe whose writer is slow, `tail -f`, a terminal): before the reading
+  // waits, the lines read so far go to be checked as a batch, whose records the printing thread
+  // prints and flushes, so that a line's record comes soon after the line rather than when a batch
+  // is full or the input ends. Input that does not pause (a file, a fast writer) is still read in
+  // full batches.
+  if (!options.quiet) {
+    reader.on_wait([&] {
+      if (batch.items.empty()) return;
+      pipeline.submit(std::move(batch));
+      batch = Batch();
+      batch.file = file;
+    });
+  }
   std::string_view line;
   bool too_large = false;
   std::size_t number = 0;

@@ -1,6 +1,13 @@
 // `sipcontract validate --ndjson`: one document a line, checked on several threads, reported by
 // FILE:LINE in input order with a summary; output identical whatever --jobs says.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -326,6 +333,123 @@ TEST_CASE("several NDJSON files print file by file, each with its own summary, w
       CHECK(run.exit_code == 2);
       CHECK(run.out == expected_out);
       CHECK(run.err == expected_err);
+    }
+  }
+}
+
+namespace {
+
+/// The writing end of a FIFO that a child reads as its stdin, so that a test can pause the input.
+/// The FIFO is opened for reading here first (without waiting), so that neither the child's open
+/// nor ours waits for the other; that end is closed once the child has its own.
+class PausedInput {
+ public:
+  explicit PausedInput(const fs::path& fifo) : path_(fifo) {
+    if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error(std::string("mkfifo: ") + std::strerror(errno));
+    reader_ = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    writer_ = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (reader_ < 0 || writer_ < 0) throw std::runtime_error(std::string("open FIFO: ") + std::strerror(errno));
+    old_pipe_ = std::signal(SIGPIPE, SIG_IGN);  // a child that ended early makes write() fail instead
+  }
+  ~PausedInput() {
+    close();
+    if (reader_ >= 0) ::close(reader_);
+    std::signal(SIGPIPE, old_pipe_);
+  }
+  PausedInput(const PausedInput&) = delete;
+  PausedInput& operator=(const PausedInput&) = delete;
+  const fs::path& path() const { return path_; }
+  /// Once the child has opened the FIFO: only the child reads it from now on.
+  void child_started() {
+    ::close(reader_);
+    reader_ = -1;
+  }
+  /// Writes all of `text`; false when the child no longer reads.
+  bool write(const std::string& text) {
+    for (std::size_t done = 0; done < text.size();) {
+      const ssize_t n = ::write(writer_, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  /// The end of the input.
+  void close() {
+    if (writer_ >= 0) ::close(writer_);
+    writer_ = -1;
+  }
+
+ private:
+  fs::path path_;
+  int reader_ = -1;
+  int writer_ = -1;
+  void (*old_pipe_)(int) = SIG_DFL;
+};
+
+}  // namespace
+
+TEST_CASE("records of NDJSON lines come out while the input pauses, not when a batch fills or it ends",
+          "[cli][validate][ndjson][stream]") {
+  // `producer | sipcontract validate --ndjson -`: lines arrive, then the writer pauses (still open).
+  // Every record of the lines so far must be printed (and flushed) before the input resumes. The
+  // test waits for those records; without them it would wait out next_line()'s guard and fail.
+  // Nothing here depends on timing when the records come.
+  const std::string valid = R"({"username":"u","password":"pw","password_confirmation":"pw"})";
+  const std::string refused = R"({"username":"u","password":"pw","password_confirmation":"pw","codecs":["X"]})";
+  for (const bool json : {true, false}) {
+    for (const char* jobs : {"1", "3"}) {
+      INFO((json ? "--format json" : "text") << ", --jobs " << jobs);
+      TempDir dir;
+      PausedInput input(dir.path() / "input.fifo");
+      ProcessOptions options;
+      options.args = {"validate", "request", "--ndjson", "--jobs", jobs, "-"};
+      if (json) options.args.insert(options.args.end(), {"--format", "json"});
+      options.stdin_path = input.path();
+      Process child(options);
+      input.child_started();
+      // The line number of each verdict line, text or JSON (0 for a finding's line or the summary).
+      const auto verdict_line = [&](const std::string& record) -> std::size_t {
+        if (json) {
+          const auto parsed = nlohmann::json::parse(record);
+          return parsed.contains("line") ? parsed["line"].get<std::size_t>() : 0;
+        }
+        if (!record.starts_with("<stdin>:")) return 0;
+        const std::string rest = record.substr(8);
+        const std::size_t digits = rest.find_first_not_of("0123456789");
+        return digits == 0 || digits == std::string::npos ? 0 : std::stoul(rest.substr(0, digits));
+      };
+      // Reads stdout up to the verdict of line `last`; the verdicts seen must be 1, 2, ... in order.
+      std::size_t seen = 0;
+      const auto read_through = [&](std::size_t last) {
+        while (seen < last) {
+          const auto record = child.next_line(std::chrono::seconds(60));
+          INFO("waiting for the record of line " << last << " of the paused input; "
+                                                  << "stderr: " << child.err());
+          REQUIRE(record.has_value());
+          const std::size_t line = verdict_line(*record);
+          if (line == 0) continue;
+          REQUIRE(line == seen + 1);
+          seen = line;
+        }
+      };
+      // Fewer lines than a batch, then more than one batch (the first holds 256), each part
+      // followed by a pause; the last part is a single refused line.
+      std::string first = valid + "\n" + refused + "\n" + "not json\n";
+      REQUIRE(input.write(first));
+      read_through(3);
+      std::string second;
+      for (int i = 0; i < 300; ++i) second += (i % 10 == 0 ? refused : valid) + "\n";
+      REQUIRE(input.write(second));
+      read_through(303);
+      REQUIRE(input.write(refused + "\n"));
+      read_through(304);
+      input.close();
+      REQUIRE(child.finish(0) == 1);  // refused lines: exit 1
+      const auto lines = split_lines(child.out());
+      REQUIRE_FALSE(lines.empty());
+      CHECK(contains(lines.back(), json ? R"("summary":{"documents":304,)" : "<stdin>: 304 documents, 271 valid"));
+      CHECK(child.err().empty());
     }
   }
 }
