@@ -241,23 +241,13 @@ std::string too_large_message(std::size_t max_bytes) {
   return "larger than the limit of " + std::to_string(max_bytes) + " bytes (--max-bytes)";
 }
 
-/// What checking one document produced, and its counts: the lines to print (text), or in JSON
-/// the record, written directly (text, without a newline) or as an object (json, when not null).
+/// What checking one document produced, and its counts: the lines to print, or in JSON the
+/// record without its newline (in `text`, or already in the caller's sink when `appended`).
 struct Checked {
   Counts counts;
   std::string text;
-  nlohmann::json json;
   bool appended = false;  // the JSON record went straight to the caller's sink
 };
-
-/// A JSON record's text: `checked.json` serialised, or the record written directly.
-void append_record(std::string& out, const Checked& checked) {
-  if (checked.json.is_null()) {
-    out += checked.text;
-  } else {
-    out += dump(checked.json);
-  }
-}
 
 /// Appends `n` in decimal.
 void append_number(std::string& out, std::size_t n) {
@@ -681,35 +671,33 @@ BatchOutput check_batch(const Checker& checker, Batch& batch) {
   const std::optional<FileJson>& file_json = batch.file->json;
   // Most records are a valid line's: about this long each.
   if (json) out.text.reserve(batch.items.size() * (file_json->valid_head.size() + 26));
-  for (const auto& item : batch.items) {
-    Checked checked;
+  // One line's result, made where it is kept (no copy or move per line).
+  const auto check_line = [&](const Batch::Item& item) -> Checked {
     const std::size_t mark = out.text.size();
     try {
-      checked = item.too_large ? checker.too_large(file, item.line)
-                               : checker.check(batch.text_of(item), file, item.line,
-                                               file_json ? &*file_json : nullptr, json ? &out.text : nullptr);
+      if (item.too_large) return checker.too_large(file, item.line);
+      return checker.check(batch.text_of(item), file, item.line, file_json ? &*file_json : nullptr,
+                           json ? &out.text : nullptr);
     } catch (const std::exception& e) {
       out.text.resize(mark);  // nothing half-written stays
       // The validator failed on this document (it should not): report it and go on.
-      checked = Checked{};
+      Checked checked;
       checked.counts.documents = 1;
       checked.counts.internal = 1;
       std::string message = std::string("internal error: ") + e.what();
-      if (checker.json())
-        checked.json = nlohmann::json{{"file", file},
-                                      {"line", item.line},
-                                      {"valid", false},
-                                      {"error", {{"kind", "internal"}, {"message", message}}}};
-      else
-        checked.text = file + ":" + std::to_string(item.line) + ": " + message + "\n";
+      checked.text = json ? dump({{"file", file},
+                                  {"line", item.line},
+                                  {"valid", false},
+                                  {"error", {{"kind", "internal"}, {"message", message}}}})
+                          : file + ":" + std::to_string(item.line) + ": " + message + "\n";
+      return checked;
     }
+  };
+  for (const auto& item : batch.items) {
+    const Checked checked = check_line(item);
     out.counts.add(checked.counts);
-    if (json) {
-      if (!checked.appended) append_record(out.text, checked);
-      out.text += '\n';
-    } else {
-      out.text += checked.text;
-    }
+    if (!checked.appended) out.text += checked.text;
+    if (json) out.text += '\n';
   }
   return out;
 }
@@ -990,8 +978,8 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
     if (!whole.error.empty()) {
       checked.counts.unreadable = 1;
       if (checker.json())
-        checked.json = {
-            {"file", file}, {"valid", false}, {"error", {{"kind", "unreadable"}, {"message", whole.error}}}};
+        checked.text = dump(
+            {{"file", file}, {"valid", false}, {"error", {{"kind", "unreadable"}, {"message", whole.error}}}});
       else
         complain(options, file + ": cannot read: " + whole.error);
     } else {
@@ -1003,17 +991,15 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
         checked.counts.internal = 1;
         std::string message = std::string("internal error: ") + e.what();
         if (checker.json())
-          checked.json = {
-              {"file", file}, {"valid", false}, {"error", {{"kind", "internal"}, {"message", message}}}};
+          checked.text = dump(
+              {{"file", file}, {"valid", false}, {"error", {{"kind", "internal"}, {"message", message}}}});
         else
           complain(options, file + ": " + message);
       }
     }
     total.add(checked.counts);
     if (checker.json()) {
-      std::string record = first ? "" : ",";
-      append_record(record, checked);
-      output.write(record);
+      output.write((first ? "" : ",") + checked.text);
       first = false;
     } else {
       output.write(checked.text);
