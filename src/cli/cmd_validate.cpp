@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -205,13 +206,16 @@ class InputFile {
   const std::string& error() const { return error_; }
   std::optional<std::size_t> regular_size() const { return regular_size_; }
 
-  /// True when a read would wait now: a pipe, FIFO, terminal or socket with nothing to read yet
-  /// and its writer still there. A regular file never waits.
-  bool would_wait() const {
+  /// True when the input has paused: a pipe, FIFO, terminal or socket had nothing to read for
+  /// `wait_ms` milliseconds, its writer still there. This waits at most that long, and no longer
+  /// than the read that follows would have. A writer that is merely a little behind the reading
+  /// (`cat`, a program writing in bursts) refills within it, so only a real pause counts. A regular
+  /// file never pauses.
+  bool paused(int wait_ms) const {
     if (regular_size_) return false;
     pollfd ready{fd_, POLLIN, 0};
     int n;
-    while ((n = ::poll(&ready, 1, 0)) < 0 && errno == EINTR) {
+    while ((n = ::poll(&ready, 1, wait_ms)) < 0 && errno == EINTR) {
     }
     return n == 0;
   }
@@ -539,7 +543,7 @@ class LineReader {
 
   /// The next line (without "\n" or a trailing "\r"), valid until the next call; false at the end
   /// or on a read error. A line within one read is handed out in place; only a line that spans
-  /// reads is gathered.
+  /// reads is gathered. Before a read of an input that has paused, runs the on_pause() callback.
   bool next(std::string_view& line, bool& too_large) {
     gathered_.clear();
     too_large = false;
@@ -550,7 +554,7 @@ class LineReader {
           line = gathered_;
           return any && finish(line, too_large);
         }
-        if (idle_ && in_.would_wait()) idle_();
+        if (idle_ && in_.paused(kPauseMs)) idle_();
         long n = in_.read(buffer_.get(), size_);
         if (n < 0) {
           failed_ = true;
@@ -584,8 +588,9 @@ class LineReader {
   }
   bool failed() const { return failed_; }
 
-  /// Runs `idle` before each read that would wait for the input (see InputFile::would_wait).
-  void on_wait(std::function<void()> idle) { idle_ = std::move(idle); }
+  /// Runs `idle` before a read of an input that has paused (see InputFile::paused), as next()
+  /// goes to wait for more; `idle` may itself wait (for room in the pipeline).
+  void on_pause(std::function<void()> idle) { idle_ = std::move(idle); }
 
  private:
   void gather(bool& too_large, const char* data, std::size_t length) {
@@ -611,6 +616,7 @@ class LineReader {
   InputFile& in_;
   std::size_t max_bytes_;
   static constexpr std::size_t kReadSize = 1 << 20;
+  static constexpr int kPauseMs = 2;  // nothing to read for this long is a pause
   std::size_t size_;
   std::unique_ptr<char[]> buffer_;
   std::string gathered_;  // a line that spans reads
@@ -671,7 +677,8 @@ BatchOutput check_batch(const Checker& checker, Batch& batch) {
   const std::optional<FileJson>& file_json = batch.file->json;
   // Most records are a valid line's: about this long each.
   if (json) out.text.reserve(batch.items.size() * (file_json->valid_head.size() + 26));
-  // One line's result, made where it is kept (no copy or move per line).
+  // One line's result, returned by value: a record written straight into the batch's text (most
+  // are) is not copied; another (not JSON, too large, an internal error) is appended once.
   const auto check_line = [&](const Batch::Item& item) -> Checked {
     const std::size_t mark = out.text.size();
     try {
@@ -706,7 +713,12 @@ BatchOutput check_batch(const Checker& checker, Batch& batch) {
 /// input order on a thread of its own, so that neither the reading (which may wait on a slow input)
 /// nor the checking holds the records back. Input bytes of batches read but not yet printed stay
 /// under a budget, so memory is bounded however long the stream is. One pipeline serves every FILE
-/// of a run, so the next file is read while the last batches of one are checked.
+/// of a run, so the next file is read while the last batches of one are checked. With one job
+/// there are no threads: submit() checks and prints each batch itself.
+///
+/// Should printing fail with an exception (memory), the printing thread keeps taking outputs
+/// without printing them, so that nothing waits on it, and the next submit() or finish() throws
+/// the exception on the caller's thread.
 class BatchPipeline {
  public:
   BatchPipeline(const Checker& checker, unsigned jobs, std::size_t budget, Output& output)
@@ -729,6 +741,7 @@ class BatchPipeline {
       return;
     }
     std::unique_lock lock(mutex_);
+    if (print_failure_) std::rethrow_exception(print_failure_);
     if (batch.items.empty()) {
       // The end of a file: nothing to check, printed in its turn.
       ++in_flight_;
@@ -757,6 +770,7 @@ class BatchPipeline {
   Counts finish() {
     drain();
     stop();
+    if (print_failure_) std::rethrow_exception(print_failure_);
     return total_;
   }
 
@@ -788,9 +802,18 @@ class BatchPipeline {
         ready_.erase(it);
         ++printed_;
         const std::size_t bytes = out.bytes;
+        const bool failed = print_failure_ != nullptr;
         lock.unlock();
-        print(std::move(out));
+        std::exception_ptr failure;
+        if (!failed) {
+          try {
+            print(std::move(out));
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        }
         lock.lock();
+        if (failure) print_failure_ = failure;
         --in_flight_;
         bytes_in_flight_ -= bytes;
         room_cv_.notify_all();
@@ -836,6 +859,7 @@ class BatchPipeline {
   std::size_t in_flight_ = 0;
   std::size_t bytes_in_flight_ = 0;
   bool stopping_ = false;
+  std::exception_ptr print_failure_;  // what printing threw, for the caller's thread
   // The files printed so far and the file being printed: touched only by the thread that prints
   // (and read by finish() once it has stopped).
   Counts file_counts_;
@@ -915,10 +939,10 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
   // Input that pauses (a pipe whose writer is slow, `tail -f`, a terminal): before the reading
   // waits, the lines read so far go to be checked as a batch, whose records the printing thread
   // prints and flushes, so that a line's record comes soon after the line rather than when a batch
-  // is full or the input ends. Input that does not pause (a file, a fast writer) is still read in
-  // full batches.
+  // is full or the input ends. Input that does not pause (a file, a writer that refills the pipe
+  // within kPauseMs, a trickle of lines closer together than that) is read in full batches.
   if (!options.quiet) {
-    reader.on_wait([&] {
+    reader.on_pause([&] {
       if (batch.items.empty()) return;
       pipeline.submit(std::move(batch));
       batch = Batch();
@@ -978,8 +1002,9 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
     if (!whole.error.empty()) {
       checked.counts.unreadable = 1;
       if (checker.json())
-        checked.text = dump(
-            {{"file", file}, {"valid", false}, {"error", {{"kind", "unreadable"}, {"message", whole.error}}}});
+        checked.text = dump({{"file", file},
+                             {"valid", false},
+                             {"error", {{"kind", "unreadable"}, {"message", whole.error}}}});
       else
         complain(options, file + ": cannot read: " + whole.error);
     } else {
