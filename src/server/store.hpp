@@ -38,7 +38,7 @@ enum class Outcome { kDone, kUnknownParent, kUnknownItem, kDuplicate, kFull };
 struct Written {
   Outcome outcome = Outcome::kDone;
   std::size_t rule = 0;
-  std::string json;  ///< an update's new JSON
+  std::string json{};  ///< an update's new JSON
 };
 
 /// Makes an item's new JSON and keys from its current JSON (an update).
