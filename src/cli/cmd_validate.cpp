@@ -168,9 +168,13 @@ class Output {
 };
 
 /// A message for stderr: one line, prefixed with the tool's name.
-void complain(const Options& options, const std::string& message) {
+/// stdout is flushed first (through `output`, which keeps a failed write), so that a terminal shows
+/// both in order. Once the output has failed nothing more is said: the run ends with that error
+/// alone.
+void complain(const Options& options, Output& output, const std::string& message) {
   if (options.quiet) return;
-  std::fflush(stdout);  // keep stdout and stderr in a sensible order on a terminal
+  output.flush();
+  if (output.failed()) return;
   std::cerr << kTool << ": " << message << '\n';
 }
 
@@ -912,7 +916,7 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
           if (at != 0) record["line"] = at;
           output.write(dump(record) + "\n");
         } else {
-          complain(options,
+          complain(options, output,
                    name + (at != 0 ? ":" + std::to_string(at) : std::string()) + ": cannot read: " + failure);
         }
         if (at == 0) return;  // a file not read at all has no summary
@@ -1006,7 +1010,7 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
                              {"valid", false},
                              {"error", {{"kind", "unreadable"}, {"message", whole.error}}}});
       else
-        complain(options, file + ": cannot read: " + whole.error);
+        complain(options, output, file + ": cannot read: " + whole.error);
     } else {
       try {
         checked = whole.too_large ? checker.too_large(file, 0) : checker.check(whole.text, file, 0);
@@ -1019,7 +1023,7 @@ Counts validate_files(const std::vector<std::string>& paths, const Checker& chec
           checked.text = dump(
               {{"file", file}, {"valid", false}, {"error", {{"kind", "internal"}, {"message", message}}}});
         else
-          complain(options, file + ": " + message);
+          complain(options, output, file + ": " + message);
       }
     }
     total.add(checked.counts);

@@ -63,6 +63,37 @@ TEST_CASE("several files are reported in order and the highest exit code wins", 
   CHECK(one.out == kMinimal + ": valid\n" + kMinimal + ": valid\n");
 }
 
+TEST_CASE("output that cannot be written is the error reported, though a file's complaint flushes it",
+          "[cli][validate][exit]") {
+  // The first file's verdict waits in stdio's buffer; the complaint about the missing file flushes
+  // it to /dev/full first. That failure is the run's one error, not lost in the complaint's flush.
+  if (!fs::exists("/dev/full")) {
+    WARN("skipped: no /dev/full on this machine");
+    return;
+  }
+  TempDir dir;
+  const std::string missing = (dir.path() / "missing.json").string();
+  for (const char* format : {"text", "json"}) {
+    ProcessOptions process;
+    process.program = "/bin/sh";
+    process.args = {"-c",
+                    "exec \"$0\" \"$@\" >/dev/full",
+                    sipcontract_binary(),
+                    "validate",
+                    "request",
+                    "--format",
+                    format,
+                    kMinimal,
+                    missing,
+                    kMinimal};
+    auto run = run_process(process);
+    INFO(format << ": " << run.describe());
+    CHECK(run.exit_code == 2);
+    CHECK(split_lines(run.err).size() == 1);
+    CHECK(contains(run.err, "cannot write the output"));
+  }
+}
+
 TEST_CASE("validate response checks the 201 schema unless --status says otherwise",
           "[cli][validate][response]") {
   CHECK(run_cli({"validate", "response", k201}).exit_code == 0);
