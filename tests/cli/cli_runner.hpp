@@ -28,4 +28,8 @@ using RunResult = ProcessResult;
 /// Runs the sipcontract binary with `args` (not including argv[0]). Never throws for child failures.
 RunResult run_cli(const std::vector<std::string>& args, const RunOptions& options = {});
 
+/// The same with stdout on /dev/full (through /bin/sh), where every write fails with ENOSPC. The
+/// caller checks that /dev/full exists.
+RunResult run_cli_to_full_device(const std::vector<std::string>& args);
+
 }  // namespace sipcontract::test

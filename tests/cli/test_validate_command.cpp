@@ -74,19 +74,8 @@ TEST_CASE("output that cannot be written is the error reported, though a file's 
   TempDir dir;
   const std::string missing = (dir.path() / "missing.json").string();
   for (const char* format : {"text", "json"}) {
-    ProcessOptions process;
-    process.program = "/bin/sh";
-    process.args = {"-c",
-                    "exec \"$0\" \"$@\" >/dev/full",
-                    sipcontract_binary(),
-                    "validate",
-                    "request",
-                    "--format",
-                    format,
-                    kMinimal,
-                    missing,
-                    kMinimal};
-    auto run = run_process(process);
+    auto run =
+        run_cli_to_full_device({"validate", "request", "--format", format, kMinimal, missing, kMinimal});
     INFO(format << ": " << run.describe());
     CHECK(run.exit_code == 2);
     CHECK(split_lines(run.err).size() == 1);

@@ -345,10 +345,12 @@ namespace {
 class PausedInput {
  public:
   explicit PausedInput(const fs::path& fifo) : path_(fifo) {
-    if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error(std::string("mkfifo: ") + std::strerror(errno));
+    if (::mkfifo(fifo.c_str(), 0600) != 0)
+      throw std::runtime_error(std::string("mkfifo: ") + std::strerror(errno));
     reader_ = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     writer_ = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
-    if (reader_ < 0 || writer_ < 0) throw std::runtime_error(std::string("open FIFO: ") + std::strerror(errno));
+    if (reader_ < 0 || writer_ < 0)
+      throw std::runtime_error(std::string("open FIFO: ") + std::strerror(errno));
     old_pipe_ = std::signal(SIGPIPE, SIG_IGN);  // a child that ended early makes write() fail instead
   }
   ~PausedInput() {
@@ -396,7 +398,8 @@ TEST_CASE("records of NDJSON lines come out while the input pauses, not when a b
   // test waits for those records; without them it would wait out next_line()'s guard and fail.
   // Nothing here depends on timing when the records come.
   const std::string valid = R"({"username":"u","password":"pw","password_confirmation":"pw"})";
-  const std::string refused = R"({"username":"u","password":"pw","password_confirmation":"pw","codecs":["X"]})";
+  const std::string refused =
+      R"({"username":"u","password":"pw","password_confirmation":"pw","codecs":["X"]})";
   for (const bool json : {true, false}) {
     for (const char* jobs : {"1", "3"}) {
       INFO((json ? "--format json" : "text") << ", --jobs " << jobs);
@@ -425,7 +428,7 @@ TEST_CASE("records of NDJSON lines come out while the input pauses, not when a b
         while (seen < last) {
           const auto record = child.next_line(std::chrono::seconds(60));
           INFO("waiting for the record of line " << last << " of the paused input; "
-                                                  << "stderr: " << child.err());
+                                                 << "stderr: " << child.err());
           REQUIRE(record.has_value());
           const std::size_t line = verdict_line(*record);
           if (line == 0) continue;
@@ -448,7 +451,8 @@ TEST_CASE("records of NDJSON lines come out while the input pauses, not when a b
       REQUIRE(child.finish(0) == 1);  // refused lines: exit 1
       const auto lines = split_lines(child.out());
       REQUIRE_FALSE(lines.empty());
-      CHECK(contains(lines.back(), json ? R"("summary":{"documents":304,)" : "<stdin>: 304 documents, 271 valid"));
+      CHECK(contains(lines.back(),
+                     json ? R"("summary":{"documents":304,)" : "<stdin>: 304 documents, 271 valid"));
       CHECK(child.err().empty());
     }
   }
@@ -464,19 +468,8 @@ TEST_CASE("once the output fails, the files still queued say nothing more", "[cl
   TempDir dir;
   const auto stream = dir.write("stream.ndjson", generate_stream(3000, 9).text);
   for (const char* jobs : {"1", "2", "8"}) {
-    ProcessOptions process;
-    process.program = "/bin/sh";
-    process.args = {"-c",
-                    "exec \"$0\" \"$@\" >/dev/full",
-                    sipcontract_binary(),
-                    "validate",
-                    "request",
-                    "--ndjson",
-                    "--jobs",
-                    jobs,
-                    stream.string(),
-                    (dir.path() / "missing.ndjson").string()};
-    auto run = run_process(process);
+    auto run = run_cli_to_full_device({"validate", "request", "--ndjson", "--jobs", jobs, stream.string(),
+                                       (dir.path() / "missing.ndjson").string()});
     INFO("--jobs " << jobs << ": " << run.describe());
     CHECK(run.exit_code == 2);
     CHECK(split_lines(run.err).size() == 1);
