@@ -534,32 +534,100 @@ WholeFile read_whole(const std::string& path, std::size_t max_bytes) {
   return out;
 }
 
+/// A read buffer that batches share: a line that one buffer holds whole is checked where read() put
+/// it, not copied. Bytes once handed out are never written again: the reader reads on after them,
+/// and takes a new buffer when too little room is left.
+struct Chunk {
+  std::shared_ptr<char> data;
+  std::size_t size = 0;
+};
+
+/// The full-size read buffers of a run, kept for reuse: a buffer the last batch lets go of comes
+/// back here (its pages already mapped) instead of to the allocator. At most kKept are kept.
+class ChunkPool : public std::enable_shared_from_this<ChunkPool> {
+ public:
+  static constexpr std::size_t kSize = 1 << 20;  // reads of up to 1 MiB
+  static constexpr std::size_t kKept = 8;
+  ChunkPool() = default;
+  ChunkPool(const ChunkPool&) = delete;
+  ChunkPool& operator=(const ChunkPool&) = delete;
+  ~ChunkPool() {
+    for (char* data : spare_) delete[] data;
+  }
+
+  /// A buffer of `size` bytes, left uninitialized (read() fills what is used). One smaller than
+  /// kSize (a small regular file's) is not pooled.
+  Chunk take(std::size_t size) {
+    if (size < kSize) return {std::shared_ptr<char>(new char[size], std::default_delete<char[]>()), size};
+    char* data = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      if (!spare_.empty()) {
+        data = spare_.back();
+        spare_.pop_back();
+      }
+    }
+    if (data == nullptr) data = new char[kSize];
+    // The deleter holds the pool, so a buffer outlives neither the pool nor its last batch.
+    return {std::shared_ptr<char>(data, [pool = shared_from_this()](char* p) { pool->give_back(p); }), kSize};
+  }
+
+ private:
+  void give_back(char* data) {
+    {
+      std::lock_guard lock(mutex_);
+      if (spare_.size() < kKept) {
+        spare_.push_back(data);
+        return;
+      }
+    }
+    delete[] data;
+  }
+
+  std::mutex mutex_;
+  std::vector<char*> spare_;
+};
+
 /// Splits an input into lines with bounded memory: a line longer than `max_bytes` is skipped
 /// (reported as too large) without being held.
 class LineReader {
  public:
-  LineReader(InputFile& in, std::size_t max_bytes)
+  LineReader(InputFile& in, std::size_t max_bytes, std::shared_ptr<ChunkPool> pool)
       : in_(in),
         max_bytes_(max_bytes),
-        // Reads of up to 1 MiB; a smaller regular file needs one read of its size (and one of 0).
-        size_(std::clamp<std::size_t>(in.regular_size().value_or(kReadSize) + 1, 4096, kReadSize)),
-        buffer_(new char[size_]) {}  // left uninitialized: read() fills what is used
+        pool_(std::move(pool)),
+        // A smaller regular file needs one read of its size (and one of 0) into a buffer of its own.
+        size_(std::clamp<std::size_t>(in.regular_size().value_or(ChunkPool::kSize) + 1, 4096,
+                                      ChunkPool::kSize)) {}
 
-  /// The next line (without "\n" or a trailing "\r"), valid until the next call; false at the end
-  /// or on a read error. A line within one read is handed out in place; only a line that spans
-  /// reads is gathered. Before a read of an input that has paused, runs the on_pause() callback.
+  /// The next line (without "\n" or a trailing "\r"); false at the end or on a read error. A line
+  /// that one read buffer holds whole points into it (chunk()) and stays valid while that buffer is
+  /// held; a line that spans two buffers is gathered (gathered() is true) and is valid until the
+  /// next call. Before a read of an input that has paused, runs the on_pause() callback.
   bool next(std::string_view& line, bool& too_large) {
     gathered_.clear();
+    spans_ = false;
     too_large = false;
     bool any = false;
+    std::size_t start = pos_;  // where the line starts in the buffer, while it is in one piece
     for (;;) {
       if (pos_ == end_) {
         if (eof_) {
-          line = gathered_;
+          line = spans_ ? std::string_view(gathered_) : in_place(start);
           return any && finish(line, too_large);
         }
         if (idle_ && in_.paused(kPauseMs)) idle_();
-        long n = in_.read(buffer_.get(), size_);
+        const std::size_t room = chunk_.size - end_;
+        if (room == 0 || (room < kLeastRead && chunk_.size == ChunkPool::kSize)) {
+          // Too little room left: a new buffer, the line so far gathered (it spans two).
+          if (any && !spans_) {
+            spans_ = true;
+            gather(too_large, chunk_.data.get() + start, pos_ - start);
+          }
+          chunk_ = pool_->take(size_);
+          pos_ = end_ = start = 0;
+        }
+        long n = in_.read(chunk_.data.get() + end_, chunk_.size - end_);
         if (n < 0) {
           failed_ = true;
           return false;
@@ -568,35 +636,41 @@ class LineReader {
           eof_ = true;
           continue;
         }
-        pos_ = 0;
-        end_ = static_cast<std::size_t>(n);
+        end_ += static_cast<std::size_t>(n);
       }
-      const bool first_part = !any;
       any = true;
-      const char* begin = buffer_.get() + pos_;
-      const char* newline = static_cast<const char*>(std::memchr(begin, '\n', end_ - pos_));
-      std::size_t length = newline ? static_cast<std::size_t>(newline - begin) : end_ - pos_;
-      pos_ += length;
-      if (newline && first_part) {
-        ++pos_;
-        line = std::string_view(begin, length);
-        return finish(line, too_large);
+      const char* from = chunk_.data.get() + pos_;
+      const char* newline = static_cast<const char*>(std::memchr(from, '\n', end_ - pos_));
+      const std::size_t length = newline ? static_cast<std::size_t>(newline - from) : end_ - pos_;
+      if (spans_) {
+        gather(too_large, from, length);
+        pos_ += length;
+      } else {
+        pos_ += length;
+        // A line in one piece that is already too long is not held (its buffer moves on).
+        if (pos_ - start > max_bytes_ + 1) too_large = true;
       }
-      gather(too_large, begin, length);
       if (newline) {
+        line = spans_ ? std::string_view(gathered_) : in_place(start);
         ++pos_;
-        line = gathered_;
         return finish(line, too_large);
       }
     }
   }
   bool failed() const { return failed_; }
 
+  /// The buffer that the last line points into, unless gathered().
+  const Chunk& chunk() const { return chunk_; }
+  bool gathered() const { return spans_; }
+
   /// Runs `idle` before a read of an input that has paused (see InputFile::paused), as next()
   /// goes to wait for more; `idle` may itself wait (for room in the pipeline).
   void on_pause(std::function<void()> idle) { idle_ = std::move(idle); }
 
  private:
+  std::string_view in_place(std::size_t start) const {
+    return std::string_view(chunk_.data.get() + start, pos_ - start);
+  }
   void gather(bool& too_large, const char* data, std::size_t length) {
     if (too_large) return;
     // One byte of slack for a "\r" that finish() strips.
@@ -619,11 +693,14 @@ class LineReader {
 
   InputFile& in_;
   std::size_t max_bytes_;
-  static constexpr std::size_t kReadSize = 1 << 20;
+  std::shared_ptr<ChunkPool> pool_;
+  // A read into the current buffer takes what is left of it, unless that is less than this.
+  static constexpr std::size_t kLeastRead = 64 << 10;
   static constexpr int kPauseMs = 2;  // nothing to read for this long is a pause
-  std::size_t size_;
-  std::unique_ptr<char[]> buffer_;
-  std::string gathered_;  // a line that spans reads
+  std::size_t size_;                  // of the buffers this input is read into
+  Chunk chunk_;                       // the current buffer: its bytes [0, end_) are read
+  std::string gathered_;              // a line that spans two buffers
+  bool spans_ = false;                // the last line is in gathered_
   std::function<void()> idle_;
   std::size_t pos_ = 0;
   std::size_t end_ = 0;
@@ -641,25 +718,32 @@ struct FileLabel {
   std::optional<FileJson> json;  // with --format json
 };
 
-/// Consecutive NDJSON lines of one file checked together by one worker, their texts end to end in
-/// one buffer; or, with no lines, the end of a file.
+/// Consecutive NDJSON lines of one file checked together by one worker, where the reading put them
+/// (a line that spanned two read buffers in a text of the batch's own); or, with no lines, the end
+/// of a file.
 struct Batch {
   struct Item {
     std::size_t line;
+    const char* data;    // in one of chunks, or null: in text, at offset
     std::size_t offset;  // in text
     std::size_t size;
     bool too_large;
   };
   std::size_t sequence = 0;
+  /// What the batch holds, for the pipeline's budget: its lines' bytes, and each read buffer it is
+  /// the first to point into (see read_ndjson).
   std::size_t bytes = 0;
+  std::size_t line_bytes = 0;  // its lines' alone
   std::shared_ptr<const FileLabel> file;
-  std::string text;
+  std::vector<std::shared_ptr<char>> chunks;  // the read buffers its lines are in
+  std::string text;                           // the lines that spanned two buffers
   std::vector<Item> items;
   /// Run where the batch is printed, after its records, with the counts of its file so far: the
   /// end of a file prints its summary there (and then the file's counts start again).
   std::function<void(Counts&)> after;
   std::string_view text_of(const Item& item) const {
-    return std::string_view(text).substr(item.offset, item.size);
+    return item.data != nullptr ? std::string_view(item.data, item.size)
+                                : std::string_view(text).substr(item.offset, item.size);
   }
 };
 
@@ -784,6 +868,7 @@ class BatchPipeline {
     BatchOutput out = check_batch(checker_, batch);
     Batch().items.swap(batch.items);  // free the input before waiting to be printed
     std::string().swap(batch.text);
+    batch.chunks.clear();
     batch.file.reset();
     bool next;  // the one the printing thread waits for (it finds the others once it has printed that)
     {
@@ -896,7 +981,7 @@ constexpr std::size_t kBatchBytes = 256u << 10;
 /// Reads one FILE of `--ndjson` into the pipeline, its batches then the end of the file (where the
 /// file's summary is printed, in its turn).
 void read_ndjson(const std::string& path, const Checker& checker, const Options& options, Output& output,
-                 BatchPipeline& pipeline) {
+                 BatchPipeline& pipeline, const std::shared_ptr<ChunkPool>& pool) {
   const bool json = checker.json();
   auto file = std::make_shared<const FileLabel>(display_name(path), json);
   // The end of the file, printed after its last batch: `failure` (why it could not be read, at
@@ -937,9 +1022,13 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
     return;
   }
   std::size_t lines = kFirstLines;
-  LineReader reader(in, options.max_bytes);
+  LineReader reader(in, options.max_bytes, pool);
   Batch batch;
   batch.file = file;
+  // The budget counts a read buffer once, with the first batch that points into it: batches are
+  // printed in order, and a buffer's batches are consecutive, so of the buffers that batches in
+  // flight hold, only the oldest's first may have been counted with a batch already printed.
+  const char* counted = nullptr;
   // Input that pauses (a pipe whose writer is slow, `tail -f`, a terminal): before the reading
   // waits, the lines read so far go to be checked as a batch, whose records the printing thread
   // prints and flushes, so that a line's record comes soon after the line rather than when a batch
@@ -956,23 +1045,37 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
   std::string_view line;
   bool too_large = false;
   std::size_t number = 0;
+  const auto submit = [&] {
+    const bool growing = batch.items.size() >= lines && lines < kMostLines;
+    pipeline.submit(std::move(batch));
+    if (growing) lines *= 2;
+    batch = Batch();
+    batch.file = file;
+    batch.items.reserve(lines);  // the next batch is likely as big
+  };
   while (!output.failed() && reader.next(line, too_large)) {
     ++number;
     if (!too_large && is_blank(line)) continue;  // NDJSON readers commonly allow blank lines
     batch.bytes += line.size() + 1;
-    batch.items.push_back({number, batch.text.size(), line.size(), too_large});
-    batch.text += line;
-    if (batch.items.size() >= lines || batch.bytes >= kBatchBytes) {
-      // The next batch is likely as big: its buffers are sized once rather than grown.
-      const std::size_t text_size = batch.text.size();
-      const bool growing = batch.items.size() >= lines && lines < kMostLines;
-      pipeline.submit(std::move(batch));
-      if (growing) lines *= 2;
-      batch = Batch();
-      batch.file = file;
-      batch.text.reserve(growing ? 2 * text_size : text_size + text_size / 8);
-      batch.items.reserve(lines);
+    batch.line_bytes += line.size() + 1;
+    if (too_large || reader.gathered()) {
+      batch.items.push_back({number, nullptr, batch.text.size(), line.size(), too_large});
+      batch.text += line;
+    } else {
+      const Chunk& chunk = reader.chunk();
+      if (batch.chunks.empty() || batch.chunks.back() != chunk.data) {
+        // A batch points into two buffers at most, so that lines far apart (too large ones
+        // between them) do not keep many buffers for a few bytes each.
+        if (batch.chunks.size() == 2) submit();
+        batch.chunks.push_back(chunk.data);
+        if (counted != chunk.data.get()) {
+          counted = chunk.data.get();
+          batch.bytes += chunk.size;
+        }
+      }
+      batch.items.push_back({number, line.data(), 0, line.size(), false});
     }
+    if (batch.items.size() >= lines || batch.line_bytes >= kBatchBytes) submit();
   }
   if (!batch.items.empty()) pipeline.submit(std::move(batch));
   submit_end(reader.failed() ? in.error() : std::string(), number + 1);
@@ -982,12 +1085,17 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
 Counts validate_ndjson(const std::vector<std::string>& paths, const Checker& checker, const Options& options,
                        Output& output) {
   const unsigned jobs = options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t budget = std::max<std::size_t>(16u << 20, 4u * kBatchBytes * jobs);
+  // Room for four batches a job, and for the read buffers their lines are in (one holds the lines
+  // of about four full batches).
+  const std::size_t budget =
+      std::max<std::size_t>(16u << 20, 4u * jobs * (kBatchBytes + ChunkPool::kSize / 4));
+  // Every FILE's reading takes its buffers here; a batch done with one gives it back.
+  const auto pool = std::make_shared<ChunkPool>();
   BatchPipeline pipeline(checker, jobs, budget, output);
   output.grow_pipe(256 << 10);
   for (const auto& path : paths) {
     if (output.failed()) break;
-    read_ndjson(path, checker, options, output, pipeline);
+    read_ndjson(path, checker, options, output, pipeline, pool);
   }
   return pipeline.finish();
 }

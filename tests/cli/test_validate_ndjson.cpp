@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <csignal>
@@ -455,6 +456,70 @@ TEST_CASE("records of NDJSON lines come out while the input pauses, not when a b
                      json ? R"("summary":{"documents":304,)" : "<stdin>: 304 documents, 271 valid"));
       CHECK(child.err().empty());
     }
+  }
+}
+
+TEST_CASE("NDJSON that arrives through a pipe in pieces of any size is read as the same file is",
+          "[cli][validate][ndjson][stream]") {
+  // The reader reads on into the rest of its 1 MiB buffer while at least 64 KiB of it is left, and
+  // takes a new buffer otherwise: a line may then continue in place across reads, or be gathered
+  // across buffers. Pieces from 1 byte to 150 KB, written to a FIFO, cut lines everywhere (CR
+  // before LF, lines over --max-bytes, blank lines, the last line without "\n"); every record must
+  // be what the whole file gives.
+  Stream stream = generate_stream(20000, 20261204);
+  std::string text;
+  std::mt19937 rng(7);
+  std::size_t start = 0;
+  for (std::size_t end; (end = stream.text.find('\n', start)) != std::string::npos; start = end + 1) {
+    const std::string line = stream.text.substr(start, end - start);
+    const unsigned pick = rng() % 500;
+    if (pick < 10) {
+      text += line + "\r\n";
+    } else if (pick < 12) {  // over --max-bytes 6000, now and then longer than what is left of a buffer
+      text += R"({"username": ")" + std::string(6000 + rng() % 200000, 'x') + "\"}\n" + line + "\n";
+    } else if (pick < 20) {
+      text += "\n  \n" + line + "\n";
+    } else {
+      text += line + "\n";
+    }
+  }
+  text += R"({"username": "u", "password": "p", "password_confirmation": "p"})";  // no "\n"
+  TempDir dir;
+  const auto file = dir.write("whole.ndjson", text);
+  for (const bool json : {false, true}) {
+    INFO((json ? "--format json" : "text"));
+    std::vector<std::string> args = {"validate", "request", "--ndjson", "--max-bytes", "6000", "--jobs", "3"};
+    if (json) args.insert(args.end(), {"--format", "json"});
+    auto expected = run_cli([&] {
+      auto a = args;
+      a.push_back(file.string());
+      return a;
+    }());
+    REQUIRE(expected.exit_code == 1);
+    PausedInput input(dir.path() / (json ? "json.fifo" : "text.fifo"));
+    ProcessOptions options;
+    options.args = args;
+    options.args.push_back("-");
+    options.stdin_path = input.path();
+    Process child(options);
+    input.child_started();
+    std::mt19937 sizes(json ? 11 : 12);
+    for (std::size_t done = 0; done < text.size();) {
+      const std::size_t piece = std::min<std::size_t>(text.size() - done, 1 + sizes() % 150000);
+      if (!input.write(text.substr(done, piece))) FAIL("the child stopped reading: " << child.err());
+      done += piece;
+    }
+    input.close();
+    REQUIRE(child.finish(0) == 1);
+    CHECK(child.err().empty());
+    // The same records, under the name stdin goes by.
+    const std::string name = json ? nlohmann::json(file.string()).dump() : file.string();
+    std::string want;
+    std::size_t from = 0;
+    for (std::size_t at; (at = expected.out.find(name, from)) != std::string::npos; from = at + name.size())
+      want += expected.out.substr(from, at - from) + (json ? "\"<stdin>\"" : "<stdin>");
+    want += expected.out.substr(from);
+    CHECK(child.out() == want);
   }
 }
 
