@@ -540,6 +540,7 @@ WholeFile read_whole(const std::string& path, std::size_t max_bytes) {
 struct Chunk {
   std::shared_ptr<char> data;
   std::size_t size = 0;
+  std::size_t serial = 0;  // which buffer of its input (a pooled buffer comes back at the same address)
 };
 
 /// The full-size read buffers of a run, kept for reuse: a buffer the last batch lets go of comes
@@ -625,6 +626,7 @@ class LineReader {
             gather(too_large, chunk_.data.get() + start, pos_ - start);
           }
           chunk_ = pool_->take(size_);
+          chunk_.serial = ++taken_;
           pos_ = end_ = start = 0;
         }
         long n = in_.read(chunk_.data.get() + end_, chunk_.size - end_);
@@ -699,6 +701,7 @@ class LineReader {
   static constexpr int kPauseMs = 2;  // nothing to read for this long is a pause
   std::size_t size_;                  // of the buffers this input is read into
   Chunk chunk_;                       // the current buffer: its bytes [0, end_) are read
+  std::size_t taken_ = 0;             // buffers taken so far
   std::string gathered_;              // a line that spans two buffers
   bool spans_ = false;                // the last line is in gathered_
   std::function<void()> idle_;
@@ -1028,7 +1031,7 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
   // The budget counts a read buffer once, with the first batch that points into it: batches are
   // printed in order, and a buffer's batches are consecutive, so of the buffers that batches in
   // flight hold, only the oldest's first may have been counted with a batch already printed.
-  const char* counted = nullptr;
+  std::size_t counted = 0;  // the serial of the last buffer counted
   // Input that pauses (a pipe whose writer is slow, `tail -f`, a terminal): before the reading
   // waits, the lines read so far go to be checked as a batch, whose records the printing thread
   // prints and flushes, so that a line's record comes soon after the line rather than when a batch
@@ -1068,8 +1071,8 @@ void read_ndjson(const std::string& path, const Checker& checker, const Options&
         // between them) do not keep many buffers for a few bytes each.
         if (batch.chunks.size() == 2) submit();
         batch.chunks.push_back(chunk.data);
-        if (counted != chunk.data.get()) {
-          counted = chunk.data.get();
+        if (counted != chunk.serial) {
+          counted = chunk.serial;
           batch.bytes += chunk.size;
         }
       }
