@@ -12,6 +12,7 @@
 // check that both paths agree on every document.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -98,6 +99,12 @@ struct EnumSet {
 /// properties, patternProperties and additionalProperties of one schema object.
 struct ObjectRule {
   std::vector<std::pair<std::string, std::uint32_t>> properties;  ///< sorted by name
+  /// properties by the length of their names (kLongName for any longer): those of length n are
+  /// properties[by_length[k]] for k in [length_starts[n], length_starts[n + 1]). A member's name is
+  /// then compared with the few declared names of its length only (find_property()).
+  static constexpr std::size_t kLongName = 63;
+  std::vector<std::uint32_t> by_length;
+  std::array<std::uint32_t, kLongName + 2> length_starts{};
   std::vector<std::pair<std::uint32_t, std::uint32_t>> patterns;  ///< (regexes index, node)
   std::uint32_t additional = kNone;                               ///< node, or kNone
   bool forbidden = false;                                         ///< additionalProperties: false

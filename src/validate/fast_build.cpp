@@ -17,6 +17,21 @@ Program::~Program() = default;
 
 namespace {
 
+/// Fills rule.by_length and rule.length_starts from rule.properties (a counting sort by length,
+/// names of one length in their order).
+void index_by_length(ObjectRule& rule) {
+  const auto bucket = [](const std::string& name) { return std::min(name.size(), ObjectRule::kLongName); };
+  rule.length_starts.fill(0);
+  for (const auto& entry : rule.properties) ++rule.length_starts[bucket(entry.first) + 1];
+  for (std::size_t n = 1; n < rule.length_starts.size(); ++n)
+    rule.length_starts[n] += rule.length_starts[n - 1];
+  rule.by_length.assign(rule.properties.size(), 0);
+  std::array<std::uint32_t, ObjectRule::kLongName + 1> next{};
+  std::copy_n(rule.length_starts.begin(), next.size(), next.begin());
+  for (std::uint32_t k = 0; k < rule.properties.size(); ++k)
+    rule.by_length[next[bucket(rule.properties[k].first)]++] = k;
+}
+
 // A step whose schema operands are still JSON addresses (a, b, c replace Step::a, b, c when set).
 struct PendingStep {
   Step step;
@@ -261,6 +276,7 @@ std::unique_ptr<Program> Builder::finish(const Json* root) {
     for (const auto& [name, schema] : object.properties) rule.properties.emplace_back(name, resolve(schema));
     std::sort(rule.properties.begin(), rule.properties.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    index_by_length(rule);
     for (const auto& [regex, schema] : object.patterns) rule.patterns.emplace_back(regex, resolve(schema));
     rule.additional = resolve(object.additional);
     rule.forbidden = object.forbidden;

@@ -59,6 +59,28 @@ inline bool same(std::string_view a, std::string_view b) {
   return n == 0 || *x == *y;
 }
 
+/// The property `rule` declares under the name `key`, or null: compared with the declared names of
+/// its length only, one by one (a scan comparing lengths first beats a binary search, whose every
+/// step is a memcmp call), or by a binary search when there are many.
+inline const std::pair<std::string, std::uint32_t>* find_property(const ObjectRule& rule,
+                                                                  std::string_view key) {
+  const std::size_t n = std::min(key.size(), ObjectRule::kLongName);
+  const std::uint32_t* first = rule.by_length.data() + rule.length_starts[n];
+  const std::uint32_t* last = rule.by_length.data() + rule.length_starts[n + 1];
+  if (last - first > 16) {
+    // A bucket keeps the names' order.
+    first = std::lower_bound(first, last, key, [&](std::uint32_t k, std::string_view name) {
+      return std::string_view(rule.properties[k].first) < name;
+    });
+    if (first != last) last = first + 1;
+  }
+  for (; first != last; ++first) {
+    const auto& entry = rule.properties[*first];
+    if (same(entry.first, key)) return &entry;
+  }
+  return nullptr;
+}
+
 // simdjson's accessors, for an element whose type was checked first. get() rather than
 // value_unsafe(): the same code, without g++'s false "may be used uninitialized".
 simdjson::dom::array as_array(simdjson::dom::element element) {
@@ -523,7 +545,6 @@ thread_local std::size_t failed_member = 0;
 
 template <class V>
 bool object_rule(const Program& program, const ObjectRule& rule, const V& value) {
-  const auto& properties = rule.properties;
   std::size_t position = 0;
   const auto refuse = [&] {
     failed_member = position;
@@ -531,23 +552,9 @@ bool object_rule(const Program& program, const ObjectRule& rule, const V& value)
   };
   for (const auto& [key, member] : value.members()) {
     bool matched = false;
-    // Up to a few dozen declared properties, a scan comparing lengths first beats a binary
-    // search, whose every step is a memcmp call.
-    if (properties.size() <= 32) {
-      for (const auto& [name, schema] : properties) {
-        if (same(name, key)) {
-          if (!eval(program, schema, member)) return refuse();
-          matched = true;
-          break;
-        }
-      }
-    } else {
-      auto it = std::lower_bound(properties.begin(), properties.end(), key,
-                                 [](const auto& entry, std::string_view k) { return entry.first < k; });
-      if (it != properties.end() && same(it->first, key)) {
-        if (!eval(program, it->second, member)) return refuse();
-        matched = true;
-      }
+    if (const auto* property = find_property(rule, key)) {
+      if (!eval(program, property->second, member)) return refuse();
+      matched = true;
     }
     for (const auto& [regex, schema] : rule.patterns) {
       if (!matches(*program.regexes[regex], key)) continue;
@@ -892,9 +899,8 @@ bool strict_walk(const Program& program, std::vector<std::uint32_t> nodes, const
       bool declared = false;
       for (const ObjectRule* rule : rules) {
         bool matched = false;
-        for (const auto& [name, schema] : rule->properties) {
-          if (same(name, key)) child.push_back(schema), matched = true;
-        }
+        if (const auto* property = find_property(*rule, key))
+          child.push_back(property->second), matched = true;
         for (const auto& [regex, schema] : rule->patterns) {
           if (matches(*program.regexes[regex], key)) child.push_back(schema), matched = true;
         }
@@ -1166,15 +1172,11 @@ class Reporter {
     for (const auto& [key, member] : value.members()) {
       if (given_up_) break;
       if (position++ < passed) continue;
-      bool declared = false;
-      for (const auto& [name, schema] : rule.properties) {
-        if (!same(name, key)) continue;
-        declared = true;
-        if (!eval(program_, schema, member)) {
-          below(false, 0, key, schema, member);
-          failed = true;
-        }
-        break;
+      const auto* property = find_property(rule, key);
+      const bool declared = property != nullptr;
+      if (declared && !eval(program_, property->second, member)) {
+        below(false, 0, key, property->second, member);
+        failed = true;
       }
       // A member additionalProperties refuses: the findings path's check says what that means.
       if (!declared &&

@@ -411,6 +411,43 @@ TEST_CASE("the fast path compares keys and enum strings of every length byte for
   }
 }
 
+TEST_CASE("the fast path finds a member's declared schema among names of its length, however many",
+          "[validate][fast][strings]") {
+  // Declared names are looked up among those of the member's length: a scan of a few, a binary
+  // search of many (40 names of 3 bytes here), and one bucket for every name of 63 bytes or more.
+  // Each name's schema is its own (a const of its index), so a name matched to a neighbour's
+  // schema is refused where the findings path accepts it, and the other way round.
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("p" + std::to_string(10 + i));                    // 3 bytes
+  for (int i = 0; i < 5; ++i) names.push_back(std::string(1 + i, static_cast<char>('a' + i)));   // 1 to 5
+  for (int i = 0; i < 6; ++i) names.push_back(std::string(62 + i, static_cast<char>('k' + i)));  // 62 to 67
+  names.push_back(std::string(63, 'k') + "x");  // 64 bytes, beside the one of 'k' alone
+  nlohmann::json properties = nlohmann::json::object();
+  for (std::size_t i = 0; i < names.size(); ++i) properties[names[i]] = {{"const", i}};
+  const Schema schema =
+      schema_of(nlohmann::json{{"properties", properties}, {"additionalProperties", false}}.dump());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    INFO("property " << names[i].size() << " bytes: " << names[i].substr(0, 8));
+    const std::string name = nlohmann::json(names[i]).dump();
+    CHECK(agree(schema, "{" + name + ": " + std::to_string(i) + "}") == Verdict::kValid);
+    CHECK(agree(schema, "{" + name + ": " + std::to_string(i + 1) + "}") == Verdict::kInvalid);
+    // Undeclared: the same length, a byte changed (first and last).
+    std::string other = names[i];
+    other.front() = 'Q';
+    CHECK(agree(schema, "{" + nlohmann::json(other).dump() + ": " + std::to_string(i) + "}") ==
+          Verdict::kInvalid);
+    other = names[i];
+    other.back() = 'Q';
+    CHECK(agree(schema, "{" + nlohmann::json(other).dump() + ": " + std::to_string(i) + "}") ==
+          Verdict::kInvalid);
+  }
+  // Under strict mode too (its walk looks names up the same way).
+  const Schema strict = schema_of(nlohmann::json{{"properties", properties}}.dump()).strict();
+  CHECK(agree(strict, "{\"p10\": 0, \"p49\": 39, \"e\": 4}") == Verdict::kInvalid);
+  CHECK(agree(strict, "{\"p10\": 0, \"p49\": 39, \"eeeee\": 44}") == Verdict::kValid);
+  CHECK(agree(strict, "{\"p10\": 0, \"p50\": 39}") == Verdict::kInvalid);
+}
+
 TEST_CASE("release() empties a document from the leaves up, at any depth", "[validate][release]") {
   using sipcontract::detail::validation::release;
   nlohmann::json document = nlohmann::json::parse(
