@@ -523,6 +523,35 @@ TEST_CASE("NDJSON that arrives through a pipe in pieces of any size is read as t
   }
 }
 
+TEST_CASE("short lines between lines over --max-bytes keep few read buffers, whatever the input's size",
+          "[cli][validate][ndjson][limits]") {
+  // Each short line sits in a 1 MiB read buffer of its own, the rest of which an over-long line
+  // fills. Were a batch to keep every buffer its lines point into, a batch of these 100 lines would
+  // hold 100 MiB; a batch points into two at most, and the budget counts each buffer.
+  constexpr int kLines = 100;
+  const std::string ok = R"({"username": "u", "password": "p", "password_confirmation": "p"})";
+  const std::string huge = R"({"username": ")" + std::string(1100000, 'x') + "\"}";
+  std::string text;
+  for (int i = 0; i < kLines; ++i) text += ok + "\n" + huge + "\n";
+  TempDir dir;
+  const auto path = dir.write("spaced.ndjson", text);
+  text.clear();
+  text.shrink_to_fit();
+  auto run =
+      run_cli({"validate", "request", "--ndjson", "--max-bytes", "1000", "--jobs", "8", path.string()});
+  INFO(run.describe());
+  CHECK(run.exit_code == 1);
+  CHECK(split_lines(run.out).back() == path.string() + ": " + std::to_string(2 * kLines) + " documents, " +
+                                           std::to_string(kLines) + " valid, 0 invalid, " +
+                                           std::to_string(kLines) + " not JSON, 0 findings");
+  if (sanitizer_build()) {
+    WARN("peak memory not checked: a sanitizer build keeps freed memory");
+  } else {
+    CHECK(run.max_rss_kb > 0);
+    CHECK(run.max_rss_kb < 48 * 1024);  // 10-16 MB measured; 100 MB and more without the bound
+  }
+}
+
 TEST_CASE("once the output fails, the files still queued say nothing more", "[cli][validate][ndjson][exit]") {
   // The first file's records fail to be written (stdout is /dev/full); the missing file after it is
   // already queued, but its complaint would only bury the one error that matters.
