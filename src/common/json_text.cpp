@@ -1,6 +1,8 @@
 #include "sipcontract/json_text.hpp"
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 namespace sipcontract {
 namespace {
@@ -14,6 +16,19 @@ constexpr std::array<unsigned char, 256> kByteClass = [] {
   table[0x7f] = 1;
   return table;
 }();
+
+// True when one of the 8 bytes of `word` needs kByteClass's attention at `stop` or above: a control
+// character, '"', '\\', a byte from 0x80, and (stop 1) DEL. Each test is exact for the presence of
+// such a byte (the has-less-than trick: a byte below n sets its top bit in (w - n) & ~w), so a word
+// without one is copied as it is.
+inline bool needs_escape(std::uint64_t word, unsigned char stop) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u, kHigh = 0x8080808080808080u;
+  const auto below = [&](std::uint64_t v, unsigned char n) { return (v - kOnes * n) & ~v & kHigh; };
+  std::uint64_t found =
+      (word & kHigh) | below(word, 0x20) | below(word ^ (kOnes * '"'), 1) | below(word ^ (kOnes * '\\'), 1);
+  if (stop == 1) found |= below(word ^ (kOnes * 0x7f), 1);
+  return found != 0;
+}
 }  // namespace
 
 std::size_t utf8_character(std::string_view text, std::size_t i, bool* well_formed) {
@@ -46,16 +61,37 @@ void append_json_string(std::string& out, std::string_view text, JsonEscape esca
   // A byte of this class or above ends a run of bytes copied as they are.
   const unsigned char stop = escape == JsonEscape::kDisplay ? 1 : 2;
   out.reserve(out.size() + text.size() + 2);
-  out.push_back('"');
+  // Written into a buffer on the stack and appended to `out` when it is full and at the end: one
+  // append for most strings, instead of one for each run and each escape.
+  char buffer[256];
+  std::size_t used = 0;
+  const auto put = [&](const char* bytes, std::size_t n) {
+    if (used + n > sizeof buffer) {
+      out.append(buffer, used);
+      used = 0;
+      if (n > sizeof buffer) {
+        out.append(bytes, n);
+        return;
+      }
+    }
+    std::memcpy(buffer + used, bytes, n);
+    used += n;
+  };
+  buffer[used++] = '"';
   std::size_t i = 0;
   while (i < text.size()) {
     // Runs of bytes that need no escaping are copied in one go.
     std::size_t run = i;
+    // Eight bytes at a time while none of them needs anything, then byte by byte to the one that does.
+    for (std::uint64_t word; run + 8 <= text.size(); run += 8) {
+      std::memcpy(&word, text.data() + run, 8);
+      if (needs_escape(word, stop)) break;
+    }
     while (run < text.size()) {
       if (kByteClass[static_cast<unsigned char>(text[run])] >= stop) break;
       ++run;
     }
-    out.append(text.data() + i, run - i);
+    put(text.data() + i, run - i);
     i = run;
     if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
@@ -63,42 +99,44 @@ void append_json_string(std::string& out, std::string_view text, JsonEscape esca
       bool well_formed = false;
       const std::size_t n = utf8_character(text, i, &well_formed);
       if (well_formed)
-        out.append(text.data() + i, n);
+        put(text.data() + i, n);
       else
-        out += "\xEF\xBF\xBD";  // U+FFFD for the maximal ill-formed subpart
+        put("\xEF\xBF\xBD", 3);  // U+FFFD for the maximal ill-formed subpart
       i += n;
       continue;
     }
     switch (c) {
       case '"':
-        out += "\\\"";
+        put("\\\"", 2);
         break;
       case '\\':
-        out += "\\\\";
+        put("\\\\", 2);
         break;
       case '\b':
-        out += "\\b";
+        put("\\b", 2);
         break;
       case '\f':
-        out += "\\f";
+        put("\\f", 2);
         break;
       case '\n':
-        out += "\\n";
+        put("\\n", 2);
         break;
       case '\r':
-        out += "\\r";
+        put("\\r", 2);
         break;
       case '\t':
-        out += "\\t";
+        put("\\t", 2);
         break;
-      default:
-        out += "\\u00";  // the other control characters, and DEL when displayed
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
+      default: {
+        // The other control characters, and DEL when displayed.
+        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        put(escaped, sizeof escaped);
+      }
     }
     ++i;
   }
-  out.push_back('"');
+  put("\"", 1);
+  out.append(buffer, used);
 }
 
 std::string json_escaped(std::string_view text) {
