@@ -377,6 +377,12 @@ void drop_repeated(std::vector<PlacedFinding>& placed) {
 }
 
 std::vector<Finding> place_findings(std::vector<PlacedFinding> placed) {
+  if (placed.size() == 1) {
+    // Most refused documents: one finding, nothing to drop or to order.
+    std::vector<Finding> findings;
+    findings.push_back(shown(placed.front().tokens, std::move(placed.front().finding)));
+    return findings;
+  }
   drop_repeated(placed);
   std::vector<Entry> entries;
   entries.reserve(placed.size());
@@ -582,8 +588,9 @@ std::string quote(std::string_view text, std::size_t max_chars) {
 }
 
 std::string quote_shown(std::string_view text, std::size_t max_chars) {
-  // At most max_chars characters (an ill-formed subpart counts as one, shown as U+FFFD).
-  std::size_t i = 0;
+  // At most max_chars characters (an ill-formed subpart counts as one, shown as U+FFFD). A text of
+  // no more bytes than that has no more characters either, and is shown whole without counting.
+  std::size_t i = text.size() <= max_chars ? text.size() : 0;
   for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) i += utf8_character(text, i);
   std::string out;
   append_json_string(out, text.substr(0, i), JsonEscape::kDisplay);
