@@ -113,4 +113,15 @@ TEST_CASE("append_json_string escapes each byte wherever it sits, and texts long
   for (int i = 0; i < 3000; ++i)
     text += i % 7 == 0 ? "\xe2\x82\xac" : i % 11 == 0 ? "\x01\"" : i % 13 == 0 ? "\xff" : "ab";
   CHECK(written(text) == nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  // Runs that need no escaping of about the writer's buffer (256 bytes) and longer, with an escape
+  // at each of their ends.
+  for (const std::size_t run : {254, 255, 256, 257, 600, 5000}) {
+    INFO("run " << run);
+    const std::string runs = std::string(run, 'a') + "\"" + std::string(run, 'b') + "\x01" +
+                             std::string(run + 1, 'c') + "\xe2\x82\xac" + std::string(run, 'd');
+    CHECK(written(runs) == nlohmann::json(runs).dump());
+    std::string appended = "prefix";
+    append_json_string(appended, runs);
+    CHECK(appended == "prefix" + nlohmann::json(runs).dump());
+  }
 }
