@@ -1,6 +1,7 @@
 #include "sipcontract/json_text.hpp"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -17,17 +18,18 @@ constexpr std::array<unsigned char, 256> kByteClass = [] {
   return table;
 }();
 
-// True when one of the 8 bytes of `word` needs kByteClass's attention at `stop` or above: a control
-// character, '"', '\\', a byte from 0x80, and (stop 1) DEL. Each test is exact for the presence of
-// such a byte (the has-less-than trick: a byte below n sets its top bit in (w - n) & ~w), so a word
-// without one is copied as it is.
-inline bool needs_escape(std::uint64_t word, unsigned char stop) {
+// The top bit of each of the 8 bytes of `word` (the first in memory lowest) that needs kByteClass's
+// attention at `stop` or above: a control character, '"', '\\', a byte from 0x80, and (stop 1) DEL.
+// Each test is the has-less-than trick (a byte below n, n <= 0x20, sets its top bit in
+// (w - n) & ~w). A borrow can flag a byte above one that is truly flagged, never below: the lowest
+// bit set marks the first byte that needs attention.
+inline std::uint64_t needs_escape(std::uint64_t word, unsigned char stop) {
   constexpr std::uint64_t kOnes = 0x0101010101010101u, kHigh = 0x8080808080808080u;
   const auto below = [&](std::uint64_t v, unsigned char n) { return (v - kOnes * n) & ~v & kHigh; };
   std::uint64_t found =
       (word & kHigh) | below(word, 0x20) | below(word ^ (kOnes * '"'), 1) | below(word ^ (kOnes * '\\'), 1);
   if (stop == 1) found |= below(word ^ (kOnes * 0x7f), 1);
-  return found != 0;
+  return found;
 }
 }  // namespace
 
@@ -60,7 +62,6 @@ std::size_t utf8_character(std::string_view text, std::size_t i, bool* well_form
 void append_json_string(std::string& out, std::string_view text, JsonEscape escape) {
   // A byte of this class or above ends a run of bytes copied as they are.
   const unsigned char stop = escape == JsonEscape::kDisplay ? 1 : 2;
-  out.reserve(out.size() + text.size() + 2);
   // Written into a buffer on the stack and appended to `out` when it is full and at the end: one
   // append for most strings, instead of one for each run and each escape.
   char buffer[256];
@@ -77,20 +78,24 @@ void append_json_string(std::string& out, std::string_view text, JsonEscape esca
     std::memcpy(buffer + used, bytes, n);
     used += n;
   };
+  // The first byte from `from` on that needs attention (or the end): eight bytes at a time on a
+  // little-endian machine (where the lowest flag is the first byte in memory), the last few one by one.
+  const auto next_stop = [&](std::size_t from) {
+    if constexpr (std::endian::native == std::endian::little) {
+      for (std::uint64_t word; from + 8 <= text.size(); from += 8) {
+        std::memcpy(&word, text.data() + from, 8);
+        if (const std::uint64_t found = needs_escape(word, stop); found != 0)
+          return from + static_cast<std::size_t>(std::countr_zero(found)) / 8;
+      }
+    }
+    while (from < text.size() && kByteClass[static_cast<unsigned char>(text[from])] < stop) ++from;
+    return from;
+  };
   buffer[used++] = '"';
   std::size_t i = 0;
   while (i < text.size()) {
     // Runs of bytes that need no escaping are copied in one go.
-    std::size_t run = i;
-    // Eight bytes at a time while none of them needs anything, then byte by byte to the one that does.
-    for (std::uint64_t word; run + 8 <= text.size(); run += 8) {
-      std::memcpy(&word, text.data() + run, 8);
-      if (needs_escape(word, stop)) break;
-    }
-    while (run < text.size()) {
-      if (kByteClass[static_cast<unsigned char>(text[run])] >= stop) break;
-      ++run;
-    }
+    const std::size_t run = next_stop(i);
     put(text.data() + i, run - i);
     i = run;
     if (i == text.size()) break;
