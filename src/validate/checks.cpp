@@ -158,7 +158,9 @@ class EnumCheck final : public Check {
       }
     }
     if (!out.reporting()) return false;
-    RawFinding f = finding("enum", subject(value, out) + " is not an allowed value; ");
+    RawFinding f = finding("enum", subject(value, out));
+    f.message.reserve(f.message.size() + 64 + allowed_.size());  // the rest below, in one allocation
+    f.message += " is not an allowed value; ";
     if (!out.secret() && value.is_string() && !is_secret_text(value.get_ref<const std::string&>()))
       f.suggestion = suggest(value.get_ref<const std::string&>());
     if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion) + "? ";

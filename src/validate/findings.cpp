@@ -452,6 +452,20 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
 std::optional<std::string> closest_name(std::string_view text, const std::vector<std::string>& candidates,
                                         const std::vector<std::string>& folded_candidates) {
   if (text.size() > kLongestName) return std::nullopt;
+  // A candidate whose length is further from the text's than its limit (below) is ruled out at
+  // once: when all are, as for most values that no allowed one resembles, nothing more is made.
+  const auto limit_of = [](std::size_t a, std::size_t b) {
+    return std::max<std::size_t>(1, std::min(a, b) / 4);
+  };
+  const auto apart_of = [](std::size_t a, std::size_t b) { return a > b ? a - b : b - a; };
+  const std::size_t wanted_size = static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return c != '_' && c != '-' && c != ' '; }));
+  bool any = false;
+  for (std::size_t k = 0; k < candidates.size() && !any; ++k) {
+    const std::size_t size = folded_candidates[k].size();
+    any = candidates[k].size() <= kLongestName && apart_of(wanted_size, size) <= limit_of(wanted_size, size);
+  }
+  if (!any) return std::nullopt;
   const std::string wanted = folded(text);
   // Each byte's count in `wanted` less its count in a candidate: how many characters one has that
   // the other has not is a lower bound of the distance (an edit changes it by at most one each
@@ -466,11 +480,9 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
     const std::string& candidate = candidates[k];
     if (candidate.size() > kLongestName || candidate == text) continue;
     const std::string& other = folded_candidates[k];
-    const std::size_t limit = std::max<std::size_t>(1, std::min(wanted.size(), other.size()) / 4);
+    const std::size_t limit = limit_of(wanted.size(), other.size());
     // The distance is at least the difference in length.
-    const std::size_t apart =
-        wanted.size() > other.size() ? wanted.size() - other.size() : other.size() - wanted.size();
-    if (apart > limit) continue;
+    if (apart_of(wanted.size(), other.size()) > limit) continue;
     for (unsigned char c : other) --surplus[c];
     std::size_t missing = 0;  // characters of the candidate that `wanted` lacks
     for (unsigned char c : other) {
