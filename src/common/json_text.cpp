@@ -60,51 +60,56 @@ std::size_t utf8_character(std::string_view text, std::size_t i, bool* well_form
 }
 
 void append_json_string(std::string& out, std::string_view text, JsonEscape escape) {
-  // A byte of this class or above ends a run of bytes copied as they are.
+  // A byte of this class or above needs more than a copy.
   const unsigned char stop = escape == JsonEscape::kDisplay ? 1 : 2;
-  // Written into a buffer on the stack and appended to `out` when it is full and at the end: one
-  // append for most strings, instead of one for each run and each escape.
-  char buffer[256];
+  // Written into a buffer on the stack and appended to `out` when it is nearly full and at the end:
+  // one append for most strings. Each step writes at most 8 bytes, into the slack past kFlushAt.
+  constexpr std::size_t kFlushAt = 256;
+  char buffer[kFlushAt + 16];
   std::size_t used = 0;
-  const auto put = [&](const char* bytes, std::size_t n) {
-    if (used + n > sizeof buffer) {
-      out.append(buffer, used);
-      used = 0;
-      if (n > sizeof buffer) {
-        out.append(bytes, n);
-        return;
-      }
-    }
+  const auto put = [&](const char* bytes, std::size_t n) {  // n <= 8
     std::memcpy(buffer + used, bytes, n);
     used += n;
   };
-  // The first byte from `from` on that needs attention (or the end): eight bytes at a time on a
-  // little-endian machine (where the lowest flag is the first byte in memory), the last few one by one.
-  const auto next_stop = [&](std::size_t from) {
-    if constexpr (std::endian::native == std::endian::little) {
-      for (std::uint64_t word; from + 8 <= text.size(); from += 8) {
-        std::memcpy(&word, text.data() + from, 8);
-        if (const std::uint64_t found = needs_escape(word, stop); found != 0)
-          return from + static_cast<std::size_t>(std::countr_zero(found)) / 8;
+  buffer[used++] = '"';
+  const char* const data = text.data();
+  const std::size_t size = text.size();
+  std::size_t i = 0;
+  while (i < size) {
+    if (used >= kFlushAt) {
+      out.append(buffer, used);
+      used = 0;
+    }
+    unsigned char c;
+    if (std::endian::native == std::endian::little && i + 8 <= size) {
+      // Eight bytes are copied as they are; those from the first that needs attention are then
+      // written over (the lowest flag is that byte: see needs_escape()).
+      std::uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      std::memcpy(buffer + used, &word, 8);
+      const std::uint64_t found = needs_escape(word, stop);
+      if (found == 0) {
+        used += 8;
+        i += 8;
+        continue;
+      }
+      const std::size_t clean = static_cast<std::size_t>(std::countr_zero(found)) / 8;
+      used += clean;
+      i += clean;
+      c = static_cast<unsigned char>(data[i]);
+    } else {
+      c = static_cast<unsigned char>(data[i]);
+      if (kByteClass[c] < stop) {
+        buffer[used++] = static_cast<char>(c);
+        ++i;
+        continue;
       }
     }
-    while (from < text.size() && kByteClass[static_cast<unsigned char>(text[from])] < stop) ++from;
-    return from;
-  };
-  buffer[used++] = '"';
-  std::size_t i = 0;
-  while (i < text.size()) {
-    // Runs of bytes that need no escaping are copied in one go.
-    const std::size_t run = next_stop(i);
-    put(text.data() + i, run - i);
-    i = run;
-    if (i == text.size()) break;
-    const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       bool well_formed = false;
       const std::size_t n = utf8_character(text, i, &well_formed);
       if (well_formed)
-        put(text.data() + i, n);
+        put(data + i, n);
       else
         put("\xEF\xBF\xBD", 3);  // U+FFFD for the maximal ill-formed subpart
       i += n;
@@ -140,7 +145,7 @@ void append_json_string(std::string& out, std::string_view text, JsonEscape esca
     }
     ++i;
   }
-  put("\"", 1);
+  buffer[used++] = '"';
   out.append(buffer, used);
 }
 
