@@ -6,7 +6,7 @@
 #   bench/run.sh                 # the full run (about 3 minutes on 2 cores, plus the build)
 #   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
-#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet, JSON lines on an all-valid corpus) against ajv,
+#   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet, JSON lines on an all-valid corpus and into /dev/null) against ajv,
 #                                # and against ajv allErrors writing a JSON line per document (ajv-bench.js --lines)
 #   bench/run.sh --only check    # Schema::check() against ajv, 1 thread and all cores
 #   bench/run.sh --only startup  # one request body per call: `sipcontract validate` against node + ajv
@@ -111,12 +111,16 @@ ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$roo
 # --min-time: one start-up (measured on its own by --only startup) over many documents, not a
 # 40 ms run that a scheduler's hiccup moves by a third.
 cli_copies=1
-cli_ndjson() {  # cli_ndjson JOBS [quiet|json] [CORPUS]
-  local t0 t1 summaries="" files=() copy input=${3:-$corpus}
+# With nowhere, the JSON lines go to /dev/null: no reader, so the run shows what making them costs
+# apart from what a pipe's reader (grep here) takes from the same cores.
+cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
+  local t0 t1 summaries="" files=() copy input=${3:-$corpus} mode=${2:-json}
   for ((copy = 0; copy < cli_copies; ++copy)); do files+=("$input"); done
   t0=$(now_ns)
-  if [ "${2:-}" = quiet ]; then
+  if [ "$mode" = quiet ]; then
     bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "${files[@]}" || true
+  elif [ "$mode" = nowhere ]; then
+    bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" >/dev/null || true
   else
     # Every file ends with its summary line; the consumer keeps those.
     summaries=$(bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" |
@@ -124,7 +128,7 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet|json] [CORPUS]
   fi
   t1=$(now_ns)
   node -e '
-    const [summaryLines, ns, docsBytes, jobs, docs, copies] = process.argv.slice(1);
+    const [mode, summaryLines, ns, docsBytes, jobs, docs, copies] = process.argv.slice(1);
     const seconds = Number(ns) / 1e9;
     const n = Number(copies);
     // Per copy of the corpus (what summarize.js checks against the corpus), timed over all copies.
@@ -134,10 +138,11 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet|json] [CORPUS]
       documents = all.reduce((a, s) => a + s.documents, 0);
       valid = all.length === n ? all.reduce((a, s) => a + s.valid, 0) / n : -1;
     }
-    console.log(JSON.stringify({bench: summaryLines ? "cli-ndjson" : "cli-ndjson-quiet", jobs: Number(jobs),
+    const bench = {json: "cli-ndjson", quiet: "cli-ndjson-quiet", nowhere: "cli-ndjson-nowhere"}[mode];
+    console.log(JSON.stringify({bench, jobs: Number(jobs),
       copies: n, docs: documents / n, valid, seconds, docs_per_s: documents / seconds,
       mb_per_s: Number(docsBytes) * n / seconds / 1e6}));
-  ' "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies"
+  ' "$mode" "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies"
 }
 # How many copies make a --quiet run on all cores last about --min-time: two untimed runs tell,
 # one copy (which also brings the corpus into the page cache), then as many as that suggests, whose
@@ -190,17 +195,21 @@ run_check() {
 }
 
 # The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, ajv, JSON lines on the
-# all-valid corpus (the ceiling), and ajv doing the JSON lines' work (allErrors, a JSON line per
-# document written out: ajv-bench.js --lines). The JSON lines run between --quiet and ajv, so that
-# the two target rows' ratios are of runs back to back (as the summary says ratios are); the order
-# turns each repetition (the ceiling first or last).
+# all-valid corpus (the ceiling), JSON lines into /dev/null (no reader), and ajv doing the JSON
+# lines' work (allErrors, a JSON line per document written out: ajv-bench.js --lines). The JSON lines
+# run between --quiet and ajv, so that the two target rows' ratios are of runs back to back (as the
+# summary says ratios are), and so does --quiet between the two JSON-lines runs; the order turns
+# each repetition (the ceiling first or last).
 run_ndjson() {
-  local rep=$1 row rows=(cli_ndjson_valid_n cli_ndjson_quiet_n cli_ndjson_n ajv_n ajv_lines_n)
-  if [ $((rep % 2)) -eq 1 ]; then rows=(ajv_lines_n ajv_n cli_ndjson_n cli_ndjson_quiet_n cli_ndjson_valid_n); fi
+  local rep=$1 row rows=(cli_ndjson_valid_n cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n ajv_lines_n)
+  if [ $((rep % 2)) -eq 1 ]; then
+    rows=(ajv_lines_n ajv_n cli_ndjson_n cli_ndjson_quiet_n cli_ndjson_nowhere_n cli_ndjson_valid_n)
+  fi
   for row in "${rows[@]}"; do
     case $row in
       cli_ndjson_n) record cli_ndjson_n "$rep" "$(cli_ndjson "$cores")" ;;
       cli_ndjson_quiet_n) record cli_ndjson_quiet_n "$rep" "$(cli_ndjson "$cores" quiet)" ;;
+      cli_ndjson_nowhere_n) record cli_ndjson_nowhere_n "$rep" "$(cli_ndjson "$cores" nowhere)" ;;
       ajv_n) record ajv_n "$rep" "$(ajv --threads "$cores")" ;;
       cli_ndjson_valid_n) record cli_ndjson_valid_n "$rep" "$(cli_ndjson "$cores" json "$valid_corpus")" ;;
       ajv_lines_n) record ajv_lines_n "$rep" "$(ajv --threads "$cores" --lines)" ;;
