@@ -1251,7 +1251,6 @@ void collect_secrets(const SimdValue& document, std::vector<std::string>& secret
       pushed;  // an object's, before sorting
   stack.clear();
   stack.emplace_back(document, false);
-  secrets.reserve(secrets.size() + 4);  // a password and its confirmation, usually
   while (!stack.empty()) {
     const auto [node, secret] = stack.back();
     stack.pop_back();

@@ -577,6 +577,7 @@ FindingsScope::FindingsScope(const std::vector<std::string>& secret_fields,
   for (const auto& field : secret_fields)
     current_secret_lengths |= std::uint64_t{1} << length_bit(field.size());
   ++arena.depth;
+  secrets_.reserve(4);  // a password and its confirmation, usually
   collect(secrets_);
   if (previous_ != nullptr) secrets_.insert(secrets_.end(), previous_->begin(), previous_->end());
   current_secrets = &secrets_;
