@@ -113,22 +113,25 @@ ajv() { bounded 300 node "$here/ajv-bench.js" --corpus "$corpus" --schemas "$roo
 cli_copies=1
 # With nowhere, the JSON lines go to /dev/null: no reader, so the run shows what making them costs
 # apart from what a pipe's reader (grep here) takes from the same cores.
+# The CLI's exit code goes into the result (summarize.js holds it to the corpus's verdict), so that
+# a run that stopped early, a crash or the time limit, cannot pass for a fast one.
 cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
-  local t0 t1 summaries="" files=() copy input=${3:-$corpus} mode=${2:-json}
+  local t0 t1 summaries="" files=() copy input=${3:-$corpus} mode=${2:-json} status=0
   for ((copy = 0; copy < cli_copies; ++copy)); do files+=("$input"); done
   t0=$(now_ns)
   if [ "$mode" = quiet ]; then
-    bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "${files[@]}" || true
+    bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "${files[@]}" || status=$?
   elif [ "$mode" = nowhere ]; then
-    bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" >/dev/null || true
+    bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" >/dev/null || status=$?
   else
     # Every file ends with its summary line; the consumer keeps those.
-    summaries=$(bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" |
-      grep -F '"summary":{"documents":') || true
+    summaries=$( { bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" ||
+                   echo $? >"$out/cli-ndjson-status"; } | grep -F '"summary":{"documents":') || true
+    if [ -f "$out/cli-ndjson-status" ]; then status=$(cat "$out/cli-ndjson-status"); rm -f "$out/cli-ndjson-status"; fi
   fi
   t1=$(now_ns)
   node -e '
-    const [mode, summaryLines, ns, docsBytes, jobs, docs, copies] = process.argv.slice(1);
+    const [mode, status, summaryLines, ns, docsBytes, jobs, docs, copies] = process.argv.slice(1);
     const seconds = Number(ns) / 1e9;
     const n = Number(copies);
     // Per copy of the corpus (what summarize.js checks against the corpus), timed over all copies.
@@ -139,10 +142,10 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
       valid = all.length === n ? all.reduce((a, s) => a + s.valid, 0) / n : -1;
     }
     const bench = {json: "cli-ndjson", quiet: "cli-ndjson-quiet", nowhere: "cli-ndjson-nowhere"}[mode];
-    console.log(JSON.stringify({bench, jobs: Number(jobs),
+    console.log(JSON.stringify({bench, exit: Number(status), jobs: Number(jobs),
       copies: n, docs: documents / n, valid, seconds, docs_per_s: documents / seconds,
       mb_per_s: Number(docsBytes) * n / seconds / 1e6}));
-  ' "$mode" "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies"
+  ' "$mode" "$status" "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies"
 }
 # How many copies make a --quiet run on all cores last about --min-time: two untimed runs tell,
 # one copy (which also brings the corpus into the page cache), then as many as that suggests, whose

@@ -135,6 +135,15 @@ function main() {
       }
     }
   }
+  // The CLI must have finished with the corpus's verdict: 0 on the all-valid corpus, 1 on the usual
+  // one (it refuses a tenth); anything else (a crash, the time limit, a usage error) voids the run.
+  for (const id of ['cli_ndjson', 'cli_ndjson_n', 'cli_ndjson_quiet_n', 'cli_ndjson_nowhere_n', 'cli_ndjson_valid_n']) {
+    const allValid = id === 'cli_ndjson_valid_n' || (corpus && corpus.expected_valid === corpus.docs);
+    for (const [rep, r] of byId.get(id) || []) {
+      if (r.exit !== undefined && r.exit !== (allValid ? 0 : 1))
+        problems.push(`${id} rep ${rep}: sipcontract validate exited ${r.exit}, not ${allValid ? 0 : 1}`);
+    }
+  }
   // The ceiling's corpus must be all valid, and read so by the CLI.
   if (validCorpus && validCorpus.expected_valid !== validCorpus.docs)
     problems.push(`the all-valid corpus was built with ${validCorpus.docs - validCorpus.expected_valid} invalid documents`);
