@@ -124,7 +124,9 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
   elif [ "$mode" = nowhere ]; then
     bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" >/dev/null || status=$?
   else
-    # Every file ends with its summary line; the consumer keeps those.
+    # Every file ends with its summary line; the consumer keeps those. The CLI's status comes back
+    # in a file (written only when it is not 0), cleared first so that an interrupted run's stays out.
+    rm -f "$out/cli-ndjson-status"
     summaries=$( { bounded 300 "$cli" validate --ndjson -j "$1" --format json request "${files[@]}" ||
                    echo $? >"$out/cli-ndjson-status"; } | grep -F '"summary":{"documents":') || true
     if [ -f "$out/cli-ndjson-status" ]; then status=$(cat "$out/cli-ndjson-status"); rm -f "$out/cli-ndjson-status"; fi
