@@ -789,9 +789,12 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
     keys.clear();
     const bool is_root = depth == 1;
     for (auto it = object.begin(); it != object.end(); ++it) {
-      keys.push_back(it.key());
+      // The key from a register, not read back from keys: a 16-byte load of what two 8-byte
+      // stores just wrote cannot be forwarded, and stalled here on every member.
+      const std::string_view key = it.key();
+      keys.push_back(key);
       const simdjson::dom::element member = it.value();
-      if (is_root) root_members.emplace_back(keys.back(), member);
+      if (is_root) root_members.emplace_back(key, member);
       if (structured(member)) stack.emplace_back(member, depth + 1);
     }
     if (keys.size() < 2) continue;
