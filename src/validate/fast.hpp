@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -91,8 +92,42 @@ struct Node {
 
 /// An enum: its values, and the strings among them sorted for a quick lookup.
 struct EnumSet {
+  /// A string's length and its first and last (up to) 8 bytes, which may overlap: two strings of
+  /// the same length up to 16 bytes are equal exactly when their keys are, so that a text is
+  /// compared with a short enum's strings in one tight loop of integer comparisons.
+  struct Key {
+    std::uint64_t head = 0;
+    std::uint64_t tail = 0;
+    std::size_t size = 0;
+    static constexpr std::size_t kWhole = 16;  ///< the longest string a key decides alone
+
+    // Made for every string an enum step meets: inline, or the call costs more than the loop.
+    [[gnu::always_inline]] explicit Key(std::string_view s) : size(s.size()) {
+      if (size >= 8) {
+        ends<std::uint64_t>(s.data());
+      } else if (size >= 4) {
+        ends<std::uint32_t>(s.data());
+      } else if (size >= 2) {
+        ends<std::uint16_t>(s.data());
+      } else if (size == 1) {
+        head = tail = static_cast<unsigned char>(s[0]);
+      }
+    }
+    bool operator==(const Key&) const = default;
+
+   private:
+    template <class Word>  // the first and the last sizeof(Word) bytes of the size bytes at p
+    [[gnu::always_inline]] void ends(const char* p) {
+      Word word;
+      std::memcpy(&word, p, sizeof word);
+      head = word;
+      std::memcpy(&word, p + size - sizeof word, sizeof word);
+      tail = word;
+    }
+  };
   std::vector<Json> values;
   std::vector<std::string> strings;  ///< sorted; every string value
+  std::vector<Key> keys;             ///< keys[i] is strings[i]'s
   bool only_strings = false;
 };
 

@@ -114,6 +114,7 @@ void Builder::enumeration(const Json* node, const Json& values, const validation
     }
   }
   std::sort(set.strings.begin(), set.strings.end());
+  for (const auto& text : set.strings) set.keys.emplace_back(text);
   auto& enums = impl_->program->enums;
   enums.push_back(std::move(set));
   impl_->add_checked(node, Step{Op::kEnum, index_of(enums.size())}, check);

@@ -582,8 +582,10 @@ bool step(const Program& program, const Step& s, const V& value) {
       if (kind == Kind::kString) {
         const std::string_view text = value.str();
         if (set.strings.size() <= 16) {
-          for (const auto& allowed : set.strings) {
-            if (same(allowed, text)) return true;
+          const EnumSet::Key key(text);
+          for (std::size_t i = 0; i < set.keys.size(); ++i) {
+            if (set.keys[i] == key && (key.size <= EnumSet::Key::kWhole || same(set.strings[i], text)))
+              return true;
           }
           return false;
         }
