@@ -568,6 +568,20 @@ bool object_rule(const Program& program, const ObjectRule& rule, const V& value)
   return true;
 }
 
+/// Whether `text` is one of the enum's strings.
+[[gnu::always_inline]] inline bool enum_has(const EnumSet& set, std::string_view text) {
+  if (set.strings.size() <= 16) {
+    const EnumSet::Key key(text);
+    for (std::size_t i = 0; i < set.keys.size(); ++i) {
+      if (set.keys[i] == key && (key.size <= EnumSet::Key::kWhole || same(set.strings[i], text))) return true;
+    }
+    return false;
+  }
+  return std::binary_search(set.strings.begin(), set.strings.end(), text, [](const auto& x, const auto& y) {
+    return std::string_view(x) < std::string_view(y);
+  });
+}
+
 template <class V>
 bool step(const Program& program, const Step& s, const V& value) {
   const Kind kind = value.kind();
@@ -579,20 +593,7 @@ bool step(const Program& program, const Step& s, const V& value) {
     }
     case Op::kEnum: {
       const EnumSet& set = program.enums[s.a];
-      if (kind == Kind::kString) {
-        const std::string_view text = value.str();
-        if (set.strings.size() <= 16) {
-          const EnumSet::Key key(text);
-          for (std::size_t i = 0; i < set.keys.size(); ++i) {
-            if (set.keys[i] == key && (key.size <= EnumSet::Key::kWhole || same(set.strings[i], text)))
-              return true;
-          }
-          return false;
-        }
-        return std::binary_search(
-            set.strings.begin(), set.strings.end(), text,
-            [](const auto& x, const auto& y) { return std::string_view(x) < std::string_view(y); });
-      }
+      if (kind == Kind::kString) return enum_has(set, value.str());
       if (set.only_strings) return false;
       for (const auto& allowed : set.values) {
         if (equal(value, NlohmannValue(allowed))) return true;
@@ -741,8 +742,17 @@ bool step(const Program& program, const Step& s, const V& value) {
 template <class V>
 bool eval(const Program& program, std::uint32_t node, const V& value) {
   const Node& n = program.nodes[node];
+  const Kind kind = value.kind();
   for (std::uint32_t i = n.begin; i < n.end; ++i) {
-    if (!step(program, program.steps[i], value)) return false;
+    const Step& s = program.steps[i];
+    // The steps most values meet are decided here, without step()'s call and frame.
+    if (s.op == Op::kType && kind != Kind::kNumber) {
+      if (!type_matches(s.n, kind, nullptr)) return false;
+    } else if (s.op == Op::kEnum && kind == Kind::kString) {
+      if (!enum_has(program.enums[s.a], value.str())) return false;
+    } else if (!step(program, s, value)) {
+      return false;
+    }
   }
   return true;
 }
