@@ -59,19 +59,26 @@ inline bool same(std::string_view a, std::string_view b) {
   return n == 0 || *x == *y;
 }
 
+/// The first of the bucket [first, last) whose name is not below `key`: the binary search of a
+/// large bucket, out of line so that find_property() stays small enough to inline.
+[[gnu::noinline]] const std::uint32_t* lower_name(const ObjectRule& rule, const std::uint32_t* first,
+                                                  const std::uint32_t* last, std::string_view key) {
+  // A bucket keeps the names' order.
+  return std::lower_bound(first, last, key, [&](std::uint32_t k, std::string_view name) {
+    return std::string_view(rule.properties[k].first) < name;
+  });
+}
+
 /// The property `rule` declares under the name `key`, or null: compared with the declared names of
 /// its length only, one by one (a scan comparing lengths first beats a binary search, whose every
 /// step is a memcmp call), or by a binary search when there are many.
-inline const std::pair<std::string, std::uint32_t>* find_property(const ObjectRule& rule,
-                                                                  std::string_view key) {
+[[gnu::always_inline]] inline const std::pair<std::string, std::uint32_t>* find_property(
+    const ObjectRule& rule, std::string_view key) {
   const std::size_t n = std::min(key.size(), ObjectRule::kLongName);
   const std::uint32_t* first = rule.by_length.data() + rule.length_starts[n];
   const std::uint32_t* last = rule.by_length.data() + rule.length_starts[n + 1];
   if (last - first > 16) {
-    // A bucket keeps the names' order.
-    first = std::lower_bound(first, last, key, [&](std::uint32_t k, std::string_view name) {
-      return std::string_view(rule.properties[k].first) < name;
-    });
+    first = lower_name(rule, first, last, key);
     if (first != last) last = first + 1;
   }
   for (; first != last; ++first) {
