@@ -254,7 +254,7 @@ std::string too_large_message(std::size_t max_bytes) {
 struct Checked {
   Counts counts;
   std::string text;
-  bool appended = false;  // the JSON record went straight to the caller's sink
+  bool appended = false;  // the JSON record went straight to the caller's sink, with its newline
 };
 
 /// Appends `n` in decimal.
@@ -269,6 +269,21 @@ void append_number_then(std::string& out, std::size_t n, std::string_view tail) 
   char text[64];
   assert(tail.size() <= sizeof text - 24);
   char* end = std::to_chars(text, text + 24, n).ptr;
+  std::memcpy(end, tail.data(), tail.size());
+  out.append(text, static_cast<std::size_t>(end - text) + tail.size());
+}
+
+/// `head`, `n` and then `tail`: a valid line's record, in one append (a call of libstdc++'s, not
+/// inlined) when it is short, as it is but for a long file name.
+void append_record(std::string& out, std::string_view head, std::size_t n, std::string_view tail) {
+  char text[160];
+  if (head.size() + 24 + tail.size() > sizeof text) {
+    out += head;
+    append_number_then(out, n, tail);
+    return;
+  }
+  std::memcpy(text, head.data(), head.size());
+  char* end = std::to_chars(text + head.size(), text + head.size() + 24, n).ptr;
   std::memcpy(end, tail.data(), tail.size());
   out.append(text, static_cast<std::size_t>(end - text) + tail.size());
 }
@@ -328,8 +343,8 @@ class Checker {
 
   /// Checks `text`; `line` is the NDJSON line number (0 for a whole file). `file_json` is
   /// `file` as records write it, when the caller has it (NDJSON batches make it once). With --format
-  /// json and a `sink`, a valid or invalid document's record is appended to it (no newline) and
-  /// the result says `appended`; other records come back in the result.
+  /// json and a `sink`, a valid or invalid document's record is appended to it with its newline and
+  /// the result says `appended`; other records come back in the result, without one.
   Checked check(std::string_view text, const std::string& file, std::size_t line,
                 const FileJson* file_json = nullptr, std::string* sink = nullptr) const {
     Checked out;
@@ -350,14 +365,15 @@ class Checker {
       // instead of building and serialising an object per line.
       ++out.counts.valid;
       std::string& record = sink != nullptr ? *sink : out.text;
+      const std::string_view tail = sink != nullptr ? ",\"valid\":true}\n"sv : ",\"valid\":true}"sv;
       if (file_json != nullptr) {
-        record += file_json->valid_head;
+        append_record(record, file_json->valid_head, line, tail);
       } else {
         record += "{\"file\":"sv;
         append_file(record, file, file_json);
         record += ",\"findings\":[],\"line\":"sv;
+        append_number_then(record, line, tail);
       }
-      append_number_then(record, line, ",\"valid\":true}"sv);
       out.appended = sink != nullptr;
       return out;
     }
@@ -403,6 +419,7 @@ class Checker {
         append_number(text, line);
       }
       text += findings.empty() ? ",\"valid\":true}"sv : ",\"valid\":false}"sv;
+      if (sink != nullptr) text += '\n';
     } else if (findings.empty()) {
       out.text = label() + ": valid\n";
     } else {
@@ -475,6 +492,7 @@ class Checker {
       append_number(text, line);
     }
     text += ",\"valid\":false}"sv;
+    if (sink != nullptr) text += '\n';
     return out;
   }
 
@@ -766,8 +784,15 @@ BatchOutput check_batch(const Checker& checker, Batch& batch) {
   const bool json = checker.json();
   const std::string& file = batch.file->name;
   const std::optional<FileJson>& file_json = batch.file->json;
-  // Most records are a valid line's: about this long each.
-  if (json) out.text.reserve(batch.items.size() * (file_json->valid_head.size() + 26));
+  // Room for the records in one allocation, as long a line as this thread's last batch had (most
+  // are a valid line's, about the first figure), so that the text is not copied as it grows. The
+  // hint is bounded: a batch of huge records must not make the next one reserve gigabytes.
+  thread_local std::size_t bytes_per_line = 0;
+  if (json) {
+    const std::size_t least = file_json->valid_head.size() + 26;
+    const std::size_t expected = std::clamp(bytes_per_line + bytes_per_line / 8, least, least + 1024);
+    out.text.reserve(batch.items.size() * expected);
+  }
   // One line's result, returned by value: a record written straight into the batch's text (most
   // are) is not copied; another (not JSON, too large, an internal error) is appended once.
   const auto check_line = [&](const Batch::Item& item) -> Checked {
@@ -794,9 +819,12 @@ BatchOutput check_batch(const Checker& checker, Batch& batch) {
   for (const auto& item : batch.items) {
     const Checked checked = check_line(item);
     out.counts.add(checked.counts);
-    if (!checked.appended) out.text += checked.text;
-    if (json) out.text += '\n';
+    if (!checked.appended) {
+      out.text += checked.text;
+      if (json) out.text += '\n';
+    }
   }
+  if (json) bytes_per_line = out.text.size() / batch.items.size();
   return out;
 }
 
