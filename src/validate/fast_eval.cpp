@@ -807,28 +807,31 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
     const simdjson::dom::object object = as_object(element);
     keys.clear();
     const bool is_root = depth == 1;
+    // A repeated key: two keys can only be the same where their lengths (modulo 64) meet, so a
+    // key is compared with the earlier ones only then, here while the object is small, and a
+    // larger object's keys are sorted after.
+    constexpr std::size_t kPairwise = 12;
+    std::uint64_t lengths = 0;
+    bool lengths_meet = false;
+    bool repeated = false;
     for (auto it = object.begin(); it != object.end(); ++it) {
       // The key from a register, not read back from keys: a 16-byte load of what two 8-byte
       // stores just wrote cannot be forwarded, and stalled here on every member.
       const std::string_view key = it.key();
+      const std::uint64_t length_bit = std::uint64_t{1} << (key.size() % 64);
+      if ((lengths & length_bit) != 0) {
+        lengths_meet = true;
+        if (keys.size() < kPairwise) {
+          for (const std::string_view earlier : keys) repeated |= same(earlier, key);
+        }
+      }
+      lengths |= length_bit;
       keys.push_back(key);
       const simdjson::dom::element member = it.value();
       if (is_root) root_members.emplace_back(key, member);
       if (structured(member)) stack.emplace_back(member, depth + 1);
     }
-    if (keys.size() < 2) continue;
-    constexpr std::size_t kPairwise = 12;
-    bool repeated = false;
-    if (keys.size() <= kPairwise) {
-      for (std::size_t i = 0; i < keys.size() && !repeated; ++i) {
-        for (std::size_t j = i + 1; j < keys.size(); ++j) {
-          if (same(keys[i], keys[j])) {
-            repeated = true;
-            break;
-          }
-        }
-      }
-    } else {
+    if (!repeated && lengths_meet && keys.size() > kPairwise) {
       std::sort(keys.begin(), keys.end());
       repeated = std::adjacent_find(keys.begin(), keys.end()) != keys.end();
     }

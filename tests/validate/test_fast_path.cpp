@@ -172,6 +172,38 @@ TEST_CASE("the fast path applies parse_json's rules", "[validate][fast][parse]")
   }
 }
 
+TEST_CASE("the fast path finds a repeated key at any two places of an object of any size",
+          "[validate][fast][parse]") {
+  // Keys compared only where their lengths (modulo 64) meet, and pairwise up to 12 keys then by
+  // sorting: objects of 2 to 16 members, with a key repeated at every pair of places, whose other
+  // keys share lengths (and lengths 64 apart) without being the same.
+  const Schema any = schema_of("{}");
+  const auto key = [](std::size_t i) {
+    // Lengths 1, 2, 1, 65, 2, 66, ...: every other key meets an earlier one's length.
+    std::string name(1 + i % 2 + (i % 4 >= 2 ? 64 : 0), 'a');
+    name += std::to_string(i);
+    return name;
+  };
+  for (std::size_t size = 2; size <= 16; ++size) {
+    const auto object = [&](std::size_t repeat_at, std::size_t of) {
+      std::string text = "{";
+      for (std::size_t i = 0; i < size; ++i) {
+        if (i > 0) text += ", ";
+        text += "\"" + key(i == repeat_at ? of : i) + "\": " + std::to_string(i);
+      }
+      return text + "}";
+    };
+    INFO("members " << size);
+    CHECK(agree(any, object(size, size)) == Verdict::kValid);
+    for (std::size_t later = 1; later < size; ++later) {
+      for (std::size_t earlier = 0; earlier < later; ++earlier) {
+        INFO("key " << later << " repeats key " << earlier);
+        CHECK(agree(any, object(later, earlier)) == Verdict::kNotJson);
+      }
+    }
+  }
+}
+
 TEST_CASE("the fast path applies the size and depth limits", "[validate][fast][parse]") {
   const Schema any = schema_of("{}");
   ParseLimits limits;
