@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# bench/ab.sh: two builds of the CLI timed against each other on `sipcontract validate --ndjson`,
+# runs interleaved (A, B, A, B, ...) so that the machine's state, which moves single figures by a
+# third here, moves both alike. For a change whose effect is a few percent, where bench/run.sh's
+# ratios to ajv drift more than that between runs and bench/instructions.sh cannot see what costs
+# time without costing instructions (a stalled load, a cache line moving between cores).
+#
+#   bench/ab.sh OLD_CLI NEW_CLI                    # quiet, null and pipe; 7 runs each; 20 copies
+#   bench/ab.sh --modes null --reps 9 OLD_CLI NEW_CLI
+#
+# A run validates the corpus (--count documents, seed 1, 10% invalid) named --copies times on one
+# command line, on all cores (-j nproc), in one of three modes: quiet (--quiet), null (a JSON line
+# per document into /dev/null), pipe (the same lines into `grep -cF`, as bench/run.sh's target row
+# reads them). Prints per mode and build the median wall time and CPU time (user + sys, the pipe's
+# reader included) over the runs, and NEW/OLD for each; a ratio under 1 is NEW faster. OLD_CLI
+# would typically be built in a worktree of the base commit:
+#   git worktree add /tmp/base BASE && cmake -S /tmp/base -B /tmp/base/b -G Ninja
+#   -DCMAKE_BUILD_TYPE=Release && cmake --build /tmp/base/b --target sipcontract
+# Needs the corpus generator of the Release build bench/run.sh makes (built here when missing).
+# Exit status: 0 after printing, 1 when a run's exit code is not the corpus's verdict (1: some
+# documents are invalid), 2 on a setup error.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
+modes=quiet,null,pipe
+reps=7
+copies=20
+count=50000
+clis=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --modes) modes=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
+    --reps) reps=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
+    --copies) copies=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
+    --count) count=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -*) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) clis+=("$1"); shift ;;
+  esac
+done
+[ "${#clis[@]}" -eq 2 ] || { echo "ab.sh: give two CLI executables, OLD and NEW (see --help)" >&2; exit 2; }
+for cli in "${clis[@]}"; do
+  [ -x "$cli" ] && [ -f "$cli" ] || { echo "ab.sh: $cli is not an executable file" >&2; exit 2; }
+done
+[[ $modes =~ ^(quiet|null|pipe)(,(quiet|null|pipe))*$ ]] ||
+  { echo "ab.sh: --modes takes quiet, null, pipe (comma-separated), not '$modes'" >&2; exit 2; }
+for v in "reps=$reps" "copies=$copies" "count=$count"; do
+  [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "ab.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
+done
+
+corpus_tool=$build/bench/sipcontract-bench-corpus
+if [ ! -x "$corpus_tool" ]; then
+  echo "[ab] building the corpus generator in $build" >&2
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF \
+    -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target sipcontract-bench-corpus >/dev/null
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$corpus_tool" --seed 1 --count "$count" --invalid-percent 10 --out "$work/corpus.ndjson" >/dev/null
+files=()
+for ((i = 0; i < copies; ++i)); do files+=("$work/corpus.ndjson"); done
+jobs=$(nproc)
+
+# run CLI MODE: one run; appends "wall cpu" (seconds) to $work/times. The CLI's exit code goes
+# through a file, since in pipe mode the pipeline's is grep's.
+run() {
+  local cli=$1 mode=$2 rc
+  rm -f "$work/rc"
+  TIMEFORMAT='%R %U %S'
+  case "$mode" in
+    quiet) { time { "$cli" validate --ndjson -j "$jobs" --quiet request "${files[@]}" 2>/dev/null || echo $? >"$work/rc"; }; } 2>"$work/time" ;;
+    null) { time { "$cli" validate --ndjson -j "$jobs" --format json request "${files[@]}" >/dev/null 2>&1 || echo $? >"$work/rc"; }; } 2>"$work/time" ;;
+    pipe) { time { { "$cli" validate --ndjson -j "$jobs" --format json request "${files[@]}" 2>/dev/null || echo $? >"$work/rc"; } |
+                     grep -cF '"summary":{"documents":' >/dev/null; }; } 2>"$work/time" ;;
+  esac
+  rc=$(cat "$work/rc" 2>/dev/null || echo 0)
+  [ "$rc" = 1 ] || { echo "ab.sh: $cli ($mode) exited $rc, not 1 (the corpus has invalid documents)" >&2; exit 1; }
+  tail -n 1 "$work/time" | awk '{ printf "%s %.3f\n", $1, $2 + $3 }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf '%d documents x %d copies, -j %d, %d runs a build and mode, interleaved\n' "$count" "$copies" "$jobs" "$reps"
+printf '%-6s %-5s %10s %10s   %s\n' mode build "wall (s)" "cpu (s)" cli
+for mode in ${modes//,/ }; do
+  : >"$work/a" && : >"$work/b"
+  for ((r = 0; r < reps; ++r)); do
+    run "${clis[0]}" "$mode" >>"$work/a"
+    run "${clis[1]}" "$mode" >>"$work/b"
+  done
+  aw=$(cut -d' ' -f1 "$work/a" | median) ac=$(cut -d' ' -f2 "$work/a" | median)
+  bw=$(cut -d' ' -f1 "$work/b" | median) bc=$(cut -d' ' -f2 "$work/b" | median)
+  printf '%-6s %-5s %10.3f %10.3f   %s\n' "$mode" old "$aw" "$ac" "${clis[0]}"
+  printf '%-6s %-5s %10.3f %10.3f   %s\n' "$mode" new "$bw" "$bc" "${clis[1]}"
+  awk -v m="$mode" -v aw="$aw" -v ac="$ac" -v bw="$bw" -v bc="$bc" \
+    'BEGIN { printf "%-6s %-5s %10.3f %10.3f   (new / old)\n", m, "ratio", bw / aw, bc / ac }'
+done
