@@ -179,7 +179,8 @@ TEST_CASE("the fast path finds a repeated key at any two places of an object of 
   // keys share lengths (and lengths 64 apart) without being the same.
   const Schema any = schema_of("{}");
   const auto key = [](std::size_t i) {
-    // Lengths 1, 2, 1, 65, 2, 66, ...: every other key meets an earlier one's length.
+    // Lengths 2, 3, 66, 67, 2, 3, ... (one more from key 10 on): from the third key on, each meets
+    // an earlier one's length modulo 64, the same or 64 apart.
     std::string name(1 + i % 2 + (i % 4 >= 2 ? 64 : 0), 'a');
     name += std::to_string(i);
     return name;
