@@ -23,6 +23,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
+tool=ab.sh
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 modes=quiet,null,pipe
 reps=7
 copies=20
@@ -45,17 +48,10 @@ for cli in "${clis[@]}"; do
 done
 [[ $modes =~ ^(quiet|null|pipe)(,(quiet|null|pipe))*$ ]] ||
   { echo "ab.sh: --modes takes quiet, null, pipe (comma-separated), not '$modes'" >&2; exit 2; }
-for v in "reps=$reps" "copies=$copies" "count=$count"; do
-  [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "ab.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
-done
+require_positive "reps=$reps" "copies=$copies" "count=$count"
 
 corpus_tool=$build/bench/sipcontract-bench-corpus
-if [ ! -x "$corpus_tool" ]; then
-  echo "[ab] building the corpus generator in $build" >&2
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF \
-    -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target sipcontract-bench-corpus >/dev/null
-fi
+if [ ! -x "$corpus_tool" ]; then build_release sipcontract-bench-corpus; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$corpus_tool" --seed 1 --count "$count" --invalid-percent 10 --out "$work/corpus.ndjson" >/dev/null

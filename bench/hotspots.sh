@@ -23,6 +23,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
+tool=hotspots.sh
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 mode=both
 copies=20
 count=50000
@@ -41,18 +44,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $mode =~ ^(quiet|json|both)$ ]] || { echo "hotspots.sh: --mode takes quiet, json or both, not '$mode'" >&2; exit 2; }
-for v in "copies=$copies" "count=$count" "functions=$functions"; do
-  [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "hotspots.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
-done
+require_positive "copies=$copies" "count=$count" "functions=$functions"
 command -v perf >/dev/null || { echo "hotspots.sh: perf is not installed (apt-get install linux-perf)" >&2; exit 2; }
 command -v node >/dev/null || { echo "hotspots.sh: node is not installed (apt-get install nodejs)" >&2; exit 2; }
 
 corpus_tool=$build/bench/sipcontract-bench-corpus
 if [ ! -x "$corpus_tool" ] || { [ "$cli" = "$default_cli" ] && [ ! -x "$cli" ]; }; then
-  echo "[hotspots] building Release in $build" >&2
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF \
-    -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target sipcontract sipcontract-bench-corpus >/dev/null
+  build_release sipcontract sipcontract-bench-corpus
 fi
 [ -x "$cli" ] && [ -f "$cli" ] || { echo "hotspots.sh: $cli is not an executable file" >&2; exit 2; }
 work=$(mktemp -d)

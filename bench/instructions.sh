@@ -30,6 +30,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
+tool=instructions.sh
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 count=default
 seed=1
 by_kind=0
@@ -43,9 +46,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$count" != default ] || { [ "$by_kind" = 1 ] && count=6000 || count=20000; }
-for v in "count=$count" "seed=$seed"; do
-  [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "instructions.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
-done
+require_positive "count=$count" "seed=$seed"
 [ "$by_kind" = 0 ] || [ "$count" -ge 100 ] || { echo "instructions.sh: --count must be at least 100 with --by-kind (kinds of a few documents say little), not $count" >&2; exit 2; }
 [ "$count" -ge 2 ] || { echo "instructions.sh: --count must be at least 2 (one document is the start-up)" >&2; exit 2; }
 [ "$by_kind" = 0 ] || command -v node >/dev/null || { echo "instructions.sh: --by-kind needs node (apt-get install nodejs)" >&2; exit 2; }
@@ -53,12 +54,7 @@ command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not insta
 
 cli=$build/src/cli/sipcontract
 corpus_tool=$build/bench/sipcontract-bench-corpus
-if [ ! -x "$cli" ] || [ ! -x "$corpus_tool" ]; then
-  echo "[instructions] building Release in $build" >&2
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF \
-    -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target sipcontract sipcontract-bench-corpus >/dev/null
-fi
+if [ ! -x "$cli" ] || [ ! -x "$corpus_tool" ]; then build_release sipcontract sipcontract-bench-corpus; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$corpus_tool" --seed "$seed" --count 1 --invalid-percent 0 --out "$work/one.ndjson" >/dev/null

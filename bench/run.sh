@@ -27,6 +27,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
 out=$here/out
+tool=run.sh
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 
 reps=5
 count=50000
@@ -52,9 +55,7 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in "reps=$reps" "count=$count" "seed=$seed" "wrk-duration=$wrk_duration"; do
-  [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] || { echo "run.sh: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
-done
+require_positive "reps=$reps" "count=$count" "seed=$seed" "wrk-duration=$wrk_duration"
 [[ $min_time =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "run.sh: --min-time must be a number of seconds, not '$min_time'" >&2; exit 2; }
 [[ $only =~ ^(validation|server|runner|startup|check|ndjson)(,(validation|server|runner|startup|check|ndjson))*$ ]] ||
   { echo "run.sh: --only takes validation, server, runner, startup, check, ndjson (comma-separated), not '$only'" >&2; exit 2; }

@@ -1,0 +1,20 @@
+# bench/common.sh: what the scripts of bench/ share. Sourced, not run: the script sets `tool` (its
+# name, for messages), `root` (the repository) and `build` (the Release build's directory) first.
+
+# require_positive NAME=VALUE...: exits 2, naming the option, unless each value is a positive integer.
+require_positive() {
+  local v
+  for v in "$@"; do
+    [[ ${v#*=} =~ ^[0-9]+$ && ${v#*=} -gt 0 ]] ||
+      { echo "$tool: --${v%%=*} must be a positive integer, not '${v#*=}'" >&2; exit 2; }
+  done
+}
+
+# build_release TARGET...: configures the Release build in $build (tests off, benchmarks on) and
+# builds the targets, saying so on stderr.
+build_release() {
+  echo "[$tool] building Release in $build" >&2
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIPCONTRACT_BUILD_TESTS=OFF \
+    -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target "$@" >/dev/null
+}
