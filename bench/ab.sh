@@ -54,9 +54,7 @@ corpus_tool=$build/bench/sipcontract-bench-corpus
 if [ ! -x "$corpus_tool" ]; then build_release sipcontract-bench-corpus; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$corpus_tool" --seed 1 --count "$count" --invalid-percent 10 --out "$work/corpus.ndjson" >/dev/null
-files=()
-for ((i = 0; i < copies; ++i)); do files+=("$work/corpus.ndjson"); done
+corpus_copies "$count" "$copies"
 jobs=$(nproc)
 
 # run CLI MODE: one run; appends "wall cpu" (seconds) to $work/times. The CLI's exit code goes

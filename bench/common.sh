@@ -18,3 +18,13 @@ build_release() {
     -DSIPCONTRACT_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" -j "$(nproc)" --target "$@" >/dev/null
 }
+
+# corpus_copies COUNT COPIES: bench/run.sh's usual corpus (COUNT documents, seed 1, 10% invalid) in
+# $work/corpus.ndjson, and `files` naming it COPIES times (one command line's worth of it).
+corpus_copies() {
+  "$build/bench/sipcontract-bench-corpus" --seed 1 --count "$1" --invalid-percent 10 \
+    --out "$work/corpus.ndjson" >/dev/null
+  files=()
+  local i
+  for ((i = 0; i < $2; ++i)); do files+=("$work/corpus.ndjson"); done
+}

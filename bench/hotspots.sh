@@ -55,9 +55,7 @@ fi
 [ -x "$cli" ] && [ -f "$cli" ] || { echo "hotspots.sh: $cli is not an executable file" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$corpus_tool" --seed 1 --count "$count" --invalid-percent 10 --out "$work/corpus.ndjson" >/dev/null
-files=()
-for ((i = 0; i < copies; ++i)); do files+=("$work/corpus.ndjson"); done
+corpus_copies "$count" "$copies"
 
 # sample MODE: perf data of one run in $work/MODE.data, and its functions' samples (percent and
 # name, one a line) in $work/MODE.functions.
