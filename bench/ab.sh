@@ -21,8 +21,6 @@
 # documents are invalid), 2 on a setup error.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
 tool=ab.sh
 # shellcheck source=bench/common.sh
 . "$here/common.sh"

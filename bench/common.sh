@@ -1,5 +1,8 @@
-# bench/common.sh: what the scripts of bench/ share. Sourced, not run: the script sets `tool` (its
-# name, for messages), `root` (the repository) and `build` (the Release build's directory) first.
+# bench/common.sh: what the scripts of bench/ share. Sourced, not run: the script sets `here` (its
+# directory) and `tool` (its name, for messages) first; this sets `root` (the repository) and
+# `build` (the Release build's directory: $SIPCONTRACT_BENCH_BUILD, default build-bench/).
+root=$(dirname "$here")
+build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
 
 # require_positive NAME=VALUE...: exits 2, naming the option, unless each value is a positive integer.
 require_positive() {

@@ -21,8 +21,6 @@
 # setup error.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
 tool=hotspots.sh
 # shellcheck source=bench/common.sh
 . "$here/common.sh"

@@ -28,8 +28,6 @@
 # Exit status: 0 after printing, 2 on a setup error.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
 tool=instructions.sh
 # shellcheck source=bench/common.sh
 . "$here/common.sh"

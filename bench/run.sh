@@ -24,12 +24,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-build=${SIPCONTRACT_BENCH_BUILD:-$root/build-bench}
-out=$here/out
 tool=run.sh
 # shellcheck source=bench/common.sh
 . "$here/common.sh"
+out=$here/out
 
 reps=5
 count=50000
