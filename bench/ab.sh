@@ -55,20 +55,21 @@ trap 'rm -rf "$work"' EXIT
 corpus_copies "$count" "$copies"
 jobs=$(nproc)
 
-# run CLI MODE: one run; appends "wall cpu" (seconds) to $work/times. The CLI's exit code goes
-# through a file, since in pipe mode the pipeline's is grep's.
+# run CLI MODE: one run; prints "wall cpu" (seconds). The CLI's exit code goes through a file,
+# since in pipe mode the pipeline's is grep's; its stderr is kept for the error when that code is
+# not the corpus's verdict.
 run() {
   local cli=$1 mode=$2 rc
   rm -f "$work/rc"
   TIMEFORMAT='%R %U %S'
   case "$mode" in
-    quiet) { time { "$cli" validate --ndjson -j "$jobs" --quiet request "${files[@]}" 2>/dev/null || echo $? >"$work/rc"; }; } 2>"$work/time" ;;
-    null) { time { "$cli" validate --ndjson -j "$jobs" --format json request "${files[@]}" >/dev/null 2>&1 || echo $? >"$work/rc"; }; } 2>"$work/time" ;;
-    pipe) { time { { "$cli" validate --ndjson -j "$jobs" --format json request "${files[@]}" 2>/dev/null || echo $? >"$work/rc"; } |
-                     grep -cF '"summary":{"documents":' >/dev/null; }; } 2>"$work/time" ;;
+    quiet) { time { "$cli" validate --ndjson -j "$jobs" --quiet request "${files[@]}" 2>"$work/err" || echo $? >"$work/rc"; }; } 2>"$work/time" ;;
+    null) { time { "$cli" validate --ndjson -j "$jobs" --format json request "${files[@]}" >/dev/null 2>"$work/err" || echo $? >"$work/rc"; }; } 2>"$work/time" ;;
+    pipe) { time { { "$cli" validate --ndjson -j "$jobs" --format json request "${files[@]}" 2>"$work/err" || echo $? >"$work/rc"; } |
+                     { grep -cF '"summary":{"documents":' >/dev/null || true; }; }; } 2>"$work/time" ;;
   esac
   rc=$(cat "$work/rc" 2>/dev/null || echo 0)
-  [ "$rc" = 1 ] || { echo "ab.sh: $cli ($mode) exited $rc, not 1 (the corpus has invalid documents)" >&2; exit 1; }
+  [ "$rc" = 1 ] || { echo "ab.sh: $cli ($mode) exited $rc, not 1 (the corpus has invalid documents): $(head -n 1 "$work/err")" >&2; exit 1; }
   tail -n 1 "$work/time" | awk '{ printf "%s %.3f\n", $1, $2 + $3 }'
 }
 

@@ -62,7 +62,8 @@ sample() {
   [ "$1" = json ] && args=(--format json)
   perf record -q -e cpu-clock -F 4999 -o "$work/$1.data" \
     "$cli" validate --ndjson -j "$(nproc)" "${args[@]}" request "${files[@]}" >/dev/null 2>"$work/$1.err" || rc=$?
-  [ "$rc" = 1 ] || { echo "hotspots.sh: the CLI ($1) exited $rc, not 1 (the corpus has invalid documents) $(grep -v '^\[' "$work/$1.err" | head -n 1)" >&2; exit 1; }
+  # perf's own failure (no permission to sample, say) comes here too: its message is in the file.
+  [ "$rc" = 1 ] || { echo "hotspots.sh: perf record of the CLI ($1) exited $rc, not 1 (the corpus has invalid documents): $(grep -v '^\[' "$work/$1.err" | head -n 1)" >&2; exit 1; }
   perf report -i "$work/$1.data" --no-children --sort sym -F overhead,sym --stdio 2>/dev/null |
     grep -v '^#' | grep . >"$work/$1.functions" || true
   perf report -i "$work/$1.data" --stdio 2>/dev/null | sed -n 's/^# Event count (approx.): //p' >"$work/$1.ns"
