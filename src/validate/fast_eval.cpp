@@ -1264,16 +1264,15 @@ class Reporter {
   std::size_t failed_member_ = 0;
 };
 
-/// The values of the document's secret fields, in the order FindingsScope finds them in the
-/// nlohmann copy: depth first, the members of an object pushed by name (nlohmann's order), so
-/// taken from the last name.
-void collect_secrets(const SimdValue& document, std::vector<std::string>& secrets) {
+/// The values of the document's secret fields (`fields`), wherever they sit; FindingsScope orders
+/// them.
+void collect_secrets(const SimdValue& document, const std::vector<std::string>& fields,
+                     validation::SecretValues& secrets) {
   const auto structured = [](const SimdValue& v) {
     return v.kind() == Kind::kObject || v.kind() == Kind::kArray;
   };
+  const std::uint64_t lengths = validation::length_bits(fields);
   thread_local std::vector<std::pair<SimdValue, bool>> stack;
-  thread_local std::vector<std::tuple<std::string_view, SimdValue, bool>>
-      pushed;  // an object's, before sorting
   stack.clear();
   stack.emplace_back(document, false);
   while (!stack.empty()) {
@@ -1281,24 +1280,21 @@ void collect_secrets(const SimdValue& document, std::vector<std::string>& secret
     stack.pop_back();
     switch (node.kind()) {
       case Kind::kObject:
-        pushed.clear();
         for (const auto& [key, value] : node.members()) {
-          const bool member_secret = secret || validation::is_secret_field(key);
-          if (member_secret || structured(value)) pushed.emplace_back(key, value, member_secret);
+          const bool member_secret = secret || (validation::length_may_match(lengths, key.size()) &&
+                                                validation::is_secret_field(key));
+          if (member_secret || structured(value)) stack.emplace_back(value, member_secret);
         }
-        std::sort(pushed.begin(), pushed.end(),
-                  [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
-        for (const auto& [key, value, member_secret] : pushed) stack.emplace_back(value, member_secret);
         break;
       case Kind::kArray:
         for (const SimdValue item : node.items())
           if (secret || structured(item)) stack.emplace_back(item, secret);
         break;
       case Kind::kString:
-        if (secret && !node.str().empty()) secrets.emplace_back(node.str());
+        if (secret && !node.str().empty()) secrets.add(node.str());
         break;
       case Kind::kNumber:
-        if (secret) secrets.push_back(to_nlohmann(node.element()).dump());
+        if (secret) secrets.add(to_nlohmann(node.element()).dump());
         break;
       case Kind::kBoolean:
       case Kind::kNull:
@@ -1306,15 +1302,14 @@ void collect_secrets(const SimdValue& document, std::vector<std::string>& secret
     }
   }
   release(stack);
-  release(pushed);
 }
 
 /// The findings of a document `program` refused, or false when the findings path must make them.
 /// `failed`: the root's first failing step (the root's steps before it hold).
 bool explain(const Program& program, const SimdValue& document, std::uint32_t failed,
              const std::vector<std::string>& secret_fields, std::vector<Finding>& findings) {
-  const validation::FindingsScope scope(secret_fields, [&](std::vector<std::string>& secrets) {
-    if (!secret_fields.empty()) collect_secrets(document, secrets);
+  const validation::FindingsScope scope(secret_fields, [&](validation::SecretValues& secrets) {
+    if (!secret_fields.empty()) collect_secrets(document, secret_fields, secrets);
   });
   std::vector<validation::PlacedFinding> placed;
   // Kept per thread (a deque allocates on construction); the views into it end with this call.

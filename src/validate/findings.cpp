@@ -61,12 +61,9 @@ nlohmann::json to_json(const Finding& finding) {
 namespace sipcontract::detail::validation {
 namespace {
 
-thread_local const std::vector<std::string>* current_secrets = nullptr;
+thread_local const SecretValues* current_secrets = nullptr;
 thread_local const std::vector<std::string>* current_secret_fields = nullptr;
-// Bit n (n < 63) set: a secret field is n bytes long; bit 63: one is 63 bytes or longer. Most
-// member names are ruled out by their length alone.
-thread_local std::uint64_t current_secret_lengths = 0;
-constexpr unsigned length_bit(std::size_t size) { return size < 63 ? static_cast<unsigned>(size) : 63u; }
+thread_local std::uint64_t current_secret_lengths = 0;  // length_bits() of the fields
 constexpr std::size_t kContainedSecret = 4;  // shorter secrets are hidden only where a value equals them
 
 constexpr char kEncodedMark = '\x1f';
@@ -135,9 +132,15 @@ void drop_repeats(std::vector<std::size_t>& order, std::vector<bool>& drop, Iden
 
 }  // namespace
 
+std::uint64_t length_bits(const std::vector<std::string>& fields) {
+  std::uint64_t bits = 0;
+  for (const auto& field : fields) bits |= std::uint64_t{1} << (field.size() < 63 ? field.size() : 63);
+  return bits;
+}
+
 bool is_secret_field(std::string_view name) {
   if (current_secret_fields == nullptr) return false;
-  if ((current_secret_lengths >> length_bit(name.size()) & 1u) == 0) return false;
+  if (!length_may_match(current_secret_lengths, name.size())) return false;
   // The field's own spelling first: one comparison of bytes settles the usual case.
   return std::any_of(
       current_secret_fields->begin(), current_secret_fields->end(),
@@ -542,9 +545,8 @@ bool context_is_secret(const Context& context) {
 }
 
 FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields)
-    : FindingsScope(secret_fields, [&](std::vector<std::string>& secrets) {
-        // Depth first, members in the document's order (nlohmann's: by name); a plain value
-        // outside a secret field is not visited at all.
+    : FindingsScope(secret_fields, [&](SecretValues& secrets) {
+        // Depth first; a plain value outside a secret field is not visited at all.
         std::vector<std::pair<const Json*, bool>> stack;
         stack.reserve(32);
         stack.emplace_back(&instance, false);
@@ -560,33 +562,60 @@ FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string
             for (const auto& item : node->get_ref<const Json::array_t&>())
               if (secret || item.is_structured()) stack.emplace_back(&item, secret);
           } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
-            secrets.push_back(node->get_ref<const std::string&>());
+            secrets.add(node->get_ref<const std::string&>());
           } else if (secret && node->is_number()) {
-            secrets.push_back(node->dump());
+            secrets.add(node->dump());
           }
         }
       }) {}
 
+void SecretValues::clear() {
+  // A value far longer than a password (a secret field holding a whole document) is not kept.
+  constexpr std::size_t kKeptBytes = 4096;
+  std::size_t bytes = 0;
+  for (const auto& value : values_) bytes += value.capacity();
+  if (bytes > kKeptBytes) std::vector<std::string>().swap(values_);
+  used_ = 0;
+}
+
+void SecretValues::order() {
+  std::sort(values_.begin(), values_.begin() + static_cast<std::ptrdiff_t>(used_),
+            [](const std::string& a, const std::string& b) {
+              return a.size() != b.size() ? a.size() > b.size() : a < b;
+            });
+}
+
+namespace {
+// Each depth of nested scopes has its list, kept for the thread's next validation at that depth.
+SecretValues& secret_values(int depth) {
+  thread_local std::vector<std::unique_ptr<SecretValues>> lists;
+  while (lists.size() <= static_cast<std::size_t>(depth)) lists.push_back(std::make_unique<SecretValues>());
+  return *lists[static_cast<std::size_t>(depth)];
+}
+}  // namespace
+
 FindingsScope::FindingsScope(const std::vector<std::string>& secret_fields,
-                             const std::function<void(std::vector<std::string>&)>& collect)
-    : previous_(current_secrets),
+                             const std::function<void(SecretValues&)>& collect)
+    : secrets_(&secret_values(arena.depth)),
+      previous_(current_secrets),
       previous_fields_(current_secret_fields),
       previous_lengths_(current_secret_lengths) {
   current_secret_fields = &secret_fields;
-  current_secret_lengths = 0;
-  for (const auto& field : secret_fields)
-    current_secret_lengths |= std::uint64_t{1} << length_bit(field.size());
+  current_secret_lengths = length_bits(secret_fields);
   ++arena.depth;
-  secrets_.reserve(4);  // a password and its confirmation, usually
-  collect(secrets_);
-  if (previous_ != nullptr) secrets_.insert(secrets_.end(), previous_->begin(), previous_->end());
-  current_secrets = &secrets_;
+  secrets_->clear();
+  collect(*secrets_);
+  if (previous_ != nullptr)
+    for (const auto& value : *previous_) secrets_->add(value);
+  secrets_->order();
+  current_secrets = secrets_;
 }
 
 FindingsScope::~FindingsScope() {
   current_secrets = previous_;
   current_secret_fields = previous_fields_;
   current_secret_lengths = previous_lengths_;
+  secrets_->clear();
   if (--arena.depth != 0) return;
   arena.findings.clear();
   arena.read.clear();

@@ -106,6 +106,39 @@ std::string_view token_name(const std::string& token);
 /// True when a value at `context` sits under a secret field.
 bool context_is_secret(const Context& context);
 
+/// A bit per length of the names in `fields` (bit n: n bytes, for n < 63; bit 63: 63 bytes or
+/// more). Most member names are ruled out as secret fields by their length alone.
+std::uint64_t length_bits(const std::vector<std::string>& fields);
+inline bool length_may_match(std::uint64_t bits, std::size_t size) {
+  return (bits >> (size < 63 ? size : 63) & 1u) != 0;
+}
+
+/// The secret values a FindingsScope hides. Its storage is its thread's and its depth's, kept from
+/// one validation to the next: a refused document's password and its confirmation cost no
+/// allocation once a thread has seen values as long.
+class SecretValues {
+ public:
+  void add(std::string_view value) {
+    if (used_ < values_.size())
+      values_[used_].assign(value);
+    else
+      values_.emplace_back(value);
+    ++used_;
+  }
+  const std::string* begin() const { return values_.data(); }
+  const std::string* end() const { return values_.data() + used_; }
+  /// Empties the list; the strings' room is kept unless it grew past what a usual document needs.
+  void clear();
+  /// Puts the values in the order they are cut out of a message: the longest first, so that a
+  /// secret inside another is hidden with it; of equal length, by their bytes. The order is the
+  /// values' own, whatever the order the document held them in.
+  void order();
+
+ private:
+  std::vector<std::string> values_;
+  std::size_t used_ = 0;
+};
+
 /// One validation's findings, on this thread while it lives (nests):
 /// - the values of the document's secret fields (password, password_confirmation, wherever they
 ///   sit) are hidden from every message, property and pointer, also where the same value appears
@@ -117,18 +150,16 @@ class FindingsScope {
   /// Collects the values under `secret_fields` members of `instance` (and makes those the fields
   /// is_secret_field() knows) for the findings made while it lives.
   FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields);
-  /// The same for a document of another form: `collect` appends its secret values, in the order
-  /// the constructor above finds them in the same document (their order decides how overlapping
-  /// secrets are cut out of a message).
+  /// The same for a document of another form: `collect` adds its secret values, in any order.
   FindingsScope(const std::vector<std::string>& secret_fields,
-                const std::function<void(std::vector<std::string>&)>& collect);
+                const std::function<void(SecretValues&)>& collect);
   ~FindingsScope();
   FindingsScope(const FindingsScope&) = delete;
   FindingsScope& operator=(const FindingsScope&) = delete;
 
  private:
-  std::vector<std::string> secrets_;
-  const std::vector<std::string>* previous_;
+  SecretValues* secrets_;
+  const SecretValues* previous_;
   const std::vector<std::string>* previous_fields_;
   std::uint64_t previous_lengths_;
 };
