@@ -36,8 +36,9 @@ inline T load(const char* p) {
 /// a == b for the short strings schemas name (keys, enum values): lengths first, then whole
 /// words, inline. The last word overlaps the one before rather than ending byte by byte, and no
 /// byte outside either string is read. A call to memcmp per comparison was a fifth of the verdict
-/// time; the byte-by-byte tail, a tenth of what was left.
-inline bool same(std::string_view a, std::string_view b) {
+/// time; the byte-by-byte tail, a tenth of what was left. Always inlined: g++ stopped inlining it
+/// into step() once find() was, and each comparison became a call.
+[[gnu::always_inline]] inline bool same(std::string_view a, std::string_view b) {
   const std::size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();
@@ -235,7 +236,11 @@ class SimdValue {
     return Members{as_object(element_), nullptr};
   }
 
-  bool find(std::string_view key, SimdValue& out) const {
+  // Inlined for the root's list, which the rules of a root object search many times a document
+  // (about ten): out of line, each search paid a frame of six saved registers. Inlined, the
+  // verdict no longer slowed by 7-9% when an unrelated thread_local variable moved this thread's
+  // data (bench/README.md, "the layout of a build").
+  [[gnu::always_inline]] bool find(std::string_view key, SimdValue& out) const {
     if (list_ != nullptr) {
       for (const auto& [name, value] : *list_) {
         if (same(name, key)) {
@@ -245,6 +250,11 @@ class SimdValue {
       }
       return false;
     }
+    return find_on_tape(key, out);
+  }
+
+ private:
+  [[gnu::noinline]] bool find_on_tape(std::string_view key, SimdValue& out) const {
     const simdjson::dom::object object = as_object(element_);
     for (auto it = object.begin(), end = object.end(); it != end; ++it) {
       if (same(it.key(), key)) {
@@ -255,7 +265,6 @@ class SimdValue {
     return false;
   }
 
- private:
   simdjson::dom::element element_;
   const MemberList* list_ = nullptr;  ///< the members, when the object has them listed
 };
