@@ -1375,7 +1375,7 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
     // build it, without a second parse.
     refusal->explained = !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
                          explain(program, document, failed, *refusal->secret_fields, refusal->findings);
-    if (!refusal->explained) refusal->document = to_nlohmann(root);
+    if (!refusal->explained) refusal->document.emplace(to_nlohmann(root));
   }
   release(root_members);  // a huge root object's list is not kept
   return valid ? TextVerdict::kValid : TextVerdict::kInvalid;

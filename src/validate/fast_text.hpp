@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,10 +26,11 @@ struct Refusal {
   const std::vector<std::string>* secret_fields = nullptr;  ///< the schema's (set by the caller)
   /// True when `findings` holds the findings path's findings, made from simdjson's document (not
   /// in strict mode, nor for a recursive schema, nor where a failing rule is one it does not follow);
-  /// else `document` holds the document exactly as parse_json() builds it from the text.
+  /// else `document` holds the document exactly as parse_json() builds it from the text. (Optional,
+  /// so that a valid text's call neither builds nor destroys a JSON value.)
   bool explained = false;
   std::vector<Finding> findings;
-  nlohmann::json document;
+  std::optional<nlohmann::json> document;
 };
 
 /// Parses `text` (size already checked against limits.max_bytes) and runs `program` on it.

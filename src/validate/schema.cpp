@@ -223,9 +223,14 @@ Schema Schema::with_secret_fields(std::vector<std::string> fields) const {
   return out;
 }
 
+namespace {
+// Constant-initialized at namespace scope, not a function's static: no guard to test on each call
+// (one per line of validate_text()), and ready before any other file's static initialization.
+constinit const std::vector<std::string> kNoSecretFields;
+}  // namespace
+
 const std::vector<std::string>& Schema::secret_fields() const {
-  static const std::vector<std::string> kNone;
-  return secret_fields_ ? *secret_fields_ : kNone;
+  return secret_fields_ ? *secret_fields_ : kNoSecretFields;
 }
 
 }  // namespace sipcontract
@@ -385,7 +390,8 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
           out.verdict = Verdict::kInvalid;
           return out;
         }
-        if (nlohmann::json& document = refusal.document; !document.is_discarded() && !document.is_null()) {
+        if (refusal.document && !refusal.document->is_discarded() && !refusal.document->is_null()) {
+          nlohmann::json& document = *refusal.document;
           // Without strict mode the program's refusal is the schema's own verdict.
           out.result = detail::SchemaAccess::findings(*this, document, !strict_);
           out.verdict = out.result.valid() ? Verdict::kValid : Verdict::kInvalid;
