@@ -16,6 +16,11 @@
 # would typically be built in a worktree of the base commit:
 #   git worktree add /tmp/base BASE && cmake -S /tmp/base -B /tmp/base/b -G Ninja
 #   -DCMAKE_BUILD_TYPE=Release && cmake --build /tmp/base/b --target sipcontract
+# A difference of a few percent can be the builds' layout rather than the change: two builds whose
+# measured code was the same ran 7-9% apart here, where a build against a copy of itself stays
+# within 1% (bench/README.md, "the layout of a build"). Before keeping a change of that size, check
+# that bench/instructions.sh moves the same way, or time it in a second layout (both builds with
+# -DCMAKE_CXX_FLAGS="-falign-functions=64 -falign-loops=32").
 # Needs the corpus generator of the Release build bench/run.sh makes (built here when missing).
 # Exit status: 0 after printing, 1 when a run's exit code is not the corpus's verdict (1: some
 # documents are invalid), 2 on a setup error.
