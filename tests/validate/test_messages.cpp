@@ -1,5 +1,6 @@
 // The findings of the built-in contract: exact messages, pointers and keywords.
 #include "helpers.hpp"
+#include "internal.hpp"
 
 using namespace sipcontract;
 using sipcontract::test::describe;
@@ -205,7 +206,8 @@ TEST_CASE("pointers escape ~ and /, and the secret fields come from the contract
   CHECK_FALSE(contract.is_secret_field("username"));
   // A schema knows the secret fields it is given, compared without case.
   const auto body = sipcontract::test::doc(R"({"Password": "seven-value", "pin": "eight-value"})");
-  const Schema plain = sipcontract::test::schema_of(R"({"properties": {"Password": {"enum": ["x"]}, "pin": {"enum": ["x"]}}})");
+  const Schema plain = sipcontract::test::schema_of(
+      R"({"properties": {"Password": {"enum": ["x"]}, "pin": {"enum": ["x"]}}})");
   const Result shown = plain.validate(body);
   const Result hidden = plain.with_secret_fields({"password", "pin"}).validate(body);
   CHECK(sipcontract::test::describe(shown).find("seven-value") != std::string::npos);
@@ -246,6 +248,42 @@ TEST_CASE("a secret value placed in another field is never shown", "[validate][s
   REQUIRE(result.findings.size() == 2);
   CHECK(result.findings[0].message.rfind("(hidden)", 0) == 0);
   CHECK(result.findings[1].message.rfind("\"abc\"", 0) == 0);
+}
+
+TEST_CASE("secret values are cut out longest first, whatever order the document held them in",
+          "[validate][secret]") {
+  namespace v = sipcontract::detail::validation;
+  const auto listed = [](const v::SecretValues& values) {
+    return std::vector<std::string>(values.begin(), values.end());
+  };
+  v::SecretValues values;
+  for (const char* value : {"abcd", "xx-abcd-yy", "zz", "abce", "xx-abcd-yy"}) values.add(value);
+  values.order();
+  CHECK(listed(values) == std::vector<std::string>{"xx-abcd-yy", "xx-abcd-yy", "abcd", "abce", "zz"});
+  // Reused: a cleared list holds only what is added after, also once it grew past what it keeps.
+  values.clear();
+  values.add("q");
+  CHECK(listed(values) == std::vector<std::string>{"q"});
+  values.add(std::string(5000, 'p'));
+  values.clear();
+  values.add("r");
+  CHECK(listed(values) == std::vector<std::string>{"r"});
+
+  // A secret inside the other, in either field: both paths give the same findings, without either.
+  for (const bool inner_first : {false, true}) {
+    const std::string inner = "Inner-Secret", outer = "xx-Inner-Secret-yy";
+    auto body = valid_request();
+    body["password"] = inner_first ? outer : inner;
+    body["password_confirmation"] = inner_first ? inner : outer;
+    body["codecs"] = {"OPUS", outer, "zz-" + outer + "-zz"};
+    const Schema& schema = Contract::builtin().request_schema();
+    const Result slow = schema.validate(body);
+    const TextResult fast = schema.validate_text(body.dump());
+    INFO(describe(slow));
+    CHECK(fast.result.findings == slow.findings);
+    REQUIRE(slow.findings.size() == 3);  // the two codecs and the unequal pair
+    for (const auto& f : slow.findings) CHECK(to_json(f).dump().find("Inner") == std::string::npos);
+  }
 }
 
 TEST_CASE("no finding names an internal keyword", "[validate][findings]") {
