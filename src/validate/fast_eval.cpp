@@ -785,14 +785,16 @@ constexpr std::size_t kThreadParserBytes = 64u << 10;
 /// `max_depth`, and a key repeated in one object (compared after unescaping).
 enum class Shape { kOk, kTooDeep, kRepeatedKey };
 
-/// Also lists the root object's members into `root_members` (left empty for any other root).
+/// Also lists the root object's members into `root_members` (left empty for any other root), and
+/// counts the document's objects into `objects_out`.
 Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& depth_out,
-               MemberList& root_members) {
+               std::size_t& objects_out, MemberList& root_members) {
   using simdjson::dom::element_type;
   thread_local std::vector<std::pair<simdjson::dom::element, std::size_t>> stack;
   thread_local std::vector<std::string_view> keys;
   stack.clear();
   std::size_t deepest = 0;
+  std::size_t objects = 0;
   const auto structured = [](simdjson::dom::element e) {
     const auto type = e.type();
     return type == element_type::ARRAY || type == element_type::OBJECT;
@@ -814,6 +816,7 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
       continue;
     }
     const simdjson::dom::object object = as_object(element);
+    ++objects;
     keys.clear();
     const bool is_root = depth == 1;
     // A repeated key: two keys can only be the same where their lengths (modulo 64) meet, so a
@@ -852,6 +855,7 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
   release(stack);
   release(keys);
   depth_out = deepest;
+  objects_out = objects;
   return shape;
 }
 
@@ -1274,16 +1278,26 @@ class Reporter {
 };
 
 /// The values of the document's secret fields (`fields`), wherever they sit; FindingsScope orders
-/// them.
-void collect_secrets(const SimdValue& document, const std::vector<std::string>& fields,
+/// them. `objects`: how many objects the document holds (shape_of()).
+void collect_secrets(const SimdValue& document, const std::vector<std::string>& fields, std::size_t objects,
                      validation::SecretValues& secrets) {
+  // A secret field is an object's member: a document without objects has none.
+  if (objects == 0) return;
   const auto structured = [](const SimdValue& v) {
     return v.kind() == Kind::kObject || v.kind() == Kind::kArray;
   };
   const std::uint64_t lengths = validation::length_bits(fields);
   thread_local std::vector<std::pair<SimdValue, bool>> stack;
   stack.clear();
-  stack.emplace_back(document, false);
+  if (objects == 1 && document.kind() == Kind::kObject) {
+    // The root is the only object: only its members can be secret fields, and nothing below one
+    // that is not can be secret. The others' values (most are arrays of strings) are not visited.
+    for (const auto& [key, value] : document.members())
+      if (validation::length_may_match(lengths, key.size()) && validation::is_secret_field(key))
+        stack.emplace_back(value, true);
+  } else {
+    stack.emplace_back(document, false);
+  }
   while (!stack.empty()) {
     const auto [node, secret] = stack.back();
     stack.pop_back();
@@ -1315,10 +1329,11 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
 
 /// The findings of a document `program` refused, or false when the findings path must make them.
 /// `failed`: the root's first failing step (the root's steps before it hold).
-bool explain(const Program& program, const SimdValue& document, std::uint32_t failed,
+/// `objects`: how many objects the document holds (shape_of()).
+bool explain(const Program& program, const SimdValue& document, std::size_t objects, std::uint32_t failed,
              const std::vector<std::string>& secret_fields, std::vector<Finding>& findings) {
   const validation::FindingsScope scope(secret_fields, [&](validation::SecretValues& secrets) {
-    if (!secret_fields.empty()) collect_secrets(document, secret_fields, secrets);
+    if (!secret_fields.empty()) collect_secrets(document, secret_fields, objects, secrets);
   });
   std::vector<validation::PlacedFinding> placed;
   // Kept per thread (a deque allocates on construction); the views into it end with this call.
@@ -1355,9 +1370,10 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
     return TextVerdict::kUndecided;
   }
   std::size_t depth = 0;
+  std::size_t objects = 0;
   thread_local MemberList root_members;
   root_members.clear();
-  const Shape shape = shape_of(root, limits.max_depth, depth, root_members);
+  const Shape shape = shape_of(root, limits.max_depth, depth, objects, root_members);
   if (shape != Shape::kOk || depth > recursion_limit) {
     release(root_members);
     return shape != Shape::kOk ? TextVerdict::kNotJson : TextVerdict::kInvalid;
@@ -1373,8 +1389,9 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
   if (!valid && refusal != nullptr) {
     // Findings are wanted: made here where report() can, else the document as parse_json() would
     // build it, without a second parse.
-    refusal->explained = !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
-                         explain(program, document, failed, *refusal->secret_fields, refusal->findings);
+    refusal->explained =
+        !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
+        explain(program, document, objects, failed, *refusal->secret_fields, refusal->findings);
     if (!refusal->explained) refusal->document.emplace(to_nlohmann(root));
   }
   release(root_members);  // a huge root object's list is not kept

@@ -543,6 +543,17 @@ TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's 
       body([](auto& d) {
         d["ciphers"] = {1234, "hack-me-if-you-can"};
       }),
+      // Secret values wherever a secret field puts them: the root the only object, a secret field
+      // holding a list; an object below the root; a root that is a list of objects.
+      body([](auto& d) {
+        d["password"] = d["password_confirmation"] = {"Sup3r-Secret-Value", 123456789};
+        d["codecs"] = {"Sup3r-Secret-Value", "OPUS"};
+        d["ciphers"] = {123456789};
+      }),
+      body([](auto& d) {
+        d["codecs"] = {{{"password", "Nested-Secret-Value"}}, "Nested-Secret-Value"};
+      }),
+      R"([{"password": "Array-Root-Secret"}, "Array-Root-Secret"])",
       "[1]",
       "\"a body\"",
       "null",
@@ -556,7 +567,9 @@ TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's 
     CHECK(*reported == Access::slow_validate(schema, *parsed).findings);
     CHECK(*reported == schema.validate_text(text).result.findings);
     for (const auto& finding : *reported) {
-      CHECK(to_string(finding).find("hack-me-if-you-can") == std::string::npos);
+      for (const char* secret :
+           {"hack-me-if-you-can", "Sup3r-Secret", "123456789", "Nested-Secret", "Array-Root"})
+        CHECK(to_string(finding).find(secret) == std::string::npos);
     }
   }
   // Valid and not-JSON documents are nothing report() explains.
