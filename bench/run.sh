@@ -7,7 +7,8 @@
 #   bench/run.sh --quick         # 2 repetitions, short timings: checks the harness, not for figures
 #   bench/run.sh --reps 7 --count 100000 --seed 2 --only validation,server,runner
 #   bench/run.sh --only ndjson   # `sipcontract validate --ndjson` (JSON lines, --quiet, JSON lines on an all-valid corpus and into /dev/null) against ajv,
-#                                # and against ajv allErrors writing a JSON line per document (ajv-bench.js --lines)
+#                                # and against ajv allErrors writing a JSON line per document (ajv-bench.js --lines);
+#                                # and the library's validate_text() against its check(), all cores
 #   bench/run.sh --only check    # Schema::check() against ajv, 1 thread and all cores
 #   bench/run.sh --only startup  # one request body per call: `sipcontract validate` against node + ajv
 #
@@ -203,7 +204,8 @@ run_check() {
 # lines' work (allErrors, a JSON line per document written out: ajv-bench.js --lines). The JSON lines
 # run between --quiet and ajv, so that the two target rows' ratios are of runs back to back (as the
 # summary says ratios are), and so does --quiet between the two JSON-lines runs; the order turns
-# each repetition (the ceiling first or last).
+# each repetition (the ceiling first or last). Last, the library's validate_text() against its
+# check(), back to back: what the findings cost with no process, no reading and no record written.
 run_ndjson() {
   local rep=$1 row rows=(cli_ndjson_valid_n cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n ajv_lines_n)
   if [ $((rep % 2)) -eq 1 ]; then
@@ -219,6 +221,7 @@ run_ndjson() {
       ajv_lines_n) record ajv_lines_n "$rep" "$(ajv --threads "$cores" --lines)" ;;
     esac
   done
+  pair "$rep" lib_validate_text_n lib_check_n "lib --mode validate_text --threads $cores" "lib --mode check --threads $cores"
 }
 
 # --- server --------------------------------------------------------------------------------------

@@ -56,6 +56,10 @@ const FIGURES = [
     anchorTitle: 'the same with --quiet', metric: 'docs_per_s', also: 'mb_per_s' },
   { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'cli_ndjson_nowhere_n',
     anchorTitle: 'the same into /dev/null', metric: 'docs_per_s', also: 'mb_per_s' },
+  // What the findings cost in the library itself, with no process, no reading and no record written:
+  // the part of the JSON lines' distance to --quiet that is the findings', not the output's.
+  { title: 'library validate_text() (findings), all cores', ours: 'lib_validate_text_n', anchor: 'lib_check_n',
+    anchorTitle: 'library check(), all cores', metric: 'docs_per_s', also: 'mb_per_s' },
   { group: 'Parser ceilings: parsing alone, no validation (docs/s)' },
   { title: 'library check(), 1 thread', ours: 'lib_check_1', anchor: 'simdjson_1',
     anchorTitle: 'simdjson parse only (its parser)', metric: 'docs_per_s', also: 'mb_per_s' },
