@@ -785,16 +785,14 @@ constexpr std::size_t kThreadParserBytes = 64u << 10;
 /// `max_depth`, and a key repeated in one object (compared after unescaping).
 enum class Shape { kOk, kTooDeep, kRepeatedKey };
 
-/// Also lists the root object's members into `root_members` (left empty for any other root), and
-/// counts the document's objects into `objects_out`.
+/// Also lists the root object's members into `root_members` (left empty for any other root).
 Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& depth_out,
-               std::size_t& objects_out, MemberList& root_members) {
+               MemberList& root_members) {
   using simdjson::dom::element_type;
   thread_local std::vector<std::pair<simdjson::dom::element, std::size_t>> stack;
   thread_local std::vector<std::string_view> keys;
   stack.clear();
   std::size_t deepest = 0;
-  std::size_t objects = 0;
   const auto structured = [](simdjson::dom::element e) {
     const auto type = e.type();
     return type == element_type::ARRAY || type == element_type::OBJECT;
@@ -816,7 +814,6 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
       continue;
     }
     const simdjson::dom::object object = as_object(element);
-    ++objects;
     keys.clear();
     const bool is_root = depth == 1;
     // A repeated key: two keys can only be the same where their lengths (modulo 64) meet, so a
@@ -855,7 +852,6 @@ Shape shape_of(simdjson::dom::element root, std::size_t max_depth, std::size_t& 
   release(stack);
   release(keys);
   depth_out = deepest;
-  objects_out = objects;
   return shape;
 }
 
@@ -1278,23 +1274,24 @@ class Reporter {
 };
 
 /// The values of the document's secret fields (`fields`), wherever they sit; FindingsScope orders
-/// them. `objects`: how many objects the document holds (shape_of()).
-void collect_secrets(const SimdValue& document, const std::vector<std::string>& fields, std::size_t objects,
+/// them. `depth`: how deep the document's arrays and objects nest (shape_of(): 1 for a root object
+/// of plain values, 2 when some of them are arrays or objects of plain values).
+void collect_secrets(const SimdValue& document, const std::vector<std::string>& fields, std::size_t depth,
                      validation::SecretValues& secrets) {
-  // A secret field is an object's member: a document without objects has none.
-  if (objects == 0) return;
   const auto structured = [](const SimdValue& v) {
     return v.kind() == Kind::kObject || v.kind() == Kind::kArray;
   };
   const std::uint64_t lengths = validation::length_bits(fields);
   thread_local std::vector<std::pair<SimdValue, bool>> stack;
   stack.clear();
-  if (objects == 1 && document.kind() == Kind::kObject) {
-    // The root is the only object: only its members can be secret fields, and nothing below one
-    // that is not can be secret. The others' values (most are arrays of strings) are not visited.
-    for (const auto& [key, value] : document.members())
-      if (validation::length_may_match(lengths, key.size()) && validation::is_secret_field(key))
-        stack.emplace_back(value, true);
+  if (document.kind() == Kind::kObject && depth <= 2) {
+    // Nothing nests below the root's members: an array among them holds plain values, which no
+    // name makes secret, and is not visited (most members that are not strings are such lists).
+    for (const auto& [key, value] : document.members()) {
+      const bool secret =
+          validation::length_may_match(lengths, key.size()) && validation::is_secret_field(key);
+      if (secret || value.kind() == Kind::kObject) stack.emplace_back(value, secret);
+    }
   } else {
     stack.emplace_back(document, false);
   }
@@ -1329,11 +1326,11 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
 
 /// The findings of a document `program` refused, or false when the findings path must make them.
 /// `failed`: the root's first failing step (the root's steps before it hold).
-/// `objects`: how many objects the document holds (shape_of()).
-bool explain(const Program& program, const SimdValue& document, std::size_t objects, std::uint32_t failed,
+/// `depth`: how deep the document's arrays and objects nest (shape_of()).
+bool explain(const Program& program, const SimdValue& document, std::size_t depth, std::uint32_t failed,
              const std::vector<std::string>& secret_fields, std::vector<Finding>& findings) {
   const validation::FindingsScope scope(secret_fields, [&](validation::SecretValues& secrets) {
-    if (!secret_fields.empty()) collect_secrets(document, secret_fields, objects, secrets);
+    if (!secret_fields.empty()) collect_secrets(document, secret_fields, depth, secrets);
   });
   std::vector<validation::PlacedFinding> placed;
   // Kept per thread (a deque allocates on construction); the views into it end with this call.
@@ -1370,10 +1367,9 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
     return TextVerdict::kUndecided;
   }
   std::size_t depth = 0;
-  std::size_t objects = 0;
   thread_local MemberList root_members;
   root_members.clear();
-  const Shape shape = shape_of(root, limits.max_depth, depth, objects, root_members);
+  const Shape shape = shape_of(root, limits.max_depth, depth, root_members);
   if (shape != Shape::kOk || depth > recursion_limit) {
     release(root_members);
     return shape != Shape::kOk ? TextVerdict::kNotJson : TextVerdict::kInvalid;
@@ -1391,7 +1387,7 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
     // build it, without a second parse.
     refusal->explained =
         !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
-        explain(program, document, objects, failed, *refusal->secret_fields, refusal->findings);
+        explain(program, document, depth, failed, *refusal->secret_fields, refusal->findings);
     if (!refusal->explained) refusal->document.emplace(to_nlohmann(root));
   }
   release(root_members);  // a huge root object's list is not kept

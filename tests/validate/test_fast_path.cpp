@@ -543,12 +543,16 @@ TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's 
       body([](auto& d) {
         d["ciphers"] = {1234, "hack-me-if-you-can"};
       }),
-      // Secret values wherever a secret field puts them: the root the only object, a secret field
-      // holding a list; an object below the root; a root that is a list of objects.
+      // Secret values wherever a secret field puts them: in a list under a secret field; in an
+      // object that is a member of the root; in an object deeper down; in a root that is a list.
       body([](auto& d) {
         d["password"] = d["password_confirmation"] = {"Sup3r-Secret-Value", 123456789};
         d["codecs"] = {"Sup3r-Secret-Value", "OPUS"};
         d["ciphers"] = {123456789};
+      }),
+      body([](auto& d) {
+        d["description"] = {{"password", "Member-Object-Secret"}};
+        d["codecs"] = {"Member-Object-Secret"};
       }),
       body([](auto& d) {
         d["codecs"] = {{{"password", "Nested-Secret-Value"}}, "Nested-Secret-Value"};
@@ -567,8 +571,8 @@ TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's 
     CHECK(*reported == Access::slow_validate(schema, *parsed).findings);
     CHECK(*reported == schema.validate_text(text).result.findings);
     for (const auto& finding : *reported) {
-      for (const char* secret :
-           {"hack-me-if-you-can", "Sup3r-Secret", "123456789", "Nested-Secret", "Array-Root"})
+      for (const char* secret : {"hack-me-if-you-can", "Sup3r-Secret", "123456789", "Member-Object",
+                                 "Nested-Secret", "Array-Root"})
         CHECK(to_string(finding).find(secret) == std::string::npos);
     }
   }
