@@ -60,6 +60,9 @@ const FIGURES = [
   // the part of the JSON lines' distance to --quiet that is the findings', not the output's.
   { title: 'library validate_text() (findings), all cores', ours: 'lib_validate_text_n', anchor: 'lib_check_n',
     anchorTitle: 'library check(), all cores', metric: 'docs_per_s', also: 'mb_per_s' },
+  // And what the CLI adds to them: its process, its reading, and its records (into /dev/null).
+  { title: 'validate --ndjson, all cores, into /dev/null', ours: 'cli_ndjson_nowhere_n', anchor: 'lib_validate_text_n',
+    anchorTitle: 'library validate_text(), all cores', metric: 'docs_per_s', also: 'mb_per_s' },
   { group: 'Parser ceilings: parsing alone, no validation (docs/s)' },
   { title: 'library check(), 1 thread', ours: 'lib_check_1', anchor: 'simdjson_1',
     anchorTitle: 'simdjson parse only (its parser)', metric: 'docs_per_s', also: 'mb_per_s' },
