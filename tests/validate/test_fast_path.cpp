@@ -544,11 +544,20 @@ TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's 
         d["ciphers"] = {1234, "hack-me-if-you-can"};
       }),
       // Secret values wherever a secret field puts them: in a list under a secret field; in an
-      // object that is a member of the root; in an object deeper down; in a root that is a list.
+      // object under one; under a name spelled in other case; in an object that is a member of the
+      // root; in an object deeper down; in a root that is a list (refused for its type alone).
       body([](auto& d) {
         d["password"] = d["password_confirmation"] = {"Sup3r-Secret-Value", 123456789};
         d["codecs"] = {"Sup3r-Secret-Value", "OPUS"};
         d["ciphers"] = {123456789};
+      }),
+      body([](auto& d) {
+        d["password"] = d["password_confirmation"] = {{"k", "Object-Under-Secret"}};
+        d["codecs"] = {"Object-Under-Secret"};
+      }),
+      body([](auto& d) {
+        d["PassWord"] = "Other-Case-Secret";
+        d["codecs"] = {"Other-Case-Secret"};
       }),
       body([](auto& d) {
         d["description"] = {{"password", "Member-Object-Secret"}};
@@ -571,8 +580,8 @@ TEST_CASE("report() makes the contract's usual refusals' findings on simdjson's 
     CHECK(*reported == Access::slow_validate(schema, *parsed).findings);
     CHECK(*reported == schema.validate_text(text).result.findings);
     for (const auto& finding : *reported) {
-      for (const char* secret : {"hack-me-if-you-can", "Sup3r-Secret", "123456789", "Member-Object",
-                                 "Nested-Secret", "Array-Root"})
+      for (const char* secret : {"hack-me-if-you-can", "Sup3r-Secret", "123456789", "Object-Under",
+                                 "Other-Case", "Member-Object", "Nested-Secret", "Array-Root"})
         CHECK(to_string(finding).find(secret) == std::string::npos);
     }
   }
