@@ -204,12 +204,17 @@ run_check() {
 # lines' work (allErrors, a JSON line per document written out: ajv-bench.js --lines). The JSON lines
 # run between --quiet and ajv, so that the two target rows' ratios are of runs back to back (as the
 # summary says ratios are), and so does --quiet between the two JSON-lines runs; the order turns
-# each repetition (the ceiling first or last). Last, the library's validate_text() against its
-# check(), back to back: what the findings cost with no process, no reading and no record written.
+# each repetition (the ceiling first or last). Beside the JSON lines into /dev/null, the library's
+# validate_text() and then its check(), back to back: what the findings cost with no process, no
+# reading and no record written. (Their ids are this mode's own: --only check's check() row is a
+# target row of runs back to back with ajv, which these are not.)
 run_ndjson() {
-  local rep=$1 row rows=(cli_ndjson_valid_n cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n ajv_lines_n)
+  local rep=$1 row
+  local rows=(lib_check_nd lib_validate_text_nd cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n
+    ajv_lines_n cli_ndjson_valid_n)
   if [ $((rep % 2)) -eq 1 ]; then
-    rows=(ajv_lines_n ajv_n cli_ndjson_n cli_ndjson_quiet_n cli_ndjson_nowhere_n cli_ndjson_valid_n)
+    rows=(cli_ndjson_valid_n ajv_lines_n ajv_n cli_ndjson_n cli_ndjson_quiet_n cli_ndjson_nowhere_n
+      lib_validate_text_nd lib_check_nd)
   fi
   for row in "${rows[@]}"; do
     case $row in
@@ -219,9 +224,10 @@ run_ndjson() {
       ajv_n) record ajv_n "$rep" "$(ajv --threads "$cores")" ;;
       cli_ndjson_valid_n) record cli_ndjson_valid_n "$rep" "$(cli_ndjson "$cores" json "$valid_corpus")" ;;
       ajv_lines_n) record ajv_lines_n "$rep" "$(ajv --threads "$cores" --lines)" ;;
+      lib_validate_text_nd) record lib_validate_text_nd "$rep" "$(lib --mode validate_text --threads "$cores")" ;;
+      lib_check_nd) record lib_check_nd "$rep" "$(lib --mode check --threads "$cores")" ;;
     esac
   done
-  pair "$rep" lib_validate_text_n lib_check_n "lib --mode validate_text --threads $cores" "lib --mode check --threads $cores"
 }
 
 # --- server --------------------------------------------------------------------------------------
