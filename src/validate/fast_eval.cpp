@@ -1281,15 +1281,18 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
   const auto structured = [](const SimdValue& v) {
     return v.kind() == Kind::kObject || v.kind() == Kind::kArray;
   };
+  // A member named as a secret field: most names are ruled out by their length, without a call.
   const std::uint64_t lengths = validation::length_bits(fields);
+  const auto names_secret = [lengths](std::string_view key) {
+    return validation::length_may_match(lengths, key.size()) && validation::is_secret_field(key);
+  };
   thread_local std::vector<std::pair<SimdValue, bool>> stack;
   stack.clear();
   if (document.kind() == Kind::kObject && depth <= 2) {
     // Nothing nests below the root's members: an array among them holds plain values, which no
     // name makes secret, and is not visited (most members that are not strings are such lists).
     for (const auto& [key, value] : document.members()) {
-      const bool secret =
-          validation::length_may_match(lengths, key.size()) && validation::is_secret_field(key);
+      const bool secret = names_secret(key);
       if (secret || value.kind() == Kind::kObject) stack.emplace_back(value, secret);
     }
   } else {
@@ -1301,8 +1304,7 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
     switch (node.kind()) {
       case Kind::kObject:
         for (const auto& [key, value] : node.members()) {
-          const bool member_secret = secret || (validation::length_may_match(lengths, key.size()) &&
-                                                validation::is_secret_field(key));
+          const bool member_secret = secret || names_secret(key);
           if (member_secret || structured(value)) stack.emplace_back(value, member_secret);
         }
         break;
