@@ -93,6 +93,16 @@ record() {  # record ID REP JSON-LINE
   printf '{"id":"%s","rep":%s,"result":%s}\n' "$1" "$2" "$3" >>"$results"
 }
 now_ns() { date +%s%N; }
+# children_ticks VAR: the CPU time of this shell's waited-for children (the CLI and the pipe's
+# reader) into VAR, in clock ticks: /proc/PID/stat's cutime + cstime, read in this shell itself
+# (a command substitution would be a new process, whose children are not these).
+children_ticks() {
+  local stat fields
+  read -r stat <"/proc/$BASHPID/stat"
+  read -r -a fields <<<"${stat##*) }"  # after "(comm) ": fields[0] is the state (field 3), cutime field 16
+  printf -v "$1" '%d' $((fields[13] + fields[14]))
+}
+clock_ticks=$(getconf CLK_TCK)
 
 say "corpus: $count documents, seed $seed"
 record corpus 0 "$("$bin/sipcontract-bench-corpus" --seed "$seed" --count "$count" --out "$corpus")"
@@ -116,8 +126,9 @@ cli_copies=1
 # The CLI's exit code goes into the result (summarize.js holds it to the corpus's verdict), so that
 # a run that stopped early, a crash or the time limit, cannot pass for a fast one.
 cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
-  local t0 t1 summaries="" files=() copy input=${3:-$corpus} mode=${2:-json} status=0
+  local t0 t1 c0 c1 summaries="" files=() copy input=${3:-$corpus} mode=${2:-json} status=0
   for ((copy = 0; copy < cli_copies; ++copy)); do files+=("$input"); done
+  children_ticks c0
   t0=$(now_ns)
   if [ "$mode" = quiet ]; then
     bounded 300 "$cli" validate --ndjson -j "$1" --quiet request "${files[@]}" || status=$?
@@ -132,8 +143,9 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
     if [ -f "$out/cli-ndjson-status" ]; then status=$(cat "$out/cli-ndjson-status"); rm -f "$out/cli-ndjson-status"; fi
   fi
   t1=$(now_ns)
+  children_ticks c1
   node -e '
-    const [mode, status, summaryLines, ns, docsBytes, jobs, docs, copies] = process.argv.slice(1);
+    const [mode, status, summaryLines, ns, docsBytes, jobs, docs, copies, ticks, perSecond] = process.argv.slice(1);
     const seconds = Number(ns) / 1e9;
     const n = Number(copies);
     // Per copy of the corpus (what summarize.js checks against the corpus), timed over all copies.
@@ -144,10 +156,13 @@ cli_ndjson() {  # cli_ndjson JOBS [quiet|json|nowhere] [CORPUS]
       valid = all.length === n ? all.reduce((a, s) => a + s.valid, 0) / n : -1;
     }
     const bench = {json: "cli-ndjson", quiet: "cli-ndjson-quiet", nowhere: "cli-ndjson-nowhere"}[mode];
+    // cpus_used: the CPU time of the CLI and of the pipe'"'"'s reader over the wall time, as the
+    // anchors report theirs (summarize.js gives no verdict where a side lacked the cores).
     console.log(JSON.stringify({bench, exit: Number(status), jobs: Number(jobs),
       copies: n, docs: documents / n, valid, seconds, docs_per_s: documents / seconds,
-      mb_per_s: Number(docsBytes) * n / seconds / 1e6}));
-  ' "$mode" "$status" "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies"
+      mb_per_s: Number(docsBytes) * n / seconds / 1e6, cpus_used: Number(ticks) / Number(perSecond) / seconds}));
+  ' "$mode" "$status" "$summaries" "$((t1 - t0))" "$(stat -c %s "$input")" "$1" "$count" "$cli_copies" \
+    "$((c1 - c0))" "$clock_ticks"
 }
 # How many copies make a --quiet run on all cores last about --min-time: two untimed runs tell,
 # one copy (which also brings the corpus into the page cache), then as many as that suggests, whose
