@@ -9,9 +9,12 @@
 // request schema's "$ref"s resolve, "format": "uuid" comes from ajv-formats, and the custom keyword
 // x-sipcontract-equal-properties is added with a validate function that compares the two properties.
 // Strict mode stays on (ajv's default): every keyword of our schemas is known to ajv or added here.
-// Protocol, shared with validate_bench.cpp: the corpus is read before timing; each thread (a
-// worker_thread when --threads > 1) owns a contiguous slice; one untimed warm-up pass (it also lets
-// V8 optimise), then P timed passes on every thread, P chosen so the run lasts about --min-time.
+// Protocol, shared with validate_bench.cpp: the corpus is read before timing and cut into chunks of
+// about 1 Mi characters (each ending at a line end); the threads (worker_threads when --threads > 1)
+// take the next chunk from one shared counter (Atomics) until the work runs out, so that a thread the
+// host slows does less of it instead of holding the others idle at the end. One untimed warm-up pass
+// over the corpus that way (it also lets V8 optimise, and sizes the passes), then P timed passes, P
+// chosen so the run lasts about --min-time.
 // --lines (--mode validate only) is the anchor of `sipcontract validate --ndjson --format json`: ajv
 // with allErrors, and for every document a JSON line built with JSON.stringify, shaped as the CLI's
 // records are (a valid one, a refused one with every finding, a line JSON.parse rejects), appended
@@ -35,6 +38,10 @@ const EQUAL_KEYWORD = 'x-sipcontract-equal-properties';
 const LINES_SINK = '/dev/null';
 // A thread's buffered lines are written out once they pass this many characters (about 64 KiB).
 const LINES_CHUNK = 64 * 1024;
+// The characters of a chunk of the shared queue, about (a chunk ends at a line end). Chunks of 64 Ki
+// characters cost ajv 5-15% here (V8 runs many short passes slower), 1 Mi none, and the threads'
+// shared tail is one chunk a run, not one a pass.
+const QUEUE_CHUNK = 1024 * 1024;
 
 function parseArgs(argv) {
   const args = { corpus: null, schemas: path.join(__dirname, '..', 'contracts', 'v1', 'schemas'), threads: 1, allErrors: false,
@@ -161,11 +168,12 @@ function findingsOf(errors) {
   return findings;
 }
 
-/// The --lines pass over a slice: as runPass, and a JSON line per document (the CLI's shapes) plus
-/// a summary line at the end, as the CLI ends each file, appended to a string and written to fd in
+/// The --lines pass over a slice: as runPass, and a JSON line per document (the CLI's shapes), plus
+/// a summary line at the end when `summary` is set (the slice that ends the corpus: one a pass, as
+/// the CLI ends each file; its counts are the slice's), appended to a string and written to fd in
 /// chunks of LINES_CHUNK characters; the rest is written before the pass returns. firstLine is the
 /// slice's first line number in the corpus (1-based). Returns { docs, valid, errors, written }.
-function runPassLines(text, validate, file, firstLine, fd) {
+function runPassLines(text, validate, file, firstLine, fd, summary) {
   let docs = 0;
   let valid = 0;
   let errors = 0;
@@ -196,9 +204,11 @@ function runPassLines(text, validate, file, firstLine, fd) {
       out = '';
     }
   });
-  out += JSON.stringify({ file, summary: { documents: docs, findings: findingsTotal, invalid: docs - valid - notJson,
-                                           not_json: notJson, valid } }) + '\n';
-  written += fs.writeSync(fd, out);
+  if (summary) {
+    out += JSON.stringify({ file, summary: { documents: docs, findings: findingsTotal, invalid: docs - valid - notJson,
+                                             not_json: notJson, valid } }) + '\n';
+  }
+  if (out.length > 0) written += fs.writeSync(fd, out);
   return { docs, valid, errors, written };
 }
 
@@ -218,9 +228,10 @@ function sliceCorpus(text, n) {
   return slices;
 }
 
-/// One pass of the mode asked for: runPass, or runPassLines under --lines (opts: file, firstLine, fd).
+/// One pass of the mode asked for: runPass, or runPassLines under --lines (opts: file, firstLine, fd,
+/// summary).
 function makePass(text, mode, validate, opts) {
-  if (opts.lines) return () => runPassLines(text, validate, opts.file, opts.firstLine, opts.fd);
+  if (opts.lines) return () => runPassLines(text, validate, opts.file, opts.firstLine, opts.fd, opts.summary);
   return () => runPass(text, mode, validate);
 }
 
@@ -235,20 +246,29 @@ function firstLines(slices) {
   return first;
 }
 
+/// Adds one pass's counts to `total`.
+function addCounts(total, r) {
+  total.docs += r.docs;
+  total.valid += r.valid;
+  total.errors += r.errors;
+  total.written += r.written || 0;
+}
+
 function workerMain() {
-  const { slice, mode, schemas, allErrors, lines, file, firstLine } = workerData;
+  const { chunks, mode, schemas, allErrors, lines, file, firstLines: first, shared } = workerData;
+  const next = new Int32Array(shared);
   const validate = mode === 'parse' ? null : compile(schemas, allErrors);
   // Under --lines each thread writes its own output, on its own descriptor, opened before timing.
-  const pass = makePass(slice, mode, validate, { lines, file, firstLine, fd: lines ? fs.openSync(LINES_SINK, 'w') : -1 });
-  const w0 = process.hrtime.bigint();
-  const warm = pass();
-  const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
-  parentPort.postMessage({ type: 'warm', warm, warmSeconds });
+  const fd = lines ? fs.openSync(LINES_SINK, 'w') : -1;
+  const passes = chunks.map((chunk, i) =>
+    makePass(chunk, mode, validate, { lines, file, firstLine: first[i], fd, summary: i + 1 === chunks.length }));
+  parentPort.postMessage({ type: 'ready' });
+  // Each 'go' hands out work items [0, items): item k is chunk k % chunks.length.
   parentPort.on('message', (msg) => {
-    let errors = 0;
-    for (let i = 0; i < msg.passes; ++i) errors += pass().errors;
-    parentPort.postMessage({ type: 'done', errors });
-    parentPort.close();
+    const total = { docs: 0, valid: 0, errors: 0, written: 0 };
+    for (let k; (k = Atomics.add(next, 0, 1)) < msg.items;) addCounts(total, passes[k % passes.length]());
+    parentPort.postMessage({ type: 'done', total });
+    if (msg.last) parentPort.close();
   });
 }
 
@@ -284,8 +304,8 @@ function report(args, bytes, warm, passes, seconds, timedErrors, cpu0) {
 
 function mainSingle(args, text, bytes) {
   const validate = args.mode === 'parse' ? null : compile(args.schemas, args.allErrors);
-  const pass = makePass(text, args.mode, validate,
-                        { lines: args.lines, file: args.corpus, firstLine: 1, fd: args.lines ? fs.openSync(LINES_SINK, 'w') : -1 });
+  const pass = makePass(text, args.mode, validate, { lines: args.lines, file: args.corpus, firstLine: 1,
+                                                     fd: args.lines ? fs.openSync(LINES_SINK, 'w') : -1, summary: true });
   const w0 = process.hrtime.bigint();
   const warm = pass();
   const warmSeconds = Number(process.hrtime.bigint() - w0) / 1e9;
@@ -299,40 +319,49 @@ function mainSingle(args, text, bytes) {
 }
 
 function mainThreads(args, text, bytes) {
-  const slices = sliceCorpus(text, args.threads);
-  const first = args.lines ? firstLines(slices) : [];
-  const workers = slices.map(
-    (slice, i) => new Worker(__filename, { workerData: { slice, mode: args.mode, schemas: args.schemas, allErrors: args.allErrors,
-                                                         lines: args.lines, file: args.corpus, firstLine: first[i] } }));
-  const warm = { docs: 0, valid: 0, errors: 0, written: 0 };
-  let slowest = 0;
-  let warmed = 0;
+  const chunks = sliceCorpus(text, Math.max(1, Math.ceil(text.length / QUEUE_CHUNK)));
+  const first = args.lines ? firstLines(chunks) : chunks.map(() => 1);
+  const shared = new SharedArrayBuffer(4);
+  const next = new Int32Array(shared);
+  const workers = [];
+  for (let i = 0; i < args.threads; ++i) {
+    workers.push(new Worker(__filename, { workerData: { chunks, mode: args.mode, schemas: args.schemas, allErrors: args.allErrors,
+                                                        lines: args.lines, file: args.corpus, firstLines: first, shared } }));
+  }
+  // Phases: every worker ready; the warm-up (one pass, timed to size the rest); the timed passes.
+  let ready = 0;
   let done = 0;
-  let errors = 0;
+  let phase = 'warm';
+  let warm = null;
   let passes = 0;
   let t0 = 0n;
   let cpu0 = null;
+  let total = { docs: 0, valid: 0, errors: 0, written: 0 };
+  const go = (items, last) => {
+    Atomics.store(next, 0, 0);
+    done = 0;
+    total = { docs: 0, valid: 0, errors: 0, written: 0 };
+    t0 = process.hrtime.bigint();
+    for (const w of workers) w.postMessage({ items, last });
+  };
   for (const w of workers) {
     w.on('error', (e) => fail(`worker failed: ${e.message}`));
     w.on('message', (msg) => {
-      if (msg.type === 'warm') {
-        warm.docs += msg.warm.docs;
-        warm.valid += msg.warm.valid;
-        warm.errors += msg.warm.errors;
-        warm.written += msg.warm.written || 0;
-        slowest = Math.max(slowest, msg.warmSeconds);
-        if (++warmed === workers.length) {
-          passes = Math.max(1, Math.ceil(args.minTime / Math.max(slowest, 1e-6)));
-          cpu0 = process.cpuUsage();
-          t0 = process.hrtime.bigint();
-          for (const x of workers) x.postMessage({ passes });
-        }
-      } else if (msg.type === 'done') {
-        errors += msg.errors;
-        if (++done === workers.length) {
-          const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-          report(args, bytes, warm, passes, seconds, errors, cpu0);
-        }
+      if (msg.type === 'ready') {
+        if (++ready === workers.length) go(chunks.length, false);
+        return;
+      }
+      addCounts(total, msg.total);
+      if (++done < workers.length) return;
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (phase === 'warm') {
+        phase = 'timed';
+        warm = total;
+        passes = Math.max(1, Math.ceil(args.minTime / Math.max(seconds, 1e-6)));
+        cpu0 = process.cpuUsage();
+        go(passes * chunks.length, true);
+      } else {
+        report(args, bytes, warm, passes, seconds, total.errors, cpu0);
       }
     });
   }

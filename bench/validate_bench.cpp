@@ -8,11 +8,13 @@
 // bounded parse alone), sax (nlohmann's SAX parser with a handler that keeps nothing: the lexer alone),
 // rapidjson (RapidJSON's DOM parse alone: Debian ships it with valijson, which has an adapter for it). The
 // corpus is read into memory first; the timed part splits lines, parses and validates, as ajv-bench.js does
-// with JSON.parse + ajv. Each thread owns a contiguous slice of the corpus and its own verdict counter;
-// threads share the one compiled Schema (documented as safe). Protocol, shared with ajv-bench.js: one untimed
-// warm-up pass per thread, then P timed passes on every thread, P chosen so the run lasts about --min-time
+// with JSON.parse + ajv. Threads share the one compiled Schema (documented as safe). Protocol, shared with
+// ajv-bench.js: the corpus is cut into chunks of about 1 MiB (each ending at a line end), and the threads
+// take the next chunk from one shared counter until the work runs out, so that a thread the host slows
+// does less of it instead of holding the others idle at the end; one untimed warm-up pass over the corpus
+// that way (it also sizes the passes), then P timed passes, P chosen so the run lasts about --min-time
 // seconds. Prints one JSON line. Exit status: 0; 2 for an unreadable or empty corpus or a setup error;
-// 3 when a timed pass gave another answer than the warm-up pass.
+// 3 when the timed passes gave another answer than the warm-up pass.
 #include <rapidjson/document.h>
 #ifdef SIPCONTRACT_BENCH_HAVE_SIMDJSON
 #include <simdjson.h>
@@ -59,6 +61,12 @@ struct PassResult {
   std::uint64_t docs = 0;
   std::uint64_t valid = 0;
   std::uint64_t findings = 0;  // summed so the compiler cannot drop validate()'s work
+  PassResult& operator+=(const PassResult& other) {
+    docs += other.docs;
+    valid += other.valid;
+    findings += other.findings;
+    return *this;
+  }
 };
 
 /// A SAX handler that accepts every event and keeps nothing: nlohmann's lexer and syntax check alone,
@@ -164,6 +172,10 @@ double process_cpu_seconds() {
   return sec(usage.ru_utime) + sec(usage.ru_stime);
 }
 
+/// The bytes a chunk of the shared queue holds, about (a chunk ends at a line end); as ajv-bench.js's
+/// chunks (where smaller ones slow V8), and the threads' shared tail is one chunk a run, not one a pass.
+constexpr std::size_t kChunkBytes = 1024 * 1024;
+
 /// Cuts the corpus into `n` slices of about equal bytes, each ending at a line end.
 std::vector<std::string_view> slice_corpus(std::string_view corpus, unsigned n) {
   std::vector<std::string_view> slices;
@@ -232,31 +244,38 @@ int main(int argc, char** argv) {
     }
     const sipcontract::Schema& schema = sipcontract::Contract::builtin().request_schema();
 
-    const auto slices = slice_corpus(corpus, threads);
-    std::vector<PassResult> warm(threads);
-    std::vector<double> warm_seconds(threads, 0.0);
-    std::uint64_t passes = 1;
-    std::atomic<std::uint64_t> timed_findings{0};
-    // Main joins every barrier: after warm-up (to choose the pass count), to start, and to stop the clock.
+    const auto chunks = slice_corpus(
+        corpus, static_cast<unsigned>(std::max<std::size_t>(1, (corpus.size() + kChunkBytes - 1) / kChunkBytes)));
+    // Work item k is chunk k % chunks.size(); a phase hands out items [0, items).
+    std::atomic<std::uint64_t> next{0};
+    std::uint64_t items = chunks.size();  // the warm-up: one pass
+    std::vector<PassResult> warm(threads), timed(threads);
+    // Main joins every barrier: around the warm-up (to time it and choose the pass count), to start,
+    // and to stop the clock.
     std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1);
+    const auto drain = [&](PassResult& into) {
+      for (std::uint64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < items;)
+        into += run_pass(chunks[k % chunks.size()], mode, schema);
+    };
     std::vector<std::thread> workers;
     for (unsigned t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
-        const auto w0 = Clock::now();
-        warm[t] = run_pass(slices[t], mode, schema);
-        warm_seconds[t] = std::chrono::duration<double>(Clock::now() - w0).count();
+        sync.arrive_and_wait();  // go: the warm-up
+        drain(warm[t]);
         sync.arrive_and_wait();  // warm-up done
-        sync.arrive_and_wait();  // go: `passes` is set
-        std::uint64_t findings = 0;
-        for (std::uint64_t i = 0; i < passes; ++i) findings += run_pass(slices[t], mode, schema).findings;
-        timed_findings += findings;
+        sync.arrive_and_wait();  // go: `items` is the timed passes' work
+        drain(timed[t]);
         sync.arrive_and_wait();  // done
       });
     }
+    const auto w0 = Clock::now();
     sync.arrive_and_wait();
-    const double slowest = *std::max_element(warm_seconds.begin(), warm_seconds.end());
-    passes =
-        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(slowest, 1e-6))));
+    sync.arrive_and_wait();
+    const double warm_seconds = std::chrono::duration<double>(Clock::now() - w0).count();
+    const std::uint64_t passes =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(warm_seconds, 1e-6))));
+    items = passes * chunks.size();
+    next.store(0);
     const double cpu0 = process_cpu_seconds();
     const auto t0 = Clock::now();
     sync.arrive_and_wait();
@@ -265,12 +284,9 @@ int main(int argc, char** argv) {
     const double cpus_used = (process_cpu_seconds() - cpu0) / seconds;
     for (auto& w : workers) w.join();
 
-    PassResult total;
-    for (const auto& w : warm) {
-      total.docs += w.docs;
-      total.valid += w.valid;
-      total.findings += w.findings;
-    }
+    PassResult total, timed_total;
+    for (const auto& w : warm) total += w;
+    for (const auto& w : timed) timed_total += w;
     const double docs = static_cast<double>(total.docs) * static_cast<double>(passes);
     const double bytes = static_cast<double>(corpus.size()) * static_cast<double>(passes);
     nlohmann::json out = {
@@ -280,7 +296,11 @@ int main(int argc, char** argv) {
         {"cpus_used", cpus_used}};
     if (mode == Mode::kValidate || mode == Mode::kValidateText) out["findings_per_pass"] = total.findings;
     std::cout << out.dump() << '\n';
-    return timed_findings.load() == total.findings * passes ? 0 : 3;  // every pass must give the same answer
+    // Every pass must give the same answer.
+    return timed_total.findings == total.findings * passes && timed_total.valid == total.valid * passes &&
+                   timed_total.docs == total.docs * passes
+               ? 0
+               : 3;
   } catch (const std::exception& e) {
     std::cerr << "sipcontract-bench-validate: " << e.what() << '\n';
     return 2;
