@@ -244,8 +244,8 @@ int main(int argc, char** argv) {
     }
     const sipcontract::Schema& schema = sipcontract::Contract::builtin().request_schema();
 
-    const auto chunks = slice_corpus(
-        corpus, static_cast<unsigned>(std::max<std::size_t>(1, (corpus.size() + kChunkBytes - 1) / kChunkBytes)));
+    const auto chunks = slice_corpus(corpus, static_cast<unsigned>(std::max<std::size_t>(
+                                                 1, (corpus.size() + kChunkBytes - 1) / kChunkBytes)));
     // Work item k is chunk k % chunks.size(); a phase hands out items [0, items).
     std::atomic<std::uint64_t> next{0};
     std::uint64_t items = chunks.size();  // the warm-up: one pass
@@ -272,8 +272,8 @@ int main(int argc, char** argv) {
     sync.arrive_and_wait();
     sync.arrive_and_wait();
     const double warm_seconds = std::chrono::duration<double>(Clock::now() - w0).count();
-    const std::uint64_t passes =
-        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(warm_seconds, 1e-6))));
+    const std::uint64_t passes = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(warm_seconds, 1e-6))));
     items = passes * chunks.size();
     next.store(0);
     const double cpu0 = process_cpu_seconds();
