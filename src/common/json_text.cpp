@@ -1,9 +1,14 @@
 #include "sipcontract/json_text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sipcontract {
 namespace {
@@ -59,94 +64,189 @@ std::size_t utf8_character(std::string_view text, std::size_t i, bool* well_form
   return n;
 }
 
+namespace {
+constexpr bool kWordScan = std::endian::native == std::endian::little;
+
+#if defined(__SSE2__)
+// A bit per byte of the 16 at `p` (the first in memory lowest) that needs kByteClass's attention
+// at `stop` or above: below 0x20 as a signed byte takes the control characters and every byte
+// from 0x80 at once.
+inline unsigned special16(const char* p, unsigned char stop) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i m = _mm_or_si128(
+      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  if (stop == 1) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+  return static_cast<unsigned>(_mm_movemask_epi8(m));
+}
+constexpr std::size_t kStep = 16;
+#else
+inline unsigned special16(const char*, unsigned char) { return 0; }
+constexpr std::size_t kStep = 0;  // no 16-byte steps: SWAR words only
+#endif
+
+// Where the first byte of `text` from `i` that needs more than a copy (kByteClass at `stop` or
+// above) is; text.size() when none does.
+std::size_t next_special(std::string_view text, std::size_t i, unsigned char stop) {
+  const char* const data = text.data();
+  const std::size_t size = text.size();
+  if constexpr (kStep != 0) {
+    for (; i + kStep <= size; i += kStep)
+      if (const unsigned found = special16(data + i, stop); found != 0)
+        return i + static_cast<std::size_t>(std::countr_zero(found));
+  }
+  if constexpr (kWordScan) {
+    for (; i + 8 <= size; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      if (const std::uint64_t found = needs_escape(word, stop); found != 0)
+        return i + static_cast<std::size_t>(std::countr_zero(found)) / 8;
+    }
+  }
+  for (; i < size; ++i)
+    if (kByteClass[static_cast<unsigned char>(data[i])] >= stop) return i;
+  return size;
+}
+
+// The second character of a byte's two-character escape; 0 where it has none (\u00XX).
+constexpr std::array<char, 0x80> kShortEscape = [] {
+  std::array<char, 0x80> table{};
+  table['"'] = '"';
+  table['\\'] = '\\';
+  table['\b'] = 'b';
+  table['\f'] = 'f';
+  table['\n'] = 'n';
+  table['\r'] = 'r';
+  table['\t'] = 't';
+  return table;
+}();
+
+// The escape of a byte below 0x80 that needs one (kByteClass), written at `to`; returns its length.
+std::size_t escape_byte(unsigned char c, char* to) {
+  to[0] = '\\';
+  if (const char second = kShortEscape[c]; second != 0) {
+    to[1] = second;
+    return 2;
+  }
+  // The other control characters, and DEL when displayed.
+  const char rest[] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+  std::memcpy(to + 1, rest, sizeof rest);
+  return 1 + sizeof rest;
+}
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text, JsonEscape escape) {
   // A byte of this class or above needs more than a copy.
   const unsigned char stop = escape == JsonEscape::kDisplay ? 1 : 2;
-  // Written into a buffer on the stack and appended to `out` when it is nearly full and at the end:
-  // one append for most strings. Each step writes at most 8 bytes, into the slack past kFlushAt.
-  constexpr std::size_t kFlushAt = 256;
-  char buffer[kFlushAt + 16];
-  std::size_t used = 0;
-  const auto put = [&](const char* bytes, std::size_t n) {  // n <= 8
-    std::memcpy(buffer + used, bytes, n);
-    used += n;
-  };
-  buffer[used++] = '"';
   const char* const data = text.data();
   const std::size_t size = text.size();
+  const std::size_t base = out.size();
+  // Most texts (names, keywords, most values) are short and need no escape: copied with their
+  // quotes into a buffer, checked there 16 bytes at a time, and appended in one call.
+  constexpr std::size_t kShort = 62;
   std::size_t i = 0;
-  while (i < size) {
-    if (used >= kFlushAt) {
-      out.append(buffer, used);
-      used = 0;
-    }
-    unsigned char c;
-    if (std::endian::native == std::endian::little && i + 8 <= size) {
-      // Eight bytes are copied as they are; those from the first that needs attention are then
-      // written over (the lowest flag is that byte: see needs_escape()).
-      std::uint64_t word;
-      std::memcpy(&word, data + i, 8);
-      std::memcpy(buffer + used, &word, 8);
-      const std::uint64_t found = needs_escape(word, stop);
-      if (found == 0) {
-        used += 8;
-        i += 8;
-        continue;
-      }
-      const std::size_t clean = static_cast<std::size_t>(std::countr_zero(found)) / 8;
-      used += clean;
-      i += clean;
-      c = static_cast<unsigned char>(data[i]);
-    } else {
-      c = static_cast<unsigned char>(data[i]);
-      if (kByteClass[c] < stop) {
-        buffer[used++] = static_cast<char>(c);
-        ++i;
-        continue;
+  if (kStep != 0 && size <= kShort) {
+    char quoted[kShort + 2 + 16] = {};  // the bytes past the text are read, and not counted
+    quoted[0] = '"';
+    std::memcpy(quoted + 1, data, size);
+    for (; i < size; i += kStep) {
+      unsigned found = special16(quoted + 1 + i, stop);
+      if (size - i < kStep) found &= (1u << (size - i)) - 1;
+      if (found != 0) {
+        i += static_cast<std::size_t>(std::countr_zero(found));
+        break;
       }
     }
-    if (c >= 0x80) {
-      bool well_formed = false;
-      const std::size_t n = utf8_character(text, i, &well_formed);
-      if (well_formed)
-        put(data + i, n);
-      else
-        put("\xEF\xBF\xBD", 3);  // U+FFFD for the maximal ill-formed subpart
-      i += n;
-      continue;
+    if (i >= size) {
+      quoted[size + 1] = '"';
+      out.append(quoted, size + 2);
+      return;
     }
-    switch (c) {
-      case '"':
-        put("\\\"", 2);
-        break;
-      case '\\':
-        put("\\\\", 2);
-        break;
-      case '\b':
-        put("\\b", 2);
-        break;
-      case '\f':
-        put("\\f", 2);
-        break;
-      case '\n':
-        put("\\n", 2);
-        break;
-      case '\r':
-        put("\\r", 2);
-        break;
-      case '\t':
-        put("\\t", 2);
-        break;
-      default: {
-        // The other control characters, and DEL when displayed.
-        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-        put(escaped, sizeof escaped);
-      }
-    }
-    ++i;
+  } else {
+    i = next_special(text, 0, stop);
   }
-  buffer[used++] = '"';
-  out.append(buffer, used);
+  if (i == size) {
+    out += '"';
+    out.append(data, size);
+    out += '"';
+    return;
+  }
+  // Room for the worst case of a block of the input (6 bytes a byte, \u00XX), plus 16 for the
+  // steps that copy 16 bytes and the closing quote, is made at once and written through a
+  // pointer; the string is cut back to what was written at the end.
+  constexpr std::size_t kBlock = 4096;
+  std::size_t block_end = std::min(size, std::max(i, kBlock));
+  out.resize(base + 1 + i + 6 * (block_end - i) + 17);
+  char* to = out.data() + base;
+  *to++ = '"';
+  std::memcpy(to, data, i);
+  to += i;
+  while (true) {
+    while (i < block_end) {
+      unsigned char c;
+      if (kStep != 0 && i + kStep <= block_end) {
+        // Sixteen bytes are copied as they are; those from the first that needs attention are
+        // then written over.
+        std::memcpy(to, data + i, kStep);
+        const unsigned found = special16(data + i, stop);
+        if (found == 0) {
+          to += kStep;
+          i += kStep;
+          continue;
+        }
+        const std::size_t clean = static_cast<std::size_t>(std::countr_zero(found));
+        to += clean;
+        i += clean;
+        c = static_cast<unsigned char>(data[i]);
+      } else if (kWordScan && i + 8 <= block_end) {
+        // Eight bytes are copied as they are; those from the first that needs attention are then
+        // written over (the lowest flag is that byte: see needs_escape()).
+        std::uint64_t word;
+        std::memcpy(&word, data + i, 8);
+        std::memcpy(to, &word, 8);
+        const std::uint64_t found = needs_escape(word, stop);
+        if (found == 0) {
+          to += 8;
+          i += 8;
+          continue;
+        }
+        const std::size_t clean = static_cast<std::size_t>(std::countr_zero(found)) / 8;
+        to += clean;
+        i += clean;
+        c = static_cast<unsigned char>(data[i]);
+      } else {
+        c = static_cast<unsigned char>(data[i]);
+        if (kByteClass[c] < stop) {
+          *to++ = static_cast<char>(c);
+          ++i;
+          continue;
+        }
+      }
+      if (c >= 0x80) {
+        // A sequence may run past the block's end: its room is in the slack (at most 4 bytes).
+        bool well_formed = false;
+        const std::size_t n = utf8_character(text, i, &well_formed);
+        if (well_formed) {
+          std::memcpy(to, data + i, n);
+          to += n;
+        } else {
+          std::memcpy(to, "\xEF\xBF\xBD", 3);  // U+FFFD for the maximal ill-formed subpart
+          to += 3;
+        }
+        i += n;
+        continue;
+      }
+      to += escape_byte(c, to);
+      ++i;
+    }
+    if (i >= size) break;
+    const std::size_t written = static_cast<std::size_t>(to - out.data());
+    block_end = std::min(size, i + kBlock);
+    out.resize(written + 6 * (block_end - i) + 17);
+    to = out.data() + written;
+  }
+  *to++ = '"';
+  out.resize(static_cast<std::size_t>(to - out.data()));
 }
 
 std::string json_escaped(std::string_view text) {

@@ -73,8 +73,9 @@ TEST_CASE("utf8_character takes a well-formed sequence or the maximal ill-formed
 
 TEST_CASE("append_json_string escapes each byte wherever it sits, and texts longer than its block",
           "[json_text]") {
-  // Each byte near the thresholds, at every position of texts of 0 to 24 bytes, in both modes,
-  // appended to a string that already holds text, gives what nlohmann writes.
+  // Each byte near the thresholds, at every position of texts of 0 to 70 bytes (across the 8- and
+  // 16-byte steps and the short texts' limit, 62 bytes), in both modes, appended to a string that
+  // already holds text, gives what nlohmann writes.
   const std::string specials[] = {"\x1f",
                                   "\x20",
                                   "\x21",
@@ -90,7 +91,7 @@ TEST_CASE("append_json_string escapes each byte wherever it sits, and texts long
                                   "\xf0\x9f\x98\x80",
                                   "\x01",
                                   "\n"};
-  for (std::size_t length = 0; length <= 24; ++length) {
+  for (std::size_t length = 0; length <= 70; ++length) {
     for (std::size_t at = 0; at <= length; ++at) {
       for (const auto& special : specials) {
         std::string text(length, 'a');
@@ -113,9 +114,9 @@ TEST_CASE("append_json_string escapes each byte wherever it sits, and texts long
   for (int i = 0; i < 3000; ++i)
     text += i % 7 == 0 ? "\xe2\x82\xac" : i % 11 == 0 ? "\x01\"" : i % 13 == 0 ? "\xff" : "ab";
   CHECK(written(text) == nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  // Runs that need no escaping of about the writer's buffer (256 bytes) and longer, with an escape
-  // at each of their ends.
-  for (const std::size_t run : {254, 255, 256, 257, 600, 5000}) {
+  // Runs that need no escaping, short and longer than a block, with an escape at each of their
+  // ends.
+  for (const std::size_t run : {61, 62, 63, 254, 255, 256, 257, 600, 4095, 4096, 4097, 5000}) {
     INFO("run " << run);
     const std::string runs = std::string(run, 'a') + "\"" + std::string(run, 'b') + "\x01" +
                              std::string(run + 1, 'c') + "\xe2\x82\xac" + std::string(run, 'd');
