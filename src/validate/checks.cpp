@@ -10,7 +10,6 @@
 #include <limits>
 #include <new>
 #include <regex>
-#include <set>
 #include <stdexcept>
 #include <type_traits>
 #include <typeinfo>
@@ -57,10 +56,9 @@ std::string list_values(const std::vector<Json>& values) {
 }
 
 std::string list_names(const std::vector<std::string>& names) {
-  std::vector<std::string> quoted;
-  quoted.reserve(names.size());
-  for (const auto& name : names) quoted.push_back(quote(name));
-  return join_words(quoted);
+  std::string out;
+  append_names(out, names);
+  return out;
 }
 
 Context child_context(const Context& context, const std::string& token) {
@@ -534,33 +532,38 @@ RawFinding forbidden_finding(const std::vector<std::vector<std::string>>& groups
     return finding("not",
                    "must not match the schema given by \"not\" (a non-object satisfies any \"required\")");
   }
+  // The groups all of whose properties are present, in order; their names, sorted and once each.
   std::vector<const std::vector<std::string>*> present;
+  RawFinding f;
   for (const auto& group : groups) {
-    if (std::all_of(group.begin(), group.end(), *has)) present.push_back(&group);
+    if (!std::all_of(group.begin(), group.end(), *has)) continue;
+    present.push_back(&group);
+    f.names.insert(f.names.end(), group.begin(), group.end());
   }
   if (present.empty()) return RawFinding{};
-  RawFinding f = finding("not", "");
+  f.keyword = "not";
   f.exclusion = true;
-  std::set<std::string> names;
-  for (const auto* group : present) names.insert(group->begin(), group->end());
-  f.names.assign(names.begin(), names.end());
+  std::sort(f.names.begin(), f.names.end());
+  f.names.erase(std::unique(f.names.begin(), f.names.end()), f.names.end());
   const bool singles =
       std::all_of(present.begin(), present.end(), [](const auto* g) { return g->size() == 1; });
+  f.message = "must not have ";
   if (singles) {
-    f.message = std::string("must not have ") + (f.names.size() == 1 ? "property " : "properties ") +
-                list_names(f.names);
+    f.message += f.names.size() == 1 ? "property " : "properties ";
+    append_names(f.message, f.names);
     if (f.names.size() == 1) f.property = f.names.front();
   } else {
-    std::vector<std::string> parts;
-    for (const auto* group : present) {
-      if (group->size() == 1) {
-        parts.push_back("property " + quote(group->front()));
+    for (std::size_t i = 0; i < present.size(); ++i) {
+      const auto& group = *present[i];
+      if (i > 0) f.message += "; nor ";
+      if (group.size() == 1) {
+        f.message += "property ";
+        append_quote(f.message, group.front());
       } else {
-        parts.push_back(std::string(group->size() == 2 ? "both " : "all of ") + list_names(*group));
+        f.message += group.size() == 2 ? "both " : "all of ";
+        append_names(f.message, group);
       }
     }
-    f.message = "must not have ";
-    for (std::size_t i = 0; i < parts.size(); ++i) f.message += (i > 0 ? "; nor " : "") + parts[i];
   }
   return f;
 }
@@ -823,27 +826,30 @@ class VariantsCheck final : public Check {
       // Every variant failed only on a presence rule: the properties that exclude
       // each other are all set, which is what the person must fix.
       bool only_exclusions = true;
-      std::set<std::string> names;
+      std::vector<std::string_view> names;
       for (const auto& findings : per_variant) {
         if (findings.empty() || !std::all_of(findings.begin(), findings.end(), is_exclusion)) {
           only_exclusions = false;
           break;
         }
-        for (const auto& f : findings) names.insert(f.finding->names.begin(), f.finding->names.end());
+        for (const auto& f : findings)
+          names.insert(names.end(), f.finding->names.begin(), f.finding->names.end());
       }
       if (only_exclusions && !names.empty()) {
-        std::vector<std::string> labels;
-        for (std::size_t i = 0; i < variants_.size(); ++i) labels.push_back(label(i));
-        const std::vector<std::string> sorted(names.begin(), names.end());
-        std::string message = join_words(sorted);
-        if (sorted.size() == 1) {
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
+        std::string message;
+        append_words(message, names.size(), [&](std::string& to, std::size_t i) { to += names[i]; });
+        if (names.size() == 1) {
           message += " is set, which no variant allows";
         } else {
-          message += sorted.size() == 2 ? " are both set" : " are all set";
+          message += names.size() == 2 ? " are both set" : " are all set";
           message += "; set at most one of them";
         }
-        message += " (variants " + join_words(labels) + ")";
-        out.here(finding(keyword_, message));
+        message += " (variants ";
+        append_words(message, variants_.size(), [&](std::string& to, std::size_t i) { to += label(i); });
+        message += ')';
+        out.here(finding(keyword_, std::move(message)));
         return out;
       }
     }

@@ -141,10 +141,10 @@ std::uint64_t length_bits(const std::vector<std::string>& fields) {
 bool is_secret_field(std::string_view name) {
   if (current_secret_fields == nullptr) return false;
   if (!length_may_match(current_secret_lengths, name.size())) return false;
-  // The field's own spelling first: one comparison of bytes settles the usual case.
-  return std::any_of(
-      current_secret_fields->begin(), current_secret_fields->end(),
-      [&](const std::string& secret) { return name == secret || ascii_iequals(name, secret); });
+  // Compared without case, and only where the lengths agree (most names differ at the first byte).
+  for (const std::string& secret : *current_secret_fields)
+    if (ascii_iequals(name, secret)) return true;
+  return false;
 }
 
 namespace {
@@ -271,7 +271,7 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
 namespace {
 // The last net: a secret value (of 4 characters or more) that a message still holds is cut out.
 std::string hide_secrets(std::string message) {
-  if (current_secrets == nullptr) return message;
+  if (current_secrets == nullptr || message.size() < current_secrets->shortest()) return message;
   for (const auto& secret : *current_secrets) {
     if (secret.size() < kContainedSecret) continue;
     for (std::size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
@@ -579,10 +579,19 @@ void SecretValues::clear() {
 }
 
 void SecretValues::order() {
-  std::sort(values_.begin(), values_.begin() + static_cast<std::ptrdiff_t>(used_),
-            [](const std::string& a, const std::string& b) {
-              return a.size() != b.size() ? a.size() > b.size() : a < b;
-            });
+  const auto before = [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  };
+  const auto first = values_.begin(), last = first + static_cast<std::ptrdiff_t>(used_);
+  if (used_ == 2) {
+    // Most documents: a password and its confirmation, most often the same value.
+    if (before(values_[1], values_[0])) values_[0].swap(values_[1]);
+  } else {
+    std::sort(first, last, before);
+  }
+  // A value held twice is looked for once. The strings past the end keep their room.
+  const auto end = std::unique(first, last);
+  used_ = static_cast<std::size_t>(end - first);
 }
 
 namespace {
@@ -626,7 +635,8 @@ FindingsScope::~FindingsScope() {
 }
 
 bool is_secret_text(std::string_view text) {
-  if (current_secrets == nullptr) return false;
+  // Most texts asked about (names, indexes, short values) are shorter than any secret.
+  if (current_secrets == nullptr || text.size() < current_secrets->shortest()) return false;
   for (const auto& secret : *current_secrets) {
     if (text == secret || (secret.size() >= kContainedSecret && text.find(secret) != std::string_view::npos))
       return true;
@@ -635,23 +645,39 @@ bool is_secret_text(std::string_view text) {
 }
 
 std::string quote(std::string_view text, std::size_t max_chars) {
-  if (is_secret_text(text)) return kHiddenText;
-  return quote_shown(text, max_chars);
+  std::string out;
+  append_quote(out, text, max_chars);
+  return out;
 }
 
 std::string quote_shown(std::string_view text, std::size_t max_chars) {
+  std::string out;
+  append_quote_shown(out, text, max_chars);
+  return out;
+}
+
+void append_quote(std::string& out, std::string_view text, std::size_t max_chars) {
+  if (is_secret_text(text))
+    out += kHiddenText;
+  else
+    append_quote_shown(out, text, max_chars);
+}
+
+void append_quote_shown(std::string& out, std::string_view text, std::size_t max_chars) {
   // At most max_chars characters (an ill-formed subpart counts as one, shown as U+FFFD). A text of
   // no more bytes than that has no more characters either, and is shown whole without counting.
   std::size_t i = text.size() <= max_chars ? text.size() : 0;
   for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) i += utf8_character(text, i);
-  std::string out;
   append_json_string(out, text.substr(0, i), JsonEscape::kDisplay);
   if (i < text.size()) {
     out += "... (";
     out += std::to_string(utf8_length(text));
     out += " characters)";
   }
-  return out;
+}
+
+void append_names(std::string& out, const std::vector<std::string>& names) {
+  append_words(out, names.size(), [&](std::string& to, std::size_t i) { append_quote(to, names[i]); });
 }
 
 std::string render_value(const Json& value) {
@@ -720,11 +746,7 @@ std::string type_name(const Json& value) {
 
 std::string join_words(const std::vector<std::string>& words) {
   std::string out;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    if (i > 0) out += (i + 1 == words.size()) ? " and " : ", ";
-    out += words[i];
-  }
+  append_words(out, words.size(), [&](std::string& to, std::size_t i) { to += words[i]; });
   return out;
 }
-
 }  // namespace sipcontract::detail::validation

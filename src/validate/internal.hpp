@@ -127,11 +127,13 @@ class SecretValues {
   }
   const std::string* begin() const { return values_.data(); }
   const std::string* end() const { return values_.data() + used_; }
+  /// The length of the shortest value once ordered (order()); a text shorter than that holds none.
+  std::size_t shortest() const { return used_ == 0 ? SIZE_MAX : values_[used_ - 1].size(); }
   /// Empties the list; the strings' room is kept unless it grew past what a usual document needs.
   void clear();
   /// Puts the values in the order they are cut out of a message: the longest first, so that a
   /// secret inside another is hidden with it; of equal length, by their bytes. The order is the
-  /// values' own, whatever the order the document held them in.
+  /// values' own, whatever the order the document held them in. A value held twice is kept once.
   void order();
 
  private:
@@ -177,12 +179,25 @@ inline constexpr const char* kHiddenText = "(hidden)";
 std::string quote(std::string_view text, std::size_t max_chars = 64);
 /// The same without the secret check: what quote() shows of a text that holds no secret.
 std::string quote_shown(std::string_view text, std::size_t max_chars = 64);
+/// quote() and quote_shown(), appended to `out`.
+void append_quote(std::string& out, std::string_view text, std::size_t max_chars = 64);
+void append_quote_shown(std::string& out, std::string_view text, std::size_t max_chars = 64);
 /// A short rendering of any value for a message ("\"abc\"", "12", "an object with 3 properties").
 std::string render_value(const Json& value);
 /// The draft-7 type name of a value ("integer" is reported as "number").
 std::string type_name(const Json& value);
 /// "a", "a and b", "a, b and c".
 std::string join_words(const std::vector<std::string>& words);
+/// The same appended to `out`, word i written by `append(out, i)`, for i < `count`.
+template <class Append>
+void append_words(std::string& out, std::size_t count, Append&& append) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) out += i + 1 == count ? " and " : ", ";
+    append(out, i);
+  }
+}
+/// The names quoted (quote()), as join_words() joins them, appended to `out`.
+void append_names(std::string& out, const std::vector<std::string>& names);
 
 /// A JSON number as a parser produced it: a signed or an unsigned 64-bit integer, or a double.
 /// Both validation paths compare numbers through it, so they agree by construction.

@@ -250,7 +250,7 @@ TEST_CASE("a secret value placed in another field is never shown", "[validate][s
   CHECK(result.findings[1].message.rfind("\"abc\"", 0) == 0);
 }
 
-TEST_CASE("secret values are cut out longest first, whatever order the document held them in",
+TEST_CASE("secret values are cut out longest first and once each, whatever order the document held them in",
           "[validate][secret]") {
   namespace v = sipcontract::detail::validation;
   const auto listed = [](const v::SecretValues& values) {
@@ -259,7 +259,21 @@ TEST_CASE("secret values are cut out longest first, whatever order the document 
   v::SecretValues values;
   for (const char* value : {"abcd", "xx-abcd-yy", "zz", "abce", "xx-abcd-yy"}) values.add(value);
   values.order();
-  CHECK(listed(values) == std::vector<std::string>{"xx-abcd-yy", "xx-abcd-yy", "abcd", "abce", "zz"});
+  CHECK(listed(values) == std::vector<std::string>{"xx-abcd-yy", "abcd", "abce", "zz"});
+  CHECK(values.shortest() == 2);
+  // Two values (a password and its confirmation), the same or not, in either order.
+  for (const auto& [a, b] :
+       {std::pair{"pw", "pw"}, std::pair{"pw", "longer-pw"}, std::pair{"longer-pw", "pw"}}) {
+    values.clear();
+    values.add(a);
+    values.add(b);
+    values.order();
+    CHECK(listed(values) == (std::string(a) == b ? std::vector<std::string>{"pw"}
+                                                 : std::vector<std::string>{"longer-pw", "pw"}));
+    CHECK(values.shortest() == 2);
+  }
+  values.clear();
+  CHECK(values.shortest() == SIZE_MAX);
   // Reused: a cleared list holds only what is added after, also once it grew past what it keeps.
   values.clear();
   values.add("q");
