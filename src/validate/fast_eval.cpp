@@ -1154,12 +1154,16 @@ class Reporter {
       default: {
         const validation::Check* check = program_.checks[i];
         if (check == nullptr) return unexplained();
-        std::vector<validation::RawFinding> found;
+        // Kept per thread: a check reports into it and report() takes its findings at once (a
+        // check runs no report() of its own).
+        thread_local std::vector<validation::RawFinding> found;
+        found.clear();
         const validation::Out out(found, secret());
         // The verdicts agree (the differential tests hold them to it); were they not to, the
         // findings path explains the document.
         if (check->check(to_nlohmann(value.element()), out)) return unexplained();
         for (auto& finding : found) add(std::move(finding));
+        found.clear();
         return true;
       }
     }
@@ -1253,7 +1257,9 @@ class Reporter {
       unexplained();
       return;
     }
-    out_.push_back({path_, std::move(finding)});
+    auto& placed = out_.emplace_back();
+    placed.tokens = path_;
+    placed.finding = std::move(finding);
   }
 
   /// As the findings path's context_is_secret(): a token names a secret field.
