@@ -141,7 +141,9 @@ std::uint64_t length_bits(const std::vector<std::string>& fields) {
 bool is_secret_field(std::string_view name) {
   if (current_secret_fields == nullptr) return false;
   if (!length_may_match(current_secret_lengths, name.size())) return false;
-  // Compared without case, and only where the lengths agree (most names differ at the first byte).
+  // The fields' own spelling first: one comparison of bytes settles the usual case.
+  for (const std::string& secret : *current_secret_fields)
+    if (name == secret) return true;
   for (const std::string& secret : *current_secret_fields)
     if (ascii_iequals(name, secret)) return true;
   return false;
