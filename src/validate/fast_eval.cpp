@@ -1322,7 +1322,7 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
         if (secret && !node.str().empty()) secrets.add(node.str());
         break;
       case Kind::kNumber:
-        if (secret) secrets.add(to_nlohmann(node.element()).dump());
+        if (secret) secrets.add_copy(to_nlohmann(node.element()).dump());
         break;
       case Kind::kBoolean:
       case Kind::kNull:

@@ -566,34 +566,28 @@ FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string
           } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
             secrets.add(node->get_ref<const std::string&>());
           } else if (secret && node->is_number()) {
-            secrets.add(node->dump());
+            secrets.add_copy(node->dump());
           }
         }
       }) {}
 
 void SecretValues::clear() {
-  // A value far longer than a password (a secret field holding a whole document) is not kept.
-  constexpr std::size_t kKeptBytes = 4096;
-  std::size_t bytes = 0;
-  for (const auto& value : values_) bytes += value.capacity();
-  if (bytes > kKeptBytes) std::vector<std::string>().swap(values_);
-  used_ = 0;
+  values_.clear();
+  owned_.clear();
 }
 
 void SecretValues::order() {
-  const auto before = [](const std::string& a, const std::string& b) {
+  const auto before = [](std::string_view a, std::string_view b) {
     return a.size() != b.size() ? a.size() > b.size() : a < b;
   };
-  const auto first = values_.begin(), last = first + static_cast<std::ptrdiff_t>(used_);
-  if (used_ == 2) {
+  if (values_.size() == 2) {
     // Most documents: a password and its confirmation, most often the same value.
-    if (before(values_[1], values_[0])) values_[0].swap(values_[1]);
+    if (before(values_[1], values_[0])) std::swap(values_[0], values_[1]);
   } else {
-    std::sort(first, last, before);
+    std::sort(values_.begin(), values_.end(), before);
   }
-  // A value held twice is looked for once. The strings past the end keep their room.
-  const auto end = std::unique(first, last);
-  used_ = static_cast<std::size_t>(end - first);
+  // A value held twice is looked for once.
+  values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
 }
 
 namespace {

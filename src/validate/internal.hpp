@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -114,22 +115,19 @@ inline bool length_may_match(std::uint64_t bits, std::size_t size) {
 }
 
 /// The secret values a FindingsScope hides. Its storage is its thread's and its depth's, kept from
-/// one validation to the next: a refused document's password and its confirmation cost no
-/// allocation once a thread has seen values as long.
+/// one validation to the next. The values are views: of the document's own strings, which outlive
+/// the scope, or of copies the list keeps (a number's text, a value given as a temporary).
 class SecretValues {
  public:
-  void add(std::string_view value) {
-    if (used_ < values_.size())
-      values_[used_].assign(value);
-    else
-      values_.emplace_back(value);
-    ++used_;
-  }
-  const std::string* begin() const { return values_.data(); }
-  const std::string* end() const { return values_.data() + used_; }
+  /// A value the caller keeps alive while the list is in use (a string of the document).
+  void add(std::string_view value) { values_.push_back(value); }
+  /// A value the list keeps a copy of.
+  void add_copy(std::string value) { values_.push_back(owned_.emplace_back(std::move(value))); }
+  const std::string_view* begin() const { return values_.data(); }
+  const std::string_view* end() const { return values_.data() + values_.size(); }
   /// The length of the shortest value once ordered (order()); a text shorter than that holds none.
-  std::size_t shortest() const { return used_ == 0 ? SIZE_MAX : values_[used_ - 1].size(); }
-  /// Empties the list; the strings' room is kept unless it grew past what a usual document needs.
+  std::size_t shortest() const { return values_.empty() ? SIZE_MAX : values_.back().size(); }
+  /// Empties the list.
   void clear();
   /// Puts the values in the order they are cut out of a message: the longest first, so that a
   /// secret inside another is hidden with it; of equal length, by their bytes. The order is the
@@ -137,8 +135,8 @@ class SecretValues {
   void order();
 
  private:
-  std::vector<std::string> values_;
-  std::size_t used_ = 0;
+  std::vector<std::string_view> values_;
+  std::deque<std::string> owned_;  // what add_copy() keeps (a deque: the views stay valid)
 };
 
 /// One validation's findings, on this thread while it lives (nests):

@@ -274,11 +274,18 @@ TEST_CASE("secret values are cut out longest first and once each, whatever order
   }
   values.clear();
   CHECK(values.shortest() == SIZE_MAX);
-  // Reused: a cleared list holds only what is added after, also once it grew past what it keeps.
+  // Reused: a cleared list holds only what is added after; a copy it keeps is the value.
   values.clear();
   values.add("q");
   CHECK(listed(values) == std::vector<std::string>{"q"});
-  values.add(std::string(5000, 'p'));
+  {
+    std::string temporary(5000, 'p');
+    values.add_copy(temporary);
+    temporary.assign(5000, 'x');
+  }
+  values.add_copy("12.5");
+  values.order();
+  CHECK(listed(values) == std::vector<std::string>{std::string(5000, 'p'), "12.5", "q"});
   values.clear();
   values.add("r");
   CHECK(listed(values) == std::vector<std::string>{"r"});
