@@ -272,8 +272,8 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
 
 namespace {
 // The last net: a secret value (of 4 characters or more) that a message still holds is cut out.
-std::string hide_secrets(std::string message) {
-  if (current_secrets == nullptr || message.size() < current_secrets->shortest()) return message;
+void hide_secrets(std::string& message) {
+  if (current_secrets == nullptr || message.size() < current_secrets->shortest()) return;
   for (const auto& secret : *current_secrets) {
     if (secret.size() < kContainedSecret) continue;
     for (std::size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
@@ -281,7 +281,6 @@ std::string hide_secrets(std::string message) {
       at += std::string_view(kHiddenText).size();
     }
   }
-  return message;
 }
 }  // namespace
 
@@ -289,24 +288,22 @@ namespace {
 // A finding as a Result shows it: its pointer, and no secret in its message, property or
 // suggestion.
 Finding shown(const std::vector<Token>& tokens, RawFinding&& raw) {
-  Finding out;
+  std::string pointer;
   for (const Token& token : tokens) {
-    out.pointer += '/';
+    pointer += '/';
     if (is_secret_text(token.name))
-      out.pointer += kHiddenText;
+      pointer += kHiddenText;
     else
-      append_pointer_token(out.pointer, token.name);
+      append_pointer_token(pointer, token.name);
   }
-  out.keyword = std::move(raw.keyword);
-  out.message = hide_secrets(std::move(raw.message));
-  out.property = std::move(raw.property);
-  if (is_secret_text(out.property)) out.property = kHiddenText;
-  out.allowed = std::move(raw.allowed);
-  out.suggestion = std::move(raw.suggestion);
-  if (out.suggestion && out.suggestion->is_string() &&
-      is_secret_text(out.suggestion->get_ref<const std::string&>()))
-    out.suggestion.reset();
-  return out;
+  hide_secrets(raw.message);
+  if (is_secret_text(raw.property)) raw.property = kHiddenText;
+  if (raw.suggestion && raw.suggestion->is_string() &&
+      is_secret_text(raw.suggestion->get_ref<const std::string&>()))
+    raw.suggestion.reset();
+  // Made from its parts at once (each moved once).
+  return Finding{std::move(pointer),      std::move(raw.keyword), std::move(raw.message),
+                 std::move(raw.property), std::move(raw.allowed), std::move(raw.suggestion)};
 }
 
 struct Entry {
@@ -472,7 +469,12 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
     any = candidates[k].size() <= kLongestName && apart_of(wanted_size, size) <= limit_of(wanted_size, size);
   }
   if (!any) return std::nullopt;
-  const std::string wanted = folded(text);
+  // folded(text), on the stack (the text is at most kLongestName bytes).
+  char wanted_bytes[kLongestName];
+  std::size_t wanted_length = 0;
+  for (char c : text)
+    if (c != '_' && c != '-' && c != ' ') wanted_bytes[wanted_length++] = ascii_lower(c);
+  const std::string_view wanted(wanted_bytes, wanted_length);
   // A bit per byte value modulo 64: each bit a candidate has and `wanted` lacks stands for at
   // least one character `wanted` lacks, a lower bound of the distance cheaper than the one below.
   const auto bits_of = [](std::string_view s) {
