@@ -7,12 +7,17 @@
 #
 #   bench/ab.sh OLD_CLI NEW_CLI                    # quiet, null and pipe; 7 runs each; 20 copies
 #   bench/ab.sh --modes null --reps 9 OLD_CLI NEW_CLI
+#   bench/ab.sh --modes null --invalid-percent 100 --count 10000 --copies 100 OLD_CLI NEW_CLI
+#                                                  # refused documents only: the findings' cost
 #
-# A run validates the corpus (--count documents, seed 1, 10% invalid) named --copies times on one
+# A run validates the corpus (--count documents, seed 1, --invalid-percent invalid: 10 by default, as
+# bench/run.sh's) named --copies times on one
 # command line, on all cores (-j nproc), in one of three modes: quiet (--quiet), null (a JSON line
 # per document into /dev/null), pipe (the same lines into `grep -cF`, as bench/run.sh's target row
 # reads them). Prints per mode and build the median wall time and CPU time (user + sys, the pipe's
-# reader included) over the runs, and NEW/OLD for each; a ratio under 1 is NEW faster. OLD_CLI
+# reader included) over the runs, and NEW/OLD for each; a ratio under 1 is NEW faster. Then
+# "pairs": the median of each run's NEW/OLD against the OLD run just before it, which a host whose
+# speed moves between runs disturbs less than the ratio of the medians. OLD_CLI
 # would typically be built in a worktree of the base commit:
 #   git worktree add /tmp/base BASE && cmake -S /tmp/base -B /tmp/base/b -G Ninja
 #   -DCMAKE_BUILD_TYPE=Release && cmake --build /tmp/base/b --target sipcontract
@@ -33,6 +38,7 @@ modes=quiet,null,pipe
 reps=7
 copies=20
 count=50000
+invalid_percent=10
 clis=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,6 +46,7 @@ while [ $# -gt 0 ]; do
     --reps) reps=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
     --copies) copies=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
     --count) count=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
+    --invalid-percent) invalid_percent=${2-}; shift $(($# > 1 ? 2 : 1)) ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) clis+=("$1"); shift ;;
@@ -51,13 +58,15 @@ for cli in "${clis[@]}"; do
 done
 [[ $modes =~ ^(quiet|null|pipe)(,(quiet|null|pipe))*$ ]] ||
   { echo "ab.sh: --modes takes quiet, null, pipe (comma-separated), not '$modes'" >&2; exit 2; }
-require_positive "reps=$reps" "copies=$copies" "count=$count"
+require_positive "reps=$reps" "copies=$copies" "count=$count" "invalid-percent=$invalid_percent"
+[ "$invalid_percent" -le 100 ] ||
+  { echo "ab.sh: --invalid-percent takes 1 to 100 (a run must refuse some documents), not '$invalid_percent'" >&2; exit 2; }
 
 corpus_tool=$build/bench/sipcontract-bench-corpus
 if [ ! -x "$corpus_tool" ]; then build_release sipcontract-bench-corpus; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-corpus_copies "$count" "$copies"
+corpus_copies "$count" "$copies" "$invalid_percent"
 jobs=$(nproc)
 
 # run CLI MODE: one run; prints "wall cpu" (seconds). The CLI's exit code goes through a file,
@@ -80,7 +89,8 @@ run() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '%d documents x %d copies, -j %d, %d runs a build and mode, interleaved\n' "$count" "$copies" "$jobs" "$reps"
+printf '%d documents (%d%% invalid) x %d copies, -j %d, %d runs a build and mode, interleaved\n' \
+  "$count" "$invalid_percent" "$copies" "$jobs" "$reps"
 printf '%-6s %-5s %10s %10s   %s\n' mode build "wall (s)" "cpu (s)" cli
 for mode in ${modes//,/ }; do
   : >"$work/a" && : >"$work/b"
@@ -94,4 +104,7 @@ for mode in ${modes//,/ }; do
   printf '%-6s %-5s %10.3f %10.3f   %s\n' "$mode" new "$bw" "$bc" "${clis[1]}"
   awk -v m="$mode" -v aw="$aw" -v ac="$ac" -v bw="$bw" -v bc="$bc" \
     'BEGIN { printf "%-6s %-5s %10.3f %10.3f   (new / old)\n", m, "ratio", bw / aw, bc / ac }'
+  pw=$(paste -d' ' "$work/a" "$work/b" | awk '{ print $3 / $1 }' | median)
+  pc=$(paste -d' ' "$work/a" "$work/b" | awk '{ print $4 / $2 }' | median)
+  printf '%-6s %-5s %10.3f %10.3f   (median of each run'"'"'s new / old)\n' "$mode" pairs "$pw" "$pc"
 done

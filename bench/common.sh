@@ -22,10 +22,11 @@ build_release() {
   cmake --build "$build" -j "$(nproc)" --target "$@" >/dev/null
 }
 
-# corpus_copies COUNT COPIES: bench/run.sh's usual corpus (COUNT documents, seed 1, 10% invalid) in
-# $work/corpus.ndjson, and `files` naming it COPIES times (one command line's worth of it).
+# corpus_copies COUNT COPIES [INVALID_PERCENT]: bench/run.sh's usual corpus (COUNT documents, seed 1,
+# 10% invalid unless INVALID_PERCENT says otherwise) in $work/corpus.ndjson, and `files` naming it
+# COPIES times (one command line's worth of it).
 corpus_copies() {
-  "$build/bench/sipcontract-bench-corpus" --seed 1 --count "$1" --invalid-percent 10 \
+  "$build/bench/sipcontract-bench-corpus" --seed 1 --count "$1" --invalid-percent "${3:-10}" \
     --out "$work/corpus.ndjson" >/dev/null
   files=()
   local i
