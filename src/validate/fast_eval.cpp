@@ -1158,12 +1158,16 @@ class Reporter {
         // check runs no report() of its own).
         thread_local std::vector<validation::RawFinding> found;
         found.clear();
+        // Emptied on every way out (a throw of TooManyFindings too): no finding stays behind.
+        const struct Emptied {
+          std::vector<validation::RawFinding>& list;
+          ~Emptied() { list.clear(); }
+        } emptied{found};
         const validation::Out out(found, secret());
         // The verdicts agree (the differential tests hold them to it); were they not to, the
         // findings path explains the document.
         if (check->check(to_nlohmann(value.element()), out)) return unexplained();
         for (auto& finding : found) add(std::move(finding));
-        found.clear();
         return true;
       }
     }

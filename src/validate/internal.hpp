@@ -119,8 +119,13 @@ inline bool length_may_match(std::uint64_t bits, std::size_t size) {
 /// the scope, or of copies the list keeps (a number's text, a value given as a temporary).
 class SecretValues {
  public:
+  SecretValues() = default;
+  SecretValues(const SecretValues&) = delete;  // a copy's views would point into this one's copies
+  SecretValues& operator=(const SecretValues&) = delete;
   /// A value the caller keeps alive while the list is in use (a string of the document).
   void add(std::string_view value) { values_.push_back(value); }
+  void add(const char* value) { add(std::string_view(value)); }
+  void add(std::string&&) = delete;  // a temporary: add_copy()
   /// A value the list keeps a copy of.
   void add_copy(std::string value) { values_.push_back(owned_.emplace_back(std::move(value))); }
   const std::string_view* begin() const { return values_.data(); }

@@ -125,4 +125,21 @@ TEST_CASE("append_json_string escapes each byte wherever it sits, and texts long
     append_json_string(appended, runs);
     CHECK(appended == "prefix" + nlohmann::json(runs).dump());
   }
+  // The worst case (every byte a 6-byte escape) past a block, a clean start longer than a block
+  // before an escape, and sequences (whole, cut short, ill-formed) starting on a block's last bytes.
+  const auto dumped = [](const std::string& text) {
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  CHECK(written(std::string(9000, '\x01')) == dumped(std::string(9000, '\x01')));
+  std::string deletes = written(std::string(5000, '\x7f'), JsonEscape::kDisplay);
+  CHECK(deletes.size() == 2 + 6 * 5000);
+  CHECK(written(std::string(5000, 'a') + "\"") == dumped(std::string(5000, 'a') + "\""));
+  for (const std::string sequence :
+       {"\xf0\x9f\x98\x80", "\xf0\x9f\x98", "\xe2\x82", "\xc3", "\xed\xa0\x80"}) {
+    for (std::size_t at = 4092; at <= 4097; ++at) {
+      const std::string text = std::string(at, 'a') + sequence + "\"z";
+      INFO("at " << at << ", " << sequence.size() << " bytes");
+      CHECK(written(text) == dumped(text));
+    }
+  }
 }

@@ -307,6 +307,39 @@ TEST_CASE("secret values are cut out longest first and once each, whatever order
   }
 }
 
+TEST_CASE("a secret held by both fields, a string or a number, is hidden alike on both paths",
+          "[validate][secret]") {
+  const Schema schema = test::schema_of(R"({"required": ["hidden"], "properties": {
+    "password": {"type": "string"}, "password_confirmation": {"type": "string"},
+    "codes": {"items": {"enum": ["x"]}}}})")
+                            .with_secret_fields({"password", "password_confirmation"});
+  // The value once or twice: the same messages (a secret inside the "(hidden)" put in its place is
+  // cut out once, as for a value held once).
+  const auto messages = [&](const nlohmann::json& body) {
+    const Result slow = schema.validate(body);
+    const TextResult fast = schema.validate_text(body.dump());
+    INFO(describe(slow));
+    CHECK(fast.result.findings == slow.findings);
+    std::vector<std::string> out;
+    for (const auto& f : slow.findings) out.push_back(to_string(f));
+    return out;
+  };
+  const auto twice = messages({{"password", "hidden"}, {"password_confirmation", "hidden"}});
+  const auto once = messages({{"password", "hidden"}, {"password_confirmation", "other"}});
+  CHECK(twice == once);
+  REQUIRE(!twice.empty());
+  CHECK(twice[0].find("missing required property") != std::string::npos);
+  // A number in both fields (its text is copied, not viewed), also where another field holds it.
+  for (const nlohmann::json& secret : {nlohmann::json(12345678), nlohmann::json(1234.5)}) {
+    const auto shown = messages({{"password", secret},
+                                 {"password_confirmation", secret},
+                                 {"hidden", true},
+                                 {"codes", {secret.dump(), secret, "x"}}});
+    CHECK(shown.size() == 4);  // two wrong types, two codes not allowed
+    for (const auto& m : shown) CHECK(m.find(secret.dump()) == std::string::npos);
+  }
+}
+
 TEST_CASE("no finding names an internal keyword", "[validate][findings]") {
   auto body = valid_request();
   body["password_confirmation"] = "other";

@@ -17,7 +17,7 @@ enum class JsonEscape {
 /// Appends `text` to `out` as a JSON string, quotes included: `"` and `\` escaped, control
 /// characters as short escapes or \u00XX, well-formed UTF-8 kept as it is. A byte that starts no
 /// well-formed UTF-8 sequence becomes U+FFFD, so the output is valid JSON and valid UTF-8 whatever
-/// the input.
+/// the input. `text` must not point into `out` (`out` may grow before `text` is read).
 void append_json_string(std::string& out, std::string_view text, JsonEscape escape = JsonEscape::kJson);
 
 /// `text` as it appears inside a JSON string (append_json_string() without the quotes).
