@@ -307,18 +307,16 @@ void append_value(std::string& out, const nlohmann::json& value) {
 }
 
 /// A finding as to_json() then dump() would write it (members in alphabetical order), without
-/// building the object: most findings are a few short strings.
-void append_finding(std::string& out, const Finding& f) {
-  out += '{';
+/// building the object: most findings are a few short strings. Flattened: GCC otherwise calls the
+/// string's appends out of line here (about 40 instructions a finding more, by callgrind).
+[[gnu::flatten]] void append_finding(std::string& out, const Finding& f) {
   if (!f.allowed.empty()) {
-    out += "\"allowed\":["sv;
-    for (std::size_t i = 0; i < f.allowed.size(); ++i) {
-      if (i > 0) out += ',';
-      append_value(out, f.allowed[i]);
-    }
-    out += "],"sv;
+    out += "{\"allowed\":"sv;
+    out += f.allowed.json();  // written once, with the schema
+    out += ",\"keyword\":"sv;
+  } else {
+    out += "{\"keyword\":"sv;
   }
-  out += "\"keyword\":"sv;
   append_json_string(out, f.keyword);
   out += ",\"message\":"sv;
   append_json_string(out, f.message);

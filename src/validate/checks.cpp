@@ -164,7 +164,7 @@ class EnumCheck final : public Check {
     if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion) + "? ";
     f.message += "allowed: ";
     f.message += allowed_;
-    f.allowed = values_;
+    f.allowed = values_;  // shared, not copied
     out.report(std::move(f));
     return false;
   }
@@ -176,7 +176,7 @@ class EnumCheck final : public Check {
     if (!name) return std::nullopt;
     return Json(std::move(*name));
   }
-  std::vector<Json> values_;
+  AllowedValues values_;
   std::string allowed_;               // the values as a message lists them
   std::vector<std::string> strings_;  // the string values, for suggestions
   std::vector<std::string> folded_;   // the same as closest_name() compares them
@@ -186,7 +186,7 @@ class EnumCheck final : public Check {
 // ---------------------------------------------------------------------------
 class ConstCheck final : public Check {
  public:
-  explicit ConstCheck(Json value) : value_(std::move(value)) {}
+  explicit ConstCheck(Json value) : value_(std::move(value)), allowed_{value_} {}
   bool check(const Json& value, const Out& out) const override {
     if (json_equal(value_, value)) return true;
     if (!out.reporting()) return false;
@@ -194,13 +194,14 @@ class ConstCheck final : public Check {
         "const",
         "expected " + render_value(value_) + ", got " +
             (out.secret() ? std::string("a different value (hidden: secret field)") : render_value(value)));
-    f.allowed = {value_};
+    f.allowed = allowed_;
     out.report(std::move(f));
     return false;
   }
 
  private:
   Json value_;
+  AllowedValues allowed_;  // {value_}, for its findings
 };
 
 // ---------------------------------------------------------------------------

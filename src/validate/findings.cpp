@@ -51,9 +51,26 @@ nlohmann::json to_json(const Finding& finding) {
   nlohmann::json out = {
       {"pointer", finding.pointer}, {"keyword", finding.keyword}, {"message", finding.message}};
   if (!finding.property.empty()) out["property"] = finding.property;
-  if (!finding.allowed.empty()) out["allowed"] = finding.allowed;
+  if (!finding.allowed.empty()) out["allowed"] = finding.allowed.values();
   if (finding.suggestion) out["suggestion"] = *finding.suggestion;
   return out;
+}
+
+AllowedValues::AllowedValues(std::vector<nlohmann::json> values) {
+  auto shared = std::make_shared<Shared>();
+  shared->json = nlohmann::json(values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  shared->values = std::move(values);
+  shared_ = std::move(shared);
+}
+
+const std::string& AllowedValues::json() const {
+  static const std::string empty = "[]";
+  return shared_ ? shared_->json : empty;
+}
+
+const std::vector<nlohmann::json>& AllowedValues::empty_list() {
+  static const std::vector<nlohmann::json> empty;
+  return empty;
 }
 
 }  // namespace sipcontract
@@ -171,7 +188,7 @@ std::string encode(RawFinding&& finding) {
   }
   Json out = {{"k", finding.keyword}, {"m", finding.message}};
   if (!finding.property.empty()) out["p"] = finding.property;
-  if (!finding.allowed.empty()) out["a"] = finding.allowed;
+  if (!finding.allowed.empty()) out["a"] = finding.allowed.values();
   if (finding.suggestion) out["s"] = *finding.suggestion;
   if (!finding.names.empty()) out["n"] = finding.names;
   if (finding.exclusion) out["x"] = true;
@@ -206,7 +223,7 @@ RawFinding decode(const std::string& description) {
       finding.message = in.value("m", std::string());
       finding.property = in.value("p", std::string());
       if (auto it = in.find("a"); it != in.end() && it->is_array()) {
-        finding.allowed.assign(it->begin(), it->end());
+        finding.allowed = std::vector<Json>(it->begin(), it->end());
       }
       if (auto it = in.find("s"); it != in.end()) finding.suggestion = *it;
       if (auto it = in.find("n"); it != in.end() && it->is_array()) {

@@ -38,7 +38,7 @@ struct RawFinding {
   std::string keyword;
   std::string message;
   std::string property;
-  std::vector<Json> allowed;
+  AllowedValues allowed;  // the rule's own list, shared
   std::optional<Json> suggestion;
   std::vector<std::string> names;  ///< exclusion: the properties that must not all be present
   bool exclusion = false;          ///< a `not: {required: [...]}` presence rule failed

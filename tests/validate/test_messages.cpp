@@ -23,6 +23,43 @@ TEST_CASE("an unknown codec names the value and the allowed values", "[validate]
   CHECK(f.allowed == std::vector<nlohmann::json>{"OPUS", "G722", "PCMU", "PCMA", "G729", "VP8", "H264"});
 }
 
+TEST_CASE("the findings of one enum share its list of allowed values, and its JSON", "[validate][enum]") {
+  auto body = valid_request();
+  body["codecs"] = {"G711", "OPUS", "G712"};
+  const Result result = Contract::builtin().validate_request(body);
+  INFO(describe(result));
+  REQUIRE(result.findings.size() == 2);
+  const AllowedValues& first = result.findings[0].allowed;
+  const AllowedValues& second = result.findings[1].allowed;
+  CHECK(first == second);
+  CHECK(&first.values() == &second.values());  // one list, not a copy per finding
+  CHECK(first.json() == R"(["OPUS","G722","PCMU","PCMA","G729","VP8","H264"])");
+  CHECK(first.json() == nlohmann::json(first.values()).dump());
+}
+
+TEST_CASE("AllowedValues reads as the vector it was made from", "[validate][enum]") {
+  const AllowedValues none;
+  CHECK(none.empty());
+  CHECK(none.size() == 0);
+  CHECK(none.json() == "[]");
+  CHECK(none == std::vector<nlohmann::json>{});
+  // Any JSON value, and text that is not UTF-8: its JSON is dump()'s, with U+FFFD for the bad byte.
+  const std::vector<nlohmann::json> values = {"a\"b", 1, nullptr, nlohmann::json::object({{"k", {true}}}),
+                                              std::string("x\xFFy")};
+  const AllowedValues list(values);
+  CHECK(list.size() == 5);
+  CHECK(list[1] == 1);
+  CHECK(list == values);
+  CHECK(static_cast<const std::vector<nlohmann::json>&>(list) == values);
+  CHECK(list.json() == "[\"a\\\"b\",1,null,{\"k\":[true]},\"x\xEF\xBF\xBDy\"]");
+  std::size_t seen = 0;
+  for (const auto& value : list) CHECK(value == values[seen++]);
+  CHECK(seen == values.size());
+  const AllowedValues copy = list;  // shares
+  CHECK(&copy.values() == &list.values());
+  CHECK_FALSE(list == AllowedValues{1, 2});
+}
+
 TEST_CASE("an enum value in the wrong case gets a suggestion", "[validate][enum]") {
   auto body = valid_request();
   body["codecs"] = {"opus"};

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -71,14 +72,47 @@ class Parsed {
 /// Parses UTF-8 JSON text within the limits; never throws for bad input.
 Parsed parse_json(std::string_view text, const ParseLimits& limits = {});
 
+/// The values an "enum" or "const" allows, as a finding holds them: read-only, and shared by every
+/// finding of the same rule (a finding holds the schema's list, not a copy of it). Reads as a
+/// `const std::vector<nlohmann::json>&`, and is made from one.
+class AllowedValues {
+ public:
+  AllowedValues() = default;
+  // Implicit both ways, so that a finding's list is made from, compared with and read as a vector.
+  AllowedValues(std::vector<nlohmann::json> values);  // NOLINT(google-explicit-constructor)
+  AllowedValues(std::initializer_list<nlohmann::json> values)
+      : AllowedValues(std::vector<nlohmann::json>(values)) {}
+  operator const std::vector<nlohmann::json>&() const { return values(); }  // NOLINT
+
+  const std::vector<nlohmann::json>& values() const { return shared_ ? shared_->values : empty_list(); }
+  bool empty() const { return !shared_ || shared_->values.empty(); }
+  std::size_t size() const { return shared_ ? shared_->values.size() : 0; }
+  const nlohmann::json& operator[](std::size_t i) const { return values()[i]; }
+  std::vector<nlohmann::json>::const_iterator begin() const { return values().begin(); }
+  std::vector<nlohmann::json>::const_iterator end() const { return values().end(); }
+  /// The values as one JSON array, as nlohmann's dump() writes it (ill-formed UTF-8 replaced):
+  /// written once, when the list is made.
+  const std::string& json() const;
+
+  friend bool operator==(const AllowedValues& a, const AllowedValues& b) { return a.values() == b.values(); }
+
+ private:
+  struct Shared {
+    std::vector<nlohmann::json> values;
+    std::string json;
+  };
+  static const std::vector<nlohmann::json>& empty_list();
+  std::shared_ptr<const Shared> shared_;
+};
+
 /// One way a document breaks a rule.
 struct Finding {
   std::string pointer;  ///< RFC 6901 JSON Pointer of the offending value ("" is the root)
   std::string
       keyword;  ///< the rule broken: a draft-7 keyword ("enum", "oneOf", ...) or an x-sipcontract-* one
-  std::string message;                  ///< one line a person can act on; never shows a secret field's value
-  std::string property;                 ///< for "required" and "additionalProperties": the property concerned
-  std::vector<nlohmann::json> allowed;  ///< for "enum"/"const": the allowed values
+  std::string message;    ///< one line a person can act on; never shows a secret field's value
+  std::string property;   ///< for "required" and "additionalProperties": the property concerned
+  AllowedValues allowed;  ///< for "enum"/"const": the allowed values
   std::optional<nlohmann::json> suggestion;  ///< for "enum": the closest allowed value, when one is obvious
 
   bool operator==(const Finding&) const = default;
