@@ -1125,8 +1125,13 @@ class Reporter {
       node(branch, value);
       return true;
     }
+    // oneOf: variants() evaluates each variant once, and tells from that whether the rule holds
+    // (anyOf's verdict stops at its first match).
+    if (s.op == Op::kOneOf) return variants(i, value);
     if (step(program_, s, value)) return false;
     switch (s.op) {
+      case Op::kAnyOf:
+        return variants(i, value);
       case Op::kRequired:
         for (const auto& name : program_.name_lists[s.a])
           if (!has(value, name)) add(validation::missing_property(name));
@@ -1139,9 +1144,6 @@ class Reporter {
                                           value.kind() == Kind::kObject ? &present : nullptr));
         return true;
       }
-      case Op::kOneOf:
-      case Op::kAnyOf:
-        return variants(i, value);
       case Op::kEqualProperties:
         for (const auto& [name, other] : program_.pairs[s.a]) {
           SimdValue a, b;
@@ -1173,14 +1175,16 @@ class Reporter {
     }
   }
 
-  /// oneOf, anyOf: as the findings path's check words it, from what report() finds each variant.
+  /// oneOf, anyOf: false when the rule holds (a oneOf's verdict is made here); else reported as the
+  /// findings path's check words it, from what report() finds each variant.
   bool variants(std::uint32_t i, const SimdValue& value) {
-    const validation::Check* check = program_.checks[i];
-    if (check == nullptr) return unexplained();
     const auto& nodes = program_.node_lists[program_.steps[i].a];
     std::vector<std::size_t> matched;
     for (std::size_t k = 0; k < nodes.size(); ++k)
       if (eval(program_, nodes[k], value)) matched.push_back(k);
+    if (program_.steps[i].op == Op::kOneOf ? matched.size() == 1 : !matched.empty()) return false;
+    const validation::Check* check = program_.checks[i];
+    if (check == nullptr) return unexplained();
     // Each variant's findings, when none matched, made as the top level makes them.
     std::vector<std::vector<validation::PlacedFinding>> found(matched.empty() ? nodes.size() : 0);
     std::vector<std::vector<validation::VariantFinding>> per_variant(found.size());
