@@ -297,8 +297,9 @@ struct FileJson {
   std::string valid_head;  // a valid line's record up to its line number
 };
 
-/// A value as dump() writes it; a string (most allowed values are) without the serializer.
-void append_value(std::string& out, const nlohmann::json& value) {
+/// A value as dump() writes it; a string (most suggestions are) without the serializer. Not inlined:
+/// append_finding() is flattened, and nlohmann's serializer would come with it.
+[[gnu::noinline]] void append_value(std::string& out, const nlohmann::json& value) {
   if (value.is_string()) {
     append_json_string(out, value.get_ref<const std::string&>());
   } else {

@@ -185,3 +185,39 @@ TEST_CASE("a secret's value is not printed where another field holds it", "[cli]
     CHECK_FALSE(contains(run.out + run.err, "Sup3r"));
   }
 }
+
+TEST_CASE("a JSON line's findings are the library's to_json(), allowed values of any kind included",
+          "[cli][validate][json][enum]") {
+  TempDir dir;
+  // Allowed values that are not plain strings: numbers, null, an object, escapes, a control
+  // character and DEL (which dump() leaves as it is).
+  const std::string schema_text =
+      R"({"properties": {"e": {"enum": [1, 2.5, null, {"k": [true]}, "a\"b\\c", "tab\there", "del\u007f"]},)"
+      R"( "c": {"const": {"x": [1, "y"]}}}})";
+  auto schema = dir.write("schema.json", schema_text);
+  auto lines = dir.write("docs.ndjson", "{\"e\": \"other\", \"c\": 3}\n{\"e\": 7}\n{\"e\": null}\n");
+  auto run =
+      run_cli({"validate", "--schema", schema.string(), "--ndjson", "--format", "json", lines.string()});
+  INFO(run.describe());
+  REQUIRE(run.exit_code == 1);
+  const sipcontract::Schema library = sipcontract::Schema::from_file(schema);
+  const auto printed = split_lines(run.out);
+  REQUIRE(printed.size() == 4);  // three records and the summary
+  const std::vector<std::string> docs = {R"({"e": "other", "c": 3})", R"({"e": 7})", R"({"e": null})"};
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    INFO(printed[i]);
+    const auto record = nlohmann::json::parse(printed[i]);
+    const auto expected = library.validate(*sipcontract::parse_json(docs[i]));
+    nlohmann::json findings = nlohmann::json::array();
+    for (const auto& f : expected.findings) findings.push_back(sipcontract::to_json(f));
+    CHECK(record["findings"] == findings);
+    CHECK(record["valid"] == expected.valid());
+  }
+  // The enum's list, as the line prints it: every finding of the rule, the same text.
+  const std::string list = R"("allowed":[1,2.5,null,{"k":[true]},"a\"b\\c","tab\there","del)"
+                           "\x7f"
+                           R"("])";
+  CHECK(contains(printed[0], list));
+  CHECK(contains(printed[1], list));
+  CHECK(contains(printed[0], R"("allowed":[{"x":[1,"y"]}])"));
+}

@@ -74,7 +74,11 @@ Parsed parse_json(std::string_view text, const ParseLimits& limits = {});
 
 /// The values an "enum" or "const" allows, as a finding holds them: read-only, and shared by every
 /// finding of the same rule (a finding holds the schema's list, not a copy of it). Reads as a
-/// `const std::vector<nlohmann::json>&`, and is made from one.
+/// `const std::vector<nlohmann::json>&`, and is made from one. (Before 0.2, `Finding::allowed` was
+/// that vector itself; code that changed a finding's list now makes a new one.)
+///
+/// A reference that values() (or the conversion) gives lives as long as some AllowedValues holds
+/// the list: bind the AllowedValues, not the reference, to keep a temporary finding's values.
 class AllowedValues {
  public:
   AllowedValues() = default;
@@ -88,13 +92,22 @@ class AllowedValues {
   bool empty() const { return !shared_ || shared_->values.empty(); }
   std::size_t size() const { return shared_ ? shared_->values.size() : 0; }
   const nlohmann::json& operator[](std::size_t i) const { return values()[i]; }
+  const nlohmann::json& at(std::size_t i) const { return values().at(i); }
+  const nlohmann::json& front() const { return values().front(); }
+  const nlohmann::json& back() const { return values().back(); }
   std::vector<nlohmann::json>::const_iterator begin() const { return values().begin(); }
   std::vector<nlohmann::json>::const_iterator end() const { return values().end(); }
+  std::vector<nlohmann::json>::const_iterator cbegin() const { return values().cbegin(); }
+  std::vector<nlohmann::json>::const_iterator cend() const { return values().cend(); }
   /// The values as one JSON array, as nlohmann's dump() writes it (ill-formed UTF-8 replaced):
   /// written once, when the list is made.
   const std::string& json() const;
 
   friend bool operator==(const AllowedValues& a, const AllowedValues& b) { return a.values() == b.values(); }
+  // Compared with a vector without making a list of it.
+  friend bool operator==(const AllowedValues& a, const std::vector<nlohmann::json>& b) {
+    return a.values() == b;
+  }
 
  private:
   struct Shared {
