@@ -216,7 +216,9 @@ run_check() {
 
 # The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, ajv, JSON lines on the
 # all-valid corpus (the ceiling), JSON lines into /dev/null (no reader), and ajv doing the JSON
-# lines' work (allErrors, a JSON line per document written out: ajv-bench.js --lines). The JSON lines
+# lines' work (allErrors, a JSON line per document written out: ajv-bench.js --lines). On the
+# all-valid corpus also --quiet and JSON lines into /dev/null, so that the ceiling parts in two with
+# no finding made anywhere: writing the records, and the pipe's reader on the same cores. The JSON lines
 # run between --quiet and ajv, so that the two target rows' ratios are of runs back to back (as the
 # summary says ratios are), and so does --quiet between the two JSON-lines runs; the order turns
 # each repetition (the ceiling first or last). Beside the JSON lines into /dev/null, the library's
@@ -226,10 +228,10 @@ run_check() {
 run_ndjson() {
   local rep=$1 row
   local rows=(lib_check_nd lib_validate_text_nd cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n
-    ajv_lines_n cli_ndjson_valid_n)
+    ajv_lines_n cli_ndjson_valid_n cli_ndjson_quiet_valid_n cli_ndjson_nowhere_valid_n)
   if [ $((rep % 2)) -eq 1 ]; then
-    rows=(cli_ndjson_valid_n ajv_lines_n ajv_n cli_ndjson_n cli_ndjson_quiet_n cli_ndjson_nowhere_n
-      lib_validate_text_nd lib_check_nd)
+    rows=(cli_ndjson_nowhere_valid_n cli_ndjson_quiet_valid_n cli_ndjson_valid_n ajv_lines_n ajv_n cli_ndjson_n
+      cli_ndjson_quiet_n cli_ndjson_nowhere_n lib_validate_text_nd lib_check_nd)
   fi
   for row in "${rows[@]}"; do
     case $row in
@@ -238,6 +240,9 @@ run_ndjson() {
       cli_ndjson_nowhere_n) record cli_ndjson_nowhere_n "$rep" "$(cli_ndjson "$cores" nowhere)" ;;
       ajv_n) record ajv_n "$rep" "$(ajv --threads "$cores")" ;;
       cli_ndjson_valid_n) record cli_ndjson_valid_n "$rep" "$(cli_ndjson "$cores" json "$valid_corpus")" ;;
+      cli_ndjson_quiet_valid_n) record cli_ndjson_quiet_valid_n "$rep" "$(cli_ndjson "$cores" quiet "$valid_corpus")" ;;
+      cli_ndjson_nowhere_valid_n)
+        record cli_ndjson_nowhere_valid_n "$rep" "$(cli_ndjson "$cores" nowhere "$valid_corpus")" ;;
       ajv_lines_n) record ajv_lines_n "$rep" "$(ajv --threads "$cores" --lines)" ;;
       lib_validate_text_nd) record lib_validate_text_nd "$rep" "$(lib --mode validate_text --threads "$cores")" ;;
       lib_check_nd) record lib_check_nd "$rep" "$(lib --mode check --threads "$cores")" ;;
