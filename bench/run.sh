@@ -221,7 +221,7 @@ run_check() {
 # no finding made anywhere: writing the records, and the pipe's reader on the same cores. The JSON lines
 # run between --quiet and ajv, so that the two target rows' ratios are of runs back to back (as the
 # summary says ratios are), and so does --quiet between the two JSON-lines runs; the order turns
-# each repetition (the ceiling first or last). Beside the JSON lines into /dev/null, the library's
+# each repetition (the all-valid corpus's runs first or last). Beside the JSON lines into /dev/null, the library's
 # validate_text() and its check(), back to back: what the findings cost with no process, no
 # reading and no record written. (Their ids are this mode's own: --only check's check() row is a
 # target row of runs back to back with ajv, which these are not.)
