@@ -55,7 +55,7 @@ const FIGURES = [
   // the records written (into /dev/null), then the pipe's reader (grep) on the same cores.
   { title: 'validate --ndjson, all cores, all-valid corpus', ours: 'cli_ndjson_valid_n', anchor: 'cli_ndjson_quiet_valid_n',
     anchorTitle: '--quiet, all-valid corpus', metric: 'docs_per_s', also: 'mb_per_s' },
-  { title: 'validate --ndjson, all-valid corpus, into /dev/null', ours: 'cli_ndjson_nowhere_valid_n', anchor: 'cli_ndjson_quiet_valid_n',
+  { title: 'validate --ndjson, all-valid, into /dev/null', ours: 'cli_ndjson_nowhere_valid_n', anchor: 'cli_ndjson_quiet_valid_n',
     anchorTitle: '--quiet, all-valid corpus', metric: 'docs_per_s', also: 'mb_per_s' },
   { title: 'validate --ndjson, all cores, all-valid corpus', ours: 'cli_ndjson_valid_n', anchor: 'cli_ndjson_nowhere_valid_n',
     anchorTitle: 'all-valid corpus, into /dev/null', metric: 'docs_per_s', also: 'mb_per_s' },
