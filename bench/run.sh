@@ -217,14 +217,15 @@ run_check() {
 # The CLI on NDJSON (--only ndjson): a JSON line per document, --quiet, ajv, JSON lines on the
 # all-valid corpus (the ceiling), JSON lines into /dev/null (no reader), and ajv doing the JSON
 # lines' work (allErrors, a JSON line per document written out: ajv-bench.js --lines). On the
-# all-valid corpus also --quiet and JSON lines into /dev/null, so that the ceiling parts in two with
-# no finding made anywhere: writing the records, and the pipe's reader on the same cores. The JSON lines
-# run between --quiet and ajv, so that the two target rows' ratios are of runs back to back (as the
-# summary says ratios are), and so does --quiet between the two JSON-lines runs; the order turns
-# each repetition (the all-valid corpus's runs first or last). Beside the JSON lines into /dev/null, the library's
-# validate_text() and its check(), back to back: what the findings cost with no process, no
-# reading and no record written. (Their ids are this mode's own: --only check's check() row is a
-# target row of runs back to back with ajv, which these are not.)
+# all-valid corpus also --quiet and JSON lines into /dev/null, that --quiet between the other two,
+# so that the ceiling parts in two with no finding made anywhere: writing the records, and the
+# pipe's reader on the same cores. The JSON lines run between --quiet and ajv, so that the two
+# target rows' ratios are of runs back to back (as the summary says ratios are), and so does
+# --quiet between the two JSON-lines runs; the order turns each repetition (the all-valid corpus's
+# runs first or last). Beside the JSON lines into /dev/null, the library's validate_text() and its
+# check(), back to back: what the findings cost with no process, no reading and no record written.
+# (Their ids are this mode's own: --only check's check() row is a target row of runs back to back
+# with ajv, which these are not.)
 run_ndjson() {
   local rep=$1 row
   local rows=(lib_check_nd lib_validate_text_nd cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n
