@@ -153,8 +153,11 @@ void check_secrets(const CheckInput& in, const Exchange& ex, const nlohmann::jso
                        "the response header " + name + " carries " + what(l)});
       }
     }
-    const bool in_body = mask_all(body, s.value) | mask_all(body, s.escaped);
-    if (!in_body) continue;
+    // Both forms are masked, even when the first is found, so that no shorter secret is found again
+    // inside either (not a ||, which would leave the escaped form unmasked).
+    const bool raw_in_body = mask_all(body, s.value);
+    const bool escaped_in_body = mask_all(body, s.escaped);
+    if (!raw_in_body && !escaped_in_body) continue;
     std::vector<std::string> pointers;
     if (copy) find_in_json(*copy, s.value, "", pointers, 8);
     std::string places;
