@@ -1,7 +1,8 @@
 # cmake -DCORPUS=<sipcontract-bench-corpus> -DVALIDATE=<sipcontract-bench-validate> -DWORK=<dir> -P check_corpus.cmake
 # The corpus's promises, checked by CTest: the same seed and count give the same bytes; another seed
 # gives other bytes; every request enum value occurs; and sipcontract's verdicts (is_valid and the
-# full validate(), on 1 and 2 threads) count exactly the valid lines the generator meant to write.
+# full validate(), on 1 and 2 threads, and check() and validate_text() measured in one process, their
+# passes interleaved) count exactly the valid lines the generator meant to write.
 file(MAKE_DIRECTORY ${WORK})
 function(run_json out_var)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -40,6 +41,28 @@ foreach(mode is_valid validate)
     string(JSON valid GET "${r}" valid)
     if(NOT valid EQUAL expected)
       message(FATAL_ERROR "${mode} on ${threads} thread(s) found ${valid} valid documents, the generator wrote ${expected}")
+    endif()
+  endforeach()
+endforeach()
+set(modes_wanted check validate_text)
+# check() and validate_text() in one process, interleaved: a line each, in the order asked.
+foreach(threads 1 2)
+  run_json(r ${VALIDATE} --corpus ${WORK}/a.ndjson --mode check,validate_text --threads ${threads} --min-time 0.01)
+  string(STRIP "${r}" r)
+  string(REPLACE "\n" ";" lines "${r}")
+  list(LENGTH lines count)
+  if(NOT count EQUAL 2)
+    message(FATAL_ERROR "check,validate_text on ${threads} thread(s) printed ${count} lines, not 2: ${r}")
+  endif()
+  foreach(index 0 1)
+    list(GET lines ${index} line)
+    list(GET modes_wanted ${index} want)
+    string(JSON bench GET "${line}" bench)
+    string(JSON valid GET "${line}" valid)
+    string(JSON rounds GET "${line}" rounds)
+    if(NOT bench STREQUAL "lib-${want}" OR NOT valid EQUAL expected OR NOT rounds EQUAL 10)
+      message(FATAL_ERROR "check,validate_text on ${threads} thread(s), line ${index}: ${line}; "
+                          "expected lib-${want}, ${expected} valid, 10 rounds")
     endif()
   endforeach()
 endforeach()

@@ -2,19 +2,25 @@
 // NDJSON corpus to one verdict per line, on one or more threads.
 //
 //   sipcontract-bench-validate --corpus corpus.ndjson --mode is_valid --threads 2 --min-time 1
+//   sipcontract-bench-validate --corpus corpus.ndjson --mode check,validate_text --threads 2
 //
-// Modes: is_valid (parse_json + Schema::is_valid), validate (parse_json + Schema::validate, every
-// finding), parse (nlohmann::json::parse alone: the parser's ceiling), parse_json (sipcontract's
-// bounded parse alone), sax (nlohmann's SAX parser with a handler that keeps nothing: the lexer alone),
-// rapidjson (RapidJSON's DOM parse alone: Debian ships it with valijson, which has an adapter for it). The
-// corpus is read into memory first; the timed part splits lines, parses and validates, as ajv-bench.js does
-// with JSON.parse + ajv. Threads share the one compiled Schema (documented as safe). Protocol, shared with
-// ajv-bench.js: the corpus is cut into chunks of about 1 MiB (each ending at a line end), and the threads
-// take the next chunk from one shared counter until the work runs out, so that a thread the host slows
-// does less of it instead of holding the others idle at the end; one untimed warm-up pass over the corpus
-// that way (it also sizes the passes), then P timed passes, P chosen so the run lasts about --min-time
-// seconds. Prints one JSON line. Exit status: 0; 2 for an unreadable or empty corpus or a setup error;
-// 3 when the timed passes gave another answer than the warm-up pass.
+// Modes: check (Schema::check), validate_text (Schema::validate_text), is_valid (parse_json +
+// Schema::is_valid), validate (parse_json + Schema::validate, every finding), parse
+// (nlohmann::json::parse alone: the parser's ceiling), parse_json (sipcontract's bounded parse alone),
+// sax (nlohmann's SAX parser with a handler that keeps nothing: the lexer alone), rapidjson
+// (RapidJSON's DOM parse alone: Debian ships it with valijson, which has an adapter for it), simdjson
+// (its parse alone). The corpus is read into memory first; the timed part splits lines, parses and
+// validates, as ajv-bench.js does with JSON.parse + ajv. Threads share the one compiled Schema
+// (documented as safe). Protocol, shared with ajv-bench.js: the corpus is cut into chunks of about
+// 1 MiB (each ending at a line end), and the threads take the next chunk from one shared counter
+// until the work runs out, so that a thread the host slows does less of it instead of holding the
+// others idle at the end; one untimed warm-up pass over the corpus that way (it also sizes the
+// passes), then P timed passes, P chosen so the run lasts about --min-time seconds. Several modes
+// (comma-separated) are measured in one process: a warm-up pass of each, then 10 rounds that each
+// run every mode's share of its passes in turn (the order reversed every other round), so that a
+// host whose speed moves during the run moves them alike; each mode's figures are over its own
+// passes. Prints one JSON line a mode, in the order given. Exit status: 0; 2 for an unreadable or
+// empty corpus or a setup error; 3 when the timed passes gave another answer than the warm-up pass.
 #include <rapidjson/document.h>
 #ifdef SIPCONTRACT_BENCH_HAVE_SIMDJSON
 #include <simdjson.h>
@@ -192,41 +198,62 @@ std::vector<std::string_view> slice_corpus(std::string_view corpus, unsigned n) 
   return slices;
 }
 
+/// The modes of a --mode list ("check,validate_text"), in order; empty names are dropped.
+std::vector<std::string> split_modes(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+/// Rounds of an interleaved run: each mode's timed passes are cut into this many phases.
+constexpr std::uint64_t kRounds = 10;
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Validation throughput of the sipcontract library over an NDJSON corpus",
                "sipcontract-bench-validate"};
   std::string corpus_path;
-  std::string mode_name = "is_valid";
+  std::string mode_names = "is_valid";
   unsigned threads = 1;
   double min_time = 1.0;
+  const std::map<std::string, Mode> modes = {
+      {"check", Mode::kCheck},      {"validate_text", Mode::kValidateText},
+      {"is_valid", Mode::kIsValid}, {"validate", Mode::kValidate},
+      {"parse", Mode::kParse},      {"parse_json", Mode::kParseJson},
+      {"sax", Mode::kSax},          {"rapidjson", Mode::kRapidJson},
+      {"simdjson", Mode::kSimdjson}};
   app.add_option("--corpus", corpus_path, "NDJSON corpus (sipcontract-bench-corpus)")->required();
   app.add_option(
-         "--mode", mode_name,
-         "check | validate_text | is_valid | validate | parse | parse_json | sax | rapidjson | simdjson")
+         "--mode", mode_names,
+         "check | validate_text | is_valid | validate | parse | parse_json | sax | rapidjson | simdjson;"
+         " several, comma-separated: their passes interleaved, a line each")
       ->capture_default_str()
-      ->check(CLI::IsMember({"check", "validate_text", "is_valid", "validate", "parse", "parse_json", "sax",
-                             "rapidjson", "simdjson"}));
+      ->check([&](const std::string& list) -> std::string {
+        for (const auto& name : split_modes(list))
+          if (modes.count(name) == 0) return "unknown mode '" + name + "'";
+        return split_modes(list).empty() ? "no mode" : "";
+      });
   app.add_option("--threads", threads, "worker threads; 0 = every core")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
-  app.add_option("--min-time", min_time, "seconds the timed passes should last at least")
+  app.add_option("--min-time", min_time, "seconds the timed passes of each mode should last at least")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 600.0));
   CLI11_PARSE(app, argc, argv);
   // A schema, case file or server that cannot be set up is a one-line error (exit 2), not an abort.
   try {
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-    const std::map<std::string, Mode> modes = {
-        {"check", Mode::kCheck},      {"validate_text", Mode::kValidateText},
-        {"is_valid", Mode::kIsValid}, {"validate", Mode::kValidate},
-        {"parse", Mode::kParse},      {"parse_json", Mode::kParseJson},
-        {"sax", Mode::kSax},          {"rapidjson", Mode::kRapidJson},
-        {"simdjson", Mode::kSimdjson}};
-    const Mode mode = modes.at(mode_name);
+    const std::vector<std::string> names = split_modes(mode_names);
+    std::vector<Mode> run_modes;
+    for (const auto& name : names) run_modes.push_back(modes.at(name));
 #ifndef SIPCONTRACT_BENCH_HAVE_SIMDJSON
-    if (mode == Mode::kSimdjson) {
+    if (std::count(run_modes.begin(), run_modes.end(), Mode::kSimdjson) != 0) {
       std::cerr << "sipcontract-bench-validate: built without simdjson (libsimdjson-dev)\n";
       return 2;
     }
@@ -246,61 +273,104 @@ int main(int argc, char** argv) {
 
     const auto chunks = slice_corpus(corpus, static_cast<unsigned>(std::max<std::size_t>(
                                                  1, (corpus.size() + kChunkBytes - 1) / kChunkBytes)));
-    // Work item k is chunk k % chunks.size(); a phase hands out items [0, items).
+    // A phase: every thread takes work items [0, items) of one mode from the shared counter (item k
+    // is chunk k % chunks.size()), into its own result for that mode. Main joins every barrier, to
+    // start a phase and to stop its clock.
     std::atomic<std::uint64_t> next{0};
-    std::uint64_t items = chunks.size();  // the warm-up: one pass
-    std::vector<PassResult> warm(threads), timed(threads);
-    // Main joins every barrier: around the warm-up (to time it and choose the pass count), to start,
-    // and to stop the clock.
+    std::uint64_t items = 0;
+    std::size_t phase_mode = 0;
+    bool stopping = false;
+    std::vector<std::vector<PassResult>> results(threads, std::vector<PassResult>(run_modes.size()));
     std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1);
-    const auto drain = [&](PassResult& into) {
-      for (std::uint64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < items;)
-        into += run_pass(chunks[k % chunks.size()], mode, schema);
-    };
     std::vector<std::thread> workers;
     for (unsigned t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
-        sync.arrive_and_wait();  // go: the warm-up
-        drain(warm[t]);
-        sync.arrive_and_wait();  // warm-up done
-        sync.arrive_and_wait();  // go: `items` is the timed passes' work
-        drain(timed[t]);
-        sync.arrive_and_wait();  // done
+        for (;;) {
+          sync.arrive_and_wait();  // go (or stop)
+          if (stopping) return;
+          PassResult& into = results[t][phase_mode];
+          const Mode mode = run_modes[phase_mode];
+          for (std::uint64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < items;)
+            into += run_pass(chunks[k % chunks.size()], mode, schema);
+          sync.arrive_and_wait();  // done
+        }
       });
     }
-    const auto w0 = Clock::now();
+    struct Timing {
+      double seconds = 0;
+      double cpu = 0;
+    };
+    // One phase of `passes` passes of mode m, timed.
+    const auto phase = [&](std::size_t m, std::uint64_t passes) {
+      phase_mode = m;
+      items = passes * chunks.size();
+      next.store(0);
+      const double cpu0 = process_cpu_seconds();
+      const auto t0 = Clock::now();
+      sync.arrive_and_wait();
+      sync.arrive_and_wait();
+      return Timing{std::chrono::duration<double>(Clock::now() - t0).count(), process_cpu_seconds() - cpu0};
+    };
+    // One untimed warm-up pass of each mode, which also sizes its passes and gives its answer.
+    std::vector<PassResult> answers(run_modes.size());
+    std::vector<std::uint64_t> passes(run_modes.size());
+    // With several modes, `kRounds` rounds each run every mode once (in turn, the order reversed
+    // every other round), so that a host whose speed moves during the run moves every mode alike.
+    const std::uint64_t rounds = run_modes.size() > 1 ? kRounds : 1;
+    for (std::size_t m = 0; m < run_modes.size(); ++m) {
+      const Timing warm = phase(m, 1);
+      for (unsigned t = 0; t < threads; ++t) {
+        answers[m] += results[t][m];
+        results[t][m] = PassResult{};  // the timed passes' own from here
+      }
+      passes[m] = std::max<std::uint64_t>(
+          1, static_cast<std::uint64_t>(
+                 std::ceil(min_time / static_cast<double>(rounds) / std::max(warm.seconds, 1e-6))));
+    }
+    std::vector<Timing> timing(run_modes.size());
+    for (std::uint64_t r = 0; r < rounds; ++r) {
+      for (std::size_t i = 0; i < run_modes.size(); ++i) {
+        const std::size_t m = r % 2 == 0 ? i : run_modes.size() - 1 - i;
+        const Timing t = phase(m, passes[m]);
+        timing[m].seconds += t.seconds;
+        timing[m].cpu += t.cpu;
+      }
+    }
+    stopping = true;
     sync.arrive_and_wait();
-    sync.arrive_and_wait();
-    const double warm_seconds = std::chrono::duration<double>(Clock::now() - w0).count();
-    const std::uint64_t passes = std::max<std::uint64_t>(
-        1, static_cast<std::uint64_t>(std::ceil(min_time / std::max(warm_seconds, 1e-6))));
-    items = passes * chunks.size();
-    next.store(0);
-    const double cpu0 = process_cpu_seconds();
-    const auto t0 = Clock::now();
-    sync.arrive_and_wait();
-    sync.arrive_and_wait();
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double cpus_used = (process_cpu_seconds() - cpu0) / seconds;
     for (auto& w : workers) w.join();
 
-    PassResult total, timed_total;
-    for (const auto& w : warm) total += w;
-    for (const auto& w : timed) timed_total += w;
-    const double docs = static_cast<double>(total.docs) * static_cast<double>(passes);
-    const double bytes = static_cast<double>(corpus.size()) * static_cast<double>(passes);
-    nlohmann::json out = {
-        {"bench", "lib-" + mode_name}, {"threads", threads},           {"docs", total.docs},
-        {"bytes", corpus.size()},      {"valid", total.valid},         {"passes", passes},
-        {"seconds", seconds},          {"docs_per_s", docs / seconds}, {"mb_per_s", bytes / seconds / 1e6},
-        {"cpus_used", cpus_used}};
-    if (mode == Mode::kValidate || mode == Mode::kValidateText) out["findings_per_pass"] = total.findings;
-    std::cout << out.dump() << '\n';
-    // Every pass must give the same answer.
-    return timed_total.findings == total.findings * passes && timed_total.valid == total.valid * passes &&
-                   timed_total.docs == total.docs * passes
-               ? 0
-               : 3;
+    bool same = true;
+    for (std::size_t m = 0; m < run_modes.size(); ++m) {
+      PassResult timed_total;
+      for (unsigned t = 0; t < threads; ++t) timed_total += results[t][m];
+      const PassResult& answer = answers[m];
+      const std::uint64_t all = passes[m] * rounds;
+      const double seconds = timing[m].seconds;
+      const double docs = static_cast<double>(answer.docs) * static_cast<double>(all);
+      const double bytes = static_cast<double>(corpus.size()) * static_cast<double>(all);
+      nlohmann::json out = {{"bench", "lib-" + names[m]},
+                            {"threads", threads},
+                            {"docs", answer.docs},
+                            {"bytes", corpus.size()},
+                            {"valid", answer.valid},
+                            {"passes", all},
+                            {"seconds", seconds},
+                            {"docs_per_s", docs / seconds},
+                            {"mb_per_s", bytes / seconds / 1e6},
+                            {"cpus_used", timing[m].cpu / seconds}};
+      if (rounds > 1) {
+        out["interleaved"] = mode_names;
+        out["rounds"] = rounds;
+      }
+      if (run_modes[m] == Mode::kValidate || run_modes[m] == Mode::kValidateText)
+        out["findings_per_pass"] = answer.findings;
+      std::cout << out.dump() << '\n';
+      // Every pass must give the same answer.
+      same = same && timed_total.findings == answer.findings * all &&
+             timed_total.valid == answer.valid * all && timed_total.docs == answer.docs * all;
+    }
+    return same ? 0 : 3;
   } catch (const std::exception& e) {
     std::cerr << "sipcontract-bench-validate: " << e.what() << '\n';
     return 2;
