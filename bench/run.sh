@@ -248,7 +248,8 @@ run_ndjson() {
       lib_nd)
         # check() and validate_text() in one process, their passes interleaved, so that the row of
         # the one against the other is not a host's change of speed between two runs.
-        lines=$(lib --mode check,validate_text --threads "$cores") || true
+        lines=$(lib --mode check,validate_text --threads "$cores") ||
+          die "sipcontract-bench-validate --mode check,validate_text exited $? (repetition $rep)"
         record lib_check_nd "$rep" "$(sed -n 1p <<<"$lines")"
         record lib_validate_text_nd "$rep" "$(sed -n 2p <<<"$lines")" ;;
     esac

@@ -40,8 +40,8 @@ const FIGURES = [
   // a JSON line per document built and written out (to /dev/null; ours goes to a pipe). Informational.
   { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'ajv_lines_n',
     anchorTitle: 'ajv allErrors, a JSON line per doc', metric: 'docs_per_s', also: 'mb_per_s' },
-  // The target row's lines into /dev/null, where ajv's lines above go too, against the same anchor:
-  // the row without what the pipe's reader (grep) takes from the same cores. Informational.
+  // The target row's lines into /dev/null, where ajv's lines above go too, against the target row's
+  // anchor: that row without what the pipe's reader (grep) takes from the same cores. Informational.
   { title: 'validate --ndjson, all cores, into /dev/null', ours: 'cli_ndjson_nowhere_n', anchor: 'ajv_n',
     anchorTitle: 'ajv, all cores', metric: 'docs_per_s', also: 'mb_per_s' },
   { title: 'sipcontract validate --ndjson, all cores', ours: 'cli_ndjson_n', anchor: 'cli_ndjson_quiet_n',

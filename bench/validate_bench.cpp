@@ -179,7 +179,8 @@ double process_cpu_seconds() {
 }
 
 /// The bytes a chunk of the shared queue holds, about (a chunk ends at a line end); as ajv-bench.js's
-/// chunks (where smaller ones slow V8), and the threads' shared tail is one chunk a run, not one a pass.
+/// chunks (where smaller ones slow V8), and the threads' shared tail is one chunk a phase (one a run
+/// of one mode, ten a mode of an interleaved run), not one a pass.
 constexpr std::size_t kChunkBytes = 1024 * 1024;
 
 /// Cuts the corpus into `n` slices of about equal bytes, each ending at a line end.
