@@ -223,9 +223,9 @@ run_check() {
 # target rows' ratios are of runs back to back (as the summary says ratios are), and so does
 # --quiet between the two JSON-lines runs; the order turns each repetition (the all-valid corpus's
 # runs first or last). Beside the JSON lines into /dev/null, the library's validate_text() and its
-# check(), back to back: what the findings cost with no process, no reading and no record written.
-# (Their ids are this mode's own: --only check's check() row is a target row of runs back to back
-# with ajv, which these are not.)
+# check(), measured in one process with their passes interleaved: what the findings cost with no
+# process, no reading and no record written. (Their ids are this mode's own: --only check's check()
+# row is a target row of runs back to back with ajv, which these are not.)
 run_ndjson() {
   local rep=$1 row lines
   local rows=(lib_nd cli_ndjson_nowhere_n cli_ndjson_quiet_n cli_ndjson_n ajv_n
