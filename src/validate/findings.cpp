@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <valijson/validation_results.hpp>
+#include <vector>
 
 #include "internal.hpp"
 #include "sipcontract/ascii.hpp"
@@ -288,16 +290,44 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
 }
 
 namespace {
-// The last net: a secret value (of 4 characters or more) that a message still holds is cut out.
+// The last net: the secret values (of 4 characters or more) that a message still holds are cut
+// out. Each stretch of the message that one or more of them cover, overlapping or touching, becomes
+// one "(hidden)", so that no part of one secret is left beside the marker put for another. Should a
+// secret then read across a marker and the text beside it (a secret made of a marker's characters
+// and the message's own), the message is the marker alone.
 void hide_secrets(std::string& message) {
   if (current_secrets == nullptr || message.size() < current_secrets->shortest()) return;
+  thread_local std::vector<std::pair<std::size_t, std::size_t>> cuts;  // [begin, end) of each occurrence
+  cuts.clear();
   for (const auto& secret : *current_secrets) {
     if (secret.size() < kContainedSecret) continue;
-    for (std::size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
-      message.replace(at, secret.size(), kHiddenText);
-      at += std::string_view(kHiddenText).size();
+    for (std::size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at + 1))
+      cuts.emplace_back(at, at + secret.size());
+  }
+  if (cuts.empty()) return;
+  std::sort(cuts.begin(), cuts.end());
+  std::string out;
+  out.reserve(message.size());
+  std::size_t kept = 0;  // the message up to here is in out
+  for (std::size_t i = 0; i < cuts.size(); ++i) {
+    const std::size_t begin = cuts[i].first;
+    std::size_t end = cuts[i].second;
+    while (i + 1 < cuts.size() && cuts[i + 1].first <= end) end = std::max(end, cuts[++i].second);
+    out.append(message, kept, begin - kept);
+    out += kHiddenText;
+    kept = end;
+  }
+  out.append(message, kept);
+  const std::string_view marker = kHiddenText;
+  for (const auto& secret : *current_secrets) {
+    // A secret inside the marker itself ("hidden") is in every marker, and says nothing there.
+    if (secret.size() >= kContainedSecret && marker.find(secret) == std::string_view::npos &&
+        out.find(secret) != std::string::npos) {
+      message = kHiddenText;
+      return;
     }
   }
+  message = std::move(out);
 }
 }  // namespace
 
