@@ -293,6 +293,7 @@ bool Api::read_fields(Request& req, Response& res, const sipcontract::Operation&
   const Schema* schema = op.request ? op.request->schema : nullptr;
   const Verdict verdict = schema ? schema->check(text, limits) : Verdict::kValid;
   if (verdict == Verdict::kValid && model_.capture(text, sent, false)) return true;
+  if (schema) limits.secret_fields = &schema->secret_fields();  // a repeated key's name may be one
   const Parsed parsed = parse_json(text, limits);
   if (!parsed) {
     model_.unprocessable(

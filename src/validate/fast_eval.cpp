@@ -1330,7 +1330,7 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
         if (secret && !node.str().empty()) secrets.add(node.str());
         break;
       case Kind::kNumber:
-        if (secret) secrets.add_copy(to_nlohmann(node.element()).dump());
+        if (secret) validation::add_secret_number(secrets, to_nlohmann(node.element()));
         break;
       case Kind::kBoolean:
       case Kind::kNull:

@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <tuple>
@@ -338,10 +339,15 @@ Finding shown(const std::vector<Token>& tokens, RawFinding&& raw) {
   std::string pointer;
   for (const Token& token : tokens) {
     pointer += '/';
-    if (is_secret_text(token.name))
+    const std::size_t start = pointer.size();
+    append_pointer_token(pointer, token.name);
+    // A member's name is hidden where it holds a secret, as written or once escaped ("a/b" is
+    // written "a~1b"); an index is where an item sits, not the document's text, and is shown.
+    if (!token.index &&
+        (is_secret_text(token.name) || is_secret_text(std::string_view(pointer).substr(start)))) {
+      pointer.resize(start);
       pointer += kHiddenText;
-    else
-      append_pointer_token(pointer, token.name);
+    }
   }
   hide_secrets(raw.message);
   if (is_secret_text(raw.property)) raw.property = kHiddenText;
@@ -573,7 +579,8 @@ RawFinding undeclared_property(std::string_view name, const std::vector<std::str
   f.keyword = "strict";
   f.message = "property " + quote(name) + " is not declared by the schema (strict mode)";
   f.property = std::string(name);
-  if (auto suggestion = closest_name(name, declared)) {
+  // No suggestion for a hidden name: the name it is closest to would say what the secret is like.
+  if (auto suggestion = is_secret_text(name) ? std::nullopt : closest_name(name, declared)) {
     f.message += "; did you mean " + quote(*suggestion) + "?";
     f.suggestion = Json(std::move(*suggestion));
   }
@@ -615,10 +622,81 @@ FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string
           } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
             secrets.add(node->get_ref<const std::string&>());
           } else if (secret && node->is_number()) {
-            secrets.add_copy(node->dump());
+            add_secret_number(secrets, *node);
           }
         }
       }) {}
+
+void add_secret_number(SecretValues& secrets, const Json& number) {
+  secrets.add_copy(number.dump());
+  if (!number.is_number_float()) return;
+  const double value = number.get<double>();
+  // A whole number within 64 bits also as an integer: 1e3 is shown as 1000 where an integer holds it.
+  if (std::trunc(value) != value || std::fabs(value) >= 9.2e18) return;
+  secrets.add_copy(std::to_string(static_cast<std::int64_t>(value)));
+}
+
+namespace {
+// The secret fields' values of a text, from nlohmann's SAX events: a value is secret when a secret
+// field's member holds it, directly or nested in arrays and objects.
+class SecretCollector {
+ public:
+  explicit SecretCollector(SecretValues& secrets) : secrets_(secrets) {}
+  bool null() { return done(); }
+  bool boolean(bool) { return done(); }
+  bool number_integer(std::int64_t value) { return number(Json(value), nullptr); }
+  bool number_unsigned(std::uint64_t value) { return number(Json(value), nullptr); }
+  bool number_float(double value, const std::string& raw) { return number(Json(value), &raw); }
+  bool string(std::string& value) {
+    if (secret() && !value.empty()) secrets_.add_copy(std::move(value));
+    return done();
+  }
+  bool binary(Json::binary_t&) { return false; }
+  bool start_object(std::size_t) { return open(); }
+  bool start_array(std::size_t) { return open(); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(std::string& name) {
+    member_secret_ = is_secret_field(name);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  bool secret() const { return member_secret_ || (!open_.empty() && open_.back()); }
+  bool done() {
+    member_secret_ = false;
+    return true;
+  }
+  bool number(const Json& value, const std::string* raw) {
+    if (secret()) {
+      add_secret_number(secrets_, value);
+      if (raw != nullptr) secrets_.add_copy(*raw);
+    }
+    return done();
+  }
+  bool open() {
+    open_.push_back(secret());
+    return done();
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+  SecretValues& secrets_;
+  std::vector<bool> open_;      // each open array or object: inside a secret field
+  bool member_secret_ = false;  // the value being read is a secret field's member
+};
+}  // namespace
+
+bool collect_secret_values(std::string_view text, SecretValues& secrets) {
+  SecretCollector collector(secrets);
+  try {
+    return Json::sax_parse(text.begin(), text.end(), &collector);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 void SecretValues::clear() {
   values_.clear();

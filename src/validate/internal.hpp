@@ -168,6 +168,13 @@ class FindingsScope {
   const std::vector<std::string>* previous_fields_;
   std::uint64_t previous_lengths_;
 };
+/// Adds a number held in a secret field, in each form a message may show it: as written out
+/// (1000.0) and, for a whole number, as an integer (1000).
+void add_secret_number(SecretValues& secrets, const Json& number);
+/// Adds the values of the secret fields (FindingsScope's, wherever they sit) of JSON `text`, read
+/// without building it and allowing repeated keys; numbers also as written in the text. False when
+/// the text could not be read to its end (its values after that point are not added).
+bool collect_secret_values(std::string_view text, SecretValues& secrets);
 /// True for a member name among the secret fields of the validation under way (FindingsScope),
 /// compared without case so that "Password" in a sloppy client's body is hidden too.
 bool is_secret_field(std::string_view name);

@@ -91,8 +91,12 @@ std::size_t first_invalid_utf8(std::string_view text) {
 // Builds the document from SAX events; refuses nesting past the limit and repeated keys.
 class DomBuilder {
  public:
-  DomBuilder(Json& root, std::string_view text, std::size_t max_depth, const char* const* cursor)
-      : root_(root), text_(text), max_depth_(max_depth), cursor_(cursor) {}
+  DomBuilder(Json& root, std::string_view text, const ParseLimits& limits, const char* const* cursor)
+      : root_(root),
+        text_(text),
+        max_depth_(limits.max_depth),
+        secret_fields_(limits.secret_fields),
+        cursor_(cursor) {}
 
   bool null() { return place(Json(nullptr)); }
   bool boolean(bool value) { return place(Json(value)); }
@@ -119,7 +123,7 @@ class DomBuilder {
     if (object.find(name) != object.end()) {
       // A repeated key is read differently by different parsers (first or last
       // wins), so a body carrying one has no single meaning.
-      error_ = located("duplicate key " + detail::validation::quote(name), text_, key_start());
+      error_ = located("duplicate key " + shown_name(name), text_, key_start());
       return false;
     }
     key_ = std::move(name);
@@ -135,6 +139,19 @@ class DomBuilder {
 
  private:
   std::size_t consumed() const { return static_cast<std::size_t>(*cursor_ - text_.data()); }
+
+  // A member's name as an error shows it: quoted, or "(hidden)" where it holds a value of the text's
+  // secret fields. Those are read from the whole text (the document is not built yet, and the
+  // secret may come after the name); where the text cannot be read to its end, the name is hidden.
+  std::string shown_name(const std::string& name) const {
+    namespace v = detail::validation;
+    if (secret_fields_ == nullptr || secret_fields_->empty()) return v::quote(name);
+    bool complete = false;
+    const v::FindingsScope scope(*secret_fields_, [&](v::SecretValues& secrets) {
+      complete = v::collect_secret_values(text_, secrets);
+    });
+    return complete ? v::quote(name) : std::string(v::kHiddenText);
+  }
 
   // The opening quote of the key just read (the parser stands after its closing quote).
   std::size_t key_start() const {
@@ -207,6 +224,7 @@ class DomBuilder {
   Json& root_;
   std::string_view text_;
   std::size_t max_depth_;
+  const std::vector<std::string>* secret_fields_;
   const char* const* cursor_;
   std::vector<Json*> stack_;
   std::string key_;
@@ -228,7 +246,7 @@ Parsed parse_json(std::string_view text, const ParseLimits& limits) {
     }
     Json document;
     const char* cursor = text.data();
-    DomBuilder builder(document, text, limits.max_depth, &cursor);
+    DomBuilder builder(document, text, limits, &cursor);
     const bool ok = Json::sax_parse(CountingIterator(text.data(), &cursor),
                                     CountingIterator(text.data() + text.size(), &cursor), &builder);
     if (!ok) {

@@ -407,7 +407,9 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
     return out;
   }
   // Not valid: the findings path explains it, with parse_json's exact error or validate()'s findings.
-  Parsed parsed = parse_json(text, limits);
+  ParseLimits hiding = limits;
+  hiding.secret_fields = &secret_fields();
+  Parsed parsed = parse_json(text, hiding);
   if (!parsed) {
     out.verdict = Verdict::kNotJson;
     out.error = parsed.error();

@@ -387,6 +387,74 @@ TEST_CASE("secrets that overlap in a message are cut out as one, and none reads 
   }
 }
 
+TEST_CASE(
+    "a secret is hidden where a repeated key, a whole number, an escaped name or a suggestion would show it",
+    "[validate][secret]") {
+  const Schema& request = Contract::builtin().request_schema();
+  // A repeated member name that is the password (before or after it): parse_json reads the text's
+  // secret fields for the error that names the key.
+  for (const std::string text :
+       {R"({"password":"Zq9XwQ","password_confirmation":"Zq9XwQ","Zq9XwQ":1,"Zq9XwQ":2})",
+        R"({"Zq9XwQ":1,"Zq9XwQ":2,"password":"Zq9XwQ"})",
+        R"({"a":{"Zq9XwQ":1,"Zq9XwQ":2},"pw":{"Password":["Zq9XwQ"]}})"}) {
+    const TextResult result = request.validate_text(text);
+    INFO(text);
+    CHECK(result.verdict == Verdict::kNotJson);
+    CHECK(result.error.message == "duplicate key (hidden)");
+  }
+  // Unread past the repeated key (the text breaks after it): the name is hidden, whatever it is.
+  CHECK(request.validate_text(R"({"codecs":1,"codecs":2,)").error.message == "duplicate key (hidden)");
+  // No secret field holds the name, or none is known: it is shown.
+  CHECK(request.validate_text(R"({"password":"Zq9XwQ","codecs":1,"codecs":2})").error.message ==
+        R"(duplicate key "codecs")");
+  CHECK(parse_json(R"({"Zq9XwQ":1,"Zq9XwQ":2,"password":"Zq9XwQ"})").error().message ==
+        R"(duplicate key "Zq9XwQ")");
+
+  // A number in a secret field is hidden as an integer too where it is whole (1e3 is 1000).
+  const Schema most =
+      test::schema_of(R"({"properties": {"n": {"maximum": 5}}})").with_secret_fields({"password"});
+  for (const char* text : {R"({"password":1e3,"n":1000})", R"({"password":1000,"n":1000.0})",
+                           R"({"password":12345.0,"n":12345})"}) {
+    const TextResult result = most.validate_text(text);
+    INFO(text);
+    REQUIRE(result.result.findings.size() == 1);
+    CHECK(result.result.findings[0].message == "must be <= 5, got (hidden)");
+    const Result slow = most.validate(nlohmann::json::parse(text));
+    CHECK(slow.findings == result.result.findings);
+  }
+
+  // A member name whose escaped form in the pointer holds the secret ("Zq9/XwQ" is written "Zq9~1XwQ").
+  const Schema typed =
+      test::schema_of(R"({"additionalProperties": {"type": "integer"}})").with_secret_fields({"password"});
+  for (const char* text :
+       {R"({"password":"Zq9~1XwQ","xZq9/XwQ":"s"})", R"({"password":"Zq9~0XwQ","Zq9~XwQ":"s"})"}) {
+    const TextResult result = typed.validate_text(text);
+    INFO(text);
+    REQUIRE(result.result.findings.size() == 2);  // the member, and the password itself
+    const auto& f = result.result.findings;
+    CHECK(std::count_if(f.begin(), f.end(), [](const Finding& x) { return x.pointer == "/(hidden)"; }) == 1);
+    for (const auto& x : f) CHECK(to_json(x).dump().find("Zq9") == std::string::npos);
+  }
+  // An index is shown, whatever the secret: it says where an item sits, not what the document holds.
+  auto body = valid_request();
+  body["password"] = body["password_confirmation"] = "1234";
+  body["codecs"] = nlohmann::json::array();
+  for (int i = 0; i <= 1234; ++i) body["codecs"].push_back(i == 1234 ? "G711" : "OPUS");
+  const Result indexed = Contract::builtin().validate_request(body);
+  REQUIRE(indexed.findings.size() == 1);
+  CHECK(indexed.findings[0].pointer == "/codecs/1234");
+
+  // A hidden member name gets no "did you mean": the name it is closest to would describe it.
+  auto sloppy = valid_request();
+  sloppy["password"] = sloppy["password_confirmation"] = "usernam3";
+  sloppy["usernam3"] = "x";
+  const Result strict = Contract::builtin().request_schema().strict(true).validate(sloppy);
+  REQUIRE(strict.findings.size() == 1);
+  CHECK(strict.findings[0].message == "property (hidden) is not declared by the schema (strict mode)");
+  CHECK(strict.findings[0].property == "(hidden)");
+  CHECK_FALSE(strict.findings[0].suggestion.has_value());
+}
+
 TEST_CASE("a secret held by both fields, a string or a number, is hidden alike on both paths",
           "[validate][secret]") {
   const Schema schema = test::schema_of(R"({"required": ["hidden"], "properties": {

@@ -41,6 +41,10 @@ namespace sipcontract {
 struct ParseLimits {
   std::size_t max_bytes = 64u << 20;  ///< larger input is refused before parsing
   std::size_t max_depth = 256;        ///< deeper nesting of arrays/objects is refused
+  /// Member names whose values are secret (compared without case, as Schema::with_secret_fields):
+  /// an error that would name a member (a repeated key) says "(hidden)" where the name holds the
+  /// value of one of them, wherever in the text it sits. Not owned; none when null.
+  const std::vector<std::string>* secret_fields = nullptr;
 };
 
 /// Why a text is not an acceptable JSON document; line and column are 1-based.
