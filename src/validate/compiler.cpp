@@ -115,6 +115,7 @@ class Compiler {
         walk(*target.node, target.where);
       }
       check_ref_chains();
+      check_same_value(&root);
       out_->recursive = has_cycle(&root);
       out_->fast = fast_.finish(&root);
       out_->root = unit_for(root);
@@ -496,6 +497,55 @@ class Compiler {
     }
   }
 
+  // A schema that, through allOf, anyOf, oneOf, not, if/then/else, a dependency's schema or $ref,
+  // comes back to itself for the same value would be evaluated without end (a recursive schema
+  // moves on to a part of the value each time round): refused, as a $ref cycle with no schema is.
+  void check_same_value(const Json* root) const {
+    enum class Color { kWhite, kGrey, kBlack };
+    std::unordered_map<const Json*, Color> color;
+    struct Frame {
+      const Json* node;
+      std::size_t next;
+      const Location* at;  // how the walk came here (null for where it started)
+    };
+    // From the root, then from each $ref's target (every schema walked is below one of them), so
+    // that the cycle named is the same from run to run.
+    std::vector<const Json*> starts = {root};
+    for (const auto& target : targets_) starts.push_back(target.node);
+    for (const Json* start : starts) {
+      if (color[start] != Color::kWhite) continue;
+      std::vector<Frame> stack = {{start, 0, nullptr}};
+      color[start] = Color::kGrey;
+      while (!stack.empty()) {
+        Frame& top = stack.back();
+        auto edges = same_value_.find(top.node);
+        if (edges == same_value_.end() || top.next >= edges->second.size()) {
+          color[top.node] = Color::kBlack;
+          stack.pop_back();
+          continue;
+        }
+        const auto& [next, at] = edges->second[top.next++];
+        Color& c = color[next];
+        if (c == Color::kGrey) {
+          // The cycle: from `next` (where the last edge leads back to) round to it again.
+          std::size_t from = stack.size() - 1;
+          while (from > 0 && stack[from].node != next) --from;
+          std::string chain = at.file + "#" + at.pointer;
+          for (std::size_t i = from + 1; i < stack.size(); ++i)
+            chain += " -> " + stack[i].at->file + "#" + stack[i].at->pointer;
+          chain += " -> " + at.file + "#" + at.pointer;
+          fail(at,
+               "the schema applies itself to the same value without end (evaluation would never finish): " +
+                   chain);
+        }
+        if (c == Color::kWhite) {
+          c = Color::kGrey;
+          stack.push_back({next, 0, &at});
+        }
+      }
+    }
+  }
+
   // True when the schema graph reachable from `root` has a cycle (a recursive schema).
   bool has_cycle(const Json* root) const {
     enum class Color { kWhite, kGrey, kBlack };
@@ -557,13 +607,16 @@ class Compiler {
     return result.position->second;
   }
 
-  void child(Json& parent, Json& node, const Location& where) {
+  // `same_value`: the child applies to the value its parent applies to (allOf, anyOf, oneOf, not,
+  // if, then, else, a dependency's schema), not to a part of it.
+  void child(Json& parent, Json& node, const Location& where, bool same_value = false) {
     edges_[&parent].push_back(&node);
+    if (same_value) same_value_[&parent].push_back({&node, where});
     walk(node, where);
   }
 
-  Unit* child_unit(Json& parent, Json& node, const Location& where) {
-    child(parent, node, where);
+  Unit* child_unit(Json& parent, Json& node, const Location& where, bool same_value = false) {
+    child(parent, node, where, same_value);
     return unit_for(node);
   }
 
@@ -662,6 +715,7 @@ class Compiler {
       const std::size_t index = target_for(ref->get<std::string>(), where / "$ref");
       *ref = std::string(kRefUri) + std::to_string(index);
       edges_[&node].push_back(targets_[index].node);
+      same_value_[&node].push_back({targets_[index].node, targets_[index].where});
       fast_.alias(&node, targets_[index].node);
       return;
     }
@@ -775,7 +829,7 @@ class Compiler {
         fail(where / "allOf", "allOf must be a non-empty array of schemas");
       std::vector<const Json*> schemas;
       for (std::size_t i = 0; i < list.size(); ++i) {
-        child(node, list[i], where / "allOf" / i);
+        child(node, list[i], where / "allOf" / i, true);
         schemas.push_back(&list[i]);
       }
       fast_.combine(&node, "allOf", std::move(schemas));
@@ -789,7 +843,7 @@ class Compiler {
       std::vector<Variant> variants;
       std::vector<const Json*> schemas;
       for (std::size_t i = 0; i < list.size(); ++i) {
-        Unit* unit = child_unit(node, list[i], where / keyword / i);
+        Unit* unit = child_unit(node, list[i], where / keyword / i, true);
         variants.push_back({unit, title_of(list[i])});
         schemas.push_back(&list[i]);
       }
@@ -802,7 +856,7 @@ class Compiler {
         fast_.forbidden(&node, *groups);
         checks.push_back(make_forbidden_check(std::move(*groups)));
       } else {
-        Unit* unit = child_unit(node, schema, where / "not");
+        Unit* unit = child_unit(node, schema, where / "not", true);
         checks.push_back(make_not_check(unit, title_of(schema)));
         fast_.negate(&node, &schema);
       }
@@ -813,9 +867,9 @@ class Compiler {
       Json* branches[3] = {&rename(node, "if", where), nullptr, nullptr};
       if (has("then")) branches[1] = &rename(node, "then", where);
       if (has("else")) branches[2] = &rename(node, "else", where);
-      Unit* units[3] = {child_unit(node, *branches[0], where / "if"), nullptr, nullptr};
-      if (branches[1] != nullptr) units[1] = child_unit(node, *branches[1], where / "then");
-      if (branches[2] != nullptr) units[2] = child_unit(node, *branches[2], where / "else");
+      Unit* units[3] = {child_unit(node, *branches[0], where / "if", true), nullptr, nullptr};
+      if (branches[1] != nullptr) units[1] = child_unit(node, *branches[1], where / "then", true);
+      if (branches[2] != nullptr) units[2] = child_unit(node, *branches[2], where / "else", true);
       fast_.conditional(&node, branches[0], branches[1], branches[2]);
       checks.insert(checks.begin(), make_if_check(units[0], units[1], units[2]));
     }
@@ -880,7 +934,7 @@ class Compiler {
       if (it.value().is_array()) {
         lists.emplace_back(it.key(), string_list(it.value(), at, false));
       } else {
-        schemas.emplace_back(it.key(), child_unit(node, it.value(), at));
+        schemas.emplace_back(it.key(), child_unit(node, it.value(), at, true));
         fast_schemas.emplace_back(it.key(), &it.value());
       }
     }
@@ -993,6 +1047,8 @@ class Compiler {
   std::vector<std::size_t> pending_;
   std::unordered_map<const Json*, Unit*> units_;
   std::unordered_map<const Json*, std::vector<const Json*>> edges_;
+  // The subschemas (and $ref targets) each schema applies to its own value: see check_same_value().
+  std::unordered_map<const Json*, std::vector<std::pair<const Json*, Location>>> same_value_;
   fast::Builder fast_;  // the verdict program, recorded beside the valijson form
 };
 

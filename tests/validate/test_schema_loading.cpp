@@ -87,6 +87,39 @@ TEST_CASE("a schema whose root is a $ref to another file compiles", "[validate][
   CHECK_FALSE(schema.is_valid(doc("{}")));
 }
 
+TEST_CASE("a schema that applies itself to the same value without end is refused, naming the cycle",
+          "[validate][ref][errors]") {
+  // Each of these once overflowed the stack while validating (found by a differential run against ajv).
+  const std::vector<std::pair<std::string, std::string>> cycles = {
+      {R"({"allOf": [{"$ref": "#"}]})", "test.json# -> test.json#/allOf/0 -> test.json#"},
+      {R"({"anyOf": [{"type": "string"}, {"$ref": "#"}]})", "test.json# -> test.json#/anyOf/1 -> test.json#"},
+      {R"({"oneOf": [{"$ref": "#"}]})", "test.json# -> test.json#/oneOf/0 -> test.json#"},
+      {R"({"not": {"$ref": "#"}})", "test.json# -> test.json#/not -> test.json#"},
+      {R"({"if": {"$ref": "#"}})", "test.json# -> test.json#/if -> test.json#"},
+      {R"({"if": true, "then": {"$ref": "#"}})", "test.json# -> test.json#/then -> test.json#"},
+      {R"({"if": false, "else": {"$ref": "#"}})", "test.json# -> test.json#/else -> test.json#"},
+      {R"({"dependencies": {"x": {"$ref": "#"}}})", "test.json# -> test.json#/dependencies/x -> test.json#"},
+      {R"({"definitions": {"a": {"oneOf": [{"$ref": "#/definitions/a"}]}}, "$ref": "#/definitions/a"})",
+       "test.json#/definitions/a -> test.json#/definitions/a/oneOf/0 -> test.json#/definitions/a"},
+      {R"({"definitions": {"a": {"allOf": [{"$ref": "#/definitions/b"}]}, "b": {"not": {"$ref": "#/definitions/a"}}},
+          "properties": {"p": {"$ref": "#/definitions/a"}}})",
+       "test.json#/definitions/a -> test.json#/definitions/a/allOf/0 -> test.json#/definitions/b -> "
+       "test.json#/definitions/b/not -> test.json#/definitions/a"},
+  };
+  for (const auto& [text, chain] : cycles) {
+    INFO(text);
+    const std::string error = error_of([&] { schema_of(text); });
+    CHECK(error.find(": the schema applies itself to the same value without end (evaluation would never "
+                     "finish): " +
+                     chain) != std::string::npos);
+  }
+  // Recursion that moves on to a part of the value each time round is a recursive schema, not a cycle.
+  const Schema tree = schema_of(R"({"anyOf": [{"type": "integer"}, {"type": "array", "items": {"$ref": "#"}}],
+                                    "dependencies": {"x": {"properties": {"x": {"$ref": "#"}}}}})");
+  CHECK(tree.is_valid(doc("[1, [2, [3]]]")));
+  CHECK_FALSE(tree.is_valid(doc(R"([1, ["a"]])")));
+}
+
 TEST_CASE("broken references and schemas are load-time errors that name the place", "[validate][errors]") {
   CHECK(error_of([] { schema_of(R"({"properties": {"a": {"$ref": "missing.json#/x"}}})"); }) ==
         "test.json: /properties/a/$ref: $ref \"missing.json#/x\": no schema named \"missing.json\" in the "
