@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <cmath>
 #include <functional>
@@ -221,24 +222,111 @@ class FormatCheck final : public Check {
 };
 
 // ---------------------------------------------------------------------------
-// ECMA-262 patterns as RE2 reads them: \uXXXX becomes \x{XXXX}, and (?<name>
-// becomes (?P<name> (this RE2 knows only the Python spelling of named groups).
+// ECMA-262 patterns (as ajv compiles them) in RE2's syntax, with ECMA's meaning where RE2's differs:
+// - "." matches any character but a line terminator (\n, \r, U+2028, U+2029);
+// - \s and \S know ECMA's white space (Unicode's spaces, U+FEFF, the line terminators), in and out
+//   of a class; [\b] is a backspace, \cX a control character, [] matches nothing and [^] anything;
+// - \uXXXX is a code point, a surrogate pair written as two (\uD83D\uDE00) the one it encodes;
+// - (?<name> is RE2's (?P<name>.
+namespace ecma {
+constexpr std::string_view kSpace =
+    "\\t\\n\\x{B}\\f\\r "
+    "\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}";
+// Every code point kSpace does not hold, for \S inside a class (RE2 has no class within a class).
+constexpr std::string_view kNotSpace =
+    "\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{9F}\\x{A1}-\\x{167F}\\x{1681}-\\x{1FFF}\\x{200B}-\\x{2027}"
+    "\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}\\x{2060}-\\x{2FFF}\\x{3001}-\\x{FEFE}\\x{FF00}-\\x{10FFFF}";
+constexpr std::string_view kAnyButLineEnd = "[^\\n\\r\\x{2028}\\x{2029}]";
+constexpr std::string_view kAnything = "[\\x{0}-\\x{10FFFF}]";
+constexpr std::string_view kNothing = "[^\\x{0}-\\x{10FFFF}]";
+
+// The four hex digits of a \uXXXX at pattern[at] ('\\'), or -1.
+long hex4(const std::string& pattern, std::size_t at) {
+  if (at + 5 >= pattern.size() || pattern[at] != '\\' || pattern[at + 1] != 'u') return -1;
+  long value = 0;
+  for (std::size_t k = at + 2; k < at + 6; ++k) {
+    const auto h = static_cast<unsigned char>(pattern[k]);
+    if (!std::isxdigit(h)) return -1;
+    value = value * 16 + (std::isdigit(h) ? h - '0' : std::tolower(h) - 'a' + 10);
+  }
+  return value;
+}
+
+void append_code_point(std::string& out, unsigned long code_point) {
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, code_point, 16).ptr;
+  out += "\\x{";
+  out.append(digits, end);
+  out += '}';
+}
+}  // namespace ecma
+
 std::string to_re2_syntax(const std::string& pattern) {
   std::string out;
-  out.reserve(pattern.size());
+  out.reserve(pattern.size() + 16);
+  bool in_class = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
     if (c == '\\' && i + 1 < pattern.size()) {
-      if (pattern[i + 1] == 'u' && i + 5 < pattern.size() &&
-          std::all_of(pattern.begin() + static_cast<std::ptrdiff_t>(i) + 2,
-                      pattern.begin() + static_cast<std::ptrdiff_t>(i) + 6,
-                      [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); })) {
-        out += "\\x{" + pattern.substr(i + 2, 4) + "}";
-        i += 5;
+      const char d = pattern[i + 1];
+      if (const long unit = ecma::hex4(pattern, i); unit >= 0) {
+        const long low = unit >= 0xD800 && unit <= 0xDBFF ? ecma::hex4(pattern, i + 6) : -1;
+        if (low >= 0xDC00 && low <= 0xDFFF) {
+          ecma::append_code_point(out, 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
+          i += 11;
+        } else if (unit >= 0xD800 && unit <= 0xDFFF) {
+          // A lone surrogate: no character of a JSON string (valid UTF-8) is one. In a class it
+          // stays as written, for RE2 to refuse.
+          if (in_class)
+            ecma::append_code_point(out, static_cast<unsigned long>(unit));
+          else
+            out += ecma::kNothing;
+          i += 5;
+        } else {
+          ecma::append_code_point(out, static_cast<unsigned long>(unit));
+          i += 5;
+        }
+      } else if (d == 's') {
+        out += in_class ? std::string(ecma::kSpace) : "[" + std::string(ecma::kSpace) + "]";
+        ++i;
+      } else if (d == 'S') {
+        out += in_class ? std::string(ecma::kNotSpace) : "[^" + std::string(ecma::kSpace) + "]";
+        ++i;
+      } else if (d == 'b' && in_class) {
+        out += "\\x{8}";
+        ++i;
+      } else if (d == 'c' && i + 2 < pattern.size() &&
+                 std::isalpha(static_cast<unsigned char>(pattern[i + 2]))) {
+        ecma::append_code_point(out, static_cast<unsigned char>(pattern[i + 2]) % 32);
+        i += 2;
       } else {
         out += c;
-        out += pattern[++i];
+        out += d;
+        ++i;
       }
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out += c;
+      continue;
+    }
+    if (c == '[') {
+      if (pattern.compare(i, 3, "[^]") == 0) {
+        out += ecma::kAnything;
+        i += 2;
+      } else if (pattern.compare(i, 2, "[]") == 0) {
+        out += ecma::kNothing;
+        i += 1;
+      } else {
+        in_class = true;
+        out += c;
+        if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      }
+      continue;
+    }
+    if (c == '.') {
+      out += ecma::kAnyButLineEnd;
       continue;
     }
     if (c == '(' && pattern.compare(i, 3, "(?<") == 0 && i + 3 < pattern.size() && pattern[i + 3] != '=' &&

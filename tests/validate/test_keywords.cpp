@@ -293,6 +293,60 @@ TEST_CASE("pattern is searched anywhere in the string with RE2", "[validate][pat
   CHECK(valid(schema_of(R"({"pattern": "^(?<word>[a-z]+)$"})"), doc("\"abc\"")));
 }
 
+TEST_CASE("a pattern means what ECMA-262 says where RE2 reads it otherwise", "[validate][pattern]") {
+  // Found by a differential run against ajv: each of these answered as RE2 reads the pattern.
+  struct Case {
+    const char* pattern;
+    std::string text;
+    bool matches;
+  };
+  const Case cases[] = {
+      // "." is any character but a line terminator.
+      {"^.$", "a", true},
+      {"^.$", "\r", false},
+      {"^.$", "\n", false},
+      {"^.$", "\u2028", false},
+      {"^.$", "\u2029", false},
+      {"^[.]$", ".", true},  // in a class, a dot
+      {"^[.]$", "a", false},
+      // \s and \S know ECMA's white space, in and out of a class.
+      {"^\\s$", "\u00a0", true},
+      {"^\\s$", "\v", true},
+      {"^\\s$", "\ufeff", true},
+      {"^\\s$", "\u3000", true},
+      {"^\\s$", "\u2005", true},
+      {"^\\s$", "x", false},
+      {"^\\S$", "\u00a0", false},
+      {"^\\S$", "\u200b", true},  // a zero-width space is not white space
+      {"^\\S$", "é", true},
+      {"^[\\s]$", "\u1680", true},
+      {"^[^\\s]$", "\u3000", false},
+      {"^[\\S]$", "\u00a0", false},
+      {"^[\\S]$", "😀", true},
+      {"^[a\\S]$", " ", false},
+      // A surrogate pair written as two escapes is the character it encodes; a lone one matches none.
+      {"^\\uD83D\\uDE00$", "😀", true},
+      {"^\\ud83d\\ude00+$", "😀😀", true},
+      {"\\uD83D", "😀", false},
+      {"^\\u00e9$", "é", true},
+      // [\b] is a backspace, \cJ a line feed, [^] any character, [] none.
+      {"^[\\b]$", "\b", true},
+      {"^\\cJ$", "\n", true},
+      {"^[^]$", "\n", true},
+      {"[]", "a", false},
+      {"^a[]?b$", "ab", true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.pattern << " on " << nlohmann::json(c.text).dump());
+    const Schema schema = schema_of(nlohmann::json{{"pattern", c.pattern}}.dump());
+    CHECK(valid(schema, nlohmann::json(c.text)) == c.matches);
+    const Schema names = schema_of(nlohmann::json{{"propertyNames", {{"pattern", c.pattern}}}}.dump());
+    CHECK(valid(names, nlohmann::json{{c.text, 1}}) == c.matches);
+    const Schema properties = schema_of(nlohmann::json{{"patternProperties", {{c.pattern, false}}}}.dump());
+    CHECK(valid(properties, nlohmann::json{{c.text, 1}}) == !c.matches);
+  }
+}
+
 TEST_CASE("a pattern that would backtrack forever runs in linear time", "[validate][pattern][limits]") {
   const Schema schema = schema_of(R"({"pattern": "^(a+)+$"})");
   const std::string text = std::string(100000, 'a') + "!";
@@ -405,13 +459,15 @@ TEST_CASE("findings come in document order", "[validate][findings]") {
 
 TEST_CASE("a secret field's value never appears in any message", "[validate][secret]") {
   const std::string secret = "Sup3r-Secret-Value";
-  const Schema schema = schema_of(R"({"properties": {
+  const Schema schema =
+      schema_of(R"({"properties": {
     "password": {"type": "string", "enum": ["one", "two"], "const": "one", "format": "uuid",
                  "pattern": "^[0-9]+$", "minLength": 40, "maxLength": 3},
     "password_confirmation": {"type": "number"},
     "nested": {"properties": {"password": {"enum": ["sUP3R-SECRET-VALUE"]}}},
     "list": {"properties": {"password": {"items": {"format": "email"}}}}
-  }})").with_secret_fields({"password", "password_confirmation"});  // as a contract names them
+  }})")
+          .with_secret_fields({"password", "password_confirmation"});  // as a contract names them
   const nlohmann::json body = {{"password", secret},
                                {"password_confirmation", secret},
                                {"nested", {{"password", secret}}},
