@@ -50,7 +50,7 @@ std::string list_values(const std::vector<Json>& values) {
   std::string out;
   for (std::size_t i = 0; i < values.size() && i < kShown; ++i) {
     if (i > 0) out += ", ";
-    out += render_value(values[i]);
+    out += render_value(values[i], true);
   }
   if (values.size() > kShown) out += ", ... (" + std::to_string(values.size() - kShown) + " more)";
   return out;
@@ -162,7 +162,7 @@ class EnumCheck final : public Check {
     f.message += " is not an allowed value; ";
     if (!out.secret() && value.is_string() && !is_secret_text(value.get_ref<const std::string&>()))
       f.suggestion = suggest(value.get_ref<const std::string&>());
-    if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion) + "? ";
+    if (f.suggestion) f.message += "did you mean " + render_value(*f.suggestion, true) + "? ";
     f.message += "allowed: ";
     f.message += allowed_;
     f.allowed = values_;  // shared, not copied
@@ -346,8 +346,8 @@ class PatternCheck final : public Check {
   bool check(const Json& value, const Out& out) const override {
     if (!value.is_string() || RE2::PartialMatch(value.get_ref<const std::string&>(), *regex_)) return true;
     if (out.reporting()) {
-      out.report(
-          finding("pattern", subject(value, out) + " does not match the pattern " + quote(pattern_, 200)));
+      out.report(finding("pattern",
+                         subject(value, out) + " does not match the pattern " + quote_shown(pattern_, 200)));
     }
     return false;
   }
@@ -528,8 +528,8 @@ class DependenciesCheck final : public Check {
       for (const auto& other : needed) {
         if (value.contains(other)) continue;
         if (!out.reporting()) return false;
-        RawFinding f = finding(
-            "dependencies", "property " + quote(other) + " is required when " + quote(name) + " is present");
+        RawFinding f = finding("dependencies", "property " + quote_shown(other) + " is required when " +
+                                                   quote_shown(name) + " is present");
         f.property = other;
         out.report(std::move(f));
         ok = false;
@@ -550,7 +550,7 @@ class DependenciesCheck final : public Check {
                            "does not match the schema that applies when " + quote(name) + " is present"));
       }
       for (auto& item : located) {
-        item.finding.message = "when " + quote(name) + " is present: " + item.finding.message;
+        item.finding.message = "when " + quote_shown(name) + " is present: " + item.finding.message;
         out.report_at(item.context, std::move(item.finding));
       }
     }
@@ -647,7 +647,7 @@ RawFinding forbidden_finding(const std::vector<std::vector<std::string>>& groups
       if (i > 0) f.message += "; nor ";
       if (group.size() == 1) {
         f.message += "property ";
-        append_quote(f.message, group.front());
+        append_quote_shown(f.message, group.front());
       } else {
         f.message += group.size() == 2 ? "both " : "all of ";
         append_names(f.message, group);
@@ -667,7 +667,7 @@ class NotCheck final : public Check {
     if (!run_unit(*unit_, value, out.context(), nullptr)) return true;
     if (out.reporting()) {
       out.report(finding("not", title_.empty() ? std::string("must not match the schema given by \"not\"")
-                                               : "must not match " + quote(title_, 80)));
+                                               : "must not match " + quote_shown(title_, 80)));
     }
     return false;
   }
@@ -747,7 +747,7 @@ class PropertyNamesCheck final : public Check {
       const auto located = collect_findings(results);
       RawFinding f = finding("propertyNames", "property name " + quote(it.key()) + " is not allowed");
       if (!located.empty()) f.message += ": " + located.front().finding.message;
-      f.property = it.key();
+      f.property = is_secret_text(it.key()) ? kHiddenText : it.key();
       out.report(std::move(f));
     }
     return ok;
@@ -790,7 +790,7 @@ class ExtraPropertiesCheck final : public Check {
         if (patterns_.empty() && !declared_.empty() && declared_.size() <= 20) {
           f.message += "; allowed: " + list_names(declared_);
         }
-        f.property = name;
+        f.property = is_secret_text(name) ? kHiddenText : name;
         out.report(std::move(f));
         ok = false;
       } else if (additional_ != nullptr && !apply(*additional_, it.value(), name, out)) {
@@ -971,11 +971,8 @@ class VariantsCheck final : public Check {
   }
 
  private:
-  // quote(title, 80), or the number: shown once made, unless the title holds a secret of this document.
-  const std::string& label(std::size_t i) const {
-    static const std::string kHidden = kHiddenText;
-    return !variants_[i].title.empty() && is_secret_text(variants_[i].title) ? kHidden : labels_[i];
-  }
+  // quote_shown(title, 80), or the number: the schema's, shown as it is.
+  const std::string& label(std::size_t i) const { return labels_[i]; }
   std::string keyword_;
   std::vector<Variant> variants_;
   std::vector<std::string> labels_;
@@ -1037,7 +1034,7 @@ std::optional<std::string> regex_problem(const std::string& pattern) {
 }
 
 RawFinding missing_property(const std::string& name) {
-  RawFinding f = finding("required", "missing required property " + quote(name));
+  RawFinding f = finding("required", "missing required property " + quote_shown(name));
   f.property = name;
   return f;
 }

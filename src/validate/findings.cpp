@@ -237,6 +237,7 @@ RawFinding decode(const std::string& description) {
     }
   }
   finding.message = description;
+  finding.foreign = true;
   for (const auto& summary : kSummaries) {
     if (description.compare(0, summary.prefix.size(), summary.prefix) == 0) {
       finding.keyword = summary.keyword;
@@ -290,12 +291,12 @@ std::vector<LocatedFinding> collect_findings(const valijson::ValidationResults& 
   return kept;
 }
 
-namespace {
-// The last net: the secret values (of 4 characters or more) that a message still holds are cut
-// out. Each stretch of the message that one or more of them cover, overlapping or touching, becomes
-// one "(hidden)", so that no part of one secret is left beside the marker put for another. Should a
-// secret then read across a marker and the text beside it (a secret made of a marker's characters
-// and the message's own), the message is the marker alone.
+// The last net, for valijson's own wording: these checks hide the document's text as they word a
+// message, and leave the schema's and their own as it is (see quote()). Each stretch of the message
+// that one or more secrets cover, overlapping or touching, becomes one "(hidden)", so that no part of
+// one is left beside the marker put for another; should a secret then read across a marker and the
+// text beside it (a secret made of a marker's characters and the message's own), the message is the
+// marker alone.
 void hide_secrets(std::string& message) {
   if (current_secrets == nullptr || message.size() < current_secrets->shortest()) return;
   thread_local std::vector<std::pair<std::size_t, std::size_t>> cuts;  // [begin, end) of each occurrence
@@ -330,8 +331,6 @@ void hide_secrets(std::string& message) {
   }
   message = std::move(out);
 }
-}  // namespace
-
 namespace {
 // A finding as a Result shows it: its pointer, and no secret in its message, property or
 // suggestion.
@@ -349,11 +348,9 @@ Finding shown(const std::vector<Token>& tokens, RawFinding&& raw) {
       pointer += kHiddenText;
     }
   }
-  hide_secrets(raw.message);
-  if (is_secret_text(raw.property)) raw.property = kHiddenText;
-  if (raw.suggestion && raw.suggestion->is_string() &&
-      is_secret_text(raw.suggestion->get_ref<const std::string&>()))
-    raw.suggestion.reset();
+  // The checks hid the document's text as they worded the message, and its property where the
+  // document named it (a suggestion is the schema's); valijson's own wording gets the last net.
+  if (raw.foreign) hide_secrets(raw.message);
   // Made from its parts at once (each moved once).
   return Finding{std::move(pointer),      std::move(raw.keyword), std::move(raw.message),
                  std::move(raw.property), std::move(raw.allowed), std::move(raw.suggestion)};
@@ -578,7 +575,7 @@ RawFinding undeclared_property(std::string_view name, const std::vector<std::str
   RawFinding f;
   f.keyword = "strict";
   f.message = "property " + quote(name) + " is not declared by the schema (strict mode)";
-  f.property = std::string(name);
+  f.property = is_secret_text(name) ? kHiddenText : std::string(name);
   // No suggestion for a hidden name: the name it is closest to would say what the secret is like.
   if (auto suggestion = is_secret_text(name) ? std::nullopt : closest_name(name, declared)) {
     f.message += "; did you mean " + quote(*suggestion) + "?";
@@ -800,13 +797,14 @@ void append_quote_shown(std::string& out, std::string_view text, std::size_t max
 }
 
 void append_names(std::string& out, const std::vector<std::string>& names) {
-  append_words(out, names.size(), [&](std::string& to, std::size_t i) { append_quote(to, names[i]); });
+  append_words(out, names.size(), [&](std::string& to, std::size_t i) { append_quote_shown(to, names[i]); });
 }
 
-std::string render_value(const Json& value) {
+std::string render_value(const Json& value, bool schema_value) {
   switch (value.type()) {
     case Json::value_t::string:
-      return quote(value.get_ref<const std::string&>());
+      return schema_value ? quote_shown(value.get_ref<const std::string&>())
+                          : quote(value.get_ref<const std::string&>());
     case Json::value_t::array:
     case Json::value_t::object: {
       // Small flat containers are shown whole (a secret member's value hidden);
@@ -820,13 +818,13 @@ std::string render_value(const Json& value) {
         for (auto it = value.begin(); it != value.end(); ++it) {
           if (it != value.begin()) text += ',';
           if (value.is_object()) {
-            text += quote(it.key(), 32) + ':';
-            if (is_secret_field(it.key())) {
+            text += (schema_value ? quote_shown(it.key(), 32) : quote(it.key(), 32)) + ':';
+            if (!schema_value && is_secret_field(it.key())) {
               text += "(hidden)";
               continue;
             }
           }
-          text += render_value(*it);
+          text += render_value(*it, schema_value);
         }
         text += value.is_array() ? ']' : '}';
         if (text.size() <= 96) return text;
@@ -841,7 +839,7 @@ std::string render_value(const Json& value) {
       return "a binary value";
     default: {
       std::string text = value.dump();
-      return value.is_number() && is_secret_text(text) ? kHiddenText : text;
+      return !schema_value && value.is_number() && is_secret_text(text) ? kHiddenText : text;
     }
   }
 }

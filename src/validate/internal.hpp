@@ -43,6 +43,7 @@ struct RawFinding {
   std::vector<std::string> names;  ///< exclusion: the properties that must not all be present
   bool exclusion = false;          ///< a `not: {required: [...]}` presence rule failed
   bool summary = false;            ///< one of valijson's per-level "Failed to validate ..." entries
+  bool foreign = false;            ///< worded by valijson, not by these checks: any secret in it is cut out
 };
 
 /// The description a custom check gives valijson for `finding`.
@@ -181,19 +182,29 @@ bool is_secret_field(std::string_view name);
 /// True when `text` is, or (for secrets of 4 characters or more) contains, a secret value of the
 /// document being validated (FindingsScope).
 bool is_secret_text(std::string_view text);
+/// Cuts out of `message` (valijson's wording) the secret values of 4 characters or more it holds,
+/// each stretch they cover as one "(hidden)"; the message is "(hidden)" alone where a secret would
+/// then read across a marker.
+void hide_secrets(std::string& message);
 /// What a message shows instead of a secret.
 inline constexpr const char* kHiddenText = "(hidden)";
 
-/// A string as a JSON string literal, shortened past `max_chars` code points; "(hidden)" when it
-/// holds a secret value (is_secret_text).
+/// Secrets are hidden where a message shows the document's text (its values, its member names),
+/// never in the schema's text or the program's wording: the schema is known to whoever reads the
+/// message, so a secret that happens to equal a part of it ("default", "password") says nothing
+/// where it is shown, and everything where "(hidden)" takes its place.
+///
+/// A string of the document as a JSON string literal, shortened past `max_chars` code points;
+/// "(hidden)" when it holds a secret value (is_secret_text).
 std::string quote(std::string_view text, std::size_t max_chars = 64);
-/// The same without the secret check: what quote() shows of a text that holds no secret.
+/// The same without the secret check, for the schema's text (names, patterns, titles).
 std::string quote_shown(std::string_view text, std::size_t max_chars = 64);
 /// quote() and quote_shown(), appended to `out`.
 void append_quote(std::string& out, std::string_view text, std::size_t max_chars = 64);
 void append_quote_shown(std::string& out, std::string_view text, std::size_t max_chars = 64);
-/// A short rendering of any value for a message ("\"abc\"", "12", "an object with 3 properties").
-std::string render_value(const Json& value);
+/// A short rendering of a document's value for a message ("\"abc\"", "12", "an object with 3
+/// properties"), its secrets hidden; with `schema_value`, of a value the schema holds (nothing hidden).
+std::string render_value(const Json& value, bool schema_value = false);
 /// The draft-7 type name of a value ("integer" is reported as "number").
 std::string type_name(const Json& value);
 /// "a", "a and b", "a, b and c".
@@ -206,7 +217,7 @@ void append_words(std::string& out, std::size_t count, Append&& append) {
     append(out, i);
   }
 }
-/// The names quoted (quote()), as join_words() joins them, appended to `out`.
+/// The schema's names quoted (quote_shown()), as join_words() joins them, appended to `out`.
 void append_names(std::string& out, const std::vector<std::string>& names);
 
 /// A JSON number as a parser produced it: a signed or an unsigned 64-bit integer, or a double.

@@ -350,41 +350,73 @@ TEST_CASE("secret values are cut out longest first and once each, whatever order
   }
 }
 
-TEST_CASE("secrets that overlap in a message are cut out as one, and none reads across the marker",
+TEST_CASE("a secret is hidden in the document's text, and the schema's and the wording stay as they are",
           "[validate][secret]") {
-  // Both paths, the same findings; every message free of both secrets (the shorter one whole).
-  const auto findings = [](const Schema& schema, const nlohmann::json& body) {
+  // Cutting a secret out of the schema's text or the program's wording would say what it is: a
+  // password "G722" in place of an allowed codec, "default" of an allowed handler, "password" in
+  // "must equal /password" (found by an independent leak hunt). Both paths, the same findings.
+  const auto findings = [](const nlohmann::json& body) {
+    const Schema& schema = Contract::builtin().request_schema();
     const Result slow = schema.validate(body);
     const TextResult fast = schema.validate_text(body.dump());
     INFO(describe(slow));
     CHECK(fast.result.findings == slow.findings);
     return slow;
   };
-  // The two values overlap in an allowed value the message lists: the stretch they cover goes as one
-  // "(hidden)", leaving no part of the second beside the marker put for the first.
-  const Schema listing = test::schema_of(R"({"properties": {"kind": {"enum": ["abcdefghijkl", "other"]}}})")
-                             .with_secret_fields({"password", "password_confirmation"});
-  const auto overlapping = findings(
-      listing, {{"password", "abcdefgh"}, {"password_confirmation", "efghijkl"}, {"kind", "nothing"}});
-  REQUIRE(overlapping.findings.size() == 1);
-  CHECK(overlapping.findings[0].message ==
-        R"m("nothing" is not an allowed value; allowed: "(hidden)", "other")m");
-  // A secret made of a marker's characters and the message's own ("n) not an"), which cutting out
-  // another ("n) is", in the message only once the value became "(hidden)") would bring together:
-  // the message is the marker alone.
-  auto body = valid_request();
-  body["password"] = "n) not an";
-  body["password_confirmation"] = "n) is";
-  body["codecs"] = {"n) is"};
-  const auto across = findings(Contract::builtin().request_schema(), body);
-  REQUIRE(across.findings.size() == 2);  // the codec, and the unequal pair
-  const Finding* codec = find_finding(across, "/codecs/0", "enum");
-  REQUIRE(codec);
-  CHECK(codec->message == "(hidden)");
-  for (const auto& f : across.findings) {
-    CHECK(to_json(f).dump().find("n) not an") == std::string::npos);
-    CHECK(to_json(f).dump().find("n) is") == std::string::npos);
-  }
+  auto codec = valid_request();
+  codec["password"] = codec["password_confirmation"] = "G722";
+  codec["codecs"] = {"G711", "G722", "xG722"};
+  const Result codecs = findings(codec);
+  REQUIRE(codecs.findings.size() == 2);
+  CHECK(codecs.findings[0].message ==
+        R"("G711" is not an allowed value; allowed: "OPUS", "G722", "PCMU", "PCMA", "G729", "VP8", "H264")");
+  CHECK(codecs.findings[1].message.rfind("(hidden) is not an allowed value; allowed: \"OPUS\", \"G722\"",
+                                         0) == 0);
+
+  auto handler = valid_request();
+  handler["password"] = "default";
+  handler["password_confirmation"] = "password";
+  handler["call_handler"] = "defaults";
+  const Result handlers = findings(handler);
+  REQUIRE(handlers.findings.size() == 2);
+  CHECK(handlers.findings[0].message.rfind("(hidden) is not an allowed value; allowed: ", 0) == 0);
+  CHECK(handlers.findings[0].message.find(R"(allowed: "default", "passthrough", "block-pstn")") !=
+        std::string::npos);
+  CHECK_FALSE(handlers.findings[0].suggestion.has_value());  // none for a hidden value
+  CHECK(handlers.findings[1].message == "must equal /password");
+
+  auto missing = valid_request();
+  missing.erase("username");
+  missing["password"] = missing["password_confirmation"] = "username";
+  const Result required = findings(missing);
+  REQUIRE(required.findings.size() == 1);
+  CHECK(required.findings[0].message == R"(missing required property "username")");
+  CHECK(required.findings[0].property == "username");
+}
+
+TEST_CASE("the last net cuts overlapping secrets out as one, and none reads across the marker",
+          "[validate][secret]") {
+  namespace v = sipcontract::detail::validation;
+  const std::vector<std::string> fields = {"password", "password_confirmation"};
+  const auto hidden = [&](std::vector<std::string> secrets, std::string message) {
+    const v::FindingsScope scope(fields, [&](v::SecretValues& values) {
+      for (const auto& secret : secrets) values.add_copy(secret);
+    });
+    v::hide_secrets(message);
+    return message;
+  };
+  // Two secrets that overlap: the stretch they cover goes as one "(hidden)", with no part of the
+  // second left beside the marker put for the first; touching ones likewise.
+  CHECK(hidden({"abcdefgh", "efghijkl"}, "x abcdefghijkl y") == "x (hidden) y");
+  CHECK(hidden({"abcd", "efgh"}, "abcdefgh") == "(hidden)");
+  CHECK(hidden({"abcd"}, "abcd and abcd") == "(hidden) and (hidden)");
+  CHECK(hidden({"aaaa"}, "aaaaaa") == "(hidden)");
+  CHECK(hidden({"abc"}, "abc") == "abc");  // shorter secrets are hidden only where a value equals them
+  // A secret made of the marker's characters and the message's own ("n) not an") that cutting out
+  // another ("n) is") would bring together: the message is the marker alone.
+  CHECK(hidden({"n) not an", "n) is"}, "(hidden) is not an allowed value") == "(hidden)");
+  // A secret inside the marker itself ("hidden") is in every marker, and says nothing there.
+  CHECK(hidden({"hidden"}, "a hidden value") == "a (hidden) value");
 }
 
 TEST_CASE(
