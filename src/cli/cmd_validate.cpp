@@ -1312,14 +1312,16 @@ not JSON. With --ndjson the label is FILE:LINE, and a summary ends each file
 a JSON Schema of it, in docs/validate-json-output.md. Values of the contract's secret fields
 (@SECRETS@) never appear in any output, nor does the same value elsewhere.
 Schemas: draft-07; a "$schema" naming draft-06 or draft-04 gets that draft's semantics, any other
-draft (2019-09, 2020-12, draft-03) is refused (exit 2).
+draft (2019-09, 2020-12, draft-03) is refused (exit 2). A recursive schema is applied to documents
+nesting at most 512 levels; a deeper one gets a finding of keyword "depth".
 Exit codes:
   0  every document is valid
   1  a document breaks the schema, or is not acceptable JSON (syntax, not UTF-8, empty, larger
      than --max-bytes, deeper than --max-depth)
   2  usage error (bad option, undocumented --status), a FILE that cannot be read (missing, a
      directory, no permission), or a schema or manifest that cannot be loaded (unreadable, not
-     JSON, a broken "$ref", a "$schema" of an unsupported draft)
+     JSON, a broken "$ref", a "$schema" of an unsupported draft, a schema that applies itself
+     to the same value without end)
   With several FILEs the highest code applies. A FILE named like a subcommand goes after "--".)footer";
 
 }  // namespace
