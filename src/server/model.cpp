@@ -446,14 +446,4 @@ void Model::unprocessable(Response& res, const std::vector<OrderedJson>& items) 
   res.set_json(validation().status, dump(body));
 }
 
-std::vector<std::string> Model::secret_values(const nlohmann::json& body) const {
-  std::vector<std::string> out;
-  if (!body.is_object()) return out;
-  for (const auto& field : contract_.secret_fields()) {
-    if (auto it = body.find(field); it != body.end() && it->is_string())
-      out.push_back(it->get<std::string>());
-  }
-  return out;
-}
-
 }  // namespace sipcontract::detail::refserver

@@ -133,8 +133,6 @@ class Model {
   void unprocessable(Response& res, const std::vector<OrderedJson>& items) const;
   const ValidationErrorShape& validation() const { return contract_.validation_errors(); }
   const PageSpec& pages() const { return resource_.pages; }
-  /// The string values a request body gives the contract's secret fields (for redaction).
-  std::vector<std::string> secret_values(const nlohmann::json& body) const;
 
  private:
   template <class Pick>

@@ -193,7 +193,7 @@ class ConstCheck final : public Check {
     if (!out.reporting()) return false;
     RawFinding f = finding(
         "const",
-        "expected " + render_value(value_) + ", got " +
+        "expected " + render_value(value_, true) + ", got " +
             (out.secret() ? std::string("a different value (hidden: secret field)") : render_value(value)));
     f.allowed = allowed_;
     out.report(std::move(f));
@@ -276,7 +276,7 @@ std::string to_re2_syntax(const std::string& pattern) {
           i += 11;
         } else if (unit >= 0xD800 && unit <= 0xDFFF) {
           // A lone surrogate: no character of a JSON string (valid UTF-8) is one. In a class it
-          // stays as written, for RE2 to refuse.
+          // stays as written, a code point no such string holds.
           if (in_class)
             ecma::append_code_point(out, static_cast<unsigned long>(unit));
           else
@@ -546,8 +546,8 @@ class DependenciesCheck final : public Check {
       ok = false;
       auto located = collect_findings(results);
       if (located.empty()) {
-        out.report(finding("dependencies",
-                           "does not match the schema that applies when " + quote(name) + " is present"));
+        out.report(finding("dependencies", "does not match the schema that applies when " +
+                                               quote_shown(name) + " is present"));
       }
       for (auto& item : located) {
         item.finding.message = "when " + quote_shown(name) + " is present: " + item.finding.message;
@@ -745,9 +745,9 @@ class PropertyNamesCheck final : public Check {
       if (run_unit(*unit_, name, out.context(), &results)) continue;
       ok = false;
       const auto located = collect_findings(results);
-      RawFinding f = finding("propertyNames", "property name " + quote(it.key()) + " is not allowed");
+      RawFinding f = finding("propertyNames", "property name " + quote_name(it.key()) + " is not allowed");
       if (!located.empty()) f.message += ": " + located.front().finding.message;
-      f.property = is_secret_text(it.key()) ? kHiddenText : it.key();
+      f.property = is_secret_name(it.key()) ? kHiddenText : it.key();
       out.report(std::move(f));
     }
     return ok;
@@ -786,11 +786,11 @@ class ExtraPropertiesCheck final : public Check {
       if (matched) continue;
       if (forbidden_) {
         if (!out.reporting()) return false;
-        RawFinding f = finding("additionalProperties", "property " + quote(name) + " is not allowed");
+        RawFinding f = finding("additionalProperties", "property " + quote_name(name) + " is not allowed");
         if (patterns_.empty() && !declared_.empty() && declared_.size() <= 20) {
           f.message += "; allowed: " + list_names(declared_);
         }
-        f.property = is_secret_text(name) ? kHiddenText : name;
+        f.property = is_secret_name(name) ? kHiddenText : name;
         out.report(std::move(f));
         ok = false;
       } else if (additional_ != nullptr && !apply(*additional_, it.value(), name, out)) {

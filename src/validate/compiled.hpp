@@ -210,6 +210,9 @@ struct CompiledSchema {
   validation::Unit* root = nullptr;
   /// A $ref cycle: validation depth then follows the instance, which is bounded first.
   bool recursive = false;
+  /// Every property name the schema declares (properties, required, dependencies), sorted: text
+  /// whoever reads a finding knows, shown even where a secret is part of it (FindingsScope).
+  std::vector<std::string> names;
   /// The verdict program (fast.hpp); null when the schema uses something it does not support,
   /// and verdicts then come from the valijson schemas.
   std::shared_ptr<const fast::Program> fast;

@@ -116,6 +116,7 @@ class Compiler {
       }
       check_ref_chains();
       check_same_value(&root);
+      out_->names.assign(names_.begin(), names_.end());
       out_->recursive = has_cycle(&root);
       out_->fast = fast_.finish(&root);
       out_->root = unit_for(root);
@@ -805,6 +806,7 @@ class Compiler {
     }
     if (has("required")) {
       auto names = string_list(rename(node, "required", where), where / "required", false);
+      names_.insert(names.begin(), names.end());
       if (!names.empty()) {
         fast_.required(&node, names);
         checks.push_back(make_required_check(std::move(names)));
@@ -931,8 +933,10 @@ class Compiler {
     std::vector<std::pair<std::string, const Json*>> fast_schemas;
     for (auto it = value.begin(); it != value.end(); ++it) {
       const Location at = where / "dependencies" / it.key();
+      names_.insert(it.key());
       if (it.value().is_array()) {
         lists.emplace_back(it.key(), string_list(it.value(), at, false));
+        names_.insert(lists.back().second.begin(), lists.back().second.end());
       } else {
         schemas.emplace_back(it.key(), child_unit(node, it.value(), at, true));
         fast_schemas.emplace_back(it.key(), &it.value());
@@ -955,6 +959,7 @@ class Compiler {
       std::vector<std::pair<std::string, Unit*>> units;
       for (auto it = properties.begin(); it != properties.end(); ++it) {
         declared.push_back(it.key());
+        names_.insert(it.key());
         units.emplace_back(it.key(), child_unit(node, it.value(), where / "properties" / it.key()));
         fast_properties.emplace_back(it.key(), &it.value());
       }
@@ -1049,7 +1054,8 @@ class Compiler {
   std::unordered_map<const Json*, std::vector<const Json*>> edges_;
   // The subschemas (and $ref targets) each schema applies to its own value: see check_same_value().
   std::unordered_map<const Json*, std::vector<std::pair<const Json*, Location>>> same_value_;
-  fast::Builder fast_;  // the verdict program, recorded beside the valijson form
+  std::set<std::string> names_;  // CompiledSchema::names
+  fast::Builder fast_;           // the verdict program, recorded beside the valijson form
 };
 
 valijson::constraints::Constraint* BundleBuilder::make(const valijson::adapters::Adapter& value) const {

@@ -1344,10 +1344,14 @@ void collect_secrets(const SimdValue& document, const std::vector<std::string>& 
 /// `failed`: the root's first failing step (the root's steps before it hold).
 /// `depth`: how deep the document's arrays and objects nest (shape_of()).
 bool explain(const Program& program, const SimdValue& document, std::size_t depth, std::uint32_t failed,
-             const std::vector<std::string>& secret_fields, std::vector<Finding>& findings) {
-  const validation::FindingsScope scope(secret_fields, [&](validation::SecretValues& secrets) {
-    if (!secret_fields.empty()) collect_secrets(document, secret_fields, depth, secrets);
-  });
+             const Refusal& refusal, std::vector<Finding>& findings) {
+  const std::vector<std::string>& secret_fields = *refusal.secret_fields;
+  const validation::FindingsScope scope(
+      secret_fields,
+      [&](validation::SecretValues& secrets) {
+        if (!secret_fields.empty()) collect_secrets(document, secret_fields, depth, secrets);
+      },
+      refusal.names);
   std::vector<validation::PlacedFinding> placed;
   // Kept per thread (a deque allocates on construction); the views into it end with this call.
   thread_local std::deque<std::string> indices;
@@ -1401,9 +1405,8 @@ TextVerdict check_text(const Program& program, std::string_view text, const Pars
   if (!valid && refusal != nullptr) {
     // Findings are wanted: made here where report() can, else the document as parse_json() would
     // build it, without a second parse.
-    refusal->explained =
-        !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
-        explain(program, document, depth, failed, *refusal->secret_fields, refusal->findings);
+    refusal->explained = !strict && recursion_limit == std::numeric_limits<std::size_t>::max() &&
+                         explain(program, document, depth, failed, *refusal, refusal->findings);
     if (!refusal->explained) refusal->document.emplace(to_nlohmann(root));
   }
   release(root_members);  // a huge root object's list is not kept

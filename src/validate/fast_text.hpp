@@ -24,6 +24,7 @@ enum class TextVerdict {
 /// What a caller that wants findings gets for a document the program refuses (check_text).
 struct Refusal {
   const std::vector<std::string>* secret_fields = nullptr;  ///< the schema's (set by the caller)
+  const std::vector<std::string>* names = nullptr;          ///< CompiledSchema::names (the same)
   /// True when `findings` holds the findings path's findings, made from simdjson's document (not
   /// in strict mode, nor for a recursive schema, nor where a failing rule is one it does not follow);
   /// else `document` holds the document exactly as parse_json() builds it from the text. (Optional,

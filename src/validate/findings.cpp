@@ -83,7 +83,8 @@ namespace {
 
 thread_local const SecretValues* current_secrets = nullptr;
 thread_local const std::vector<std::string>* current_secret_fields = nullptr;
-thread_local std::uint64_t current_secret_lengths = 0;  // length_bits() of the fields
+thread_local std::uint64_t current_secret_lengths = 0;                 // length_bits() of the fields
+thread_local const std::vector<std::string>* current_names = nullptr;  // the schema's, sorted
 constexpr std::size_t kContainedSecret = 4;  // shorter secrets are hidden only where a value equals them
 
 constexpr char kEncodedMark = '\x1f';
@@ -332,22 +333,32 @@ void hide_secrets(std::string& message) {
   message = std::move(out);
 }
 namespace {
-// A finding as a Result shows it: its pointer, and no secret in its message, property or
-// suggestion.
-Finding shown(const std::vector<Token>& tokens, RawFinding&& raw) {
-  std::string pointer;
-  for (const Token& token : tokens) {
-    pointer += '/';
-    const std::size_t start = pointer.size();
-    append_pointer_token(pointer, token.name);
-    // A member's name is hidden where it holds a secret, as written or once escaped ("a/b" is
-    // written "a~1b"); an index is where an item sits, not the document's text, and is shown.
-    if (!token.index &&
-        (is_secret_text(token.name) || is_secret_text(std::string_view(pointer).substr(start)))) {
-      pointer.resize(start);
-      pointer += kHiddenText;
+// A finding as a Result shows it: its pointer, with the document's member names that hold a secret
+// hidden (the message, property and suggestion were made so by the checks that worded them).
+Finding shown(std::vector<Token>& tokens, RawFinding&& raw) {
+  // A member's name is hidden where it holds a secret, as written or once escaped ("a/b" is written
+  // "a~1b"), unless the schema declares it; an index is where an item sits, and is shown. A hidden
+  // name is "(hidden)" for the order of the findings too, which would else say where it sorts.
+  const auto build = [&tokens](bool hide_all) {
+    std::string pointer;
+    for (Token& token : tokens) {
+      pointer += '/';
+      const std::size_t start = pointer.size();
+      append_pointer_token(pointer, token.name);
+      const bool hide = token.name.data() == kHiddenText || is_secret_name(token.name) ||
+                        is_secret_name(std::string_view(pointer).substr(start)) ||
+                        (hide_all && !is_declared_name(token.name));
+      if (!token.index && hide) {
+        pointer.resize(start);
+        pointer += kHiddenText;
+        token.name = kHiddenText;
+      }
     }
-  }
+    return pointer;
+  };
+  std::string pointer = build(false);
+  // A secret that reads across two names ("abcd/efgh"): every name the schema does not declare goes.
+  if (is_secret_text(pointer)) pointer = build(true);
   // The checks hid the document's text as they worded the message, and its property where the
   // document named it (a suggestion is the schema's); valijson's own wording gets the last net.
   if (raw.foreign) hide_secrets(raw.message);
@@ -574,11 +585,11 @@ std::optional<std::string> closest_name(std::string_view text, const std::vector
 RawFinding undeclared_property(std::string_view name, const std::vector<std::string>& declared) {
   RawFinding f;
   f.keyword = "strict";
-  f.message = "property " + quote(name) + " is not declared by the schema (strict mode)";
-  f.property = is_secret_text(name) ? kHiddenText : std::string(name);
+  f.message = "property " + quote_name(name) + " is not declared by the schema (strict mode)";
+  f.property = is_secret_name(name) ? kHiddenText : std::string(name);
   // No suggestion for a hidden name: the name it is closest to would say what the secret is like.
-  if (auto suggestion = is_secret_text(name) ? std::nullopt : closest_name(name, declared)) {
-    f.message += "; did you mean " + quote(*suggestion) + "?";
+  if (auto suggestion = is_secret_name(name) ? std::nullopt : closest_name(name, declared)) {
+    f.message += "; did you mean " + quote_shown(*suggestion) + "?";
     f.suggestion = Json(std::move(*suggestion));
   }
   return f;
@@ -599,30 +610,34 @@ bool context_is_secret(const Context& context) {
   return false;
 }
 
-FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields)
-    : FindingsScope(secret_fields, [&](SecretValues& secrets) {
-        // Depth first; a plain value outside a secret field is not visited at all.
-        std::vector<std::pair<const Json*, bool>> stack;
-        stack.reserve(32);
-        stack.emplace_back(&instance, false);
-        while (!stack.empty()) {
-          const auto [node, secret] = stack.back();
-          stack.pop_back();
-          if (node->is_object()) {
-            for (const auto& [key, value] : node->get_ref<const Json::object_t&>()) {
-              const bool member_secret = secret || is_secret_field(key);
-              if (member_secret || value.is_structured()) stack.emplace_back(&value, member_secret);
+FindingsScope::FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields,
+                             const std::vector<std::string>* names)
+    : FindingsScope(
+          secret_fields,
+          [&](SecretValues& secrets) {
+            // Depth first; a plain value outside a secret field is not visited at all.
+            std::vector<std::pair<const Json*, bool>> stack;
+            stack.reserve(32);
+            stack.emplace_back(&instance, false);
+            while (!stack.empty()) {
+              const auto [node, secret] = stack.back();
+              stack.pop_back();
+              if (node->is_object()) {
+                for (const auto& [key, value] : node->get_ref<const Json::object_t&>()) {
+                  const bool member_secret = secret || is_secret_field(key);
+                  if (member_secret || value.is_structured()) stack.emplace_back(&value, member_secret);
+                }
+              } else if (node->is_array()) {
+                for (const auto& item : node->get_ref<const Json::array_t&>())
+                  if (secret || item.is_structured()) stack.emplace_back(&item, secret);
+              } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
+                secrets.add(node->get_ref<const std::string&>());
+              } else if (secret && node->is_number()) {
+                add_secret_number(secrets, *node);
+              }
             }
-          } else if (node->is_array()) {
-            for (const auto& item : node->get_ref<const Json::array_t&>())
-              if (secret || item.is_structured()) stack.emplace_back(&item, secret);
-          } else if (secret && node->is_string() && !node->get_ref<const std::string&>().empty()) {
-            secrets.add(node->get_ref<const std::string&>());
-          } else if (secret && node->is_number()) {
-            add_secret_number(secrets, *node);
-          }
-        }
-      }) {}
+          },
+          names) {}
 
 void add_secret_number(SecretValues& secrets, const Json& number) {
   secrets.add_copy(number.dump());
@@ -724,11 +739,14 @@ SecretValues& secret_values(int depth) {
 }  // namespace
 
 FindingsScope::FindingsScope(const std::vector<std::string>& secret_fields,
-                             const std::function<void(SecretValues&)>& collect)
+                             const std::function<void(SecretValues&)>& collect,
+                             const std::vector<std::string>* names)
     : secrets_(&secret_values(arena.depth)),
       previous_(current_secrets),
       previous_fields_(current_secret_fields),
-      previous_lengths_(current_secret_lengths) {
+      previous_lengths_(current_secret_lengths),
+      previous_names_(current_names) {
+  current_names = names;
   current_secret_fields = &secret_fields;
   current_secret_lengths = length_bits(secret_fields);
   ++arena.depth;
@@ -741,6 +759,7 @@ FindingsScope::FindingsScope(const std::vector<std::string>& secret_fields,
 }
 
 FindingsScope::~FindingsScope() {
+  current_names = previous_names_;
   current_secrets = previous_;
   current_secret_fields = previous_fields_;
   current_secret_lengths = previous_lengths_;
@@ -762,6 +781,17 @@ bool is_secret_text(std::string_view text) {
       return true;
   }
   return false;
+}
+
+bool is_declared_name(std::string_view name) {
+  return current_names != nullptr &&
+         std::binary_search(current_names->begin(), current_names->end(), name, std::less<>());
+}
+
+bool is_secret_name(std::string_view name) { return is_secret_text(name) && !is_declared_name(name); }
+
+std::string quote_name(std::string_view name, std::size_t max_chars) {
+  return is_secret_name(name) ? std::string(kHiddenText) : quote_shown(name, max_chars);
 }
 
 std::string quote(std::string_view text, std::size_t max_chars) {
@@ -818,7 +848,7 @@ std::string render_value(const Json& value, bool schema_value) {
         for (auto it = value.begin(); it != value.end(); ++it) {
           if (it != value.begin()) text += ',';
           if (value.is_object()) {
-            text += (schema_value ? quote_shown(it.key(), 32) : quote(it.key(), 32)) + ':';
+            text += (schema_value ? quote_shown(it.key(), 32) : quote_name(it.key(), 32)) + ':';
             if (!schema_value && is_secret_field(it.key())) {
               text += "(hidden)";
               continue;
@@ -827,7 +857,8 @@ std::string render_value(const Json& value, bool schema_value) {
           text += render_value(*it, schema_value);
         }
         text += value.is_array() ? ']' : '}';
-        if (text.size() <= 96) return text;
+        // A secret written across the items ([1,2,3,5] for "1,2,3,5"): described by its size instead.
+        if (text.size() <= 96 && (schema_value || !is_secret_text(text))) return text;
       }
       if (value.is_array()) {
         return "an array of " + std::to_string(value.size()) + (value.size() == 1 ? " item" : " items");

@@ -155,10 +155,14 @@ class FindingsScope {
  public:
   /// Collects the values under `secret_fields` members of `instance` (and makes those the fields
   /// is_secret_field() knows) for the findings made while it lives.
-  FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields);
+  /// `names`: the property names the schema declares (CompiledSchema::names, sorted), which a
+  /// finding shows even where a secret is part of one (is_secret_name()); none when null.
+  FindingsScope(const Json& instance, const std::vector<std::string>& secret_fields,
+                const std::vector<std::string>* names = nullptr);
   /// The same for a document of another form: `collect` adds its secret values, in any order.
   FindingsScope(const std::vector<std::string>& secret_fields,
-                const std::function<void(SecretValues&)>& collect);
+                const std::function<void(SecretValues&)>& collect,
+                const std::vector<std::string>* names = nullptr);
   ~FindingsScope();
   FindingsScope(const FindingsScope&) = delete;
   FindingsScope& operator=(const FindingsScope&) = delete;
@@ -168,6 +172,7 @@ class FindingsScope {
   const SecretValues* previous_;
   const std::vector<std::string>* previous_fields_;
   std::uint64_t previous_lengths_;
+  const std::vector<std::string>* previous_names_;
 };
 /// Adds a number held in a secret field, in each form a message may show it: as written out
 /// (1000.0) and, for a whole number, as an integer (1000).
@@ -182,6 +187,14 @@ bool is_secret_field(std::string_view name);
 /// True when `text` is, or (for secrets of 4 characters or more) contains, a secret value of the
 /// document being validated (FindingsScope).
 bool is_secret_text(std::string_view text);
+/// The same for a member name of the document, unless the schema declares it (FindingsScope's
+/// `names`): "codecs" or "password_confirmation" is the schema's text, which says nothing of a
+/// secret that is part of it, and would say what it is where "(hidden)" took its place.
+bool is_secret_name(std::string_view name);
+/// True for a property name the schema declares (FindingsScope's `names`).
+bool is_declared_name(std::string_view name);
+/// A member name of the document quoted (quote_shown()), or "(hidden)" where is_secret_name().
+std::string quote_name(std::string_view name, std::size_t max_chars = 64);
 /// Cuts out of `message` (valijson's wording) the secret values of 4 characters or more it holds,
 /// each stretch they cover as one "(hidden)"; the message is "(hidden)" alone where a secret would
 /// then read across a marker.

@@ -96,6 +96,7 @@ class DomBuilder {
         text_(text),
         max_depth_(limits.max_depth),
         secret_fields_(limits.secret_fields),
+        names_(limits.names),
         cursor_(cursor) {}
 
   bool null() { return place(Json(nullptr)); }
@@ -141,16 +142,17 @@ class DomBuilder {
   std::size_t consumed() const { return static_cast<std::size_t>(*cursor_ - text_.data()); }
 
   // A member's name as an error shows it: quoted, or "(hidden)" where it holds a value of the text's
-  // secret fields. Those are read from the whole text (the document is not built yet, and the
-  // secret may come after the name); where the text cannot be read to its end, the name is hidden.
+  // secret fields, unless the schema declares it (ParseLimits::names). The values are read from the
+  // whole text (the document is not built yet, and the secret may come after the name); where the
+  // text cannot be read to its end, a name the schema does not declare is hidden.
   std::string shown_name(const std::string& name) const {
     namespace v = detail::validation;
     if (secret_fields_ == nullptr || secret_fields_->empty()) return v::quote(name);
     bool complete = false;
-    const v::FindingsScope scope(*secret_fields_, [&](v::SecretValues& secrets) {
-      complete = v::collect_secret_values(text_, secrets);
-    });
-    return complete ? v::quote(name) : std::string(v::kHiddenText);
+    const v::FindingsScope scope(
+        *secret_fields_,
+        [&](v::SecretValues& secrets) { complete = v::collect_secret_values(text_, secrets); }, names_);
+    return complete || v::is_declared_name(name) ? v::quote_name(name) : std::string(v::kHiddenText);
   }
 
   // The opening quote of the key just read (the parser stands after its closing quote).
@@ -225,6 +227,7 @@ class DomBuilder {
   std::string_view text_;
   std::size_t max_depth_;
   const std::vector<std::string>* secret_fields_;
+  const std::vector<std::string>* names_;
   const char* const* cursor_;
   std::vector<Json*> stack_;
   std::string key_;

@@ -245,8 +245,8 @@ Result SchemaAccess::slow_validate(const Schema& schema, const nlohmann::json& i
 Result SchemaAccess::findings(const Schema& schema, const nlohmann::json& instance, bool refused) {
   namespace v = detail::validation;
   const auto& compiled = schema.compiled();
-  const v::FindingsScope scope(instance,
-                               schema.secret_fields());  // no secret in any finding; findings by index
+  const v::FindingsScope scope(instance, schema.secret_fields(),
+                               &compiled.names);  // no secret in any finding; findings by index
   Result result;
   if (compiled.recursive && v::deeper_than(instance, v::kMaxValidationDepth)) {
     result.findings.push_back(Finding{"",
@@ -381,6 +381,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
         compiled.recursive ? v::kMaxValidationDepth : std::numeric_limits<std::size_t>::max();
     detail::fast::Refusal refusal;
     refusal.secret_fields = &secret_fields();
+    refusal.names = &compiled.names;
     switch (detail::fast::check_text(*compiled.fast, text, limits, recursion_limit, strict_, &refusal)) {
       case detail::fast::TextVerdict::kValid:
         return out;
@@ -409,6 +410,7 @@ TextResult Schema::validate_text(std::string_view text, const ParseLimits& limit
   // Not valid: the findings path explains it, with parse_json's exact error or validate()'s findings.
   ParseLimits hiding = limits;
   hiding.secret_fields = &secret_fields();
+  hiding.names = &compiled.names;
   Parsed parsed = parse_json(text, hiding);
   if (!parsed) {
     out.verdict = Verdict::kNotJson;

@@ -394,6 +394,86 @@ TEST_CASE("a secret is hidden in the document's text, and the schema's and the w
   CHECK(required.findings[0].property == "username");
 }
 
+TEST_CASE(
+    "the schema's names, consts and suggestions are shown whatever the secret, and the document's text is "
+    "not",
+    "[validate][secret]") {
+  // Found by a second, independent leak hunt and a review: each of these put "(hidden)" over text the
+  // reader knows, or showed a secret spread over several parts of the document's text.
+  const auto both = [](const Schema& schema, const nlohmann::json& body) {
+    const Result slow = schema.validate(body);
+    const TextResult fast = schema.validate_text(body.dump());
+    INFO(describe(slow));
+    CHECK(fast.result.findings == slow.findings);
+    return slow;
+  };
+  const std::vector<std::string> fields = {"password"};
+  // A const of the schema, a string or a number.
+  const Schema consts = test::schema_of(R"({"properties": {"c": {"const": "gamma"}, "n": {"const": 1234}}})")
+                            .with_secret_fields(fields);
+  const Result c = both(consts, {{"password", "gamma"}, {"c", "gamm"}});
+  REQUIRE(c.findings.size() == 1);
+  CHECK(c.findings[0].message == R"(expected "gamma", got "gamm")");
+  const Result n = both(consts, {{"password", 1234}, {"n", 5}});
+  REQUIRE(n.findings.size() == 1);
+  CHECK(n.findings[0].message == "expected 1234, got 5");
+
+  // A declared name as a pointer token, a property or a strict suggestion.
+  auto handler = valid_request();
+  handler["password"] = handler["password_confirmation"] = "call_handler";
+  handler["call_handler"] = "nope";
+  const Result declared = both(Contract::builtin().request_schema(), handler);
+  REQUIRE(declared.findings.size() == 1);
+  CHECK(declared.findings[0].pointer == "/call_handler");
+  auto weak = valid_request();
+  weak["password"] = "password";
+  weak["password_confirmation"] = "Password";
+  const Result unequal = both(Contract::builtin().request_schema(), weak);
+  REQUIRE(unequal.findings.size() == 1);
+  CHECK(unequal.findings[0].pointer == "/password_confirmation");
+  auto sloppy = valid_request();
+  sloppy["password"] = sloppy["password_confirmation"] = "codecs";
+  sloppy["codec"] = {"OPUS"};
+  const Result strict = Contract::builtin().request_schema().strict(true).validate(sloppy);
+  REQUIRE(strict.findings.size() == 1);
+  CHECK(strict.findings[0].message ==
+        R"(property "codec" is not declared by the schema (strict mode); did you mean "codecs"?)");
+
+  // A secret spread over the items of a small array, or over two member names of a pointer.
+  const Schema list =
+      test::schema_of(R"({"properties": {"a": {"const": [1, 2, 3, 4]}}})").with_secret_fields(fields);
+  const Result items = both(list, {{"password", "1,2,3,5"}, {"a", {1, 2, 3, 5}}});
+  REQUIRE(items.findings.size() == 1);
+  CHECK(items.findings[0].message == "expected [1,2,3,4], got an array of 4 items");
+  const Schema typed =
+      test::schema_of(R"({"additionalProperties": {"additionalProperties": {"type": "integer"}}})")
+          .with_secret_fields(fields);
+  const Result across = both(typed, {{"password", "abcd/efgh"}, {"abcd", {{"efgh", "s"}}}});
+  bool found = false;
+  for (const auto& f : across.findings) {
+    CHECK(f.pointer.find("abcd") == std::string::npos);
+    found = found || f.pointer == "/(hidden)/(hidden)";
+  }
+  CHECK(found);
+
+  // Where a hidden name sorts says nothing: the findings are ordered as if it read "(hidden)".
+  const Schema members =
+      test::schema_of(R"({"properties": {"password": {}}, "additionalProperties": {"type": "integer"}})")
+          .with_secret_fields(fields);
+  std::vector<std::string> orders;
+  for (const char* secret : {"apple123", "melon123", "zebra123"}) {
+    const Result r =
+        both(members,
+             {{"password", secret}, {"b", "s"}, {"m", "s"}, {"y", "s"}, {std::string(secret) + "x", "s"}});
+    std::string order;
+    for (const auto& f : r.findings) order += f.pointer + " ";
+    orders.push_back(order);
+  }
+  CHECK(orders[0] == "/(hidden) /b /m /y ");
+  CHECK(orders[1] == orders[0]);
+  CHECK(orders[2] == orders[0]);
+}
+
 TEST_CASE("the last net cuts overlapping secrets out as one, and none reads across the marker",
           "[validate][secret]") {
   namespace v = sipcontract::detail::validation;
@@ -435,7 +515,12 @@ TEST_CASE(
     CHECK(result.error.message == "duplicate key (hidden)");
   }
   // Unread past the repeated key (the text breaks after it): the name is hidden, whatever it is.
-  CHECK(request.validate_text(R"({"codecs":1,"codecs":2,)").error.message == "duplicate key (hidden)");
+  CHECK(request.validate_text(R"({"zq9x":1,"zq9x":2,)").error.message == "duplicate key (hidden)");
+  // A name the schema declares is its text, shown whatever the secrets: "(hidden)" in its place would
+  // say the password is part of it.
+  CHECK(request.validate_text(R"({"codecs":1,"codecs":2,)").error.message == R"(duplicate key "codecs")");
+  CHECK(request.validate_text(R"({"password":"password","password":"x"})").error.message ==
+        R"(duplicate key "password")");
   // No secret field holds the name, or none is known: it is shown.
   CHECK(request.validate_text(R"({"password":"Zq9XwQ","codecs":1,"codecs":2})").error.message ==
         R"(duplicate key "codecs")");

@@ -45,6 +45,9 @@ struct ParseLimits {
   /// an error that would name a member (a repeated key) says "(hidden)" where the name holds the
   /// value of one of them, wherever in the text it sits. Not owned; none when null.
   const std::vector<std::string>* secret_fields = nullptr;
+  /// Property names the schema declares, sorted: such a name is shown even where a secret is part
+  /// of it (the schema's text says nothing of the secret). Not owned; none when null.
+  const std::vector<std::string>* names = nullptr;
 };
 
 /// Why a text is not an acceptable JSON document; line and column are 1-based.
