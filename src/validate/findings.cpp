@@ -345,8 +345,9 @@ Finding shown(std::vector<Token>& tokens, RawFinding&& raw) {
       pointer += '/';
       const std::size_t start = pointer.size();
       append_pointer_token(pointer, token.name);
+      const std::string_view escaped = std::string_view(pointer).substr(start);
       const bool hide = token.name.data() == kHiddenText || is_secret_name(token.name) ||
-                        is_secret_name(std::string_view(pointer).substr(start)) ||
+                        (escaped.size() != token.name.size() && is_secret_name(escaped)) ||
                         (hide_all && !is_declared_name(token.name));
       if (!token.index && hide) {
         pointer.resize(start);
@@ -746,7 +747,7 @@ FindingsScope::FindingsScope(const std::vector<std::string>& secret_fields,
       previous_fields_(current_secret_fields),
       previous_lengths_(current_secret_lengths),
       previous_names_(current_names) {
-  current_names = names;
+  current_names = names != nullptr ? names : previous_names_;  // a nested scope keeps the schema's
   current_secret_fields = &secret_fields;
   current_secret_lengths = length_bits(secret_fields);
   ++arena.depth;
